@@ -1,0 +1,87 @@
+// Package chstore is tagpulse's ClickHouse storage: connecting from a DSN,
+// the versioned schema (migrations/*.sql, applied by `aggregate migrate`),
+// and the tables the aggregator writes and the trend queries read.
+//
+// The SQL stays inside the subset that both ClickHouse 18.16 (the local
+// stack and CI) and current releases understand; see DESIGN.md.
+package chstore
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"tagpulse/internal/envflag"
+)
+
+// DefaultDSN reaches the local stack's ClickHouse.
+const DefaultDSN = "clickhouse://default:@127.0.0.1:9000/tagpulse"
+
+// Config says how to reach ClickHouse.
+type Config struct {
+	// DSN is a clickhouse-go DSN; its database is created by Migrate when
+	// missing. The password may instead come from CLICKHOUSE_PASSWORD or
+	// CLICKHOUSE_PASSWORD_FILE.
+	DSN string
+}
+
+// RegisterFlags adds the ClickHouse flags.
+func (c *Config) RegisterFlags(s *envflag.Set) {
+	s.String(&c.DSN, "clickhouse-dsn", "CLICKHOUSE_DSN", DefaultDSN, "ClickHouse DSN (clickhouse://user:password@host:9000/database)")
+}
+
+var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
+
+// Options parses the DSN, checks the database name and applies the password
+// from the environment. Errors never include the DSN, which may hold a
+// password.
+func (c *Config) Options() (*clickhouse.Options, error) {
+	opts, err := clickhouse.ParseDSN(c.DSN)
+	if err != nil {
+		return nil, fmt.Errorf("parsing CLICKHOUSE_DSN: invalid DSN (value not shown)")
+	}
+	if opts.Auth.Database == "" {
+		opts.Auth.Database = "tagpulse"
+	}
+	if !identifier.MatchString(opts.Auth.Database) {
+		return nil, fmt.Errorf("database name %q in CLICKHOUSE_DSN: want letters, digits and _", opts.Auth.Database)
+	}
+	pw, err := envflag.Secret("CLICKHOUSE_PASSWORD")
+	if err != nil {
+		return nil, err
+	}
+	if pw != "" {
+		opts.Auth.Password = pw
+	}
+	return opts, nil
+}
+
+// Validate checks that the DSN parses.
+func (c *Config) Validate() error {
+	_, err := c.Options()
+	return err
+}
+
+// Open connects to the database of the DSN and checks that it answers.
+func Open(ctx context.Context, cfg Config) (driver.Conn, error) {
+	opts, err := cfg.Options()
+	if err != nil {
+		return nil, err
+	}
+	return openOptions(ctx, opts)
+}
+
+func openOptions(ctx context.Context, opts *clickhouse.Options) (driver.Conn, error) {
+	conn, err := clickhouse.Open(opts)
+	if err != nil {
+		return nil, fmt.Errorf("opening ClickHouse connection to %v: %w", opts.Addr, err)
+	}
+	if err := conn.Ping(ctx); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("pinging ClickHouse at %v: %w", opts.Addr, err)
+	}
+	return conn, nil
+}

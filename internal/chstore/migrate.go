@@ -1,0 +1,152 @@
+package chstore
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Migration is one numbered schema step. Every statement in it is
+// idempotent (IF NOT EXISTS), so two replicas migrating at once, or a
+// migration interrupted half way and run again, end in the same schema.
+type Migration struct {
+	Version    int
+	Name       string
+	Statements []string
+}
+
+// Migrations returns the embedded migrations in version order.
+func Migrations() ([]Migration, error) {
+	entries, err := fs.ReadDir(migrationFiles, "migrations")
+	if err != nil {
+		return nil, fmt.Errorf("reading embedded migrations: %w", err)
+	}
+	var out []Migration
+	for _, e := range entries {
+		name := e.Name()
+		num, _, ok := strings.Cut(name, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("migration file %s: name must start with a number and _", name)
+		}
+		body, err := migrationFiles.ReadFile("migrations/" + name)
+		if err != nil {
+			return nil, fmt.Errorf("reading migration %s: %w", name, err)
+		}
+		out = append(out, Migration{Version: v, Name: strings.TrimSuffix(name, ".sql"), Statements: splitStatements(string(body))})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	return out, nil
+}
+
+// splitStatements splits SQL on semicolons at line ends, dropping comments.
+func splitStatements(sql string) []string {
+	var stmts []string
+	var cur strings.Builder
+	for _, line := range strings.Split(sql, "\n") {
+		trimmed := strings.TrimSpace(line)
+		if trimmed == "" || strings.HasPrefix(trimmed, "--") {
+			continue
+		}
+		cur.WriteString(line)
+		cur.WriteByte('\n')
+		if strings.HasSuffix(trimmed, ";") {
+			stmts = append(stmts, strings.TrimSuffix(strings.TrimSpace(cur.String()), ";"))
+			cur.Reset()
+		}
+	}
+	if s := strings.TrimSpace(cur.String()); s != "" {
+		stmts = append(stmts, s)
+	}
+	return stmts
+}
+
+// Migrate creates the database named in the DSN when it is missing, then
+// applies every migration not yet recorded in schema_migrations. It returns
+// the versions it applied.
+func Migrate(ctx context.Context, cfg Config) ([]int, error) {
+	opts, err := cfg.Options()
+	if err != nil {
+		return nil, err
+	}
+	database := opts.Auth.Database
+	bootstrap := *opts
+	bootstrap.Auth.Database = "default"
+	admin, err := openOptions(ctx, &bootstrap)
+	if err != nil {
+		return nil, err
+	}
+	// The name is checked against identifier in Options, so quoting it
+	// with backquotes is safe; DDL cannot take a bound parameter here.
+	err = admin.Exec(ctx, "CREATE DATABASE IF NOT EXISTS `"+database+"`")
+	admin.Close()
+	if err != nil {
+		return nil, fmt.Errorf("creating database %s: %w", database, err)
+	}
+
+	conn, err := openOptions(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	return migrateConn(ctx, conn)
+}
+
+func migrateConn(ctx context.Context, conn driver.Conn) ([]int, error) {
+	if err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    UInt32,
+    name       String,
+    applied_at DateTime
+) ENGINE = ReplacingMergeTree(applied_at) ORDER BY version`); err != nil {
+		return nil, fmt.Errorf("creating schema_migrations: %w", err)
+	}
+	applied := map[int]bool{}
+	rows, err := conn.Query(ctx, "SELECT DISTINCT version FROM schema_migrations")
+	if err != nil {
+		return nil, fmt.Errorf("reading schema_migrations: %w", err)
+	}
+	for rows.Next() {
+		var v uint32
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("reading schema_migrations: %w", err)
+		}
+		applied[int(v)] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading schema_migrations: %w", err)
+	}
+
+	migrations, err := Migrations()
+	if err != nil {
+		return nil, err
+	}
+	var done []int
+	for _, m := range migrations {
+		if applied[m.Version] {
+			continue
+		}
+		for i, stmt := range m.Statements {
+			if err := conn.Exec(ctx, stmt); err != nil {
+				return done, fmt.Errorf("migration %s, statement %d: %w", m.Name, i+1, err)
+			}
+		}
+		if err := conn.Exec(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+			uint32(m.Version), m.Name, time.Now().UTC()); err != nil {
+			return done, fmt.Errorf("recording migration %s: %w", m.Name, err)
+		}
+		done = append(done, m.Version)
+	}
+	return done, nil
+}

@@ -1,0 +1,84 @@
+package envflag
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+func TestPrecedence(t *testing.T) {
+	tests := []struct {
+		name string
+		env  string
+		args []string
+		want time.Duration
+	}{
+		{"default", "", nil, time.Second},
+		{"environment", "5s", nil, 5 * time.Second},
+		{"flag wins over environment", "5s", []string{"--flush=7s"}, 7 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("TEST_FLUSH", tt.env)
+			fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
+			s := New(fs)
+			var d time.Duration
+			s.Duration(&d, "flush", "TEST_FLUSH", time.Second, "flush interval")
+			if err := fs.Parse(tt.args); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Err(); err != nil {
+				t.Fatal(err)
+			}
+			if d != tt.want {
+				t.Fatalf("got %v, want %v", d, tt.want)
+			}
+		})
+	}
+}
+
+func TestInvalidEnvironmentIsReported(t *testing.T) {
+	t.Setenv("TEST_N", "many")
+	s := New(pflag.NewFlagSet("x", pflag.ContinueOnError))
+	var n int
+	s.Int(&n, "n", "TEST_N", 3, "n")
+	if s.Err() == nil {
+		t.Fatal("want an error for TEST_N=many")
+	}
+	if n != 3 {
+		t.Fatalf("got %d, want the default 3", n)
+	}
+}
+
+func TestStringsFromEnvironment(t *testing.T) {
+	t.Setenv("TEST_BROKERS", " a:1, b:2 ,")
+	fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
+	var v []string
+	New(fs).Strings(&v, "brokers", "TEST_BROKERS", []string{"c:3"}, "brokers")
+	if err := fs.Parse(nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(v) != 2 || v[0] != "a:1" || v[1] != "b:2" {
+		t.Fatalf("got %q", v)
+	}
+}
+
+func TestSecretFromFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(path, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TEST_PW", "")
+	t.Setenv("TEST_PW_FILE", path)
+	got, err := Secret("TEST_PW")
+	if err != nil || got != "s3cret" {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	t.Setenv("TEST_PW", "direct")
+	if got, _ := Secret("TEST_PW"); got != "direct" {
+		t.Fatalf("environment should win, got %q", got)
+	}
+}

@@ -1,0 +1,229 @@
+// Package kafkaclient holds what ingest and aggregate share about reaching
+// Kafka: the broker list, TLS and SASL settings (with secrets from the
+// environment or files), and creating the posts topic and its dead-letter
+// topic when they are missing. Producing lives in ingest, consuming in
+// aggregate; both build their kafka-go clients from a Config here.
+package kafkaclient
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/sasl"
+	"github.com/segmentio/kafka-go/sasl/plain"
+	"github.com/segmentio/kafka-go/sasl/scram"
+
+	"tagpulse/internal/envflag"
+)
+
+// DefaultTopic is the topic posts travel on; its dead-letter topic is
+// DefaultTopic + DLQSuffix.
+const (
+	DefaultTopic = "posts"
+	DLQSuffix    = ".dlq"
+)
+
+// Config says how to reach the Kafka cluster.
+type Config struct {
+	Brokers    []string
+	Topic      string
+	Partitions int
+
+	TLS                bool
+	TLSCAFile          string
+	TLSCertFile        string
+	TLSKeyFile         string
+	TLSInsecureSkipVer bool
+
+	// SASLMechanism is "", "plain", "scram-sha-256" or "scram-sha-512".
+	SASLMechanism string
+	SASLUsername  string
+	// saslPassword comes from KAFKA_SASL_PASSWORD or KAFKA_SASL_PASSWORD_FILE,
+	// never from a flag, so it does not show in a process listing.
+	saslPassword string
+}
+
+// RegisterFlags adds the Kafka flags, each with its environment variable.
+func (c *Config) RegisterFlags(s *envflag.Set) {
+	s.Strings(&c.Brokers, "kafka-brokers", "KAFKA_BROKERS", []string{"127.0.0.1:9092"}, "Kafka bootstrap brokers")
+	s.String(&c.Topic, "kafka-topic", "KAFKA_TOPIC", DefaultTopic, "topic that carries posts")
+	s.Int(&c.Partitions, "partitions", "KAFKA_PARTITIONS", 6, "partitions of the topic when it is created")
+	s.Bool(&c.TLS, "kafka-tls", "KAFKA_TLS", false, "connect to Kafka over TLS")
+	s.String(&c.TLSCAFile, "kafka-tls-ca", "KAFKA_TLS_CA_FILE", "", "PEM file of CAs to trust instead of the system's")
+	s.String(&c.TLSCertFile, "kafka-tls-cert", "KAFKA_TLS_CERT_FILE", "", "PEM client certificate")
+	s.String(&c.TLSKeyFile, "kafka-tls-key", "KAFKA_TLS_KEY_FILE", "", "PEM client key")
+	s.Bool(&c.TLSInsecureSkipVer, "kafka-tls-insecure-skip-verify", "KAFKA_TLS_INSECURE_SKIP_VERIFY", false, "do not verify the broker certificate (testing only)")
+	s.String(&c.SASLMechanism, "kafka-sasl-mechanism", "KAFKA_SASL_MECHANISM", "", "SASL mechanism: plain, scram-sha-256 or scram-sha-512")
+	s.String(&c.SASLUsername, "kafka-sasl-username", "KAFKA_SASL_USERNAME", "", "SASL user (password from KAFKA_SASL_PASSWORD or KAFKA_SASL_PASSWORD_FILE)")
+}
+
+// Validate checks the settings and loads the SASL password.
+func (c *Config) Validate() error {
+	if len(c.Brokers) == 0 {
+		return errors.New("kafka: no brokers (set --kafka-brokers or KAFKA_BROKERS)")
+	}
+	if strings.TrimSpace(c.Topic) == "" {
+		return errors.New("kafka: empty topic")
+	}
+	if c.Partitions < 1 {
+		return fmt.Errorf("kafka: --partitions must be at least 1, got %d", c.Partitions)
+	}
+	switch strings.ToLower(c.SASLMechanism) {
+	case "":
+	case "plain", "scram-sha-256", "scram-sha-512":
+		if c.SASLUsername == "" {
+			return errors.New("kafka: SASL needs --kafka-sasl-username")
+		}
+		pw, err := envflag.Secret("KAFKA_SASL_PASSWORD")
+		if err != nil {
+			return fmt.Errorf("kafka: %w", err)
+		}
+		c.saslPassword = pw
+	default:
+		return fmt.Errorf("kafka: unknown SASL mechanism %q (want plain, scram-sha-256 or scram-sha-512)", c.SASLMechanism)
+	}
+	return nil
+}
+
+// DLQTopic is the dead-letter topic of the posts topic.
+func (c *Config) DLQTopic() string { return c.Topic + DLQSuffix }
+
+func (c *Config) tlsConfig() (*tls.Config, error) {
+	if !c.TLS {
+		return nil, nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: c.TLSInsecureSkipVer} //nolint:gosec // opt-in for tests
+	if c.TLSCAFile != "" {
+		pem, err := os.ReadFile(c.TLSCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("kafka: reading TLS CA file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("kafka: no certificate in %s", c.TLSCAFile)
+		}
+		cfg.RootCAs = pool
+	}
+	if c.TLSCertFile != "" || c.TLSKeyFile != "" {
+		cert, err := tls.LoadX509KeyPair(c.TLSCertFile, c.TLSKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("kafka: loading TLS client certificate: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
+}
+
+func (c *Config) saslMechanism() (sasl.Mechanism, error) {
+	switch strings.ToLower(c.SASLMechanism) {
+	case "":
+		return nil, nil
+	case "plain":
+		return plain.Mechanism{Username: c.SASLUsername, Password: c.saslPassword}, nil
+	case "scram-sha-256":
+		m, err := scram.Mechanism(scram.SHA256, c.SASLUsername, c.saslPassword)
+		if err != nil {
+			return nil, fmt.Errorf("kafka: SCRAM setup: %w", err)
+		}
+		return m, nil
+	case "scram-sha-512":
+		m, err := scram.Mechanism(scram.SHA512, c.SASLUsername, c.saslPassword)
+		if err != nil {
+			return nil, fmt.Errorf("kafka: SCRAM setup: %w", err)
+		}
+		return m, nil
+	}
+	return nil, fmt.Errorf("kafka: unknown SASL mechanism %q", c.SASLMechanism)
+}
+
+// Transport returns a kafka-go transport for Writers and Clients.
+func (c *Config) Transport() (*kafka.Transport, error) {
+	tlsCfg, err := c.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
+	mech, err := c.saslMechanism()
+	if err != nil {
+		return nil, err
+	}
+	return &kafka.Transport{
+		Dial:        (&net.Dialer{Timeout: 10 * time.Second}).DialContext,
+		DialTimeout: 10 * time.Second,
+		IdleTimeout: 30 * time.Second,
+		MetadataTTL: 15 * time.Second,
+		TLS:         tlsCfg,
+		SASL:        mech,
+		ClientID:    "tagpulse",
+	}, nil
+}
+
+// Dialer returns a kafka-go dialer for Readers and Conns.
+func (c *Config) Dialer() (*kafka.Dialer, error) {
+	tlsCfg, err := c.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
+	mech, err := c.saslMechanism()
+	if err != nil {
+		return nil, err
+	}
+	return &kafka.Dialer{
+		Timeout:       10 * time.Second,
+		DualStack:     true,
+		TLS:           tlsCfg,
+		SASLMechanism: mech,
+		ClientID:      "tagpulse",
+	}, nil
+}
+
+// Client returns a kafka-go client for admin and metadata requests.
+func (c *Config) Client() (*kafka.Client, error) {
+	tr, err := c.Transport()
+	if err != nil {
+		return nil, err
+	}
+	return &kafka.Client{Addr: kafka.TCP(c.Brokers...), Transport: tr, Timeout: 15 * time.Second}, nil
+}
+
+// EnsureTopics creates each topic with the configured partition count when
+// it is missing. A topic that exists already is left as it is.
+func (c *Config) EnsureTopics(ctx context.Context, topics ...string) error {
+	client, err := c.Client()
+	if err != nil {
+		return err
+	}
+	req := &kafka.CreateTopicsRequest{}
+	for _, t := range topics {
+		req.Topics = append(req.Topics, kafka.TopicConfig{Topic: t, NumPartitions: c.Partitions, ReplicationFactor: -1})
+	}
+	resp, err := client.CreateTopics(ctx, req)
+	if err != nil {
+		return fmt.Errorf("creating topics %v on %v: %w", topics, c.Brokers, err)
+	}
+	for topic, terr := range resp.Errors {
+		if terr != nil && !errors.Is(terr, kafka.TopicAlreadyExists) {
+			return fmt.Errorf("creating topic %s: %w", topic, terr)
+		}
+	}
+	return nil
+}
+
+// Ping sends a Metadata request and reports whether the cluster answered.
+func (c *Config) Ping(ctx context.Context) error {
+	client, err := c.Client()
+	if err != nil {
+		return err
+	}
+	if _, err := client.Metadata(ctx, &kafka.MetadataRequest{}); err != nil {
+		return fmt.Errorf("kafka metadata request to %v: %w", c.Brokers, err)
+	}
+	return nil
+}

@@ -1,0 +1,191 @@
+// Package post defines a post as tagpulse carries it: the JSON that JSONL
+// files and webhook bodies hold, and the Kafka message value that ingest
+// publishes and aggregate consumes (the post plus its extracted hashtags and
+// the extractor version). Decoding is strict and bounded, so bad input is
+// rejected with a reason instead of being guessed at.
+package post
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Limits on what a post may hold. MaxTextBytes is the default; callers may
+// pass a smaller or larger limit to DecodePost.
+const (
+	MaxTextBytes    = 64 << 10
+	MaxIDBytes      = 512
+	MaxFieldBytes   = 2048
+	MaxMessageBytes = 1 << 20
+)
+
+// Post is one social post. ID and Text are required; CreatedAt defaults to
+// the time of ingestion.
+type Post struct {
+	ID        string    `json:"id"`
+	Text      string    `json:"text"`
+	CreatedAt time.Time `json:"created_at"`
+	Source    string    `json:"source,omitempty"`
+	Author    string    `json:"author,omitempty"`
+	URL       string    `json:"url,omitempty"`
+	Lang      string    `json:"lang,omitempty"`
+}
+
+// Hashtag is one distinct tag of a post: its canonical key and the spelling
+// the post used. It is what `ingest extract` prints.
+type Hashtag struct {
+	Tag     string `json:"tag"`
+	Display string `json:"display"`
+}
+
+// Message is the Kafka value: the post, its distinct hashtags in order of
+// first appearance, and the version of the extractor that found them.
+type Message struct {
+	Post
+	Hashtags         []Hashtag `json:"hashtags"`
+	ExtractorVersion int       `json:"extractor_version"`
+}
+
+// Reasons a post is rejected. They are bounded, so they serve as metric
+// label values, and each error returned by the decoders wraps one of them.
+var (
+	ErrInvalidJSON  = errors.New("invalid JSON")
+	ErrInvalidUTF8  = errors.New("invalid UTF-8")
+	ErrMissingField = errors.New("missing field")
+	ErrWrongType    = errors.New("wrong type")
+	ErrTooLarge     = errors.New("too large")
+	ErrInvalidValue = errors.New("invalid value")
+)
+
+// Reason returns a short label for a decoding error ("invalid_json",
+// "missing_field", …), or "other" for an error that is none of them.
+func Reason(err error) string {
+	switch {
+	case errors.Is(err, ErrInvalidJSON):
+		return "invalid_json"
+	case errors.Is(err, ErrInvalidUTF8):
+		return "invalid_utf8"
+	case errors.Is(err, ErrMissingField):
+		return "missing_field"
+	case errors.Is(err, ErrWrongType):
+		return "wrong_type"
+	case errors.Is(err, ErrTooLarge):
+		return "too_large"
+	case errors.Is(err, ErrInvalidValue):
+		return "invalid_value"
+	}
+	return "other"
+}
+
+// DecodeOptions bound what DecodePost accepts.
+type DecodeOptions struct {
+	// MaxTextBytes bounds the text; 0 means the package default.
+	MaxTextBytes int
+	// Now gives CreatedAt when the post has none; nil means time.Now.
+	Now func() time.Time
+}
+
+// DecodePost decodes one post from JSON. Unknown fields are ignored; a field
+// of the wrong type is rejected with its name; invalid UTF-8 anywhere in the
+// input is rejected rather than silently replaced.
+func DecodePost(data []byte, opt DecodeOptions) (Post, error) {
+	var p Post
+	if err := decodeStrict(data, &p); err != nil {
+		return Post{}, err
+	}
+	if p.CreatedAt.IsZero() {
+		now := time.Now
+		if opt.Now != nil {
+			now = opt.Now
+		}
+		p.CreatedAt = now().UTC().Truncate(time.Second)
+	}
+	max := opt.MaxTextBytes
+	if max <= 0 {
+		max = MaxTextBytes
+	}
+	return p, p.Validate(max)
+}
+
+// DecodeMessage decodes a Kafka value as ingest wrote it.
+func DecodeMessage(data []byte) (Message, error) {
+	if len(data) > MaxMessageBytes {
+		return Message{}, fmt.Errorf("message of %d bytes: %w", len(data), ErrTooLarge)
+	}
+	var m Message
+	if err := decodeStrict(data, &m); err != nil {
+		return Message{}, err
+	}
+	if m.CreatedAt.IsZero() {
+		return Message{}, fmt.Errorf("field created_at: %w", ErrMissingField)
+	}
+	if err := m.Post.Validate(MaxMessageBytes); err != nil {
+		return Message{}, err
+	}
+	for i, h := range m.Hashtags {
+		if h.Tag == "" {
+			return Message{}, fmt.Errorf("field hashtags[%d].tag: %w", i, ErrMissingField)
+		}
+	}
+	return m, nil
+}
+
+func decodeStrict(data []byte, v any) error {
+	if !utf8.Valid(data) {
+		return fmt.Errorf("post: %w", ErrInvalidUTF8)
+	}
+	trimmed := bytes.TrimSpace(data)
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return fmt.Errorf("post is not a JSON object: %w", ErrInvalidJSON)
+	}
+	if err := json.Unmarshal(trimmed, v); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		var timeErr *time.ParseError
+		switch {
+		case errors.As(err, &typeErr):
+			return fmt.Errorf("field %s: expected %s, got %s: %w", typeErr.Field, typeErr.Type, typeErr.Value, ErrWrongType)
+		case errors.As(err, &timeErr):
+			return fmt.Errorf("field created_at: not RFC 3339: %w", ErrInvalidValue)
+		}
+		return fmt.Errorf("%v: %w", err, ErrInvalidJSON)
+	}
+	return nil
+}
+
+// Validate checks the required fields and the size limits.
+func (p Post) Validate(maxText int) error {
+	switch {
+	case strings.TrimSpace(p.ID) == "":
+		return fmt.Errorf("field id: %w", ErrMissingField)
+	case strings.TrimSpace(p.Text) == "":
+		return fmt.Errorf("field text: %w", ErrMissingField)
+	case len(p.ID) > MaxIDBytes:
+		return fmt.Errorf("field id: %d bytes, limit %d: %w", len(p.ID), MaxIDBytes, ErrTooLarge)
+	case len(p.Text) > maxText:
+		return fmt.Errorf("field text: %d bytes, limit %d: %w", len(p.Text), maxText, ErrTooLarge)
+	}
+	for name, v := range map[string]string{"source": p.Source, "author": p.Author, "url": p.URL, "lang": p.Lang} {
+		if len(v) > MaxFieldBytes {
+			return fmt.Errorf("field %s: %d bytes, limit %d: %w", name, len(v), MaxFieldBytes, ErrTooLarge)
+		}
+	}
+	return nil
+}
+
+// ID builds a stable post id from a source kind and the id the source gives
+// the post ("rss:https://example.org/item/1").
+func ID(kind, nativeID string) string { return kind + ":" + nativeID }
+
+// ContentID builds a stable id for a post whose source gives none, from its
+// content: the same text always gets the same id.
+func ContentID(kind, content string) string {
+	sum := sha256.Sum256([]byte(content))
+	return kind + ":" + hex.EncodeToString(sum[:16])
+}

@@ -1,0 +1,165 @@
+// Package stacktest gives integration tests their own piece of the real
+// local stack (scripts/stack up): a fresh Kafka topic and a fresh ClickHouse
+// database per test, created at the start and dropped at cleanup, so tests
+// are independent and can run in parallel.
+//
+// When a service is not reachable the test fails with a message that says
+// to run scripts/stack up. It never passes silently. A developer who wants
+// only the unit tests sets TAGPULSE_SKIP_INTEGRATION=1, which skips with a
+// message saying so; CI never sets it.
+package stacktest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/segmentio/kafka-go"
+
+	"tagpulse/internal/chstore"
+	"tagpulse/internal/kafkaclient"
+)
+
+const hint = "run scripts/stack up (or make test, which does)"
+
+// Addresses of the local stack; the environment may point elsewhere.
+var (
+	KafkaBrokers   = env("TAGPULSE_TEST_KAFKA_BROKERS", "127.0.0.1:9092")
+	ClickHouseAddr = env("TAGPULSE_TEST_CLICKHOUSE_ADDR", "127.0.0.1:9000")
+	PrometheusURL  = env("TAGPULSE_TEST_PROMETHEUS_URL", "http://127.0.0.1:9090")
+)
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// Require marks t as an integration test: it skips only when the developer
+// asked for that explicitly with TAGPULSE_SKIP_INTEGRATION=1.
+func Require(t testing.TB) {
+	t.Helper()
+	if os.Getenv("TAGPULSE_SKIP_INTEGRATION") == "1" {
+		t.Skip("integration test skipped: TAGPULSE_SKIP_INTEGRATION=1")
+	}
+}
+
+// UniqueName returns prefix followed by a random suffix that is safe in
+// topic and database names.
+func UniqueName(prefix string) string {
+	b := make([]byte, 6)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return prefix + "_" + hex.EncodeToString(b)
+}
+
+// Kafka returns a Kafka config for a new topic (and its dead-letter topic)
+// with the given number of partitions, both deleted when the test ends.
+func Kafka(t testing.TB, partitions int) *kafkaclient.Config {
+	t.Helper()
+	Require(t)
+	cfg := &kafkaclient.Config{
+		Brokers:    strings.Split(KafkaBrokers, ","),
+		Topic:      UniqueName("test_" + sanitize(t.Name())),
+		Partitions: partitions,
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := cfg.Ping(ctx); err != nil {
+		t.Fatalf("Kafka is not reachable at %s: %v; %s", KafkaBrokers, err, hint)
+	}
+	if err := cfg.EnsureTopics(ctx, cfg.Topic, cfg.DLQTopic()); err != nil {
+		t.Fatalf("creating test topics: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		client, err := cfg.Client()
+		if err != nil {
+			t.Logf("deleting test topics: %v", err)
+			return
+		}
+		if _, err := client.DeleteTopics(ctx, &kafka.DeleteTopicsRequest{Topics: []string{cfg.Topic, cfg.DLQTopic()}}); err != nil {
+			t.Logf("deleting test topics: %v", err)
+		}
+	})
+	return cfg
+}
+
+// ClickHouse returns a config whose DSN names a new, empty database, and a
+// connection to it; the database is dropped when the test ends. Call
+// chstore.Migrate on the config to create the schema.
+func ClickHouse(t testing.TB) (chstore.Config, driver.Conn) {
+	t.Helper()
+	Require(t)
+	db := UniqueName("test")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	admin, err := clickhouse.Open(&clickhouse.Options{Addr: []string{ClickHouseAddr}, Auth: clickhouse.Auth{Database: "default", Username: "default"}})
+	if err == nil {
+		err = admin.Ping(ctx)
+	}
+	if err != nil {
+		t.Fatalf("ClickHouse is not reachable at %s: %v; %s", ClickHouseAddr, err, hint)
+	}
+	if err := admin.Exec(ctx, "CREATE DATABASE "+db); err != nil {
+		t.Fatalf("creating test database %s: %v", db, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+db); err != nil {
+			t.Logf("dropping test database %s: %v", db, err)
+		}
+		admin.Close()
+	})
+	cfg := chstore.Config{DSN: fmt.Sprintf("clickhouse://default:@%s/%s", ClickHouseAddr, db)}
+	conn, err := chstore.Open(ctx, cfg)
+	if err != nil {
+		t.Fatalf("connecting to test database: %v", err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return cfg, conn
+}
+
+// Prometheus checks that the local Prometheus answers and returns its URL.
+func Prometheus(t testing.TB) string {
+	t.Helper()
+	Require(t)
+	client := &http.Client{Timeout: 5 * time.Second}
+	resp, err := client.Get(PrometheusURL + "/-/ready")
+	if err != nil {
+		t.Fatalf("Prometheus is not reachable at %s: %v; %s", PrometheusURL, err, hint)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("Prometheus at %s is not ready (HTTP %d); %s", PrometheusURL, resp.StatusCode, hint)
+	}
+	return PrometheusURL
+}
+
+func sanitize(name string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(name) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
+		}
+		if b.Len() >= 40 {
+			break
+		}
+	}
+	return b.String()
+}
