@@ -149,6 +149,7 @@ func (s *scratch) appendCanonical(dst, src []byte) []byte {
 func (s *scratch) appendCanonicalSlow(dst, src []byte) []byte {
 	s.a = norm.NFKC.Append(s.a[:0], src...)
 	s.b = appendFold(s.b[:0], s.a)
+	fixCherokee(s.b)
 	s.c = norm.NFD.Append(s.c[:0], s.b...)
 	// Remove U+0300–U+036F, encoded as CC 80 … CD AF.
 	w := 0
@@ -186,6 +187,28 @@ func appendFold(dst, src []byte) []byte {
 			return append(dst, src...)
 		}
 		size *= 2
+	}
+}
+
+// fixCherokee corrects in place what x/text's folding gets wrong
+// (golang/go#46101): Unicode folds Cherokee to the upper-case letters, encoded
+// first, but cases.Fold maps them to the lower-case ones. Both letter ranges
+// have 3-byte encodings, so the fix keeps every length.
+func fixCherokee(b []byte) {
+	for k := 0; k+2 < len(b); k++ {
+		if b[k] != 0xEA || (b[k+1] != 0xAD && b[k+1] != 0xAE) {
+			if b[k] != 0xE1 || b[k+1] != 0x8F {
+				continue
+			}
+		}
+		r, size := utf8.DecodeRune(b[k:])
+		switch {
+		case r >= 0xAB70 && r <= 0xABBF: // small letters A…YA
+			utf8.EncodeRune(b[k:], r-0xAB70+0x13A0)
+		case r >= 0x13F8 && r <= 0x13FD: // small letters YE…MV
+			utf8.EncodeRune(b[k:], r-8)
+		}
+		k += size - 1
 	}
 }
 

@@ -46,7 +46,10 @@
 //
 // Canonical implements DESIGN.md's definition: NFKC, full case folding, NFD
 // with U+0300–U+036F removed, NFC. ASCII tags take a fast path (lowering)
-// that yields the same keys. Display forms are the Original spellings.
+// that yields the same keys. x/text's folding maps Cherokee to the
+// lower-case letters where Unicode folds to the upper-case ones
+// (golang/go#46101); Canonical corrects that, which keeps keys idempotent.
+// Display forms are the Original spellings.
 //
 // # Departures from the conformance data
 //

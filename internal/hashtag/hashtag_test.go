@@ -51,6 +51,7 @@ func TestCanonical(t *testing.T) {
 		{"Cyrillic", "Ашок", "ашок"},
 		{"only accents", "\u0301\u0302", ""},
 		{"invalid UTF-8", "a\xffB", "a\uFFFDb"},
+		{"Cherokee folds to upper case", "Ꭷꭷᏸ", "ᎧᎧᏰ"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
