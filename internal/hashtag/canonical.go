@@ -54,7 +54,6 @@ func finish(dst []Occurrence, first int) []Occurrence {
 		}
 		if s == nil {
 			s = getScratch()
-			defer putScratch(s)
 			s.buf, s.spans = s.buf[:0], s.spans[:0]
 		}
 		sp := span{occ: k, orig: -1}
@@ -74,7 +73,11 @@ func finish(dst []Occurrence, first int) []Occurrence {
 		sp.end = len(s.buf)
 		s.spans = append(s.spans, sp)
 	}
-	if s == nil || len(s.spans) == 0 {
+	if s == nil {
+		return dst
+	}
+	if len(s.spans) == 0 {
+		putScratch(s)
 		return dst
 	}
 	all := string(s.buf)
@@ -94,6 +97,7 @@ func finish(dst []Occurrence, first int) []Occurrence {
 		}
 	}
 	clear(dst[out:])
+	putScratch(s)
 	return dst[:out]
 }
 
@@ -125,6 +129,38 @@ func putScratch(s *scratch) {
 	scratchPool.Put(s)
 }
 
+// slowKeys remembers the keys the full pipeline computed: tags that need
+// it (Devanagari vowel signs, halfwidth kana, text in NFD) recur too.
+var slowKeys = keyCache{max: 16 << 10}
+
+// keyCache maps tags to keys; when full it starts over, which bounds its
+// memory without bookkeeping.
+type keyCache struct {
+	max int
+	mu  sync.RWMutex
+	m   map[string]string
+}
+
+func (c *keyCache) get(tag []byte) (string, bool) {
+	c.mu.RLock()
+	key, ok := c.m[string(tag)]
+	c.mu.RUnlock()
+	return key, ok
+}
+
+func (c *keyCache) put(tag, key []byte) {
+	const maxLen = 256 // long tags are rare and would bloat the cache
+	if len(tag) > maxLen {
+		return
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= c.max {
+		c.m = make(map[string]string)
+	}
+	c.m[string(tag)] = string(key)
+	c.mu.Unlock()
+}
+
 // folder does full case folding; a folding Caser is stateless and safe for
 // concurrent use.
 var folder = cases.Fold()
@@ -141,7 +177,16 @@ func (s *scratch) appendCanonical(dst, src []byte) []byte {
 		}
 		return dst
 	}
-	return s.appendCanonicalSlow(dst, src)
+	if out, ok := appendCanonicalFast(dst, src); ok {
+		return out
+	}
+	if key, ok := slowKeys.get(src); ok {
+		return append(dst, key...)
+	}
+	start := len(dst)
+	dst = s.appendCanonicalSlow(dst, src)
+	slowKeys.put(src, dst[start:])
+	return dst
 }
 
 // appendCanonicalSlow is appendCanonical without the ASCII fast path: the
