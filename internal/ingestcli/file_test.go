@@ -73,3 +73,33 @@ func TestSummary(t *testing.T) {
 		t.Errorf("summary\n got %q\nwant %q", got, want)
 	}
 }
+
+// The bundled sample article publishes as one post with its 16 distinct
+// hashtags, in order of first appearance.
+func TestFileSampleArticle(t *testing.T) {
+	kc := stacktest.Kafka(t, 2)
+	out, err := execute(context.Background(), t, append([]string{"file", "../../samples/posts/nif2025-linkedin-post.txt"}, kafkaArgs(kc)...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "1 files: 1 posts read, 1 published, 0 rejected, 0 failed, 16 hashtags"; strings.TrimSpace(out) != want {
+		t.Errorf("summary %q, want %q", out, want)
+	}
+	msgs := publishtest.ReadAll(t, kc)
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages, want 1", len(msgs))
+	}
+	var tags []string
+	for _, h := range msgs[0].Value.Hashtags {
+		tags = append(tags, h.Tag+"="+h.Display)
+	}
+	want := []string{"nif2025=NIF2025", "otan=OTAN", "ue=UE", "nato=NATO", "defense=Defense", "industry=Industry",
+		"innovation=Innovation", "souverainete=Souveraineté", "technologie=Technologie", "ia=IA", "drones=Drones",
+		"robotics=Robotics", "space=Space", "industrialbase=IndustrialBase", "security=Security", "rearmement=Réarmement"}
+	if !slices.Equal(tags, want) {
+		t.Errorf("hashtags\n got %v\nwant %v", tags, want)
+	}
+	if msgs[0].Value.ExtractorVersion < 1 {
+		t.Errorf("extractor version %d, want the hashtag package's", msgs[0].Value.ExtractorVersion)
+	}
+}

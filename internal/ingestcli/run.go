@@ -20,6 +20,8 @@ import (
 
 	"tagpulse/internal/cliflags"
 	"tagpulse/internal/envflag"
+	"tagpulse/internal/hashtag"
+	"tagpulse/internal/htmltext"
 	"tagpulse/internal/httpserver"
 	"tagpulse/internal/ingest"
 	"tagpulse/internal/kafkaclient"
@@ -29,10 +31,20 @@ import (
 )
 
 // extractor finds the hashtags ingest publishes with each post.
-var extractor = ingest.Extractor{Version: 0, Distinct: func(string) []post.Hashtag { return nil }}
+var extractor = ingest.Extractor{Version: hashtag.Version, Distinct: distinctHashtags}
+
+// distinctHashtags converts the extractor's tags to the message's.
+func distinctHashtags(text string) []post.Hashtag {
+	tags := hashtag.Distinct(text)
+	out := make([]post.Hashtag, len(tags))
+	for i, t := range tags {
+		out[i] = post.Hashtag{Tag: t.Tag, Display: t.Display}
+	}
+	return out
+}
 
 // toText turns the HTML of feeds and timelines into plain text.
-var toText = func(s string) string { return s }
+var toText = htmltext.ToText
 
 // pipeline holds the settings run and file share: Kafka, the writer and
 // what a post may be.

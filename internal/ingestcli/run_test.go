@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"io"
+	"maps"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -139,5 +142,41 @@ func TestRunDaemon(t *testing.T) {
 	}
 	if !found {
 		t.Error("webhook post daemon-1 not in the topic")
+	}
+}
+
+// A Mastodon timeline's HTML becomes text whose hashtags reach Kafka.
+func TestRunOnceMastodon(t *testing.T) {
+	kc := stacktest.Kafka(t, 2)
+	body, err := os.ReadFile("testdata/timeline.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("min_id") != "" {
+			_, _ = w.Write([]byte("[]"))
+			return
+		}
+		_, _ = w.Write(body)
+	}))
+	defer srv.Close()
+	args := append([]string{"run", "--once", "--source", "mastodon=" + srv.URL + "/api/v1/timelines/tag/otan", "--state-dir", t.TempDir(), "--metrics-addr", ""}, kafkaArgs(kc)...)
+	if _, err := execute(context.Background(), t, args...); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, m := range publishtest.ReadAll(t, kc) {
+		var tags []string
+		for _, h := range m.Value.Hashtags {
+			tags = append(tags, h.Tag)
+		}
+		got[m.Key] = m.Value.Author + " " + strings.Join(tags, ",")
+	}
+	want := map[string]string{
+		"mastodon:https://social.example/users/ann/statuses/2": "ann@social.example rearmement,otan",
+		"mastodon:https://social.example/users/bob/statuses/1": "bob nato",
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("published\n got %v\nwant %v", got, want)
 	}
 }
