@@ -22,5 +22,7 @@ answers trend questions on the command line and over HTTP.`,
 	}
 	root.AddCommand(newMigrateCmd())
 	root.AddCommand(newRunCmd())
+	root.AddCommand(newReplayCmd())
+	root.AddCommand(newDLQCmd())
 	return root
 }

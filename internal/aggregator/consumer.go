@@ -287,27 +287,8 @@ func (c *Consumer) shutdown(b *batch, reader *kafka.Reader, dlq *kafka.Writer) e
 // dead-letter topic, then commits its offsets: never the other way round.
 func (c *Consumer) flush(ctx context.Context, b *batch, reader *kafka.Reader, dlq *kafka.Writer) error {
 	r := c.retrier()
-	if len(b.rows) > 0 {
-		start := time.Now()
-		err := r.do(ctx, opInsert, kindInsert, func(ctx context.Context) error {
-			ictx, cancel := context.WithTimeout(ctx, c.cfg.InsertTimeout)
-			defer cancel()
-			return chstore.InsertMentions(ictx, c.store, b.rows)
-		})
-		if err != nil {
-			return err
-		}
-		c.storeOK.Store(true)
-		now := c.now()
-		c.metrics.InsertDuration.Observe(time.Since(start).Seconds())
-		c.metrics.BatchSize.Observe(float64(len(b.rows)))
-		c.metrics.RowsInserted.WithLabelValues("mentions").Add(float64(len(b.rows)))
-		for _, s := range b.times {
-			c.metrics.Freshness.WithLabelValues("created_at").Observe(now.Sub(s.created).Seconds())
-			if !s.kafka.IsZero() {
-				c.metrics.Freshness.WithLabelValues("kafka").Observe(now.Sub(s.kafka).Seconds())
-			}
-		}
+	if err := c.write(ctx, b); err != nil {
+		return err
 	}
 	if len(b.poison) > 0 {
 		if err := r.do(ctx, opDLQ, kindDLQ, func(ctx context.Context) error { return sendDLQ(ctx, dlq, b.poison) }); err != nil {
@@ -327,6 +308,35 @@ func (c *Consumer) flush(ctx context.Context, b *batch, reader *kafka.Reader, dl
 	c.metrics.LastFlush.Set(float64(c.now().UnixNano()) / 1e9)
 	c.updateReady()
 	c.log.Debug("flushed", "messages", b.messages, "rows", len(b.rows), "poison", len(b.poison))
+	return nil
+}
+
+// write inserts the batch's rows, retrying what can be retried, and
+// records the insert metrics.
+func (c *Consumer) write(ctx context.Context, b *batch) error {
+	if len(b.rows) == 0 {
+		return nil
+	}
+	start := time.Now()
+	err := c.retrier().do(ctx, opInsert, kindInsert, func(ctx context.Context) error {
+		ictx, cancel := context.WithTimeout(ctx, c.cfg.InsertTimeout)
+		defer cancel()
+		return chstore.InsertMentions(ictx, c.store, b.rows)
+	})
+	if err != nil {
+		return err
+	}
+	c.storeOK.Store(true)
+	now := c.now()
+	c.metrics.InsertDuration.Observe(time.Since(start).Seconds())
+	c.metrics.BatchSize.Observe(float64(len(b.rows)))
+	c.metrics.RowsInserted.WithLabelValues("mentions").Add(float64(len(b.rows)))
+	for _, s := range b.times {
+		c.metrics.Freshness.WithLabelValues("created_at").Observe(now.Sub(s.created).Seconds())
+		if !s.kafka.IsZero() {
+			c.metrics.Freshness.WithLabelValues("kafka").Observe(now.Sub(s.kafka).Seconds())
+		}
+	}
 	return nil
 }
 

@@ -2,13 +2,14 @@ package aggregator
 
 import (
 	"log/slog"
+	"strings"
 	"testing"
 )
 
 type testWriter struct{ t *testing.T }
 
 func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(string(p))
+	w.t.Log(strings.TrimSuffix(string(p), "\n"))
 	return len(p), nil
 }
 

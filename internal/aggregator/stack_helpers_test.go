@@ -3,6 +3,7 @@ package aggregator
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
@@ -106,8 +107,17 @@ func publish(t *testing.T, k *kafkaclient.Config, posts []post.Message, raw ...[
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if err := w.WriteMessages(ctx, msgs...); err != nil {
-		t.Fatalf("publishing %d test messages: %v", len(msgs), err)
+	// A topic created a moment ago may not be known to every part of the
+	// broker yet: retry while it says so.
+	for {
+		err := w.WriteMessages(ctx, msgs...)
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, kafka.UnknownTopicOrPartition) || ctx.Err() != nil {
+			t.Fatalf("publishing %d test messages: %v", len(msgs), err)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 
