@@ -45,10 +45,23 @@ var fatalClickHouseCodes = map[int32]string{
 	516: "AUTHENTICATION_FAILED",
 }
 
+// fatalKafkaErrors are Kafka errors that say the configuration or the
+// credentials are wrong. Every other Kafka error (leadership moving, a
+// rebalance, a coordinator loading, timeouts) passes and is retried.
+var fatalKafkaErrors = map[kafka.Error]bool{
+	kafka.TopicAuthorizationFailed:   true,
+	kafka.GroupAuthorizationFailed:   true,
+	kafka.ClusterAuthorizationFailed: true,
+	kafka.SASLAuthenticationFailed:   true,
+	kafka.UnsupportedSASLMechanism:   true,
+	kafka.InvalidTopic:               true,
+	kafka.InvalidGroupId:             true,
+}
+
 // Retryable reports whether err is worth retrying: true for network errors,
 // timeouts and server-side conditions that pass, false for ErrFatal, for
 // ClickHouse errors that say the schema or the credentials are wrong and for
-// Kafka errors that are not temporary.
+// Kafka errors that say the configuration is wrong.
 func Retryable(err error) bool {
 	if err == nil || errors.Is(err, ErrFatal) || errors.Is(err, context.Canceled) {
 		return false
@@ -60,7 +73,7 @@ func Retryable(err error) bool {
 	}
 	var kerr kafka.Error
 	if errors.As(err, &kerr) {
-		return kerr.Temporary()
+		return !fatalKafkaErrors[kerr]
 	}
 	var nerr net.Error
 	switch {
