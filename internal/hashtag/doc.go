@@ -45,8 +45,10 @@
 // # Canonical key
 //
 // Canonical implements DESIGN.md's definition: NFKC, full case folding, NFD
-// with U+0300–U+036F removed, NFC. ASCII tags take a fast path (lowering)
-// that yields the same keys. x/text's folding maps Cherokee to the
+// with U+0300–U+036F removed, NFC. Fast paths yield the same keys (the fuzz
+// tests compare them with the definition): ASCII tags are lowered; tags made
+// of runes that never interact under normalisation join cached per-rune
+// keys; other keys are cached once computed. x/text's folding maps Cherokee to the
 // lower-case letters where Unicode folds to the upper-case ones
 // (golang/go#46101); Canonical corrects that, which keeps keys idempotent.
 // Display forms are the Original spellings.

@@ -1,6 +1,7 @@
 package hashtag
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -285,4 +286,31 @@ func FuzzCanonical(f *testing.F) {
 			t.Fatalf("Canonical(%q) = %q, the definition step by step gives %q", s, c, slow)
 		}
 	})
+}
+
+// TestConcurrentExtract runs extraction from several goroutines, for the
+// race detector to check the shared key caches.
+func TestConcurrentExtract(t *testing.T) {
+	posts := corpus(40, false)
+	want := make([][]Occurrence, len(posts))
+	for i, p := range posts {
+		want[i] = Extract(p)
+	}
+	done := make(chan error)
+	for g := 0; g < 4; g++ {
+		go func() {
+			for i, p := range posts {
+				if got := Extract(p); !reflect.DeepEqual(got, want[i]) {
+					done <- fmt.Errorf("post %d: got %q, want %q", i, originals(got), originals(want[i]))
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
 }
