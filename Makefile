@@ -3,6 +3,9 @@
 # Maven: scripts/stack installs and starts the rest.
 
 GO        ?= go
+# go.mod asks for the patched toolchain (toolchain line); Debian-style Go
+# installs default to GOTOOLCHAIN=local, which would ignore it.
+export GOTOOLCHAIN = auto
 BIN       := bin
 GOFLAGS   ?=
 # Integration tests of several packages share one broker and one ClickHouse
@@ -10,7 +13,7 @@ GOFLAGS   ?=
 TEST_P    ?= 2
 TEST_TIMEOUT ?= 20m
 
-.PHONY: all build run test test-unit bench lint vet fmt-check stack-up stack-down stack-status clean
+.PHONY: all build run test test-unit bench lint vet fmt-check vulncheck stack-up stack-down stack-status clean
 
 all: build
 
@@ -21,9 +24,10 @@ build:
 run: stack-up build
 	scripts/run-local
 
-## test: start the stack, vet, and run every test (unit, integration, deployment checks)
+## test: start the stack, vet, and run every test (unit, integration, deployment checks), then govulncheck
 test: stack-up lint
 	scripts/test
+	scripts/vulncheck
 
 ## test-unit: only the tests that need no service (not what CI runs)
 test-unit:
@@ -41,6 +45,9 @@ fmt-check:
 
 vet:
 	$(GO) vet ./...
+
+vulncheck:
+	scripts/vulncheck
 
 stack-up:
 	scripts/stack up
