@@ -21,5 +21,6 @@ answers trend questions on the command line and over HTTP.`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(newMigrateCmd())
+	root.AddCommand(newTopCmd(), newTrendingCmd(), newSeriesCmd())
 	return root
 }
