@@ -23,12 +23,17 @@ const (
 	DefaultLimit  = 20
 )
 
-// ErrInvalidQuery is wrapped by every validation error, so servers can
-// answer 400 with its message.
+// ErrInvalidQuery matches every validation error (errors.Is), so servers
+// can answer 400 with the error's message, which says what to change.
 var ErrInvalidQuery = errors.New("invalid query")
 
+type queryError struct{ msg string }
+
+func (e *queryError) Error() string        { return e.msg }
+func (e *queryError) Is(target error) bool { return target == ErrInvalidQuery }
+
 func invalid(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrInvalidQuery, fmt.Sprintf(format, args...))
+	return &queryError{msg: fmt.Sprintf(format, args...)}
 }
 
 // Filter narrows counts to one source and/or one language; an empty field
