@@ -6,14 +6,23 @@
 (function () {
   const REFRESH_MS = 30000;
   const LIMIT = 20;
-  // Sparkline step for each window, so each line has 15 to 30 points and
-  // the window is a whole number of steps (the API requires it).
-  const STEPS = { "15m": "1m", "1h": "2m", "6h": "12m", "24h": "1h", "7d": "6h", "30d": "1d" };
-  const WINDOW_WORDS = {
-    "15m": "the last 15 minutes", "1h": "the last hour", "6h": "the last 6 hours",
-    "24h": "the last 24 hours", "7d": "the last 7 days", "30d": "the last 30 days",
+  // Each sparkline shows the window and some history before it, so a rise
+  // stands out; the window itself is shaded. The span is a whole number of
+  // steps (the API requires it) and 24 to 30 points long.
+  const SPARKS = {
+    "15m": { span: "1h", step: "2m", points: 30, inWindow: 7.5 },
+    "1h": { span: "6h", step: "12m", points: 30, inWindow: 5 },
+    "6h": { span: "24h", step: "1h", points: 24, inWindow: 6 },
+    "24h": { span: "7d", step: "6h", points: 28, inWindow: 4 },
+    "7d": { span: "28d", step: "1d", points: 28, inWindow: 7 },
+    "30d": { span: "90d", step: "3d", points: 30, inWindow: 10 },
   };
-  const STEP_WORDS = { "1m": "minute", "2m": "2 minutes", "12m": "12 minutes", "1h": "hour", "6h": "6 hours", "1d": "day" };
+  const WORDS = {
+    "15m": "the last 15 minutes", "1h": "the last hour", "6h": "the last 6 hours",
+    "24h": "the last 24 hours", "7d": "the last 7 days", "28d": "the last 28 days",
+    "30d": "the last 30 days", "90d": "the last 90 days",
+  };
+  const STEP_WORDS = { "2m": "2 minutes", "12m": "12 minutes", "1h": "hour", "6h": "6 hours", "1d": "day", "3d": "3 days" };
   const SVG = "http://www.w3.org/2000/svg";
 
   const page = new URL(window.location.href);
@@ -23,7 +32,7 @@
     const v = page.searchParams.get(k);
     if (v) filters[k] = v;
   }
-  let current = STEPS[page.searchParams.get("window")] ? page.searchParams.get("window") : "1h";
+  let current = SPARKS[page.searchParams.get("window")] ? page.searchParams.get("window") : "1h";
   let timer = null;
   let generation = 0;
 
@@ -60,6 +69,15 @@
     if (!points || points.length === 0) return svg;
     const max = Math.max(1, ...points.map((p) => p.count));
     const dx = points.length > 1 ? (w - 2 * pad) / (points.length - 1) : 0;
+    const inWindow = SPARKS[current].inWindow;
+    const now = document.createElementNS(SVG, "rect");
+    const x0 = Math.max(0, pad + (points.length - inWindow - 0.5) * dx);
+    now.setAttribute("x", x0.toFixed(1));
+    now.setAttribute("y", "0");
+    now.setAttribute("width", (w - x0).toFixed(1));
+    now.setAttribute("height", String(h));
+    now.setAttribute("class", "spark-now");
+    svg.appendChild(now);
     const xy = points.map((p, i) => [pad + i * dx, h - pad - (p.count / max) * (h - 2 * pad)]);
     const line = xy.map(([x, y], i) => (i ? "L" : "M") + x.toFixed(1) + " " + y.toFixed(1)).join(" ");
     const area = document.createElementNS(SVG, "path");
@@ -79,11 +97,13 @@
   }
 
   function sparkLabel(item, series) {
-    const step = STEP_WORDS[STEPS[current]];
+    const spark = SPARKS[current];
     if (!series) return `#${item.display}: no history`;
     const counts = series.points.map((p) => p.count);
-    const peak = Math.max(0, ...counts);
-    return `#${item.display} per ${step} over ${WINDOW_WORDS[current]}: peak ${number(peak)}, latest ${number(counts[counts.length - 1] || 0)}`;
+    const before = counts.slice(0, counts.length - Math.ceil(spark.inWindow));
+    const peak = (xs) => number(Math.max(0, ...xs));
+    return `#${item.display} per ${STEP_WORDS[spark.step]} over ${WORDS[spark.span]}: ` +
+      `peak ${peak(counts.slice(-Math.ceil(spark.inWindow)))} in ${WORDS[current]}, ${peak(before)} before`;
   }
 
   function render(listId, items, series, detail) {
@@ -122,13 +142,13 @@
       const tags = [...new Set([...trending, ...top].map((t) => t.tag))];
       const series = new Map();
       if (tags.length > 0) {
-        const s = await api("/api/v1/series", Object.assign({ tag: tags, window: w, step: STEPS[w] }, filters));
+        const s = await api("/api/v1/series", Object.assign({ tag: tags, window: SPARKS[w].span, step: SPARKS[w].step }, filters));
         for (const one of s) series.set(one.tag, one);
       }
       if (mine !== generation) return; // a newer load has started
       render("trending", trending, series, (t) => `${posts(t.count)} · expected ${number(t.expected)} · score ${number(t.score)}`);
       render("top", top, series, (t) => posts(t.count));
-      $("trending-hint").textContent = $("top-hint").textContent = "· " + WINDOW_WORDS[w];
+      $("trending-hint").textContent = $("top-hint").textContent = "· " + WORDS[w];
       $("status").textContent = "Updated " + new Date().toLocaleTimeString();
       $("status").classList.remove("error");
     } catch (err) {
