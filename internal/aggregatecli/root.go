@@ -24,5 +24,6 @@ answers trend questions on the command line and over HTTP.`,
 	root.AddCommand(newRunCmd())
 	root.AddCommand(newReplayCmd())
 	root.AddCommand(newDLQCmd())
+	root.AddCommand(newTopCmd(), newTrendingCmd(), newSeriesCmd())
 	return root
 }

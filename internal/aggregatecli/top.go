@@ -1,0 +1,150 @@
+package aggregatecli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"tagpulse/internal/chstore"
+	"tagpulse/internal/cliflags"
+	"tagpulse/internal/envflag"
+	"tagpulse/internal/trend"
+)
+
+// trendQuery holds what top, trending and series share: where ClickHouse
+// is, logging, the window, the filters and the output format.
+type trendQuery struct {
+	store  chstore.Config
+	logs   cliflags.Logging
+	window string
+	at     string
+	json   bool
+	filter trend.Filter
+}
+
+func (q *trendQuery) register(cmd *cobra.Command, defaultWindow string) *envflag.Set {
+	flags := cliflags.Flags(cmd)
+	q.store.RegisterFlags(flags)
+	q.logs.RegisterFlags(flags)
+	fs := cmd.Flags()
+	fs.StringVar(&q.window, "window", defaultWindow, "how far back to count, ending now: 15m, 1h, 7d, … (1m to 90d)")
+	fs.StringVar(&q.at, "at", "", "answer as of this time (RFC 3339) instead of now")
+	fs.BoolVar(&q.json, "json", false, "print JSON for scripts instead of a table")
+	fs.StringVar(&q.filter.Source, "source", "", "count only posts from this source")
+	fs.StringVar(&q.filter.Lang, "lang", "", "count only posts in this language")
+	return flags
+}
+
+// now is the time the query is answered at: --at, or the current time.
+func (q *trendQuery) now() (time.Time, error) {
+	if q.at == "" {
+		return time.Now(), nil
+	}
+	t, err := time.Parse(time.RFC3339, q.at)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("--at %q: want an RFC 3339 time such as 2025-11-20T14:00:00Z", q.at)
+	}
+	return t, nil
+}
+
+// open checks the flags, then lets build make and check the query from
+// the time and window asked for, then connects; the caller closes the
+// store's connection with the returned function.
+func (q *trendQuery) open(cmd *cobra.Command, flags *envflag.Set, build func(at time.Time, window time.Duration) error) (*trend.Store, func(), error) {
+	if err := flags.Err(); err != nil {
+		return nil, nil, err
+	}
+	at, err := q.now()
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := q.logs.Logger(cmd); err != nil {
+		return nil, nil, err
+	}
+	window, err := trend.ParseDuration(q.window)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--window: %w", err)
+	}
+	if err := build(at, window); err != nil {
+		return nil, nil, err
+	}
+	if err := q.store.Validate(); err != nil {
+		return nil, nil, err
+	}
+	conn, err := chstore.Open(cmd.Context(), q.store)
+	if err != nil {
+		return nil, nil, err
+	}
+	return trend.NewStore(conn, trend.DefaultParams()), func() { conn.Close() }, nil
+}
+
+func newTopCmd() *cobra.Command {
+	return newListCmd(&cobra.Command{
+		Use:   "top",
+		Short: "Print the most used tags over the last window",
+		Long: `top prints the tags with the most distinct posts over the last --window,
+most first, with the spelling most posts used. Counts come from the
+per-minute buckets in ClickHouse; the current minute is included.`,
+		Example: `  aggregate top --window 1h --limit 20
+  aggregate top --window 7d --lang fr --json`,
+	}, (*trend.Store).Top, writeTop)
+}
+
+// newListCmd completes cmd as a command that prints one list of tags (top
+// or trending) from --window, --limit and the filters.
+func newListCmd[T any](
+	cmd *cobra.Command,
+	list func(*trend.Store, context.Context, trend.Query) ([]T, error),
+	write func(io.Writer, []T, bool) error,
+) *cobra.Command {
+	var (
+		q     trendQuery
+		limit int
+	)
+	cmd.Args = cobra.NoArgs
+	flags := q.register(cmd, "1h")
+	cmd.Flags().IntVar(&limit, "limit", trend.DefaultLimit, fmt.Sprintf("how many tags to print (1 to %d)", trend.MaxLimit))
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		var query trend.Query
+		store, closeStore, err := q.open(cmd, flags, func(at time.Time, window time.Duration) error {
+			query = trend.Query{At: at, Window: window, Limit: limit, Filter: q.filter}
+			return query.Validate()
+		})
+		if err != nil {
+			return err
+		}
+		defer closeStore()
+		rows, err := list(store, cmd.Context(), query)
+		if err != nil {
+			return fmt.Errorf("%s: %w", cmd.Name(), err)
+		}
+		return write(cmd.OutOrStdout(), rows, q.json)
+	}
+	return cmd
+}
+
+// writeTop prints a top list as an aligned table, or as JSON.
+func writeTop(w io.Writer, rows []trend.Count, asJSON bool) error {
+	if asJSON {
+		return writeJSON(w, rows)
+	}
+	tw := newTable(w)
+	fmt.Fprintln(tw, "RANK\tTAG\tCOUNT")
+	for i, r := range rows {
+		fmt.Fprintf(tw, "%d\t#%s\t%d\n", i+1, r.Display, r.Count)
+	}
+	return tw.Flush()
+}
+
+func newTable(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0) }
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

@@ -1,0 +1,16 @@
+// Package trend answers the questions comms teams ask of the hashtag
+// counts: which tags are used most over a window (Top), which are rising
+// far above what their own history predicts (Trending), and how a few tags
+// moved over time (Series).
+//
+// The counting is done by ClickHouse from the per-minute buckets of
+// tag_minute (distinct posts per tag, minute, source and language, filled by
+// a materialized view from mentions), aggregated there into window-sized
+// slots; the display form of a tag comes from tag_display (the spelling most
+// posts used). The scoring of trends is plain Go over those slot counts
+// (Params.Score), so it is tested exactly without a database. Every query is
+// parameterised and bounded (Query.Validate, SeriesQuery.Validate), and
+// takes the time it is asked at explicitly, so callers inject their clock.
+//
+// The trending formula and its parameters are documented in docs/trends.md.
+package trend

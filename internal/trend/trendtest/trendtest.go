@@ -1,0 +1,101 @@
+// Package trendtest generates hashtag histories and writes them into the
+// mentions table of a test database (whose materialized views fill
+// tag_minute and tag_display), for the integration tests of the trend
+// queries, the API, the page and the CLI.
+package trendtest
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// Mention is one post × hashtag row.
+type Mention struct {
+	PostID  string
+	Tag     string
+	Display string
+	At      time.Time
+	Source  string
+	Lang    string
+}
+
+// Insert writes the mentions in one batch.
+func Insert(t testing.TB, conn driver.Conn, ms []Mention) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	batch, err := conn.PrepareBatch(ctx, `INSERT INTO mentions
+    (post_id, tag, display, created_at, source, lang, extractor_version, kafka_partition, kafka_offset, inserted_at)`)
+	if err != nil {
+		t.Fatalf("preparing insert into mentions: %v", err)
+	}
+	now := time.Now().UTC()
+	for i, m := range ms {
+		if err := batch.Append(m.PostID, m.Tag, m.Display, m.At.UTC(), m.Source, m.Lang, uint16(1), int32(0), int64(i), now); err != nil {
+			t.Fatalf("appending mention %d: %v", i, err)
+		}
+	}
+	if err := batch.Send(); err != nil {
+		t.Fatalf("inserting %d mentions: %v", len(ms), err)
+	}
+}
+
+// Hourly generates the posts of one tag: perHour[h] posts in the hour that
+// ends h hours before end (perHour[0] is the last hour), spread evenly
+// over the hour from its first second, so the minutes at the edges of
+// windows hold posts, each with its own post id.
+func Hourly(tag, display string, end time.Time, perHour []int, source, lang string) []Mention {
+	var out []Mention
+	for h, n := range perHour {
+		hourEnd := end.Add(-time.Duration(h) * time.Hour)
+		for p := 0; p < n; p++ {
+			at := hourEnd.Add(-time.Hour + time.Duration(p)*time.Hour/time.Duration(n))
+			out = append(out, Mention{
+				PostID:  fmt.Sprintf("%s-%s-%d-%d", source, tag, h, p),
+				Tag:     tag,
+				Display: display,
+				At:      at,
+				Source:  source,
+				Lang:    lang,
+			})
+		}
+	}
+	return out
+}
+
+// Steady returns hours of the same rate.
+func Steady(rate, hours int) []int {
+	out := make([]int, hours)
+	for i := range out {
+		out[i] = rate
+	}
+	return out
+}
+
+// Story is the history most tests use, for the hour that ends at End: a
+// steady giant (#NATO, 10 posts an hour in English from "rss" for 25
+// hours), a burst (#NIF2025, 1 an hour in French from "file" for a day,
+// then 40 in the last hour, a few of them spelled nif2025) and a quiet tag
+// (#OTAN, 2 an hour for 25 hours, from "file" in French).
+type Story struct {
+	End      time.Time
+	Mentions []Mention
+}
+
+// NewStory builds the story for the hour ending at end (use the end of a
+// minute).
+func NewStory(end time.Time) Story {
+	var ms []Mention
+	ms = append(ms, Hourly("nato", "NATO", end, Steady(10, 25), "rss", "en")...)
+	burst := Hourly("nif2025", "NIF2025", end, append([]int{40}, Steady(1, 24)...), "file", "fr")
+	for i := range burst[:3] {
+		burst[i].Display = "nif2025"
+	}
+	ms = append(ms, burst...)
+	ms = append(ms, Hourly("otan", "OTAN", end, Steady(2, 25), "file", "fr")...)
+	return Story{End: end, Mentions: ms}
+}

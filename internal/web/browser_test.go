@@ -1,0 +1,182 @@
+package web
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"tagpulse/internal/chstore"
+	"tagpulse/internal/stacktest"
+	"tagpulse/internal/trend"
+	"tagpulse/internal/trend/trendtest"
+)
+
+const chromium = "/usr/bin/chromium"
+
+// artifactsDir is where screenshots go: TAGPULSE_ARTIFACTS_DIR, or a
+// temporary folder that outlives the test.
+func artifactsDir(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("TAGPULSE_ARTIFACTS_DIR")
+	if dir == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "tagpulse-artifacts-"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestPageInBrowser loads the page in headless Chromium against the
+// handler serving real ClickHouse data (the trendtest story), checks that
+// the bursting tag is listed first under Trending, that the steady giant
+// leads nothing there but is in Top, and saves screenshots on a laptop and
+// a phone viewport.
+func TestPageInBrowser(t *testing.T) {
+	stacktest.Require(t)
+	if _, err := exec.LookPath(chromium); err != nil {
+		t.Fatalf("headless Chromium is missing at %s: run `apt-get install chromium` (scripts/stack installs it)", chromium)
+	}
+	cfg, conn := stacktest.ClickHouse(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := chstore.Migrate(ctx, cfg); err != nil {
+		t.Fatalf("migrating: %v", err)
+	}
+	now := time.Date(2025, 11, 20, 14, 37, 30, 0, time.UTC)
+	story := trendtest.NewStory(now.Truncate(time.Minute).Add(time.Minute))
+	trendtest.Insert(t, conn, story.Mentions)
+
+	h := NewHandler(Options{
+		Store:  trend.NewStore(conn, trend.DefaultParams()),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Now:    func() time.Time { return now },
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	base := "http://" + ln.Addr().String()
+
+	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(chromium),
+		chromedp.Flag("headless", true),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	defer cancelAlloc()
+	browser, cancelBrowser := chromedp.NewContext(alloc)
+	defer cancelBrowser()
+
+	dir := artifactsDir(t)
+	for _, vp := range []struct {
+		name          string
+		width, height int64
+		mobile        bool
+	}{
+		{"laptop", 1366, 900, false},
+		{"phone", 390, 844, true},
+	} {
+		t.Run(vp.name, func(t *testing.T) {
+			tab, cancelTab := chromedp.NewContext(browser)
+			defer cancelTab()
+			emulate := chromedp.EmulateViewport(vp.width, vp.height)
+			if vp.mobile {
+				emulate = chromedp.EmulateViewport(vp.width, vp.height, chromedp.EmulateScale(2), chromedp.EmulateMobile)
+			}
+			err := chromedp.Do(tab,
+				emulate,
+				chromedp.Navigate(base+"/"),
+				chromedp.WaitVisible(chromedp.CSS(`#trending li .name`)),
+				chromedp.WaitVisible(chromedp.CSS(`#top li .spark`)),
+			)
+			if err != nil {
+				t.Fatalf("loading the page in Chromium: %v", err)
+			}
+			firstTrending := run(t, tab, chromedp.Text(chromedp.CSS(`#trending li:first-child .name`)))
+			firstTop := run(t, tab, chromedp.Text(chromedp.CSS(`#top li:first-child .name`)))
+			trendingNames := run(t, tab, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#trending .name')].map(e => e.textContent)`))
+			topNames := run(t, tab, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#top .name')].map(e => e.textContent)`))
+			sparkLabel := run(t, tab, chromedp.AttributeValue(chromedp.CSS(`#trending li:first-child svg`), "aria-label")).Value
+			status := run(t, tab, chromedp.Text(chromedp.CSS(`#status`)))
+			shot := run(t, tab, chromedp.FullScreenshot(100))
+			if firstTrending != "#NIF2025" {
+				t.Errorf("first trending tag %q, want #NIF2025 (trending %v)", firstTrending, trendingNames)
+			}
+			if strings.Join(topNames, ",") != "#NIF2025,#NATO,#OTAN" || firstTop != "#NIF2025" {
+				t.Errorf("top list %v, want #NIF2025, #NATO, #OTAN", topNames)
+			}
+			for _, n := range trendingNames {
+				if n == "#NATO" {
+					t.Errorf("steady #NATO is trending: %v", trendingNames)
+				}
+			}
+			if !strings.Contains(sparkLabel, "#NIF2025 per 12 minutes over the last 6 hours: peak 8 in the last hour, 1 before") {
+				t.Errorf("sparkline label %q", sparkLabel)
+			}
+			if !strings.HasPrefix(status, "Updated") {
+				t.Errorf("status %q, want Updated …", status)
+			}
+			path := filepath.Join(dir, "trends-page-"+vp.name+".png")
+			if err := os.WriteFile(path, shot, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("screenshot saved to %s", path)
+		})
+	}
+
+	t.Run("window picker", func(t *testing.T) {
+		tab, cancelTab := chromedp.NewContext(browser)
+		defer cancelTab()
+		err := chromedp.Do(tab,
+			chromedp.Navigate(base+"/"),
+			chromedp.WaitVisible(chromedp.CSS(`#top li .name`)),
+			chromedp.Click(chromedp.CSS(`label[for="w-24h"]`)),
+		)
+		if err != nil {
+			t.Fatalf("driving Chromium: %v", err)
+		}
+		run(t, tab, chromedp.Poll[bool](`document.getElementById('top-hint').textContent.includes('24 hours')`, chromedp.WithPollingTimeout(20*time.Second)))
+		topNames := run(t, tab, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#top .name')].map(e => e.textContent)`))
+		location := run(t, tab, chromedp.Location())
+		// Over a day the steady giant has the most posts: 240 against 63.
+		if len(topNames) == 0 || topNames[0] != "#NATO" {
+			t.Errorf("top over 24h %v, want #NATO first", topNames)
+		}
+		if !strings.Contains(location, "window=24h") {
+			t.Errorf("location %q does not keep the window", location)
+		}
+	})
+}
+
+// run runs one action that returns a value, failing the test on error.
+func run[T any](t *testing.T, ctx context.Context, a chromedp.Action[T]) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		t.Fatalf("driving Chromium: %v", err)
+	}
+	return v
+}

@@ -1,0 +1,43 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metrics are the tagpulse_api_* metrics of docs/metrics.md.
+type metrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newMetrics(reg prometheus.Registerer, handlers []string) *metrics {
+	f := promauto.With(reg)
+	m := &metrics{
+		requests: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "tagpulse_api_requests_total",
+			Help: "Trend API and page requests by handler and HTTP status code.",
+		}, []string{"handler", "code"}),
+		duration: f.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "tagpulse_api_request_duration_seconds",
+			Help:    "Time to answer a trend API or page request.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"handler"}),
+	}
+	// Export every series a dashboard reads from the start.
+	for _, h := range handlers {
+		m.requests.WithLabelValues(h, "200")
+		m.duration.WithLabelValues(h)
+	}
+	return m
+}
+
+// instrument counts and times the requests of one handler.
+func (m *metrics) instrument(name string, h http.Handler) http.Handler {
+	labels := prometheus.Labels{"handler": name}
+	return promhttp.InstrumentHandlerDuration(m.duration.MustCurryWith(labels),
+		promhttp.InstrumentHandlerCounter(m.requests.MustCurryWith(labels), h))
+}

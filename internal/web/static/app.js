@@ -1,0 +1,184 @@
+// tagpulse page: loads /api/v1/trending, /api/v1/top and /api/v1/series
+// and renders the lists with sparklines. No dependencies; every string
+// from the API goes through textContent, never HTML.
+"use strict";
+
+(function () {
+  const REFRESH_MS = 30000;
+  const LIMIT = 20;
+  // Each sparkline shows the window and some history before it, so a rise
+  // stands out; the window itself is shaded. The span is a whole number of
+  // steps (the API requires it) and 24 to 30 points long.
+  const SPARKS = {
+    "15m": { span: "1h", step: "2m", points: 30, inWindow: 7.5 },
+    "1h": { span: "6h", step: "12m", points: 30, inWindow: 5 },
+    "6h": { span: "24h", step: "1h", points: 24, inWindow: 6 },
+    "24h": { span: "7d", step: "6h", points: 28, inWindow: 4 },
+    "7d": { span: "28d", step: "1d", points: 28, inWindow: 7 },
+    "30d": { span: "90d", step: "3d", points: 30, inWindow: 10 },
+  };
+  const WORDS = {
+    "15m": "the last 15 minutes", "1h": "the last hour", "6h": "the last 6 hours",
+    "24h": "the last 24 hours", "7d": "the last 7 days", "28d": "the last 28 days",
+    "30d": "the last 30 days", "90d": "the last 90 days",
+  };
+  const STEP_WORDS = { "2m": "2 minutes", "12m": "12 minutes", "1h": "hour", "6h": "6 hours", "1d": "day", "3d": "3 days" };
+  const SVG = "http://www.w3.org/2000/svg";
+
+  const page = new URL(window.location.href);
+  // Filters given to the page are passed on to the API.
+  const filters = {};
+  for (const k of ["source", "lang"]) {
+    const v = page.searchParams.get(k);
+    if (v) filters[k] = v;
+  }
+  let current = SPARKS[page.searchParams.get("window")] ? page.searchParams.get("window") : "1h";
+  let timer = null;
+  let generation = 0;
+
+  function $(id) { return document.getElementById(id); }
+
+  function api(path, params) {
+    const u = new URL(path, window.location.origin);
+    for (const [k, v] of Object.entries(params)) {
+      for (const one of [].concat(v)) u.searchParams.append(k, one);
+    }
+    return fetch(u, { headers: { Accept: "application/json" } }).then(async (r) => {
+      const body = await r.json().catch(() => ({}));
+      if (!r.ok) throw new Error(body.error || "HTTP " + r.status);
+      return body;
+    });
+  }
+
+  function number(n) {
+    return new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 }).format(n);
+  }
+
+  function posts(n) { return number(n) + (n === 1 ? " post" : " posts"); }
+
+  function sparkline(points, label) {
+    const w = 120, h = 32, pad = 2;
+    const svg = document.createElementNS(SVG, "svg");
+    svg.setAttribute("viewBox", `0 0 ${w} ${h}`);
+    svg.setAttribute("class", "spark");
+    svg.setAttribute("role", "img");
+    svg.setAttribute("aria-label", label);
+    const title = document.createElementNS(SVG, "title");
+    title.textContent = label;
+    svg.appendChild(title);
+    if (!points || points.length === 0) return svg;
+    const max = Math.max(1, ...points.map((p) => p.count));
+    const dx = points.length > 1 ? (w - 2 * pad) / (points.length - 1) : 0;
+    const inWindow = SPARKS[current].inWindow;
+    const now = document.createElementNS(SVG, "rect");
+    const x0 = Math.max(0, pad + (points.length - inWindow - 0.5) * dx);
+    now.setAttribute("x", x0.toFixed(1));
+    now.setAttribute("y", "0");
+    now.setAttribute("width", (w - x0).toFixed(1));
+    now.setAttribute("height", String(h));
+    now.setAttribute("class", "spark-now");
+    svg.appendChild(now);
+    const xy = points.map((p, i) => [pad + i * dx, h - pad - (p.count / max) * (h - 2 * pad)]);
+    const line = xy.map(([x, y], i) => (i ? "L" : "M") + x.toFixed(1) + " " + y.toFixed(1)).join(" ");
+    const area = document.createElementNS(SVG, "path");
+    area.setAttribute("d", `${line} L${xy[xy.length - 1][0].toFixed(1)} ${h - pad} L${pad} ${h - pad} Z`);
+    area.setAttribute("class", "spark-area");
+    const path = document.createElementNS(SVG, "path");
+    path.setAttribute("d", line);
+    path.setAttribute("class", "spark-line");
+    const [lx, ly] = xy[xy.length - 1];
+    const dot = document.createElementNS(SVG, "circle");
+    dot.setAttribute("cx", lx.toFixed(1));
+    dot.setAttribute("cy", ly.toFixed(1));
+    dot.setAttribute("r", "2.5");
+    dot.setAttribute("class", "spark-dot");
+    svg.append(area, path, dot);
+    return svg;
+  }
+
+  function sparkLabel(item, series) {
+    const spark = SPARKS[current];
+    if (!series) return `#${item.display}: no history`;
+    const counts = series.points.map((p) => p.count);
+    const before = counts.slice(0, counts.length - Math.ceil(spark.inWindow));
+    const peak = (xs) => number(Math.max(0, ...xs));
+    return `#${item.display} per ${STEP_WORDS[spark.step]} over ${WORDS[spark.span]}: ` +
+      `peak ${peak(counts.slice(-Math.ceil(spark.inWindow)))} in ${WORDS[current]}, ${peak(before)} before`;
+  }
+
+  function render(listId, items, series, detail) {
+    const list = $(listId);
+    const rows = items.map((item, i) => {
+      const li = document.createElement("li");
+      li.className = "tag";
+      const rank = document.createElement("span");
+      rank.className = "rank";
+      rank.textContent = String(i + 1);
+      rank.setAttribute("aria-hidden", "true");
+      const main = document.createElement("div");
+      main.className = "who";
+      const name = document.createElement("span");
+      name.className = "name";
+      name.textContent = "#" + item.display;
+      name.title = item.tag;
+      const meta = document.createElement("span");
+      meta.className = "meta";
+      meta.textContent = detail(item);
+      main.append(name, meta);
+      li.append(rank, main, sparkline(series.get(item.tag) && series.get(item.tag).points, sparkLabel(item, series.get(item.tag))));
+      return li;
+    });
+    list.replaceChildren(...rows);
+    $(listId + "-empty").hidden = items.length > 0;
+  }
+
+  async function load() {
+    const mine = ++generation;
+    const w = current;
+    document.body.setAttribute("aria-busy", "true");
+    try {
+      const q = Object.assign({ window: w, limit: LIMIT }, filters);
+      const [trending, top] = await Promise.all([api("/api/v1/trending", q), api("/api/v1/top", q)]);
+      const tags = [...new Set([...trending, ...top].map((t) => t.tag))];
+      const series = new Map();
+      if (tags.length > 0) {
+        const s = await api("/api/v1/series", Object.assign({ tag: tags, window: SPARKS[w].span, step: SPARKS[w].step }, filters));
+        for (const one of s) series.set(one.tag, one);
+      }
+      if (mine !== generation) return; // a newer load has started
+      render("trending", trending, series, (t) => `${posts(t.count)} · expected ${number(t.expected)} · score ${number(t.score)}`);
+      render("top", top, series, (t) => posts(t.count));
+      $("trending-hint").textContent = $("top-hint").textContent = "· " + WORDS[w];
+      $("status").textContent = "Updated " + new Date().toLocaleTimeString();
+      $("status").classList.remove("error");
+    } catch (err) {
+      if (mine !== generation) return;
+      $("status").textContent = "Could not load trends: " + err.message + ". Retrying in 30 seconds.";
+      $("status").classList.add("error");
+    } finally {
+      if (mine === generation) document.body.removeAttribute("aria-busy");
+    }
+  }
+
+  function schedule() {
+    clearInterval(timer);
+    timer = setInterval(() => { if (!document.hidden) load(); }, REFRESH_MS);
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const radio = $("w-" + current);
+    if (radio) radio.checked = true;
+    $("window-picker").addEventListener("change", (e) => {
+      if (e.target.name !== "window") return;
+      current = e.target.value;
+      page.searchParams.set("window", current);
+      history.replaceState(null, "", page);
+      load();
+      schedule();
+    });
+    $("window-picker").addEventListener("submit", (e) => e.preventDefault());
+    document.addEventListener("visibilitychange", () => { if (!document.hidden) load(); });
+    load();
+    schedule();
+  });
+})();

@@ -1,0 +1,251 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"tagpulse/internal/trend"
+)
+
+var clock = time.Date(2025, 11, 20, 14, 37, 30, 0, time.UTC)
+
+// fakeStore records the last query and answers canned data, so the
+// handler tests check parameter handling and shapes only; the queries
+// themselves are tested on ClickHouse in package trend and by the browser
+// test here.
+type fakeStore struct {
+	query  trend.Query
+	series trend.SeriesQuery
+	err    error
+}
+
+func (f *fakeStore) Top(_ context.Context, q trend.Query) ([]trend.Count, error) {
+	f.query = q
+	return []trend.Count{{Tag: "nif2025", Display: "NIF2025", Count: 40}, {Tag: "nato", Display: "NATO", Count: 10}}, f.err
+}
+
+func (f *fakeStore) Trending(_ context.Context, q trend.Query) ([]trend.Trend, error) {
+	f.query = q
+	return []trend.Trend{{Tag: "nif2025", Display: "NIF2025", Count: 40, Expected: 1, Score: 39}}, f.err
+}
+
+func (f *fakeStore) Series(_ context.Context, q trend.SeriesQuery) ([]trend.Series, error) {
+	f.series = q
+	out := []trend.Series{}
+	for _, t := range q.Tags {
+		out = append(out, trend.Series{Tag: t, Display: t, Points: []trend.Point{{Time: clock, Count: 1}}})
+	}
+	return out, f.err
+}
+
+func newTestHandler(store Store, reg prometheus.Registerer) http.Handler {
+	return NewHandler(Options{
+		Store:      store,
+		Registerer: reg,
+		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Now:        func() time.Time { return clock },
+	})
+}
+
+func get(t *testing.T, h http.Handler, target string) *httptest.ResponseRecorder {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil))
+	return rec
+}
+
+func TestBadParameters(t *testing.T) {
+	h := newTestHandler(&fakeStore{}, nil)
+	for _, tc := range []struct {
+		target string
+		want   string
+	}{
+		{"/api/v1/top?window=100d", "window must be between 1m and 90d"},
+		{"/api/v1/top?window=30s", "window must be between 1m and 90d"},
+		{"/api/v1/top?window=90s", "whole number of minutes"},
+		{"/api/v1/top?window=soon", "window: duration"},
+		{"/api/v1/top?limit=0", "limit must be between 1 and 1000"},
+		{"/api/v1/top?limit=1001", "limit must be between 1 and 1000"},
+		{"/api/v1/top?limit=ten", "limit must be a whole number"},
+		{"/api/v1/top?windw=1h", `unknown parameter "windw"`},
+		{"/api/v1/top?window=1h&window=2h", `"window" given 2 times`},
+		{"/api/v1/trending?limit=-1", "limit must be between"},
+		{"/api/v1/trending?tag=x", `unknown parameter "tag"`},
+		{"/api/v1/trending?source=" + strings.Repeat("s", 65), "source must be"},
+		{"/api/v1/series", "at least one tag"},
+		{"/api/v1/series?tag=%23", "tag must be non-empty"},
+		{"/api/v1/series?tag=a&window=1h&step=7m", "whole number of steps"},
+		{"/api/v1/series?tag=a&window=30d&step=1m", "at most 1440 points"},
+		{"/api/v1/series?tag=a&limit=3", `unknown parameter "limit"`},
+		{"/api/v1/series?tag=a&step=0", "step must be"},
+	} {
+		t.Run(tc.target, func(t *testing.T) {
+			rec := get(t, h, tc.target)
+			if rec.Code != http.StatusBadRequest {
+				t.Fatalf("status %d, want 400; body %s", rec.Code, rec.Body)
+			}
+			if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
+				t.Errorf("Content-Type %q", ct)
+			}
+			var body map[string]string
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+				t.Fatalf("body %q is not a JSON object: %v", rec.Body, err)
+			}
+			if !strings.Contains(body["error"], tc.want) || len(body) != 1 {
+				t.Errorf("body %v, want only error mentioning %q", body, tc.want)
+			}
+		})
+	}
+}
+
+func TestQueriesAndShapes(t *testing.T) {
+	store := &fakeStore{}
+	h := newTestHandler(store, nil)
+
+	t.Run("top defaults", func(t *testing.T) {
+		rec := get(t, h, "/api/v1/top")
+		if rec.Code != http.StatusOK {
+			t.Fatalf("status %d: %s", rec.Code, rec.Body)
+		}
+		want := trend.Query{At: clock, Window: time.Hour, Limit: 20}
+		if store.query != want {
+			t.Errorf("query %+v, want %+v", store.query, want)
+		}
+		var got []map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || got[0]["tag"] != "nif2025" || got[0]["display"] != "NIF2025" || got[0]["count"] != 40.0 || len(got[0]) != 3 {
+			t.Errorf("top body %s", rec.Body)
+		}
+	})
+	t.Run("trending with filters", func(t *testing.T) {
+		rec := get(t, h, "/api/v1/trending?window=7d&limit=5&source=rss&lang=fr")
+		if rec.Code != http.StatusOK {
+			t.Fatalf("status %d: %s", rec.Code, rec.Body)
+		}
+		want := trend.Query{At: clock, Window: 7 * 24 * time.Hour, Limit: 5, Filter: trend.Filter{Source: "rss", Lang: "fr"}}
+		if store.query != want {
+			t.Errorf("query %+v, want %+v", store.query, want)
+		}
+		want1 := `[{"tag":"nif2025","display":"NIF2025","count":40,"expected":1,"score":39}]` + "\n"
+		if rec.Body.String() != want1 {
+			t.Errorf("body %s, want %s", rec.Body, want1)
+		}
+	})
+	t.Run("series", func(t *testing.T) {
+		rec := get(t, h, "/api/v1/series?tag=%23nif2025&tag=otan&tag=nif2025&window=6h&step=12m")
+		if rec.Code != http.StatusOK {
+			t.Fatalf("status %d: %s", rec.Code, rec.Body)
+		}
+		q := store.series
+		if strings.Join(q.Tags, ",") != "nif2025,otan" || q.Window != 6*time.Hour || q.Step != 12*time.Minute || !q.At.Equal(clock) {
+			t.Errorf("series query %+v", q)
+		}
+		var got []trend.Series
+		if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || len(got[0].Points) != 1 || !got[0].Points[0].Time.Equal(clock) {
+			t.Errorf("series body %s", rec.Body)
+		}
+	})
+	t.Run("store failure is a 500 without details", func(t *testing.T) {
+		store.err = errors.New("dial tcp 10.0.0.1:9000: secret detail")
+		defer func() { store.err = nil }()
+		rec := get(t, h, "/api/v1/top")
+		if rec.Code != http.StatusInternalServerError || strings.Contains(rec.Body.String(), "secret") {
+			t.Errorf("status %d body %s", rec.Code, rec.Body)
+		}
+	})
+	t.Run("method", func(t *testing.T) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/api/v1/top", nil))
+		if rec.Code != http.StatusMethodNotAllowed {
+			t.Errorf("POST status %d, want 405", rec.Code)
+		}
+	})
+}
+
+func TestPage(t *testing.T) {
+	h := newTestHandler(&fakeStore{}, nil)
+	for _, tc := range []struct {
+		target, contentType, contains string
+	}{
+		{"/", "text/html; charset=utf-8", `<script src="/assets/app.js" defer></script>`},
+		{"/assets/app.js", "text/javascript; charset=utf-8", "/api/v1/trending"},
+		{"/assets/style.css", "text/css; charset=utf-8", ".spark"},
+		{"/api/v1/openapi.json", "application/json", `"openapi": "3.0.3"`},
+	} {
+		t.Run(tc.target, func(t *testing.T) {
+			rec := get(t, h, tc.target)
+			if rec.Code != http.StatusOK {
+				t.Fatalf("status %d", rec.Code)
+			}
+			if ct := rec.Header().Get("Content-Type"); ct != tc.contentType {
+				t.Errorf("Content-Type %q, want %q", ct, tc.contentType)
+			}
+			if !strings.Contains(rec.Body.String(), tc.contains) {
+				t.Errorf("body does not contain %q", tc.contains)
+			}
+		})
+	}
+	rec := get(t, h, "/")
+	csp := rec.Header().Get("Content-Security-Policy")
+	if !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "script-src 'self'") {
+		t.Errorf("page CSP %q", csp)
+	}
+	// Nothing on the page may come from elsewhere: it must work offline.
+	for _, asset := range []string{"/", "/assets/app.js", "/assets/style.css"} {
+		body := get(t, h, asset).Body.String()
+		for _, external := range []string{"http://", "https://", "//cdn", "@import"} {
+			if strings.Contains(strings.ReplaceAll(body, "http://www.w3.org/2000/svg", ""), external) {
+				t.Errorf("%s refers to %q", asset, external)
+			}
+		}
+	}
+	if rec := get(t, h, "/nope"); rec.Code != http.StatusNotFound {
+		t.Errorf("/nope status %d, want 404", rec.Code)
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	h := newTestHandler(&fakeStore{}, reg)
+	// Every handler's series exists before any request: top, trending,
+	// series, page, assets, openapi.
+	if n := testutil.CollectAndCount(reg, "tagpulse_api_request_duration_seconds"); n != 6 {
+		t.Fatalf("%d duration series, want 6", n)
+	}
+	get(t, h, "/api/v1/top")
+	get(t, h, "/api/v1/top?limit=0")
+	get(t, h, "/api/v1/top?limit=0")
+	expected := `
+# HELP tagpulse_api_requests_total Trend API and page requests by handler and HTTP status code.
+# TYPE tagpulse_api_requests_total counter
+tagpulse_api_requests_total{code="200",handler="assets"} 0
+tagpulse_api_requests_total{code="200",handler="openapi"} 0
+tagpulse_api_requests_total{code="200",handler="page"} 0
+tagpulse_api_requests_total{code="200",handler="series"} 0
+tagpulse_api_requests_total{code="200",handler="top"} 1
+tagpulse_api_requests_total{code="200",handler="trending"} 0
+tagpulse_api_requests_total{code="400",handler="top"} 2
+`
+	if err := testutil.CollectAndCompare(reg, strings.NewReader(expected), "tagpulse_api_requests_total"); err != nil {
+		t.Error(err)
+	}
+	if problems, err := testutil.CollectAndLint(reg); err != nil || len(problems) > 0 {
+		t.Errorf("lint: %v %v", problems, err)
+	}
+}
