@@ -16,6 +16,8 @@ import (
 	"tagpulse/internal/cliflags"
 	"tagpulse/internal/httpserver"
 	"tagpulse/internal/kafkaclient"
+	"tagpulse/internal/trend"
+	"tagpulse/internal/web"
 )
 
 // DefaultHTTPAddr is where `aggregate run` serves metrics, health, the
@@ -96,7 +98,10 @@ topic had at start is written and committed.`,
 				return err
 			}
 			running++
-			go func() { errc <- httpserver.Serve(ctx, ln, newMux(reg, c), log) }()
+			trends := web.NewHandler(web.Options{
+				Store: trend.NewStore(conn, trend.DefaultParams()), Registerer: reg, Logger: log, Now: time.Now,
+			})
+			go func() { errc <- httpserver.Serve(ctx, ln, newMux(reg, c, trends), log) }()
 		}
 		if retention > 0 {
 			go aggregator.RunRetention(ctx, conn, retention, time.Hour, log)
@@ -113,8 +118,9 @@ topic had at start is written and committed.`,
 	return cmd
 }
 
-// newMux builds the one HTTP mux of `aggregate run`.
-func newMux(reg *prometheus.Registry, c *aggregator.Consumer) *http.ServeMux {
+// newMux builds the one HTTP mux of `aggregate run`: metrics and health
+// beside the trend API and page, which take every other path.
+func newMux(reg *prometheus.Registry, c *aggregator.Consumer, trends http.Handler) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -127,7 +133,6 @@ func newMux(reg *prometheus.Registry, c *aggregator.Consumer) *http.ServeMux {
 		}
 		fmt.Fprintln(w, "ready")
 	})
-	// The trend API (/api/v1/) and the page (/) are mounted here by the
-	// lead: mux.Handle("/", web.NewHandler(...)).
+	mux.Handle("/", trends)
 	return mux
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"tagpulse/internal/hashtag"
 )
 
 // Bounds on what a query may ask for, so that no request can make
@@ -121,9 +123,9 @@ func (q *SeriesQuery) Validate() error {
 	return q.Filter.validate()
 }
 
-// NormaliseTags drops a leading # (or fullwidth ＃) from each tag and
-// removes duplicates, keeping the order. Tags are canonical keys as
-// ingest extract prints them; this does not fold case.
+// NormaliseTags drops a leading # (or fullwidth ＃) from each tag, turns
+// it into its canonical key (so "Réarmement" finds "rearmement") and
+// removes duplicates, keeping the order.
 func NormaliseTags(tags []string) ([]string, error) {
 	if len(tags) == 0 {
 		return nil, invalid("at least one tag is required")
@@ -139,6 +141,7 @@ func NormaliseTags(tags []string) ([]string, error) {
 		if t == "" || len(t) > MaxTagBytes || !utf8.ValidString(t) {
 			return nil, invalid("tag must be non-empty valid UTF-8 of at most %d bytes", MaxTagBytes)
 		}
+		t = hashtag.Canonical(t)
 		if !seen[t] {
 			seen[t] = true
 			out = append(out, t)

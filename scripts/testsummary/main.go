@@ -46,7 +46,11 @@ func main() {
 			b.WriteString(e.Output)
 		case "pass", "fail", "skip":
 			if e.Test == "" {
-				pkgLines[e.Package] = fmt.Sprintf("%-4s %s (%.1fs)", strings.ToUpper(e.Action), e.Package, e.Elapsed)
+				label := strings.ToUpper(e.Action)
+				if e.Action == "skip" {
+					label = "NONE" // a package without tests
+				}
+				pkgLines[e.Package] = fmt.Sprintf("%-4s %s (%.1fs)", label, e.Package, e.Elapsed)
 				if e.Action == "fail" {
 					failedNames = append(failedNames, e.Package)
 					if b := outputs[key]; b != nil {
