@@ -2,6 +2,7 @@ package deploycheck
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/grafana/grafana-foundation-sdk/go/cog"
 	"github.com/grafana/grafana-foundation-sdk/go/cog/plugins"
 	"github.com/grafana/grafana-foundation-sdk/go/cog/variants"
 	"github.com/grafana/grafana-foundation-sdk/go/common"
@@ -65,13 +67,30 @@ func LoadDashboards(root string) ([]Dashboard, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading dashboard: %w", err)
 		}
-		var d dashboard.Dashboard
-		if err := d.UnmarshalJSONStrict(raw); err != nil {
+		// The strict decoder reports unknown fields, missing required
+		// fields and wrong types, but drops every panel (v0.0.22 returns
+		// an empty error list as a non-nil error and discards the panel),
+		// so the model comes from the lenient decoder.
+		var strict, d dashboard.Dashboard
+		if err := strictError(strict.UnmarshalJSONStrict(raw)); err != nil {
+			return nil, fmt.Errorf("decoding dashboard %s: %w", file, err)
+		}
+		if err := json.Unmarshal(raw, &d); err != nil {
 			return nil, fmt.Errorf("decoding dashboard %s: %w", file, err)
 		}
 		out = append(out, Dashboard{Path: file, Model: d})
 	}
 	return out, nil
+}
+
+// strictError returns err unless it is an empty cog.BuildErrors: the SDK's
+// strict decoder returns its error list as an error even when it is empty.
+func strictError(err error) error {
+	var list cog.BuildErrors
+	if errors.As(err, &list) && len(list) == 0 {
+		return nil
+	}
+	return err
 }
 
 // Panels returns every panel of the dashboard, those inside rows included;
