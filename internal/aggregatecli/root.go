@@ -21,5 +21,8 @@ answers trend questions on the command line and over HTTP.`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(newMigrateCmd())
+	root.AddCommand(newRunCmd())
+	root.AddCommand(newReplayCmd())
+	root.AddCommand(newDLQCmd())
 	return root
 }

@@ -142,11 +142,24 @@ func migrateConn(ctx context.Context, conn driver.Conn) ([]int, error) {
 				return done, fmt.Errorf("migration %s, statement %d: %w", m.Name, i+1, err)
 			}
 		}
-		if err := conn.Exec(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-			uint32(m.Version), m.Name, time.Now().UTC()); err != nil {
+		if err := recordMigration(ctx, conn, m); err != nil {
 			return done, fmt.Errorf("recording migration %s: %w", m.Name, err)
 		}
 		done = append(done, m.Version)
 	}
 	return done, nil
+}
+
+// recordMigration inserts the migration's row. It uses a batch because
+// ClickHouse 18.16 does not take INSERT … VALUES with bound values through
+// Exec over the native protocol.
+func recordMigration(ctx context.Context, conn driver.Conn, m Migration) error {
+	batch, err := conn.PrepareBatch(ctx, "INSERT INTO schema_migrations (version, name, applied_at)")
+	if err != nil {
+		return err
+	}
+	if err := batch.Append(uint32(m.Version), m.Name, time.Now().UTC()); err != nil {
+		return err
+	}
+	return batch.Send()
 }

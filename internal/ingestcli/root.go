@@ -19,5 +19,6 @@ each post once to the Kafka topic that aggregate consumes.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.AddCommand(newRunCmd(), newFileCmd())
 	return root
 }

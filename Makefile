@@ -1,0 +1,55 @@
+# tagpulse — the two commands of the quick start are `make run` and `make test`.
+# Every target works on a fresh Debian/Ubuntu machine with Go, Java 17 and
+# Maven: scripts/stack installs and starts the rest.
+
+GO        ?= go
+BIN       := bin
+GOFLAGS   ?=
+# Integration tests of several packages share one broker and one ClickHouse
+# on a 2-core machine: a few packages at a time keeps timeouts honest.
+TEST_P    ?= 2
+TEST_TIMEOUT ?= 20m
+
+.PHONY: all build run test test-unit bench lint vet fmt-check stack-up stack-down stack-status clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/ ./cmd/ingest ./cmd/aggregate
+
+## run: start the stack, build, publish the bundled sample posts and serve trends
+run: stack-up build
+	scripts/run-local
+
+## test: start the stack, vet, and run every test (unit, integration, deployment checks)
+test: stack-up lint
+	scripts/test
+
+## test-unit: only the tests that need no service (not what CI runs)
+test-unit:
+	TAGPULSE_SKIP_INTEGRATION=1 $(GO) test -count=1 ./...
+
+## bench: Go micro-benchmarks of the hot paths (see BENCHMARKS.md)
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./internal/...
+
+lint: fmt-check vet
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.stack/*')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+stack-up:
+	scripts/stack up
+
+stack-down:
+	scripts/stack down
+
+stack-status:
+	scripts/stack status
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,138 @@
+package aggregatecli
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spf13/cobra"
+
+	"tagpulse/internal/aggregator"
+	"tagpulse/internal/chstore"
+	"tagpulse/internal/cliflags"
+	"tagpulse/internal/kafkaclient"
+)
+
+func newReplayCmd() *cobra.Command {
+	var (
+		kcfg         kafkaclient.Config
+		store        chstore.Config
+		consumer     aggregator.Config
+		logs         cliflags.Logging
+		since, until string
+	)
+	cmd := &cobra.Command{
+		Use:   "replay --since T --until T",
+		Short: "Re-read a time range of the topic and rewrite its counts, idempotently",
+		Long: `replay looks up, on every partition, the offsets of the Kafka timestamps
+--since and --until (RFC 3339, or a duration such as 2h meaning that long
+ago), re-reads that range outside the consumer group (whose offsets it
+leaves alone) and writes its rows to ClickHouse again. Counts are idempotent
+by post id: a replay changes no count that was right and repairs any that
+was not. Progress goes to stderr.`,
+		Args: cobra.NoArgs,
+	}
+	flags := cliflags.Flags(cmd)
+	kcfg.RegisterFlags(flags)
+	store.RegisterFlags(flags)
+	consumer.RegisterFlags(flags)
+	logs.RegisterFlags(flags)
+	flags.String(&since, "since", "", "", "start of the range: RFC 3339 time or a duration ago (required)")
+	flags.String(&until, "until", "", "", "end of the range (exclusive): RFC 3339 time or a duration ago; default now")
+
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if err := flags.Err(); err != nil {
+			return err
+		}
+		log, err := logs.Logger(cmd)
+		if err != nil {
+			return err
+		}
+		now := time.Now()
+		from, err := parseTime(since, now)
+		if err != nil {
+			return fmt.Errorf("--since: %w", err)
+		}
+		to := now
+		if until != "" {
+			if to, err = parseTime(until, now); err != nil {
+				return fmt.Errorf("--until: %w", err)
+			}
+		}
+		for _, v := range []interface{ Validate() error }{&kcfg, &store, &consumer} {
+			if err := v.Validate(); err != nil {
+				return err
+			}
+		}
+		ctx := cmd.Context()
+		conn, err := chstore.Open(ctx, store)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		c := aggregator.New(aggregator.Options{
+			Config: consumer, Kafka: &kcfg, Store: conn, Metrics: aggregator.NewMetrics(prometheus.NewRegistry()), Log: log,
+		})
+		bar := progressBar{w: cmd.ErrOrStderr()}
+		stats, err := c.Replay(ctx, aggregator.ReplayOptions{Since: from, Until: to, Progress: bar.update})
+		bar.done()
+		if err != nil {
+			return fmt.Errorf("replay: %w", err)
+		}
+		log.Info("replay done", "messages", stats.Messages, "rows", stats.Rows, "poison_skipped", stats.Poison,
+			"since", from.Format(time.RFC3339), "until", to.Format(time.RFC3339))
+		return nil
+	}
+	return cmd
+}
+
+// parseTime reads an RFC 3339 time or a duration before now.
+func parseTime(s string, now time.Time) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, fmt.Errorf("required")
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time nor a positive duration", s)
+	}
+	return now.Add(-d), nil
+}
+
+// progressBar draws "replay [=====>    ] 52% 5200/10000" on one line of w.
+type progressBar struct {
+	w     io.Writer
+	drawn bool
+}
+
+const barWidth = 30
+
+func (p *progressBar) update(done, total int64) {
+	frac := 1.0
+	if total > 0 {
+		frac = min(float64(done)/float64(total), 1)
+	}
+	filled := int(frac * barWidth)
+	bar := make([]byte, barWidth)
+	for i := range bar {
+		switch {
+		case i < filled:
+			bar[i] = '='
+		case i == filled:
+			bar[i] = '>'
+		default:
+			bar[i] = ' '
+		}
+	}
+	fmt.Fprintf(p.w, "\rreplay [%s] %3.0f%% %d/%d messages", bar, frac*100, done, total)
+	p.drawn = true
+}
+
+func (p *progressBar) done() {
+	if p.drawn {
+		fmt.Fprintln(p.w)
+	}
+}

@@ -1,0 +1,133 @@
+package aggregatecli
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+
+	"tagpulse/internal/aggregator"
+	"tagpulse/internal/chstore"
+	"tagpulse/internal/cliflags"
+	"tagpulse/internal/httpserver"
+	"tagpulse/internal/kafkaclient"
+)
+
+// DefaultHTTPAddr is where `aggregate run` serves metrics, health, the
+// trend API and the page.
+const DefaultHTTPAddr = "127.0.0.1:8080"
+
+func newRunCmd() *cobra.Command {
+	var (
+		kcfg      kafkaclient.Config
+		store     chstore.Config
+		consumer  aggregator.Config
+		logs      cliflags.Logging
+		httpAddr  string
+		retention time.Duration
+		caughtUp  bool
+	)
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Consume posts from Kafka and write exact hashtag counts to ClickHouse until stopped",
+		Long: `run consumes the posts topic in the consumer group KAFKA_GROUP, writes one
+mention row per post and hashtag to ClickHouse in batches, and commits the
+Kafka offsets of a batch only once it is stored. Poison messages go to
+<topic>.dlq. It serves /metrics, /healthz and /readyz on --http-addr and
+drops partitions older than --retention every hour.
+
+With --until-caught-up it exits 0 once everything up to the end offsets the
+topic had at start is written and committed.`,
+		Args: cobra.NoArgs,
+	}
+	flags := cliflags.Flags(cmd)
+	kcfg.RegisterFlags(flags)
+	store.RegisterFlags(flags)
+	consumer.RegisterFlags(flags)
+	logs.RegisterFlags(flags)
+	flags.String(&httpAddr, "http-addr", "AGGREGATE_HTTP_ADDR", DefaultHTTPAddr, "address of the HTTP server (metrics, health, API, page); empty disables it")
+	flags.Duration(&retention, "retention", "AGGREGATE_RETENTION", 90*24*time.Hour, "drop ClickHouse partitions older than this; 0 keeps everything")
+	flags.Bool(&caughtUp, "until-caught-up", "", false, "exit 0 once everything up to the end offsets seen at start is written and committed")
+
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if err := flags.Err(); err != nil {
+			return err
+		}
+		log, err := logs.Logger(cmd)
+		if err != nil {
+			return err
+		}
+		for _, v := range []interface{ Validate() error }{&kcfg, &store, &consumer} {
+			if err := v.Validate(); err != nil {
+				return err
+			}
+		}
+		if retention < 0 {
+			return fmt.Errorf("--retention must not be negative, got %s", retention)
+		}
+		ctx := cmd.Context()
+		if _, err := chstore.Migrate(ctx, store); err != nil {
+			return fmt.Errorf("migrating ClickHouse schema: %w", err)
+		}
+		conn, err := chstore.Open(ctx, store)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		c := aggregator.New(aggregator.Options{
+			Config: consumer, Kafka: &kcfg, Store: conn, Metrics: aggregator.NewMetrics(reg), Log: log,
+		})
+
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		errc := make(chan error, 2)
+		running := 0
+		if httpAddr != "" {
+			ln, err := httpserver.Listen(httpAddr)
+			if err != nil {
+				return err
+			}
+			running++
+			go func() { errc <- httpserver.Serve(ctx, ln, newMux(reg, c), log) }()
+		}
+		if retention > 0 {
+			go aggregator.RunRetention(ctx, conn, retention, time.Hour, log)
+		}
+		err = c.Run(ctx, aggregator.RunOptions{UntilCaughtUp: caughtUp})
+		cancel()
+		for ; running > 0; running-- {
+			if herr := <-errc; herr != nil && err == nil {
+				err = herr
+			}
+		}
+		return err
+	}
+	return cmd
+}
+
+// newMux builds the one HTTP mux of `aggregate run`.
+func newMux(reg *prometheus.Registry, c *aggregator.Consumer) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !c.Ready() {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	// The trend API (/api/v1/) and the page (/) are mounted here by the
+	// lead: mux.Handle("/", web.NewHandler(...)).
+	return mux
+}

@@ -1,0 +1,166 @@
+package aggregator
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"tagpulse/internal/chstore"
+	"tagpulse/internal/post"
+)
+
+// Poison is a message that cannot be decoded as a post: it goes to the
+// dead-letter topic with the reason.
+type Poison struct {
+	Message kafka.Message
+	Reason  string
+	Err     error
+}
+
+// rowOverhead approximates the memory of a Mention beyond its strings.
+const rowOverhead = 128
+
+// batch collects the rows of the messages read since the last flush, the
+// poison among them, and, per partition, the last message (what a commit
+// after the flush names).
+type batch struct {
+	rows     []chstore.Mention
+	poison   []Poison
+	last     map[int]kafka.Message
+	times    []stamp
+	messages int
+	bytes    int
+	started  time.Time
+}
+
+// stamp is the two clocks of a message, for the freshness histogram.
+type stamp struct{ created, kafka time.Time }
+
+func newBatch() *batch { return &batch{last: map[int]kafka.Message{}} }
+
+func (b *batch) empty() bool { return b.messages == 0 }
+
+// add decodes m and adds its rows; a message that does not decode is
+// returned as poison (and kept for the dead-letter topic). The message's
+// offset is committed with the batch either way.
+func (b *batch) add(m kafka.Message, now time.Time) *Poison {
+	if b.messages == 0 {
+		b.started = now
+	}
+	b.messages++
+	b.bytes += len(m.Key) + len(m.Value)
+	if prev, ok := b.last[m.Partition]; !ok || m.Offset > prev.Offset {
+		b.last[m.Partition] = m
+	}
+	rows, err := mentions(m, now)
+	if err != nil {
+		p := Poison{Message: m, Reason: post.Reason(err), Err: err}
+		b.poison = append(b.poison, p)
+		return &p
+	}
+	for _, r := range rows {
+		b.bytes += rowOverhead + len(r.PostID) + len(r.Tag) + len(r.Display) + len(r.Source) + len(r.Lang)
+	}
+	b.rows = append(b.rows, rows...)
+	b.times = append(b.times, stamp{created: rowsCreated(rows, now), kafka: m.Time})
+	return nil
+}
+
+func rowsCreated(rows []chstore.Mention, now time.Time) time.Time {
+	if len(rows) == 0 {
+		return now
+	}
+	return rows[0].CreatedAt
+}
+
+// mentions turns one Kafka message into its mention rows: one per distinct
+// canonical tag. A post without hashtags has none; a message that is not a
+// valid post returns an error wrapping one of post's reasons.
+func mentions(m kafka.Message, now time.Time) ([]chstore.Mention, error) {
+	msg, err := post.DecodeMessage(m.Value)
+	if err != nil {
+		return nil, err
+	}
+	created := msg.CreatedAt.UTC()
+	if created.Before(chstore.MinDateTime) || created.After(chstore.MaxDateTime) {
+		return nil, fmt.Errorf("field created_at: %s outside the storable range: %w", created.Format(time.RFC3339), post.ErrInvalidValue)
+	}
+	if msg.ExtractorVersion < 0 || msg.ExtractorVersion > 1<<16-1 {
+		return nil, fmt.Errorf("field extractor_version: %d: %w", msg.ExtractorVersion, post.ErrInvalidValue)
+	}
+	rows := make([]chstore.Mention, 0, len(msg.Hashtags))
+	seen := make(map[string]bool, len(msg.Hashtags))
+	for _, h := range msg.Hashtags {
+		if seen[h.Tag] {
+			continue
+		}
+		seen[h.Tag] = true
+		display := h.Display
+		if display == "" {
+			display = h.Tag
+		}
+		rows = append(rows, chstore.Mention{
+			PostID:           msg.ID,
+			Tag:              h.Tag,
+			Display:          display,
+			CreatedAt:        created,
+			Source:           msg.Source,
+			Lang:             msg.Lang,
+			ExtractorVersion: uint16(msg.ExtractorVersion),
+			KafkaPartition:   int32(m.Partition),
+			KafkaOffset:      m.Offset,
+			InsertedAt:       now.UTC(),
+		})
+	}
+	return rows, nil
+}
+
+// commits returns the last message of each partition: committing them
+// commits every message of the batch.
+func (b *batch) commits() []kafka.Message {
+	out := make([]kafka.Message, 0, len(b.last))
+	for _, m := range b.last {
+		out = append(out, m)
+	}
+	return out
+}
+
+// poisonGuard watches the share of poison among the last messages.
+type poisonGuard struct {
+	window    []bool
+	pos, n    int
+	poison    int
+	minPoison int
+	maxRatio  float64
+}
+
+// newPoisonGuard trips when, among the last size messages, more than
+// minPoison and more than maxRatio of them were poison.
+func newPoisonGuard(size, minPoison int, maxRatio float64) *poisonGuard {
+	return &poisonGuard{window: make([]bool, size), minPoison: minPoison, maxRatio: maxRatio}
+}
+
+// observe records one message and returns ErrPoisonRate when the guard
+// trips.
+func (g *poisonGuard) observe(poison bool) error {
+	if len(g.window) == 0 {
+		return nil
+	}
+	if g.n == len(g.window) {
+		if g.window[g.pos] {
+			g.poison--
+		}
+	} else {
+		g.n++
+	}
+	g.window[g.pos] = poison
+	if poison {
+		g.poison++
+	}
+	g.pos = (g.pos + 1) % len(g.window)
+	if g.poison > g.minPoison && float64(g.poison) > g.maxRatio*float64(g.n) {
+		return fmt.Errorf("%d of the last %d messages were poison: %w", g.poison, g.n, ErrPoisonRate)
+	}
+	return nil
+}

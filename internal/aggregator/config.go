@@ -1,0 +1,110 @@
+// Package aggregator is the consuming half of cmd/aggregate: it reads the
+// posts topic in a consumer group, turns each post into mention rows,
+// writes them to ClickHouse in batches (chstore), and commits Kafka offsets
+// only once a batch is stored. Counts are idempotent by post id in the
+// schema, so the redeliveries this at-least-once loop allows never change a
+// number (docs/exactly-once.md). Poison messages go to the dead-letter
+// topic; replays re-read a time range outside the group.
+package aggregator
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"tagpulse/internal/envflag"
+)
+
+// DefaultGroup is the consumer group of the aggregate replicas.
+const DefaultGroup = "tagpulse-aggregate"
+
+// Config tunes the consumer. Its defaults are in Defaults.
+type Config struct {
+	Group string
+
+	// A batch is flushed when it holds BatchRows rows or BatchBytes bytes,
+	// or FlushInterval after its first message, whichever comes first.
+	BatchRows     int
+	BatchBytes    int
+	FlushInterval time.Duration
+
+	// InsertTimeout bounds one insert attempt, so a ClickHouse that hangs
+	// is retried like one that refuses.
+	InsertTimeout time.Duration
+	// RetryMin and RetryMax bound the exponential backoff of retries.
+	RetryMin, RetryMax time.Duration
+
+	// QueueCapacity and FetchMaxBytes bound what the Kafka reader holds
+	// besides the batch: at most QueueCapacity messages queued, fetched in
+	// responses of at most FetchMaxBytes per partition.
+	QueueCapacity int
+	FetchMaxBytes int
+
+	// LagInterval is how often lag and readiness are refreshed.
+	LagInterval time.Duration
+
+	// The poison guard stops the consumer when, among the last PoisonWindow
+	// messages, more than PoisonMax and more than half were poison.
+	PoisonWindow int
+	PoisonMax    int
+}
+
+// RegisterFlags adds the consumer flags with their defaults.
+func (c *Config) RegisterFlags(s *envflag.Set) {
+	d := Defaults()
+	s.String(&c.Group, "kafka-group", "KAFKA_GROUP", d.Group, "Kafka consumer group")
+	s.Int(&c.BatchRows, "batch-rows", "AGGREGATE_BATCH_ROWS", d.BatchRows, "flush a batch at this many mention rows")
+	s.Int(&c.BatchBytes, "batch-bytes", "AGGREGATE_BATCH_BYTES", d.BatchBytes, "flush a batch at this many bytes of messages and rows")
+	s.Duration(&c.FlushInterval, "flush-interval", "AGGREGATE_FLUSH_INTERVAL", d.FlushInterval, "flush a batch at the latest this long after its first message")
+	s.Duration(&c.InsertTimeout, "insert-timeout", "AGGREGATE_INSERT_TIMEOUT", d.InsertTimeout, "time limit of one insert attempt")
+	s.Duration(&c.RetryMin, "retry-min", "AGGREGATE_RETRY_MIN", d.RetryMin, "first retry delay")
+	s.Duration(&c.RetryMax, "retry-max", "AGGREGATE_RETRY_MAX", d.RetryMax, "longest retry delay")
+	s.Int(&c.QueueCapacity, "queue-capacity", "AGGREGATE_QUEUE_CAPACITY", d.QueueCapacity, "messages the Kafka reader may queue ahead of the batch")
+	s.Int(&c.FetchMaxBytes, "fetch-max-bytes", "AGGREGATE_FETCH_MAX_BYTES", d.FetchMaxBytes, "largest Kafka fetch response per partition")
+	s.Duration(&c.LagInterval, "lag-interval", "AGGREGATE_LAG_INTERVAL", d.LagInterval, "how often consumer lag and readiness are refreshed")
+	s.Int(&c.PoisonWindow, "poison-window", "AGGREGATE_POISON_WINDOW", d.PoisonWindow, "messages the poison guard looks back over")
+	s.Int(&c.PoisonMax, "poison-max", "AGGREGATE_POISON_MAX", d.PoisonMax, "poison messages in the window tolerated whatever their share")
+}
+
+// Validate checks the settings.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Group == "" {
+		errs = append(errs, errors.New("--kafka-group must not be empty"))
+	}
+	if c.BatchRows < 1 {
+		errs = append(errs, fmt.Errorf("--batch-rows must be at least 1, got %d", c.BatchRows))
+	}
+	if c.BatchBytes < 1<<10 {
+		errs = append(errs, fmt.Errorf("--batch-bytes must be at least 1024, got %d", c.BatchBytes))
+	}
+	if c.FlushInterval <= 0 || c.FlushInterval > time.Minute {
+		errs = append(errs, fmt.Errorf("--flush-interval must be in (0, 1m], got %s", c.FlushInterval))
+	}
+	if c.InsertTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("--insert-timeout must be positive, got %s", c.InsertTimeout))
+	}
+	if c.RetryMin <= 0 || c.RetryMax < c.RetryMin {
+		errs = append(errs, fmt.Errorf("--retry-min (%s) must be positive and at most --retry-max (%s)", c.RetryMin, c.RetryMax))
+	}
+	if c.QueueCapacity < 1 || c.FetchMaxBytes < 1<<10 {
+		errs = append(errs, fmt.Errorf("--queue-capacity (%d) must be at least 1 and --fetch-max-bytes (%d) at least 1024", c.QueueCapacity, c.FetchMaxBytes))
+	}
+	if c.LagInterval <= 0 {
+		errs = append(errs, fmt.Errorf("--lag-interval must be positive, got %s", c.LagInterval))
+	}
+	if c.PoisonWindow < 0 || c.PoisonMax < 0 {
+		errs = append(errs, errors.New("--poison-window and --poison-max must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// Defaults returns the default Config; RegisterFlags uses it.
+func Defaults() Config {
+	return Config{
+		Group: DefaultGroup, BatchRows: 50000, BatchBytes: 16 << 20, FlushInterval: time.Second,
+		InsertTimeout: 30 * time.Second, RetryMin: 200 * time.Millisecond, RetryMax: 30 * time.Second,
+		QueueCapacity: 1000, FetchMaxBytes: 1 << 20, LagInterval: 10 * time.Second,
+		PoisonWindow: 1000, PoisonMax: 100,
+	}
+}

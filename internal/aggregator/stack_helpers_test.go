@@ -1,0 +1,234 @@
+package aggregator
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/segmentio/kafka-go"
+
+	"tagpulse/internal/chstore"
+	"tagpulse/internal/kafkaclient"
+	"tagpulse/internal/post"
+	"tagpulse/internal/stacktest"
+)
+
+// stack is one test's piece of the real local stack: its own topic and
+// database, with the schema migrated.
+type stack struct {
+	kafka *kafkaclient.Config
+	store chstore.Config
+	conn  driver.Conn
+}
+
+func newStack(t *testing.T, partitions int) stack {
+	t.Helper()
+	k := stacktest.Kafka(t, partitions)
+	store, conn := stacktest.ClickHouse(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := chstore.Migrate(ctx, store); err != nil {
+		t.Fatalf("migrating test database: %v", err)
+	}
+	return stack{kafka: k, store: store, conn: conn}
+}
+
+// testConfig flushes and refreshes quickly so tests stay short.
+func testConfig(group string) Config {
+	c := Defaults()
+	c.Group = group
+	c.BatchRows = 500
+	c.FlushInterval = 200 * time.Millisecond
+	c.LagInterval = 500 * time.Millisecond
+	c.RetryMin = 50 * time.Millisecond
+	c.RetryMax = time.Second
+	return c
+}
+
+var testTags = []struct{ tag, display string }{
+	{"nato", "NATO"}, {"otan", "OTAN"}, {"rearmement", "Réarmement"}, {"nif2025", "NIF2025"},
+	{"strasse", "Straße"}, {"ukraine", "Ukraine"}, {"eu", "EU"}, {"defence", "Defence"},
+}
+
+// genPosts returns n posts with ids prefix-0… and one to three hashtags
+// each, created over a few minutes before base.
+func genPosts(prefix string, n int, base time.Time, seed uint64) []post.Message {
+	r := rand.New(rand.NewPCG(seed, seed+1))
+	out := make([]post.Message, n)
+	for i := range out {
+		var tags []post.Hashtag
+		seen := map[string]bool{}
+		for k := 0; k < 1+r.IntN(3); k++ {
+			t := testTags[r.IntN(len(testTags))]
+			if seen[t.tag] {
+				continue
+			}
+			seen[t.tag] = true
+			tags = append(tags, post.Hashtag{Tag: t.tag, Display: t.display})
+		}
+		out[i] = post.Message{
+			Post: post.Post{
+				ID:        fmt.Sprintf("%s-%d", prefix, i),
+				Text:      "post text",
+				CreatedAt: base.Add(-time.Duration(r.IntN(300)) * time.Second).UTC().Truncate(time.Second),
+				Source:    []string{"file", "rss-1", "webhook"}[r.IntN(3)],
+				Lang:      []string{"fr", "en"}[r.IntN(2)],
+			},
+			Hashtags:         tags,
+			ExtractorVersion: 1,
+		}
+	}
+	return out
+}
+
+// publish writes the posts to the test topic, keyed by post id, plus any
+// raw values given.
+func publish(t *testing.T, k *kafkaclient.Config, posts []post.Message, raw ...[]byte) {
+	t.Helper()
+	w := &kafka.Writer{Addr: kafka.TCP(k.Brokers...), Topic: k.Topic, Balancer: &kafka.Hash{}, RequiredAcks: kafka.RequireAll, BatchSize: 500, BatchTimeout: 10 * time.Millisecond}
+	defer w.Close()
+	msgs := make([]kafka.Message, 0, len(posts)+len(raw))
+	for _, p := range posts {
+		v, err := json.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs = append(msgs, kafka.Message{Key: []byte(p.ID), Value: v})
+	}
+	for i, v := range raw {
+		msgs = append(msgs, kafka.Message{Key: []byte(fmt.Sprintf("poison-%d", i)), Value: v})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	// A topic created a moment ago may not be known to every part of the
+	// broker yet: retry while it says so.
+	for {
+		err := w.WriteMessages(ctx, msgs...)
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, kafka.UnknownTopicOrPartition) || ctx.Err() != nil {
+			t.Fatalf("publishing %d test messages: %v", len(msgs), err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+type minuteTag struct {
+	minute time.Time
+	tag    string
+}
+
+// expectedCounts counts distinct posts per tag per minute.
+func expectedCounts(posts ...[]post.Message) map[minuteTag]uint64 {
+	sets := map[minuteTag]map[string]bool{}
+	for _, list := range posts {
+		for _, p := range list {
+			for _, h := range p.Hashtags {
+				k := minuteTag{p.CreatedAt.UTC().Truncate(time.Minute), h.Tag}
+				if sets[k] == nil {
+					sets[k] = map[string]bool{}
+				}
+				sets[k][p.ID] = true
+			}
+		}
+	}
+	out := make(map[minuteTag]uint64, len(sets))
+	for k, s := range sets {
+		out[k] = uint64(len(s))
+	}
+	return out
+}
+
+// storedCounts reads the per-minute counts back from tag_minute.
+func storedCounts(t *testing.T, conn driver.Conn) map[minuteTag]uint64 {
+	t.Helper()
+	rows, err := conn.Query(context.Background(), "SELECT minute, tag, uniqExactMerge(posts) FROM tag_minute GROUP BY minute, tag")
+	if err != nil {
+		t.Fatalf("reading tag_minute: %v", err)
+	}
+	defer rows.Close()
+	out := map[minuteTag]uint64{}
+	for rows.Next() {
+		var k minuteTag
+		var n uint64
+		if err := rows.Scan(&k.minute, &k.tag, &n); err != nil {
+			t.Fatalf("reading tag_minute: %v", err)
+		}
+		k.minute = k.minute.UTC()
+		out[k] = n
+	}
+	return out
+}
+
+// tagTotals sums per-tag counts as the check query does.
+func tagTotals(t *testing.T, conn driver.Conn) map[string]uint64 {
+	t.Helper()
+	rows, err := conn.Query(context.Background(), "SELECT tag, uniqExactMerge(posts) FROM tag_minute GROUP BY tag")
+	if err != nil {
+		t.Fatalf("reading tag_minute: %v", err)
+	}
+	defer rows.Close()
+	out := map[string]uint64{}
+	for rows.Next() {
+		var tag string
+		var n uint64
+		if err := rows.Scan(&tag, &n); err != nil {
+			t.Fatalf("reading tag_minute: %v", err)
+		}
+		out[tag] = n
+	}
+	return out
+}
+
+func expectedTotals(posts ...[]post.Message) map[string]uint64 {
+	out := map[string]uint64{}
+	for k, n := range expectedCounts(posts...) {
+		out[k.tag] += n
+	}
+	return out
+}
+
+// assertCounts compares the stored counts with the expected ones, per
+// minute and tag and per tag.
+func assertCounts(t *testing.T, conn driver.Conn, posts ...[]post.Message) {
+	t.Helper()
+	want, got := expectedCounts(posts...), storedCounts(t, conn)
+	if !reflect.DeepEqual(got, want) {
+		var diffs []string
+		for k, w := range want {
+			if got[k] != w {
+				diffs = append(diffs, fmt.Sprintf("%s %s: got %d, want %d", k.minute.Format("15:04"), k.tag, got[k], w))
+			}
+		}
+		for k, g := range got {
+			if _, ok := want[k]; !ok {
+				diffs = append(diffs, fmt.Sprintf("%s %s: got %d, want none", k.minute.Format("15:04"), k.tag, g))
+			}
+		}
+		t.Fatalf("per-minute counts differ in %d of %d buckets: %v", len(diffs), len(want), diffs[:min(len(diffs), 10)])
+	}
+	if got, want := tagTotals(t, conn), expectedTotals(posts...); !reflect.DeepEqual(got, want) {
+		t.Fatalf("per-tag totals: got %v, want %v", got, want)
+	}
+}
+
+// runCaughtUp runs a consumer in this process until it has caught up.
+func runCaughtUp(t *testing.T, s stack, cfg Config) *Metrics {
+	t.Helper()
+	m := NewMetrics(prometheus.NewRegistry())
+	c := New(Options{Config: cfg, Kafka: s.kafka, Store: s.conn, Metrics: m, Log: testLogger(t)})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := c.Run(ctx, RunOptions{UntilCaughtUp: true}); err != nil {
+		t.Fatalf("running until caught up: %v", err)
+	}
+	return m
+}

@@ -1,0 +1,230 @@
+package aggregator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/segmentio/kafka-go"
+)
+
+func TestBatchAdd(t *testing.T) {
+	valid, err := os.ReadFile("testdata/valid.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 3, 1, 10, 16, 0, 0, time.UTC)
+	tests := []struct {
+		name       string
+		value      []byte
+		wantRows   int
+		wantReason string
+	}{
+		{"valid post, repeated tag counted once", valid, 2, ""},
+		{"not JSON", []byte("hello"), 0, "invalid_json"},
+		{"invalid UTF-8", []byte("{\"id\":\"\xff\"}"), 0, "invalid_utf8"},
+		{"no id", []byte(`{"text":"t","created_at":"2026-03-01T10:15:42Z"}`), 0, "missing_field"},
+		{"wrong type", []byte(`{"id":1,"text":"t","created_at":"2026-03-01T10:15:42Z"}`), 0, "wrong_type"},
+		{"before 1970", []byte(`{"id":"a","text":"t","created_at":"1969-12-31T23:59:59Z"}`), 0, "invalid_value"},
+		{"no hashtags", []byte(`{"id":"a","text":"t","created_at":"2026-03-01T10:15:42Z"}`), 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := newBatch()
+			p := b.add(kafka.Message{Partition: 2, Offset: 41, Value: tt.value}, now)
+			if tt.wantReason == "" && p != nil {
+				t.Fatalf("unexpected poison: %v", p.Err)
+			}
+			if tt.wantReason != "" && (p == nil || p.Reason != tt.wantReason) {
+				t.Fatalf("poison = %+v, want reason %s", p, tt.wantReason)
+			}
+			if len(b.rows) != tt.wantRows {
+				t.Errorf("rows = %d, want %d", len(b.rows), tt.wantRows)
+			}
+			if b.messages != 1 || b.last[2].Offset != 41 {
+				t.Errorf("the message is not recorded for the commit: messages %d, last %+v", b.messages, b.last)
+			}
+		})
+	}
+}
+
+func TestMentionFields(t *testing.T) {
+	valid, _ := os.ReadFile("testdata/valid.json")
+	now := time.Date(2026, 3, 1, 10, 16, 0, 0, time.UTC)
+	rows, err := mentions(kafka.Message{Partition: 4, Offset: 7, Value: valid}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rows[0]
+	if r.PostID != "rss:1" || r.Tag != "rearmement" || r.Display != "Réarmement" || r.Source != "rss-1" || r.Lang != "fr" ||
+		r.ExtractorVersion != 3 || r.KafkaPartition != 4 || r.KafkaOffset != 7 || !r.InsertedAt.Equal(now) ||
+		!r.CreatedAt.Equal(time.Date(2026, 3, 1, 10, 15, 42, 0, time.UTC)) {
+		t.Errorf("first row = %+v", r)
+	}
+	if rows[1].Display != "OTAN" {
+		t.Errorf("display of otan = %q, want the first spelling, OTAN", rows[1].Display)
+	}
+}
+
+func TestPoisonGuard(t *testing.T) {
+	tests := []struct {
+		name     string
+		pattern  func(i int) bool
+		messages int
+		wantTrip bool
+	}{
+		{"no poison", func(int) bool { return false }, 5000, false},
+		{"every other message poison: half, not over half", func(i int) bool { return i%2 == 1 }, 5000, false},
+		{"all poison, but only 100", func(i int) bool { return i < 100 }, 5000, false},
+		{"all poison", func(int) bool { return true }, 5000, true},
+		{"two in three poison", func(i int) bool { return i%3 != 0 }, 5000, true},
+		{"a burst of 150 poison in 1000 good", func(i int) bool { return i >= 1000 && i < 1150 }, 3000, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := newPoisonGuard(1000, 100, 0.5)
+			var err error
+			for i := 0; i < tt.messages && err == nil; i++ {
+				err = g.observe(tt.pattern(i))
+			}
+			if tripped := errors.Is(err, ErrPoisonRate); tripped != tt.wantTrip {
+				t.Errorf("tripped = %v (%v), want %v", tripped, err, tt.wantTrip)
+			}
+		})
+	}
+}
+
+func TestBackoffDelay(t *testing.T) {
+	b := Backoff{Min: 100 * time.Millisecond, Max: 2 * time.Second}
+	tests := []struct {
+		attempt int
+		base    time.Duration
+	}{{1, 100 * time.Millisecond}, {2, 200 * time.Millisecond}, {4, 800 * time.Millisecond}, {5, 1600 * time.Millisecond}, {6, 2 * time.Second}, {60, 2 * time.Second}}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.attempt), func(t *testing.T) {
+			for range 50 {
+				d := b.Delay(tt.attempt)
+				if d > tt.base || d < tt.base*4/5 {
+					t.Fatalf("Delay(%d) = %s, want in [%s, %s]", tt.attempt, d, tt.base*4/5, tt.base)
+				}
+			}
+		})
+	}
+}
+
+type tempErr struct{}
+
+func (tempErr) Error() string   { return "i/o timeout" }
+func (tempErr) Timeout() bool   { return true }
+func (tempErr) Temporary() bool { return true }
+
+func TestRetryable(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"unknown table", fmt.Errorf("insert: %w", &clickhouse.Exception{Code: 60, Name: "DB::Exception"}), false},
+		{"wrong password", &clickhouse.Exception{Code: 516}, false},
+		{"too many parts", &clickhouse.Exception{Code: 252}, true},
+		{"memory limit", &clickhouse.Exception{Code: 241}, true},
+		{"network timeout", fmt.Errorf("read: %w", tempErr{}), true},
+		{"connection closed", io.EOF, true},
+		{"deadline", context.DeadlineExceeded, true},
+		{"canceled", context.Canceled, false},
+		{"marked fatal", fmt.Errorf("schema: %w", ErrFatal), false},
+		{"kafka temporary", kafka.RebalanceInProgress, true},
+		{"kafka authorization", kafka.TopicAuthorizationFailed, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Retryable(tt.err); got != tt.want {
+				t.Errorf("Retryable(%v) = %v, want %v", tt.err, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRetrierStopsOnFatal(t *testing.T) {
+	m := NewMetrics(prometheus.NewRegistry())
+	r := retrier{backoff: Backoff{Min: time.Millisecond, Max: time.Millisecond}, metrics: m}
+	calls := 0
+	err := r.do(context.Background(), opInsert, kindInsert, func(context.Context) error {
+		calls++
+		if calls < 3 {
+			return io.EOF
+		}
+		return &clickhouse.Exception{Code: 60}
+	})
+	if calls != 3 || Retryable(err) {
+		t.Fatalf("calls = %d, err = %v; want 3 calls ending in a fatal error", calls, err)
+	}
+	if got := testutil.ToFloat64(m.Retries.WithLabelValues(opInsert)); got != 2 {
+		t.Errorf("retries_total{operation=insert} = %v, want 2", got)
+	}
+	if got := testutil.ToFloat64(m.Errors.WithLabelValues(kindInsert)); got != 3 {
+		t.Errorf("errors_total{kind=clickhouse_insert} = %v, want 3", got)
+	}
+}
+
+func TestMetricsExportedFromStart(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	m.initPartitions([]int{0, 1})
+	names := map[string]bool{}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		names[mf.GetName()] = true
+	}
+	doc, err := os.ReadFile("../../docs/metrics.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(doc), "\n") {
+		if !strings.HasPrefix(line, "| `tagpulse_aggregate_") {
+			continue
+		}
+		name := strings.Trim(strings.Fields(line)[1], "`")
+		if !names[name] {
+			t.Errorf("%s (docs/metrics.md) is not exported at start", name)
+		}
+	}
+	if problems, err := testutil.GatherAndLint(reg); err != nil || len(problems) > 0 {
+		t.Errorf("lint: %v %v", problems, err)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(*Config)
+		ok     bool
+	}{
+		{"defaults", func(*Config) {}, true},
+		{"no group", func(c *Config) { c.Group = "" }, false},
+		{"zero rows", func(c *Config) { c.BatchRows = 0 }, false},
+		{"tiny bytes", func(c *Config) { c.BatchBytes = 10 }, false},
+		{"no flush interval", func(c *Config) { c.FlushInterval = 0 }, false},
+		{"backoff upside down", func(c *Config) { c.RetryMin, c.RetryMax = time.Second, time.Millisecond }, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Defaults()
+			tt.change(&c)
+			if err := c.Validate(); (err == nil) != tt.ok {
+				t.Errorf("Validate() = %v, want ok=%v", err, tt.ok)
+			}
+		})
+	}
+}

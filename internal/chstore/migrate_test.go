@@ -1,0 +1,106 @@
+package chstore_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"tagpulse/internal/chstore"
+	"tagpulse/internal/stacktest"
+)
+
+func TestSplitStatementsOfEveryMigration(t *testing.T) {
+	ms, err := chstore.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) == 0 || ms[0].Version != 1 {
+		t.Fatalf("want migrations starting at version 1, got %+v", ms)
+	}
+	for _, m := range ms {
+		if len(m.Statements) == 0 {
+			t.Errorf("migration %s has no statements", m.Name)
+		}
+		for _, s := range m.Statements {
+			if len(s) < 10 {
+				t.Errorf("migration %s: suspicious statement %q", m.Name, s)
+			}
+		}
+	}
+}
+
+// TestMigrateTwiceAndConcurrently runs the migrations from two replicas at
+// once and then again, and checks the buckets count distinct posts however
+// often a post is inserted.
+func TestMigrateTwiceAndConcurrently(t *testing.T) {
+	t.Parallel()
+	cfg, conn := stacktest.ClickHouse(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = chstore.Migrate(ctx, cfg)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("replica %d: %v", i, err)
+		}
+	}
+	applied, err := chstore.Migrate(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(applied) != 0 {
+		t.Fatalf("third run applied %v, want nothing", applied)
+	}
+
+	at := time.Date(2025, 11, 5, 9, 30, 15, 0, time.UTC)
+	for round := 0; round < 3; round++ { // the same posts, three times
+		batch, err := conn.PrepareBatch(ctx, "INSERT INTO mentions (post_id, tag, display, created_at, source, lang, extractor_version, kafka_partition, kafka_offset, inserted_at)")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []struct{ id, tag, display string }{
+			{"p1", "rearmement", "Réarmement"}, {"p2", "rearmement", "réarmement"}, {"p3", "rearmement", "Réarmement"}, {"p1", "otan", "OTAN"},
+		} {
+			if err := batch.Append(p.id, p.tag, p.display, at, "file", "fr", uint16(1), int32(0), int64(round), time.Now().UTC()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := batch.Send(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, err := conn.Query(ctx, "SELECT tag, uniqExactMerge(posts) FROM tag_minute GROUP BY tag ORDER BY tag")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]uint64{}
+	for rows.Next() {
+		var tag string
+		var n uint64
+		if err := rows.Scan(&tag, &n); err != nil {
+			t.Fatal(err)
+		}
+		got[tag] = n
+	}
+	rows.Close()
+	if got["rearmement"] != 3 || got["otan"] != 1 || len(got) != 2 {
+		t.Fatalf("bucket counts %v, want rearmement=3 otan=1", got)
+	}
+	var display string
+	if err := conn.QueryRow(ctx, `SELECT argMax(display, n) FROM (SELECT display, uniqExactMerge(posts) AS n FROM tag_display WHERE tag = ? GROUP BY display)`, "rearmement").Scan(&display); err != nil {
+		t.Fatal(err)
+	}
+	if display != "Réarmement" {
+		t.Fatalf("display %q, want the spelling most posts used, Réarmement", display)
+	}
+}

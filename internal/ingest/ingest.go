@@ -1,0 +1,354 @@
+// Package ingest is the heart of cmd/ingest: it polls sources, validates
+// their posts, extracts hashtags and publishes each post to Kafka, counting
+// everything it does in the metrics of docs/metrics.md. A source's cursor is
+// committed only after all the posts of its poll are acknowledged by Kafka,
+// so a crash never loses a post; at worst it publishes one again under the
+// same id, which aggregate deduplicates.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"tagpulse/internal/post"
+	"tagpulse/internal/source"
+)
+
+// Publisher sends messages to Kafka and reports how many were acknowledged
+// (publish.Publisher).
+type Publisher interface {
+	Publish(ctx context.Context, msgs []post.Message) (int, error)
+}
+
+// Extractor finds the distinct hashtags of a text, in order of first
+// appearance, and names its version.
+type Extractor struct {
+	Version  int
+	Distinct func(text string) []post.Hashtag
+}
+
+// Config tunes the runner.
+type Config struct {
+	// MaxTextBytes bounds a post's text.
+	MaxTextBytes int
+	// BatchSize is how many posts go to Kafka in one publish call.
+	BatchSize int
+	// PublishTimeout bounds one publish call. Publishing is not cut short
+	// by shutdown: what a source handed over is flushed before exit.
+	PublishTimeout time.Duration
+	// Interval is the default time between two polls of a source.
+	Interval time.Duration
+	// BackoffMin and BackoffMax bound the wait after a failed poll; it
+	// doubles with each failure in a row, with jitter.
+	BackoffMin, BackoffMax time.Duration
+}
+
+// DefaultConfig returns the defaults the flags start from.
+func DefaultConfig() Config {
+	return Config{
+		MaxTextBytes:   post.MaxTextBytes,
+		BatchSize:      500,
+		PublishTimeout: 2 * time.Minute,
+		Interval:       time.Minute,
+		BackoffMin:     5 * time.Second,
+		BackoffMax:     10 * time.Minute,
+	}
+}
+
+// Validate checks the settings.
+func (c *Config) Validate() error {
+	switch {
+	case c.MaxTextBytes < 1:
+		return fmt.Errorf("ingest: --max-text-bytes must be positive, got %d", c.MaxTextBytes)
+	case c.BatchSize < 1:
+		return fmt.Errorf("ingest: batch size must be positive, got %d", c.BatchSize)
+	case c.PublishTimeout <= 0:
+		return fmt.Errorf("ingest: publish timeout must be positive, got %s", c.PublishTimeout)
+	case c.Interval <= 0:
+		return fmt.Errorf("ingest: --poll-interval must be positive, got %s", c.Interval)
+	case c.BackoffMin <= 0 || c.BackoffMax < c.BackoffMin:
+		return fmt.Errorf("ingest: backoff must satisfy 0 < min <= max, got %s and %s", c.BackoffMin, c.BackoffMax)
+	}
+	return nil
+}
+
+// Stats counts what one poll (or a whole run) did.
+type Stats struct {
+	Read       int
+	Published  int
+	Duplicates int
+	Failed     int
+	Hashtags   int
+	Rejected   map[string]int
+}
+
+// RejectedTotal sums the rejections over all reasons.
+func (s Stats) RejectedTotal() int {
+	n := 0
+	for _, v := range s.Rejected {
+		n += v
+	}
+	return n
+}
+
+// Add adds o to s.
+func (s *Stats) Add(o Stats) {
+	s.Read += o.Read
+	s.Published += o.Published
+	s.Duplicates += o.Duplicates
+	s.Failed += o.Failed
+	s.Hashtags += o.Hashtags
+	for k, v := range o.Rejected {
+		if s.Rejected == nil {
+			s.Rejected = map[string]int{}
+		}
+		s.Rejected[k] += v
+	}
+}
+
+// Runner validates, extracts and publishes what sources emit.
+type Runner struct {
+	cfg     Config
+	pub     Publisher
+	extract Extractor
+	m       *metrics
+	log     *slog.Logger
+	now     func() time.Time
+}
+
+// New returns a runner. It registers its metrics on reg.
+func New(cfg Config, pub Publisher, ex Extractor, reg prometheus.Registerer, log *slog.Logger) *Runner {
+	return &Runner{cfg: cfg, pub: pub, extract: ex, m: newMetrics(reg), log: log, now: time.Now}
+}
+
+// Register exports the metrics of a source at zero before its first poll;
+// pulled says whether it is polled (fetch metrics) or pushed (the webhook).
+func (r *Runner) Register(name string, pulled bool) { r.m.init(name, pulled) }
+
+// batch collects the messages of one source until they are published.
+type batch struct {
+	r     *Runner
+	name  string
+	msgs  []post.Message
+	stats Stats
+}
+
+func (r *Runner) newBatch(name string) *batch {
+	return &batch{r: r, name: name, stats: Stats{Rejected: map[string]int{}}}
+}
+
+// add counts an item and queues its message; it reports whether the item
+// was a post to publish.
+func (b *batch) add(it source.Item) bool {
+	r := b.r
+	b.stats.Read++
+	r.m.fetched.WithLabelValues(b.name).Inc()
+	if it.Duplicate {
+		b.stats.Duplicates++
+		r.m.duplicate.WithLabelValues(b.name).Inc()
+		return false
+	}
+	err := it.Err
+	if err == nil {
+		err = r.check(&it.Post)
+	}
+	if err != nil {
+		reason := post.Reason(err)
+		b.stats.Rejected[reason]++
+		r.m.rejected.WithLabelValues(b.name, reason).Inc()
+		r.log.Debug("post rejected", "source", b.name, "reason", reason, "err", err)
+		return false
+	}
+	msg := post.Message{Post: it.Post, Hashtags: r.extract.Distinct(it.Post.Text), ExtractorVersion: r.extract.Version}
+	if msg.Hashtags == nil {
+		msg.Hashtags = []post.Hashtag{}
+	}
+	b.msgs = append(b.msgs, msg)
+	return true
+}
+
+// flush publishes the queued messages. It does not take the poll's
+// context: a shutdown stops fetching, not the publishing of what was
+// fetched.
+func (b *batch) flush(ctx context.Context) error {
+	if len(b.msgs) == 0 {
+		return nil
+	}
+	r := b.r
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.PublishTimeout)
+	defer cancel()
+	n, err := r.pub.Publish(pctx, b.msgs)
+	tags := 0
+	// Publish reports a count, not which ones: the hashtags metric counts
+	// the tags of the posts of a fully acknowledged batch only.
+	if err == nil {
+		for _, m := range b.msgs {
+			tags += len(m.Hashtags)
+		}
+	}
+	b.stats.Published += n
+	b.stats.Failed += len(b.msgs) - n
+	b.stats.Hashtags += tags
+	r.m.published.WithLabelValues(b.name).Add(float64(n))
+	r.m.hashtags.WithLabelValues(b.name).Add(float64(tags))
+	b.msgs = b.msgs[:0]
+	if err != nil {
+		return fmt.Errorf("publishing posts of %s: %w", b.name, err)
+	}
+	return nil
+}
+
+// check validates a post a source built and fills in created_at.
+func (r *Runner) check(p *post.Post) error {
+	for name, v := range map[string]string{"id": p.ID, "text": p.Text, "author": p.Author, "url": p.URL, "lang": p.Lang, "source": p.Source} {
+		if !utf8.ValidString(v) {
+			return fmt.Errorf("field %s: %w", name, post.ErrInvalidUTF8)
+		}
+	}
+	if p.CreatedAt.IsZero() {
+		p.CreatedAt = r.now().UTC().Truncate(time.Second)
+	}
+	return p.Validate(r.cfg.MaxTextBytes)
+}
+
+// Poll polls src once and publishes what it emits; the cursor is committed
+// when every post is published. It records the fetch metrics.
+func (r *Runner) Poll(ctx context.Context, src source.Source) (source.Result, Stats, error) {
+	name := src.Name()
+	b := r.newBatch(name)
+	start := r.now()
+	var inEmit time.Duration
+	res, err := src.Poll(ctx, func(it source.Item) error {
+		if !b.add(it) || len(b.msgs) < r.cfg.BatchSize {
+			return nil
+		}
+		t := r.now()
+		defer func() { inEmit += r.now().Sub(t) }()
+		return b.flush(ctx)
+	})
+	// Time spent publishing is the publisher's metric, not the fetch's.
+	r.m.fetchDuration.WithLabelValues(name).Observe(max(r.now().Sub(start)-inEmit, 0).Seconds())
+	if ferr := b.flush(ctx); err == nil {
+		err = ferr
+	}
+	if err == nil && res.Commit != nil {
+		err = res.Commit()
+	}
+	if err != nil {
+		if !errors.Is(err, context.Canceled) {
+			r.m.fetchErrors.WithLabelValues(name, source.FetchReason(err)).Inc()
+			r.m.up.WithLabelValues(name).Set(0)
+		}
+		return res, b.stats, err
+	}
+	r.m.up.WithLabelValues(name).Set(1)
+	r.m.lastSuccess.WithLabelValues(name).Set(float64(r.now().UnixMilli()) / 1000)
+	return res, b.stats, nil
+}
+
+// Deliver publishes pushed items all or none (the webhook): when one is
+// invalid, nothing is published and the error wraps its reason.
+func (r *Runner) Deliver(ctx context.Context, name string, items []source.Item) error {
+	b := r.newBatch(name)
+	var firstErr error
+	for _, it := range items {
+		if !b.add(it) && firstErr == nil && !it.Duplicate {
+			firstErr = it.Err
+			if firstErr == nil {
+				firstErr = r.check(&it.Post)
+			}
+		}
+	}
+	if firstErr != nil {
+		return firstErr
+	}
+	var err error
+	for start := 0; start < len(b.msgs) && err == nil; start += r.cfg.BatchSize {
+		chunk := r.newBatch(name)
+		chunk.msgs = b.msgs[start:min(start+r.cfg.BatchSize, len(b.msgs))]
+		err = chunk.flush(ctx)
+	}
+	return err
+}
+
+// Scheduled is a source with its poll interval (0: the default).
+type Scheduled struct {
+	Source   source.Source
+	Interval time.Duration
+}
+
+// Run polls every source on its own schedule until ctx ends. A failing
+// source backs off exponentially, with jitter, and never holds up the
+// others. With once, each source is polled a single time and Run returns
+// the totals and the sources' errors.
+func (r *Runner) Run(ctx context.Context, sources []Scheduled, once bool) (Stats, error) {
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		total = Stats{Rejected: map[string]int{}}
+		errs  []error
+	)
+	for _, s := range sources {
+		r.Register(s.Source.Name(), true)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st, err := r.loop(ctx, s, once)
+			mu.Lock()
+			defer mu.Unlock()
+			total.Add(st)
+			if err != nil {
+				errs = append(errs, err)
+			}
+		}()
+	}
+	wg.Wait()
+	return total, errors.Join(errs...)
+}
+
+func (r *Runner) loop(ctx context.Context, s Scheduled, once bool) (Stats, error) {
+	name := s.Source.Name()
+	interval := s.Interval
+	if interval <= 0 {
+		interval = r.cfg.Interval
+	}
+	var total Stats
+	failures := 0
+	for {
+		res, st, err := r.Poll(ctx, s.Source)
+		total.Add(st)
+		if ctx.Err() != nil {
+			return total, nil
+		}
+		wait := interval
+		if err != nil {
+			failures++
+			wait = max(backoff(r.cfg.BackoffMin, r.cfg.BackoffMax, failures), source.RetryAfter(err))
+			r.log.Warn("poll failed", "source", name, "reason", source.FetchReason(err), "err", err, "retry_in", wait.Round(time.Millisecond))
+		} else {
+			failures = 0
+			wait = max(wait, res.Wait)
+			r.log.Info("polled", "source", name, "read", st.Read, "published", st.Published, "duplicates", st.Duplicates, "rejected", st.RejectedTotal())
+		}
+		if once {
+			if err != nil {
+				return total, fmt.Errorf("source %s: %w", name, err)
+			}
+			return total, nil
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return total, nil
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,289 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"tagpulse/internal/post"
+	"tagpulse/internal/source"
+)
+
+// fakePublisher records what it is asked to publish; failAfter makes it
+// refuse everything from the n-th message on. It is a unit-test fake for the
+// runner's bookkeeping; the Kafka path is tested against the real broker.
+type fakePublisher struct {
+	mu        sync.Mutex
+	got       []post.Message
+	calls     int
+	failAfter int // 0: never fail
+}
+
+func (f *fakePublisher) Publish(_ context.Context, msgs []post.Message) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	n := len(msgs)
+	if f.failAfter > 0 && len(f.got)+n > f.failAfter {
+		n = max(f.failAfter-len(f.got), 0)
+	}
+	f.got = append(f.got, msgs[:n]...)
+	if n < len(msgs) {
+		return n, errors.New("broker gone")
+	}
+	return n, nil
+}
+
+// words is a stand-in extractor: every word starting with # is a tag.
+func words(text string) []post.Hashtag {
+	var out []post.Hashtag
+	seen := map[string]bool{}
+	for _, w := range strings.Fields(text) {
+		if strings.HasPrefix(w, "#") && len(w) > 1 && !seen[strings.ToLower(w[1:])] {
+			seen[strings.ToLower(w[1:])] = true
+			out = append(out, post.Hashtag{Tag: strings.ToLower(w[1:]), Display: w[1:]})
+		}
+	}
+	return out
+}
+
+// staticSource emits fixed items; commits are counted.
+type staticSource struct {
+	name    string
+	items   []source.Item
+	err     error
+	commits int
+	polls   int
+	mu      sync.Mutex
+}
+
+func (s *staticSource) Name() string { return s.name }
+func (s *staticSource) Poll(ctx context.Context, emit source.Emit) (source.Result, error) {
+	s.mu.Lock()
+	s.polls++
+	s.mu.Unlock()
+	if s.err != nil {
+		return source.Result{}, s.err
+	}
+	for _, it := range s.items {
+		if err := emit(it); err != nil {
+			return source.Result{}, err
+		}
+	}
+	return source.Result{Commit: func() error { s.mu.Lock(); s.commits++; s.mu.Unlock(); return nil }}, nil
+}
+
+func (s *staticSource) count() (polls, commits int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.polls, s.commits
+}
+
+var t0 = time.Date(2025, 11, 6, 10, 0, 0, 0, time.UTC)
+
+func newTestRunner(t *testing.T, pub Publisher, cfg Config) (*Runner, *prometheus.Registry) {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	r := New(cfg, pub, Extractor{Version: 3, Distinct: words}, reg, slog.New(slog.DiscardHandler))
+	r.now = func() time.Time { return t0 }
+	return r, reg
+}
+
+func item(id, text string) source.Item {
+	return source.Item{Post: post.Post{ID: id, Text: text, CreatedAt: t0, Source: "rss"}}
+}
+
+func TestPoll(t *testing.T) {
+	pub := &fakePublisher{}
+	cfg := DefaultConfig()
+	cfg.MaxTextBytes = 25
+	cfg.BatchSize = 2
+	r, _ := newTestRunner(t, pub, cfg)
+	src := &staticSource{name: "rss-1", items: []source.Item{
+		item("a", "#OTAN and #otan #Nato"),
+		{Duplicate: true, Post: post.Post{ID: "old"}},
+		item("b", "no tags"),
+		item("c", ""),
+		item("d", strings.Repeat("x", 26)),
+		item("e", "bad \xff"),
+		{Err: fmt.Errorf("line 3: %w", post.ErrWrongType)},
+		{Post: post.Post{ID: "f", Text: "#late"}}, // no created_at
+	}}
+	_, stats, err := r.Poll(context.Background(), src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Stats{Read: 8, Published: 3, Duplicates: 1, Hashtags: 3,
+		Rejected: map[string]int{"missing_field": 1, "too_large": 1, "invalid_utf8": 1, "wrong_type": 1}}
+	if fmt.Sprint(stats) != fmt.Sprint(want) {
+		t.Errorf("stats\n got %+v\nwant %+v", stats, want)
+	}
+	if _, commits := src.count(); commits != 1 {
+		t.Errorf("%d commits, want 1", commits)
+	}
+	if pub.calls != 2 {
+		t.Errorf("%d publish calls, want 2 (batch size 2, then the rest)", pub.calls)
+	}
+	first := pub.got[0]
+	if first.ExtractorVersion != 3 || len(first.Hashtags) != 2 || first.Hashtags[0] != (post.Hashtag{Tag: "otan", Display: "OTAN"}) {
+		t.Errorf("first message %+v: want extractor 3, hashtags otan (OTAN), nato", first)
+	}
+	if pub.got[1].Hashtags == nil {
+		t.Error("post without tags has nil hashtags; want [] so the JSON carries an empty array")
+	}
+	if !pub.got[2].CreatedAt.Equal(t0) {
+		t.Errorf("created_at %v, want the ingestion time %v", pub.got[2].CreatedAt, t0)
+	}
+
+	tests := []struct {
+		metric prometheus.Collector
+		want   float64
+	}{
+		{r.m.fetched.WithLabelValues("rss-1"), 8},
+		{r.m.published.WithLabelValues("rss-1"), 3},
+		{r.m.duplicate.WithLabelValues("rss-1"), 1},
+		{r.m.rejected.WithLabelValues("rss-1", "too_large"), 1},
+		{r.m.rejected.WithLabelValues("rss-1", "invalid_json"), 0},
+		{r.m.hashtags.WithLabelValues("rss-1"), 3},
+		{r.m.up.WithLabelValues("rss-1"), 1},
+		{r.m.lastSuccess.WithLabelValues("rss-1"), float64(t0.Unix())},
+	}
+	for i, tt := range tests {
+		if got := testutil.ToFloat64(tt.metric); got != tt.want {
+			t.Errorf("metric %d = %v, want %v", i, got, tt.want)
+		}
+	}
+}
+
+// When Kafka refuses posts, the poll fails and the cursor is not committed,
+// so the next poll offers the same posts again.
+func TestPollPublishFailureKeepsCursor(t *testing.T) {
+	pub := &fakePublisher{failAfter: 1}
+	r, _ := newTestRunner(t, pub, DefaultConfig())
+	src := &staticSource{name: "file", items: []source.Item{item("a", "#x"), item("b", "#y")}}
+	_, stats, err := r.Poll(context.Background(), src)
+	if err == nil {
+		t.Fatal("poll succeeded although Kafka refused a post")
+	}
+	if _, commits := src.count(); commits != 0 {
+		t.Errorf("cursor committed %d times after a failed publish", commits)
+	}
+	if stats.Published != 1 || stats.Failed != 1 {
+		t.Errorf("stats %+v, want 1 published, 1 failed", stats)
+	}
+	if got := testutil.ToFloat64(r.m.fetchErrors.WithLabelValues("file", "other")); got != 1 {
+		t.Errorf("fetch errors = %v, want 1", got)
+	}
+}
+
+func TestDeliverIsAllOrNothing(t *testing.T) {
+	pub := &fakePublisher{}
+	r, _ := newTestRunner(t, pub, DefaultConfig())
+	err := r.Deliver(context.Background(), "webhook", []source.Item{item("a", "#x"), item("b", "")})
+	if !errors.Is(err, post.ErrMissingField) {
+		t.Fatalf("err %v, want missing field", err)
+	}
+	if len(pub.got) != 0 {
+		t.Fatalf("published %d posts of a request with an invalid one", len(pub.got))
+	}
+	if err := r.Deliver(context.Background(), "webhook", []source.Item{item("a", "#x"), item("b", "#y")}); err != nil {
+		t.Fatal(err)
+	}
+	if len(pub.got) != 2 || testutil.ToFloat64(r.m.published.WithLabelValues("webhook")) != 2 {
+		t.Errorf("published %d, metric %v; want 2", len(pub.got), testutil.ToFloat64(r.m.published.WithLabelValues("webhook")))
+	}
+}
+
+// One source failing on every poll neither stops nor slows the others.
+func TestRunFailingSourceDoesNotStopOthers(t *testing.T) {
+	pub := &fakePublisher{}
+	cfg := DefaultConfig()
+	cfg.Interval = 10 * time.Millisecond
+	cfg.BackoffMin, cfg.BackoffMax = 5*time.Millisecond, 20*time.Millisecond
+	r, _ := newTestRunner(t, pub, cfg)
+	bad := &staticSource{name: "rss-1", err: &source.FetchError{Reason: source.ReasonHTTPStatus, Err: errors.New("HTTP 500")}}
+	good := &staticSource{name: "rss-2", items: []source.Item{item("a", "#x")}}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := r.Run(ctx, []Scheduled{{Source: bad}, {Source: good}}, false); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	badPolls, _ := bad.count()
+	goodPolls, goodCommits := good.count()
+	if badPolls < 3 || goodPolls < 5 || goodCommits != goodPolls {
+		t.Errorf("bad polled %d times, good %d (%d commits); want both polled repeatedly", badPolls, goodPolls, goodCommits)
+	}
+	if got := testutil.ToFloat64(r.m.fetchErrors.WithLabelValues("rss-1", "http_status")); got != float64(badPolls) {
+		t.Errorf("fetch errors %v, want %d", got, badPolls)
+	}
+	if testutil.ToFloat64(r.m.up.WithLabelValues("rss-1")) != 0 || testutil.ToFloat64(r.m.up.WithLabelValues("rss-2")) != 1 {
+		t.Error("source_up: want 0 for the failing source, 1 for the good one")
+	}
+}
+
+func TestRunOnce(t *testing.T) {
+	pub := &fakePublisher{}
+	r, _ := newTestRunner(t, pub, DefaultConfig())
+	bad := &staticSource{name: "rss-1", err: &source.FetchError{Reason: source.ReasonParse, Err: errors.New("garbage")}}
+	good := &staticSource{name: "file-1", items: []source.Item{item("a", "#x"), item("b", "#y")}}
+	stats, err := r.Run(context.Background(), []Scheduled{{Source: bad}, {Source: good}}, true)
+	if err == nil || !strings.Contains(err.Error(), "rss-1") {
+		t.Errorf("err %v, want the failing source named", err)
+	}
+	if stats.Published != 2 {
+		t.Errorf("published %d, want 2", stats.Published)
+	}
+	if p, _ := bad.count(); p != 1 {
+		t.Errorf("failing source polled %d times with once, want 1", p)
+	}
+}
+
+// Every metric of docs/metrics.md for ingest is exported before any post.
+func TestMetricsExportedFromStart(t *testing.T) {
+	r, reg := newTestRunner(t, &fakePublisher{}, DefaultConfig())
+	r.Register("rss-1", true)
+	r.Register("webhook", false)
+	want := []string{
+		"tagpulse_ingest_posts_fetched_total", "tagpulse_ingest_posts_published_total",
+		"tagpulse_ingest_posts_duplicate_total", "tagpulse_ingest_posts_rejected_total",
+		"tagpulse_ingest_fetch_errors_total", "tagpulse_ingest_fetch_duration_seconds",
+		"tagpulse_ingest_hashtags_extracted_total", "tagpulse_ingest_last_success_timestamp_seconds",
+		"tagpulse_ingest_source_up",
+	}
+	for _, name := range want {
+		if n, err := testutil.GatherAndCount(reg, name); err != nil || n == 0 {
+			t.Errorf("%s: %d series (err %v), want some from the start", name, n, err)
+		}
+	}
+	problems, err := testutil.GatherAndLint(reg)
+	if err != nil || len(problems) != 0 {
+		t.Errorf("lint: %v %v", problems, err)
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	tests := []struct {
+		n        int
+		lo, high time.Duration
+	}{
+		{1, 500 * time.Millisecond, time.Second},
+		{2, time.Second, 2 * time.Second},
+		{4, 4 * time.Second, 8 * time.Second},
+		{20, 30 * time.Second, time.Minute},
+	}
+	for _, tt := range tests {
+		for range 50 {
+			if d := backoff(time.Second, time.Minute, tt.n); d < tt.lo || d > tt.high {
+				t.Fatalf("backoff(n=%d) = %s, want in [%s, %s]", tt.n, d, tt.lo, tt.high)
+			}
+		}
+	}
+}

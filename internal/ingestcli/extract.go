@@ -1,0 +1,181 @@
+package ingestcli
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"unicode/utf8"
+
+	"github.com/spf13/cobra"
+
+	"tagpulse/internal/hashtag"
+)
+
+// maxLineBytes bounds one input line of `ingest extract`, newline excluded.
+const maxLineBytes = 1 << 20
+
+// newExtractCmd builds `ingest extract`: posts on stdin, one per line, their
+// distinct hashtags on stdout, one JSON object per line.
+func newExtractCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "extract",
+		Short: "Print the hashtags of the posts read from stdin",
+		Long: `Reads posts from stdin, one per line: a JSON object with at least "id" and
+"text" (strings; other fields are ignored), or plain text, whose id is then
+"text:" and the first 32 hex digits of the SHA-256 of the line. Writes one
+JSON object per post: {"id":…,"hashtags":[{"tag":…,"display":…},…]}, each
+tag (canonical key) once, in order of first appearance, with the spelling of
+its first occurrence. Blank lines are skipped.
+
+A bad line (a line starting with "{" that is not such an object, invalid
+UTF-8, longer than 1 MiB) is reported on stderr as "line N: reason" and
+skipped; the exit status is non-zero when any line failed.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cmd.SilenceUsage = true // a bad line is no usage error
+			return runExtract(cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+}
+
+// extractOutput is one line of `ingest extract` output.
+type extractOutput struct {
+	ID       string        `json:"id"`
+	Hashtags []hashtag.Tag `json:"hashtags"`
+}
+
+// runExtract reads posts from in and writes their hashtags to out, reporting
+// bad lines on errOut. It returns an error when a line failed or when reading
+// in or writing out failed.
+func runExtract(in io.Reader, out, errOut io.Writer) error {
+	r := bufio.NewReaderSize(in, 64<<10)
+	w := bufio.NewWriterSize(out, 64<<10)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	var (
+		line      []byte
+		occ       []hashtag.Occurrence
+		rec       extractOutput
+		n, failed int
+	)
+	for {
+		var tooLong bool
+		var err error
+		line, tooLong, err = readLine(r, line[:0])
+		if err != nil && !errors.Is(err, io.EOF) {
+			return errors.Join(fmt.Errorf("reading line %d: %w", n+1, err), w.Flush())
+		}
+		if len(line) == 0 && !tooLong && errors.Is(err, io.EOF) {
+			break
+		}
+		n++
+		id, text, bad := parseLine(line, tooLong)
+		switch {
+		case bad != "":
+			failed++
+			// Keep stdout and stderr in step for whoever reads both.
+			if ferr := w.Flush(); ferr != nil {
+				return fmt.Errorf("writing output: %w", ferr)
+			}
+			fmt.Fprintf(errOut, "line %d: %s\n", n, bad)
+		case id != "":
+			occ = hashtag.AppendOccurrences(occ[:0], text)
+			rec.ID = id
+			rec.Hashtags = hashtag.AppendDistinct(rec.Hashtags[:0], occ)
+			if rec.Hashtags == nil {
+				rec.Hashtags = []hashtag.Tag{} // "hashtags": [] rather than null
+			}
+			if werr := enc.Encode(&rec); werr != nil {
+				return fmt.Errorf("writing output: %w", werr)
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return fmt.Errorf("writing output: %w", err)
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d lines failed", failed, n)
+	}
+	return nil
+}
+
+// readLine appends the next line of r to buf without its line ending ("\n"
+// or "\r\n"). A line longer than maxLineBytes is read to its end but not
+// kept: tooLong reports it. err is io.EOF after the last line.
+func readLine(r *bufio.Reader, buf []byte) (line []byte, tooLong bool, err error) {
+	for {
+		chunk, err := r.ReadSlice('\n')
+		if !tooLong {
+			if len(buf)+len(chunk) > maxLineBytes+2 { // room for "\r\n"
+				tooLong, buf = true, buf[:0]
+			} else {
+				buf = append(buf, chunk...)
+			}
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		buf = bytes.TrimSuffix(buf, []byte("\n"))
+		buf = bytes.TrimSuffix(buf, []byte("\r"))
+		if len(buf) > maxLineBytes {
+			tooLong, buf = true, buf[:0]
+		}
+		return buf, tooLong, err
+	}
+}
+
+// parseLine turns an input line into a post id and text. A blank line gives
+// an empty id; a bad line gives the reason.
+func parseLine(line []byte, tooLong bool) (id, text, bad string) {
+	if tooLong {
+		return "", "", fmt.Sprintf("longer than %d bytes", maxLineBytes)
+	}
+	if !utf8.Valid(line) {
+		return "", "", "invalid UTF-8"
+	}
+	trimmed := bytes.TrimSpace(line)
+	if len(trimmed) == 0 {
+		return "", "", ""
+	}
+	if trimmed[0] != '{' {
+		sum := sha256.Sum256(line)
+		return "text:" + hex.EncodeToString(sum[:16]), string(line), ""
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(trimmed, &obj); err != nil {
+		return "", "", "invalid JSON: " + err.Error()
+	}
+	id, bad = stringField(obj, "id")
+	if bad != "" {
+		return "", "", bad
+	}
+	if id == "" {
+		return "", "", `"id" is empty`
+	}
+	text, bad = stringField(obj, "text")
+	return id, text, bad
+}
+
+// stringField returns the string value of a JSON object's field.
+func stringField(obj map[string]json.RawMessage, name string) (string, string) {
+	raw, ok := obj[name]
+	if !ok {
+		return "", fmt.Sprintf("missing %q", name)
+	}
+	if len(raw) == 0 || raw[0] != '"' {
+		return "", fmt.Sprintf("%q is not a string", name)
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", fmt.Sprintf("%q: %v", name, err)
+	}
+	return s, ""
+}

@@ -1,0 +1,160 @@
+package ingestcli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"tagpulse/internal/cliflags"
+	"tagpulse/internal/ingest"
+	"tagpulse/internal/source"
+)
+
+func newFileCmd() *cobra.Command {
+	var pipe pipeline
+	cmd := &cobra.Command{
+		Use:   "file PATH...",
+		Short: "Publish the posts of JSONL archives, plain-text files or folders of them, then exit",
+		Long: `file publishes every post of the given files to Kafka and exits: JSONL
+archives (.jsonl, .ndjson, .json: one post object per line), plain-text files
+(one post per file) and folders of them, recursively in lexical order. Post
+ids are stable: a JSONL line keeps its id, a text file's id comes from its
+name and content, so a second run publishes the same ids again (aggregate
+counts each once). A progress bar goes to stderr when it is a terminal; a
+summary line ends the run. The exit status is non-zero when any post could
+not be published.`,
+		Example: `  ingest file samples/posts/nif2025-linkedin-post.txt
+  ingest file archive/2025-11.jsonl more-posts/`,
+		Args: cobra.MinimumNArgs(1),
+	}
+	flags := cliflags.Flags(cmd)
+	pipe.registerFlags(flags)
+	cmd.RunE = func(cmd *cobra.Command, paths []string) error {
+		if err := flags.Err(); err != nil {
+			return err
+		}
+		log, err := pipe.logs.Logger(cmd)
+		if err != nil {
+			return err
+		}
+		src, err := source.NewFile(paths, source.Options{Name: source.KindFile, MaxTextBytes: pipe.ingest.MaxTextBytes})
+		if err != nil {
+			return err
+		}
+		files, err := src.Files()
+		if err != nil {
+			return err
+		}
+		pub, runner, err := pipe.start(cmd.Context(), prometheus.NewRegistry(), log)
+		if err != nil {
+			return err
+		}
+		var total int64
+		for _, f := range files {
+			total += f.Size
+		}
+		bar := newProgress(cmd.ErrOrStderr(), total)
+		src.Progress = bar.update
+		_, stats, pollErr := runner.Poll(cmd.Context(), src)
+		bar.done()
+		closeErr := pub.Close()
+		fmt.Fprintln(cmd.OutOrStdout(), summary(len(files), stats))
+		switch {
+		case pollErr != nil:
+			return fmt.Errorf("file: %w", pollErr)
+		case closeErr != nil:
+			return closeErr
+		case stats.Failed > 0:
+			return fmt.Errorf("file: %d posts not published", stats.Failed)
+		}
+		return nil
+	}
+	return cmd
+}
+
+// summary is the line `ingest file` ends with.
+func summary(files int, s ingest.Stats) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d files: %d posts read, %d published, %d rejected", files, s.Read, s.Published, s.RejectedTotal())
+	if len(s.Rejected) > 0 {
+		reasons := make([]string, 0, len(s.Rejected))
+		for r, n := range s.Rejected {
+			if n > 0 {
+				reasons = append(reasons, fmt.Sprintf("%s %d", r, n))
+			}
+		}
+		sort.Strings(reasons)
+		if len(reasons) > 0 {
+			fmt.Fprintf(&b, " (%s)", strings.Join(reasons, ", "))
+		}
+	}
+	fmt.Fprintf(&b, ", %d failed, %d hashtags", s.Failed, s.Hashtags)
+	return b.String()
+}
+
+// progress draws a bar of bytes read on a terminal; elsewhere it is silent,
+// so logs and pipes get no control characters.
+type progress struct {
+	mu    sync.Mutex
+	w     io.Writer
+	total int64
+	on    bool
+	last  time.Time
+}
+
+func newProgress(w io.Writer, total int64) *progress {
+	f, ok := w.(*os.File)
+	return &progress{w: w, total: total, on: ok && term.IsTerminal(int(f.Fd()))}
+}
+
+func (p *progress) update(n int64) {
+	if !p.on {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if now := time.Now(); now.Sub(p.last) >= 100*time.Millisecond || n >= p.total {
+		p.last = now
+		p.draw(n)
+	}
+}
+
+func (p *progress) draw(n int64) {
+	const width = 30
+	frac := 1.0
+	if p.total > 0 {
+		frac = min(float64(n)/float64(p.total), 1)
+	}
+	filled := int(frac * width)
+	fmt.Fprintf(p.w, "\r[%s%s] %3.0f%% %s / %s", strings.Repeat("=", filled), strings.Repeat(" ", width-filled), frac*100, bytesString(n), bytesString(p.total))
+}
+
+func (p *progress) done() {
+	if !p.on {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.draw(p.total)
+	fmt.Fprintln(p.w)
+}
+
+func bytesString(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}

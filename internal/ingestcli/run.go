@@ -1,0 +1,287 @@
+package ingestcli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+
+	"tagpulse/internal/cliflags"
+	"tagpulse/internal/envflag"
+	"tagpulse/internal/hashtag"
+	"tagpulse/internal/htmltext"
+	"tagpulse/internal/httpserver"
+	"tagpulse/internal/ingest"
+	"tagpulse/internal/kafkaclient"
+	"tagpulse/internal/post"
+	"tagpulse/internal/publish"
+	"tagpulse/internal/source"
+)
+
+// extractor finds the hashtags ingest publishes with each post.
+var extractor = ingest.Extractor{Version: hashtag.Version, Distinct: distinctHashtags}
+
+// distinctHashtags converts the extractor's tags to the message's.
+func distinctHashtags(text string) []post.Hashtag {
+	tags := hashtag.Distinct(text)
+	out := make([]post.Hashtag, len(tags))
+	for i, t := range tags {
+		out[i] = post.Hashtag{Tag: t.Tag, Display: t.Display}
+	}
+	return out
+}
+
+// toText turns the HTML of feeds and timelines into plain text.
+var toText = htmltext.ToText
+
+// pipeline holds the settings run and file share: Kafka, the writer and
+// what a post may be.
+type pipeline struct {
+	kafka   kafkaclient.Config
+	publish publish.Config
+	ingest  ingest.Config
+	logs    cliflags.Logging
+}
+
+func (p *pipeline) registerFlags(s *envflag.Set) {
+	p.ingest = ingest.DefaultConfig()
+	p.kafka.RegisterFlags(s)
+	p.publish.RegisterFlags(s)
+	p.logs.RegisterFlags(s)
+	s.Int(&p.ingest.MaxTextBytes, "max-text-bytes", "INGEST_MAX_TEXT_BYTES", post.MaxTextBytes, "posts with more text than this are rejected (too_large)")
+}
+
+// start validates the settings, creates the topic and its dead-letter topic
+// when missing, and builds the publisher and the runner.
+func (p *pipeline) start(ctx context.Context, reg prometheus.Registerer, log *slog.Logger) (*publish.Publisher, *ingest.Runner, error) {
+	if err := p.kafka.Validate(); err != nil {
+		return nil, nil, err
+	}
+	if err := p.ingest.Validate(); err != nil {
+		return nil, nil, err
+	}
+	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := p.kafka.EnsureTopics(tctx, p.kafka.Topic, p.kafka.DLQTopic()); err != nil {
+		return nil, nil, err
+	}
+	pub, err := publish.New(p.publish, &p.kafka, reg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pub, ingest.New(p.ingest, pub, extractor, reg, log), nil
+}
+
+// defaultStateDir is $XDG_STATE_HOME/tagpulse/ingest, else
+// ~/.local/state/tagpulse/ingest, else ./state.
+func defaultStateDir() string {
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "tagpulse", "ingest")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "state", "tagpulse", "ingest")
+	}
+	return "state"
+}
+
+func newRunCmd() *cobra.Command {
+	var (
+		pipe         pipeline
+		once         bool
+		specs        []string
+		webhookAddr  string
+		metricsAddr  string
+		stateDir     string
+		fetchTimeout time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Pull every configured source and publish its posts to Kafka until stopped",
+		Long: `run polls every --source KIND[@INTERVAL]=LOCATION on its own schedule (file:
+a path or folder; rss: an RSS or Atom URL; mastodon: a Mastodon-compatible
+timeline URL), serves the webhook when --webhook-addr is set, and publishes
+each new post once to Kafka. Cursors live in --state-dir, so a restart or a
+second --once run publishes nothing twice. SIGTERM stops fetching, flushes
+everything in flight and exits.`,
+		Example: `  ingest run --source rss=https://example.org/feed.xml \
+    --source mastodon@2m=https://mastodon.social/api/v1/timelines/tag/otan
+  INGEST_WEBHOOK_TOKEN=… ingest run --webhook-addr 127.0.0.1:8081
+  ingest run --once --source file=archive/`,
+		Args: cobra.NoArgs,
+	}
+	flags := cliflags.Flags(cmd)
+	pipe.registerFlags(flags)
+	flags.Bool(&once, "once", "INGEST_ONCE", false, "poll every source once, then exit")
+	cmd.Flags().StringArrayVar(&specs, "source", nil, "source KIND[@INTERVAL]=LOCATION, repeatable (env INGEST_SOURCES, separated by spaces)")
+	flags.String(&webhookAddr, "webhook-addr", "INGEST_WEBHOOK_ADDR", "", `address of the webhook (POST /v1/posts); "" = off; needs INGEST_WEBHOOK_TOKEN`)
+	flags.String(&metricsAddr, "metrics-addr", "INGEST_METRICS_ADDR", "127.0.0.1:9101", `address serving /metrics and /healthz; "" = off`)
+	flags.String(&stateDir, "state-dir", "INGEST_STATE_DIR", defaultStateDir(), "directory of the sources' cursors")
+	flags.Duration(&pipe.ingest.Interval, "poll-interval", "INGEST_POLL_INTERVAL", pipe.ingest.Interval, "default time between two polls of a source")
+	flags.Duration(&fetchTimeout, "fetch-timeout", "INGEST_FETCH_TIMEOUT", 30*time.Second, "timeout of one HTTP fetch")
+
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if err := flags.Err(); err != nil {
+			return err
+		}
+		log, err := pipe.logs.Logger(cmd)
+		if err != nil {
+			return err
+		}
+		if len(specs) == 0 {
+			specs = strings.Fields(os.Getenv("INGEST_SOURCES"))
+		}
+		if len(specs) == 0 && webhookAddr == "" {
+			return errors.New("run: nothing to do: give --source KIND=LOCATION or --webhook-addr")
+		}
+		if once && webhookAddr != "" {
+			return errors.New("run: --once polls sources and exits; it cannot serve the webhook")
+		}
+		parsed := make([]source.Spec, 0, len(specs))
+		for _, s := range specs {
+			spec, err := source.ParseSpec(s)
+			if err != nil {
+				return err
+			}
+			parsed = append(parsed, spec)
+		}
+		var token string
+		if webhookAddr != "" {
+			if token, err = envflag.Secret("INGEST_WEBHOOK_TOKEN"); err != nil {
+				return err
+			}
+			if token == "" {
+				return source.ErrNoToken
+			}
+		}
+		return runDaemon(cmd.Context(), daemon{
+			pipe: &pipe, once: once, specs: parsed, webhookAddr: webhookAddr, token: token,
+			metricsAddr: metricsAddr, stateDir: stateDir, fetchTimeout: fetchTimeout,
+		}, log)
+	}
+	return cmd
+}
+
+type daemon struct {
+	pipe         *pipeline
+	once         bool
+	specs        []source.Spec
+	webhookAddr  string
+	token        string
+	metricsAddr  string
+	stateDir     string
+	fetchTimeout time.Duration
+}
+
+func runDaemon(ctx context.Context, d daemon, log *slog.Logger) error {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	pub, runner, err := d.pipe.start(ctx, reg, log)
+	if err != nil {
+		return err
+	}
+	// Closing the writer flushes it; it runs after the webhook and the
+	// pollers have returned, so nothing they handed over is left behind.
+	defer func() {
+		if err := pub.Close(); err != nil {
+			log.Error("closing Kafka writer", "err", err)
+		}
+	}()
+
+	state, err := source.OpenState(d.stateDir)
+	if err != nil {
+		return err
+	}
+	client := source.NewHTTPClient(d.fetchTimeout)
+	var scheduled []ingest.Scheduled
+	counts := map[string]int{}
+	for _, spec := range d.specs {
+		counts[spec.Kind]++
+		src, err := source.New(spec, source.Options{
+			Name:         fmt.Sprintf("%s-%d", spec.Kind, counts[spec.Kind]),
+			State:        state,
+			Client:       client,
+			ToText:       toText,
+			MaxTextBytes: d.pipe.ingest.MaxTextBytes,
+		})
+		if err != nil {
+			return err
+		}
+		scheduled = append(scheduled, ingest.Scheduled{Source: src, Interval: spec.Interval})
+		log.Info("source configured", "source", src.Name(), "kind", spec.Kind, "location", spec.Location)
+	}
+
+	srvCtx, stopServers := context.WithCancel(ctx)
+	defer stopServers()
+	var (
+		wg        sync.WaitGroup
+		serverErr = make(chan error, 2)
+	)
+	// A server that stops on its own (its port taken away, say) stops the
+	// whole daemon.
+	startServer := func(ln net.Listener, h http.Handler) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := httpserver.Serve(srvCtx, ln, h, log); err != nil {
+				serverErr <- err
+				stopServers()
+			}
+		}()
+	}
+	if d.metricsAddr != "" {
+		ln, err := httpserver.Listen(d.metricsAddr)
+		if err != nil {
+			return err
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+		startServer(ln, mux)
+	}
+	if d.webhookAddr != "" {
+		runner.Register(source.KindWebhook, false)
+		hook, err := source.NewWebhook(source.WebhookConfig{Token: d.token, MaxTextBytes: d.pipe.ingest.MaxTextBytes},
+			func(ctx context.Context, items []source.Item) error {
+				return runner.Deliver(ctx, source.KindWebhook, items)
+			},
+			reg, log)
+		if err != nil {
+			return err
+		}
+		ln, err := httpserver.Listen(d.webhookAddr)
+		if err != nil {
+			return err
+		}
+		startServer(ln, hook.Handler())
+	}
+
+	total, runErr := runner.Run(srvCtx, scheduled, d.once)
+	if d.once {
+		log.Info("all sources polled once", "read", total.Read, "published", total.Published,
+			"duplicates", total.Duplicates, "rejected", total.RejectedTotal(), "failed", total.Failed)
+	}
+	// With --once the run is over; otherwise Run returned because the
+	// context ended. Either way the servers stop now, the webhook after its
+	// in-flight requests have been published and answered.
+	stopServers()
+	wg.Wait()
+	close(serverErr)
+	errs := []error{runErr}
+	for err := range serverErr {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}

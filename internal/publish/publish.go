@@ -1,0 +1,188 @@
+// Package publish writes posts to the Kafka topic that aggregate consumes.
+// It wraps a kafka-go Writer configured for safety first: every message is
+// keyed by its post id and placed with a hash balancer (the same post always
+// lands in the same partition), acknowledged by all in-sync replicas, retried
+// by the writer, and compressed and batched by count, bytes and time.
+//
+// Publish is synchronous: it returns once Kafka has acknowledged (or finally
+// refused) every message it was given, so callers advance cursors and answer
+// webhook clients only for posts that are safely stored.
+package publish
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/segmentio/kafka-go"
+
+	"tagpulse/internal/envflag"
+	"tagpulse/internal/kafkaclient"
+	"tagpulse/internal/post"
+)
+
+// Config tunes the Kafka writer.
+type Config struct {
+	// Compression is none, gzip, snappy, lz4 or zstd.
+	Compression  string
+	BatchSize    int
+	BatchBytes   int64
+	BatchTimeout time.Duration
+	// MaxAttempts bounds the writer's attempts per batch before Publish
+	// reports the messages as failed.
+	MaxAttempts  int
+	WriteTimeout time.Duration
+}
+
+// DefaultConfig returns the defaults the flags start from.
+func DefaultConfig() Config {
+	return Config{
+		Compression:  "lz4",
+		BatchSize:    1000,
+		BatchBytes:   1 << 20,
+		BatchTimeout: 20 * time.Millisecond,
+		MaxAttempts:  10,
+		WriteTimeout: 10 * time.Second,
+	}
+}
+
+// RegisterFlags adds the writer flags, each with its environment variable.
+func (c *Config) RegisterFlags(s *envflag.Set) {
+	d := DefaultConfig()
+	s.String(&c.Compression, "kafka-compression", "KAFKA_COMPRESSION", d.Compression, "compression of produced batches: none, gzip, snappy, lz4 or zstd")
+	s.Int(&c.BatchSize, "kafka-batch-size", "KAFKA_BATCH_SIZE", d.BatchSize, "most messages in one produce batch per partition")
+	s.Int64(&c.BatchBytes, "kafka-batch-bytes", "KAFKA_BATCH_BYTES", d.BatchBytes, "most bytes in one produce request per partition")
+	s.Duration(&c.BatchTimeout, "kafka-batch-timeout", "KAFKA_BATCH_TIMEOUT", d.BatchTimeout, "longest wait for a batch to fill before it is sent")
+	s.Int(&c.MaxAttempts, "kafka-max-attempts", "KAFKA_MAX_ATTEMPTS", d.MaxAttempts, "attempts per batch before a write is reported as failed")
+	s.Duration(&c.WriteTimeout, "kafka-write-timeout", "KAFKA_WRITE_TIMEOUT", d.WriteTimeout, "timeout of one produce request")
+}
+
+// Validate checks the settings.
+func (c *Config) Validate() error {
+	if _, err := compression(c.Compression); err != nil {
+		return err
+	}
+	switch {
+	case c.BatchSize < 1:
+		return fmt.Errorf("publish: --kafka-batch-size must be at least 1, got %d", c.BatchSize)
+	case c.BatchBytes < 1024:
+		return fmt.Errorf("publish: --kafka-batch-bytes must be at least 1024, got %d", c.BatchBytes)
+	case c.BatchTimeout <= 0:
+		return fmt.Errorf("publish: --kafka-batch-timeout must be positive, got %s", c.BatchTimeout)
+	case c.MaxAttempts < 1:
+		return fmt.Errorf("publish: --kafka-max-attempts must be at least 1, got %d", c.MaxAttempts)
+	case c.WriteTimeout <= 0:
+		return fmt.Errorf("publish: --kafka-write-timeout must be positive, got %s", c.WriteTimeout)
+	}
+	return nil
+}
+
+func compression(name string) (kafka.Compression, error) {
+	switch strings.ToLower(name) {
+	case "", "none":
+		return 0, nil
+	case "gzip":
+		return kafka.Gzip, nil
+	case "snappy":
+		return kafka.Snappy, nil
+	case "lz4":
+		return kafka.Lz4, nil
+	case "zstd":
+		return kafka.Zstd, nil
+	}
+	return 0, fmt.Errorf("publish: unknown compression %q (want none, gzip, snappy, lz4 or zstd)", name)
+}
+
+// Publisher writes post messages to one topic.
+type Publisher struct {
+	w   *kafka.Writer
+	m   *metrics
+	now func() time.Time
+}
+
+// New builds a Publisher for the topic of kc. It does not contact Kafka; call
+// kc.EnsureTopics first so the topic exists.
+func New(cfg Config, kc *kafkaclient.Config, reg prometheus.Registerer) (*Publisher, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	codec, _ := compression(cfg.Compression)
+	tr, err := kc.Transport()
+	if err != nil {
+		return nil, err
+	}
+	w := &kafka.Writer{
+		Addr:         kafka.TCP(kc.Brokers...),
+		Topic:        kc.Topic,
+		Balancer:     &kafka.Hash{},
+		RequiredAcks: kafka.RequireAll,
+		Compression:  codec,
+		BatchSize:    cfg.BatchSize,
+		BatchBytes:   cfg.BatchBytes,
+		BatchTimeout: cfg.BatchTimeout,
+		MaxAttempts:  cfg.MaxAttempts,
+		WriteTimeout: cfg.WriteTimeout,
+		Transport:    tr,
+		// The topic is created by EnsureTopics with the configured partition
+		// count; broker-side auto-creation would pick its own.
+		AllowAutoTopicCreation: false,
+	}
+	return &Publisher{w: w, m: newMetrics(reg), now: time.Now}, nil
+}
+
+// Publish writes msgs and waits for Kafka to acknowledge them. It returns
+// how many were acknowledged; when that is fewer than len(msgs), the error
+// says why. Messages are not reordered per key, so a post retried after a
+// partial failure keeps its partition.
+//
+// A cancelled ctx makes Publish return early without knowing the messages'
+// fate; callers that must not lose accepted posts pass a context that
+// outlives shutdown (context.WithoutCancel plus a timeout).
+func (p *Publisher) Publish(ctx context.Context, msgs []post.Message) (int, error) {
+	if len(msgs) == 0 {
+		return 0, nil
+	}
+	kmsgs := make([]kafka.Message, len(msgs))
+	for i := range msgs {
+		value, err := json.Marshal(&msgs[i])
+		if err != nil {
+			return 0, fmt.Errorf("encoding post %s: %w", msgs[i].ID, err)
+		}
+		kmsgs[i] = kafka.Message{Key: []byte(msgs[i].ID), Value: value}
+	}
+	start := p.now()
+	err := p.w.WriteMessages(ctx, kmsgs...)
+	p.m.latency.Observe(p.now().Sub(start).Seconds())
+	if err == nil {
+		return len(msgs), nil
+	}
+	var werrs kafka.WriteErrors
+	failed := len(msgs)
+	if errors.As(err, &werrs) {
+		failed = werrs.Count()
+		err = firstError(werrs)
+	}
+	p.m.writeErrors.Add(float64(failed))
+	return len(msgs) - failed, fmt.Errorf("writing %d of %d posts to topic %s: %w", failed, len(msgs), p.w.Topic, err)
+}
+
+func firstError(werrs kafka.WriteErrors) error {
+	for _, e := range werrs {
+		if e != nil {
+			return e
+		}
+	}
+	return werrs
+}
+
+// Close flushes what the writer still holds and closes its connections.
+func (p *Publisher) Close() error {
+	if err := p.w.Close(); err != nil {
+		return fmt.Errorf("closing Kafka writer: %w", err)
+	}
+	return nil
+}

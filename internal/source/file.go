@@ -1,0 +1,296 @@
+package source
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"tagpulse/internal/post"
+)
+
+// maxLineBytes bounds one JSONL line; a longer line is rejected as too
+// large without being held in memory.
+const maxLineBytes = post.MaxMessageBytes
+
+// jsonlExts and textExts are the files a folder contributes; a file named
+// directly is read as JSONL when its extension says so, else as text.
+var (
+	jsonlExts = map[string]bool{".jsonl": true, ".ndjson": true, ".json": true}
+	textExts  = map[string]bool{".txt": true, ".text": true, ".md": true}
+)
+
+// fileMark says how much of a file the cursor has seen: the first Offset
+// bytes, whose SHA-256 is Sum. A file that still starts with those bytes
+// only has new posts after them (JSONL archives grow at the end); a file
+// whose start changed is read again from the beginning, and the stable post
+// ids keep that harmless downstream.
+type fileMark struct {
+	Offset int64  `json:"offset"`
+	Sum    string `json:"sha256"`
+}
+
+type fileCursor struct {
+	Files map[string]fileMark `json:"files,omitempty"`
+}
+
+// File reads posts from JSONL archives (one post object per line) and
+// plain-text files (one post per file), and from folders of them,
+// recursively in lexical order.
+type File struct {
+	paths  []string
+	opt    Options
+	cursor *cursor[fileCursor]
+	// Progress, when set, is called with the bytes read so far.
+	Progress func(bytesRead int64)
+}
+
+// NewFile returns a source over paths (files or folders).
+func NewFile(paths []string, opt Options) (*File, error) {
+	if len(paths) == 0 {
+		return nil, errors.New("file source: no paths")
+	}
+	opt.defaults(KindFile)
+	c, err := loadCursor[fileCursor](opt.State, StateKey(KindFile, strings.Join(paths, "\x00")))
+	if err != nil {
+		return nil, err
+	}
+	return &File{paths: paths, opt: opt, cursor: c}, nil
+}
+
+// Name implements Source.
+func (f *File) Name() string { return f.opt.Name }
+
+// FileInfo is one file a File source reads.
+type FileInfo struct {
+	Path  string
+	Size  int64
+	JSONL bool
+}
+
+// Files lists the files the source reads, in order.
+func (f *File) Files() ([]FileInfo, error) {
+	var out []FileInfo
+	for _, root := range f.paths {
+		info, err := os.Stat(root)
+		if err != nil {
+			return nil, &FetchError{Reason: ReasonIO, Err: err}
+		}
+		if !info.IsDir() {
+			out = append(out, FileInfo{Path: root, Size: info.Size(), JSONL: jsonlExts[strings.ToLower(filepath.Ext(root))]})
+			continue
+		}
+		err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			hidden := path != root && strings.HasPrefix(d.Name(), ".")
+			if d.IsDir() {
+				if hidden {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			ext := strings.ToLower(filepath.Ext(path))
+			if hidden || !d.Type().IsRegular() || !(jsonlExts[ext] || textExts[ext]) {
+				return nil
+			}
+			fi, err := d.Info()
+			if err != nil {
+				return err
+			}
+			out = append(out, FileInfo{Path: path, Size: fi.Size(), JSONL: jsonlExts[ext]})
+			return nil
+		})
+		if err != nil {
+			return nil, &FetchError{Reason: ReasonIO, Err: fmt.Errorf("listing %s: %w", root, err)}
+		}
+	}
+	return out, nil
+}
+
+// Poll implements Source.
+func (f *File) Poll(ctx context.Context, emit Emit) (Result, error) {
+	files, err := f.Files()
+	if err != nil {
+		return Result{}, err
+	}
+	next := fileCursor{Files: make(map[string]fileMark, len(files))}
+	var done int64
+	for _, fi := range files {
+		key, err := filepath.Abs(fi.Path)
+		if err != nil {
+			key = fi.Path
+		}
+		mark, err := f.readFile(ctx, fi, f.cursor.value.Files[key], emit, func(n int64) {
+			if f.Progress != nil {
+				f.Progress(done + n)
+			}
+		})
+		if err != nil {
+			return Result{}, err
+		}
+		done += fi.Size
+		next.Files[key] = mark
+	}
+	return Result{Commit: f.cursor.commit(next)}, nil
+}
+
+// readFile emits the posts of one file and returns its new mark.
+func (f *File) readFile(ctx context.Context, fi FileInfo, prev fileMark, emit Emit, progress func(int64)) (fileMark, error) {
+	fh, err := os.Open(fi.Path)
+	if err != nil {
+		return fileMark{}, &FetchError{Reason: ReasonIO, Err: err}
+	}
+	defer fh.Close()
+	seenUpTo, err := matchPrefix(fh, prev)
+	if err != nil {
+		return fileMark{}, &FetchError{Reason: ReasonIO, Err: fmt.Errorf("reading %s: %w", fi.Path, err)}
+	}
+	if fi.JSONL {
+		return f.readJSONL(ctx, fh, fi.Path, seenUpTo, emit, progress)
+	}
+	return f.readText(fh, fi.Path, seenUpTo, emit, progress)
+}
+
+// matchPrefix reports how many leading bytes of fh the cursor has seen: the
+// mark's offset when the file still starts with the same bytes, else 0. It
+// leaves fh at the start.
+func matchPrefix(fh *os.File, m fileMark) (int64, error) {
+	if m.Offset <= 0 {
+		return 0, nil
+	}
+	h := sha256.New()
+	n, err := io.CopyN(h, fh, m.Offset)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return 0, err
+	}
+	if _, err := fh.Seek(0, io.SeekStart); err != nil {
+		return 0, err
+	}
+	if n != m.Offset || hex.EncodeToString(h.Sum(nil)) != m.Sum {
+		return 0, nil
+	}
+	return m.Offset, nil
+}
+
+func (f *File) readJSONL(ctx context.Context, r io.Reader, path string, seenUpTo int64, emit Emit, progress func(int64)) (fileMark, error) {
+	h := sha256.New()
+	br := bufio.NewReaderSize(io.TeeReader(r, h), 64<<10)
+	var offset int64
+	for lineNo := 1; ; lineNo++ {
+		if err := ctx.Err(); err != nil {
+			return fileMark{}, err
+		}
+		line, n, tooLong, err := readLine(br)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fileMark{}, &FetchError{Reason: ReasonIO, Err: fmt.Errorf("reading %s: %w", path, err)}
+		}
+		end := offset + n
+		if !tooLong && len(bytes.TrimSpace(line)) == 0 {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			offset = end
+			continue
+		}
+		var it Item
+		switch {
+		case end <= seenUpTo:
+			it.Duplicate = true
+		case tooLong:
+			it.Err = fmt.Errorf("%s:%d: line over %d bytes: %w", path, lineNo, maxLineBytes, post.ErrTooLarge)
+		default:
+			p, derr := post.DecodePost(line, post.DecodeOptions{MaxTextBytes: f.opt.MaxTextBytes, Now: f.opt.Now})
+			if derr != nil {
+				it.Err = fmt.Errorf("%s:%d: %w", path, lineNo, derr)
+			} else {
+				if p.Source == "" {
+					p.Source = KindFile
+				}
+				it.Post = p
+			}
+		}
+		if eerr := emit(it); eerr != nil {
+			return fileMark{}, eerr
+		}
+		offset = end
+		progress(offset)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+	}
+	// A last line without its newline may still be being written: it is
+	// read (and published) now, and the mark covers it, so a rewrite of it
+	// reads the file again rather than publishing half a post as new.
+	// h has seen exactly the first offset bytes: the reader was drained to EOF.
+	return fileMark{Offset: offset, Sum: hex.EncodeToString(h.Sum(nil))}, nil
+}
+
+// readLine returns the next line without its newline, the bytes it took
+// from the input (newline included), and whether it was over maxLineBytes
+// (then its content is dropped).
+func readLine(br *bufio.Reader) (line []byte, n int64, tooLong bool, err error) {
+	var buf []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		n += int64(len(chunk))
+		if !tooLong {
+			if len(buf)+len(chunk) > maxLineBytes+1 {
+				tooLong, buf = true, nil
+			} else {
+				buf = append(buf, chunk...)
+			}
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		return bytes.TrimRight(buf, "\r\n"), n, tooLong, err
+	}
+}
+
+// readText emits a plain-text file as one post. Its id comes from the
+// file's base name and content, so the same file gives the same id however
+// its path is spelled and from wherever ingest runs.
+func (f *File) readText(fh *os.File, path string, seenUpTo int64, emit Emit, progress func(int64)) (fileMark, error) {
+	info, err := fh.Stat()
+	if err != nil {
+		return fileMark{}, &FetchError{Reason: ReasonIO, Err: err}
+	}
+	limit := int64(f.opt.MaxTextBytes)
+	data, err := io.ReadAll(io.LimitReader(fh, limit+1))
+	if err != nil {
+		return fileMark{}, &FetchError{Reason: ReasonIO, Err: fmt.Errorf("reading %s: %w", path, err)}
+	}
+	sum := sha256.Sum256(data)
+	mark := fileMark{Offset: int64(len(data)), Sum: hex.EncodeToString(sum[:])}
+	progress(info.Size())
+	var it Item
+	text := strings.TrimSpace(strings.TrimPrefix(string(data), "\uFEFF"))
+	switch {
+	case seenUpTo == mark.Offset && mark.Offset > 0:
+		it.Duplicate = true
+	case int64(len(data)) > limit:
+		it.Err = fmt.Errorf("%s: text over %d bytes: %w", path, limit, post.ErrTooLarge)
+	case !utf8.ValidString(text):
+		it.Err = fmt.Errorf("%s: %w", path, post.ErrInvalidUTF8)
+	default:
+		it.Post = post.Post{
+			ID:        post.ContentID(KindFile, filepath.Base(path)+"\x00"+text),
+			Text:      text,
+			CreatedAt: info.ModTime().UTC().Truncate(time.Second),
+			Source:    KindFile,
+		}
+	}
+	return mark, emit(it)
+}

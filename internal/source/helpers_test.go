@@ -1,0 +1,83 @@
+package source
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+var fixedNow = time.Date(2025, 11, 7, 12, 0, 0, 0, time.UTC)
+
+// stripTags stands in for the HTML-to-text converter in these tests; the
+// real one is tested in its own package.
+var tagRE = regexp.MustCompile(`<[^>]*>`)
+
+func stripTags(s string) string {
+	s = tagRE.ReplaceAllString(s, "")
+	return strings.NewReplacer("&amp;", "&", "&#39;", "'", "&lt;", "<", "&gt;", ">").Replace(s)
+}
+
+func testOptions(t *testing.T, state *StateStore) Options {
+	t.Helper()
+	return Options{State: state, Client: NewHTTPClient(2 * time.Second), ToText: stripTags, Now: func() time.Time { return fixedNow }}
+}
+
+// poll runs one poll and returns what it emitted.
+func poll(t *testing.T, src Source) ([]Item, Result, error) {
+	t.Helper()
+	var items []Item
+	res, err := src.Poll(context.Background(), func(it Item) error {
+		items = append(items, it)
+		return nil
+	})
+	return items, res, err
+}
+
+// pollCommit polls and commits, failing the test on an error.
+func pollCommit(t *testing.T, src Source) []Item {
+	t.Helper()
+	items, res, err := poll(t, src)
+	if err != nil {
+		t.Fatalf("poll: %v", err)
+	}
+	if res.Commit != nil {
+		if err := res.Commit(); err != nil {
+			t.Fatalf("commit: %v", err)
+		}
+	}
+	return items
+}
+
+func readTestdata(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile("testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// serveFile serves a testdata file with the content type.
+func serveFile(t *testing.T, name, contentType string) *httptest.Server {
+	t.Helper()
+	body := readTestdata(t, name)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", contentType)
+		_, _ = w.Write(body)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func ids(items []Item) []string {
+	var out []string
+	for _, it := range items {
+		out = append(out, it.Post.ID)
+	}
+	return out
+}

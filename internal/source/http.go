@@ -1,0 +1,114 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// NewHTTPClient returns the client feeds and timelines are fetched with:
+// bounded dial, TLS handshake, response header and overall times.
+func NewHTTPClient(timeout time.Duration) *http.Client {
+	return &http.Client{
+		Timeout: timeout,
+		Transport: &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			TLSHandshakeTimeout:   10 * time.Second,
+			ResponseHeaderTimeout: timeout,
+			IdleConnTimeout:       90 * time.Second,
+			MaxIdleConnsPerHost:   2,
+		},
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) >= 5 {
+				return errors.New("more than 5 redirects")
+			}
+			if err := checkURL(req.URL.String()); err != nil {
+				return fmt.Errorf("redirect: %w", err)
+			}
+			return nil
+		},
+	}
+}
+
+const userAgent = "tagpulse-ingest/1 (+https://github.com/tagpulse)"
+
+// response is a fetched HTTP response with its body read.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// get fetches url with the extra request headers and reads at most max
+// bytes of the body. A 304 is returned as it is; 429 and other statuses
+// outside 2xx are FetchErrors.
+func get(ctx context.Context, client *http.Client, url string, hdr http.Header, max int64, now time.Time) (*response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, fetchErr(ReasonOther, "building request: %w", err)
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
+	req.Header.Set("User-Agent", userAgent)
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, &FetchError{Reason: FetchReason(err), Err: fmt.Errorf("fetching %s: %w", redact(req), err)}
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusNotModified:
+		return &response{status: resp.StatusCode, header: resp.Header}, nil
+	case resp.StatusCode == http.StatusTooManyRequests:
+		wait := retryAfter(resp.Header, now)
+		return nil, &FetchError{Reason: ReasonRateLimited, RetryAfter: wait,
+			Err: fmt.Errorf("fetching %s: rate limited (HTTP 429), retry after %s", redact(req), wait)}
+	case resp.StatusCode < 200 || resp.StatusCode > 299:
+		return nil, fetchErr(ReasonHTTPStatus, "fetching %s: HTTP %d", redact(req), resp.StatusCode)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
+	if err != nil {
+		return nil, &FetchError{Reason: FetchReason(err), Err: fmt.Errorf("reading %s: %w", redact(req), err)}
+	}
+	if int64(len(body)) > max {
+		return nil, fetchErr(ReasonTooLarge, "reading %s: body over %d bytes", redact(req), max)
+	}
+	return &response{status: resp.StatusCode, header: resp.Header, body: body}, nil
+}
+
+// redact drops the query string, which may carry access tokens.
+func redact(req *http.Request) string {
+	u := *req.URL
+	u.RawQuery = ""
+	u.User = nil
+	return u.String()
+}
+
+// retryAfter reads how long to wait from Retry-After (seconds or an HTTP
+// date) or, failing that, Mastodon's X-RateLimit-Reset (an ISO 8601 time).
+func retryAfter(h http.Header, now time.Time) time.Duration {
+	if v := h.Get("Retry-After"); v != "" {
+		if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+			return time.Duration(s) * time.Second
+		}
+		if t, err := http.ParseTime(v); err == nil {
+			return max(t.Sub(now), 0)
+		}
+	}
+	return untilReset(h, now)
+}
+
+func untilReset(h http.Header, now time.Time) time.Duration {
+	if v := h.Get("X-RateLimit-Reset"); v != "" {
+		if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+			return max(t.Sub(now), 0)
+		}
+	}
+	return 0
+}

@@ -1,0 +1,182 @@
+package source
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"tagpulse/internal/post"
+)
+
+// Mastodon paging: statuses per request, and most requests per poll, so a
+// source that fell far behind catches up over a few polls instead of
+// hammering the server.
+const (
+	mastodonLimit    = 40
+	mastodonMaxPages = 10
+)
+
+type mastodonCursor struct {
+	// LastID is the highest status id emitted (Mastodon ids are decimal
+	// strings that sort by time).
+	LastID string `json:"last_id,omitempty"`
+}
+
+// Mastodon is a Mastodon-compatible timeline (/api/v1/timelines/tag/NAME,
+// /api/v1/timelines/public), paged forward with min_id.
+type Mastodon struct {
+	url    *url.URL
+	opt    Options
+	cursor *cursor[mastodonCursor]
+}
+
+// NewMastodon returns the timeline at rawURL (http or https).
+func NewMastodon(rawURL string, opt Options) (*Mastodon, error) {
+	if err := checkURL(rawURL); err != nil {
+		return nil, err
+	}
+	u, _ := url.Parse(rawURL)
+	opt.defaults(KindMastodon)
+	c, err := loadCursor[mastodonCursor](opt.State, StateKey(KindMastodon, rawURL))
+	if err != nil {
+		return nil, err
+	}
+	return &Mastodon{url: u, opt: opt, cursor: c}, nil
+}
+
+// Name implements Source.
+func (m *Mastodon) Name() string { return m.opt.Name }
+
+type status struct {
+	ID        string    `json:"id"`
+	URI       string    `json:"uri"`
+	URL       string    `json:"url"`
+	CreatedAt time.Time `json:"created_at"`
+	Content   string    `json:"content"`
+	Language  string    `json:"language"`
+	Account   struct {
+		Acct string `json:"acct"`
+	} `json:"account"`
+	Reblog *status `json:"reblog"`
+}
+
+// Poll implements Source. The first poll takes the newest page; later polls
+// take every status after the cursor, page by page, oldest page first.
+func (m *Mastodon) Poll(ctx context.Context, emit Emit) (Result, error) {
+	last := m.cursor.value.LastID
+	var res Result
+	for page := 0; page < mastodonMaxPages; page++ {
+		resp, err := get(ctx, m.opt.Client, m.pageURL(last), http.Header{"Accept": {"application/json"}}, m.opt.MaxBodyBytes, m.opt.Now())
+		if err != nil {
+			if page > 0 && FetchReason(err) == ReasonRateLimited {
+				// Keep what the earlier pages brought; wait before the next poll.
+				res.Wait = RetryAfter(err)
+				break
+			}
+			return Result{}, err
+		}
+		var raw []json.RawMessage
+		if err := json.Unmarshal(resp.body, &raw); err != nil {
+			return Result{}, fetchErr(ReasonParse, "decoding timeline %s: %w", m.opt.Name, err)
+		}
+		// The server lists the newest status first; emit oldest first.
+		newest := last
+		for i := len(raw) - 1; i >= 0; i-- {
+			if err := ctx.Err(); err != nil {
+				return Result{}, err
+			}
+			it, id := m.item(raw[i])
+			it.Duplicate = id != "" && !idAfter(id, last)
+			if idAfter(id, newest) {
+				newest = id
+			}
+			if err := emit(it); err != nil {
+				return Result{}, err
+			}
+		}
+		if h := resp.header.Get("X-RateLimit-Remaining"); h == "0" {
+			res.Wait = untilReset(resp.header, m.opt.Now())
+			last = newest
+			break
+		}
+		done := last == "" || len(raw) < mastodonLimit || newest == last
+		last = newest
+		if done {
+			break
+		}
+	}
+	if last != m.cursor.value.LastID {
+		res.Commit = m.cursor.commit(mastodonCursor{LastID: last})
+	}
+	return res, nil
+}
+
+func (m *Mastodon) pageURL(minID string) string {
+	u := *m.url
+	q := u.Query()
+	q.Set("limit", strconv.Itoa(mastodonLimit))
+	if minID != "" {
+		q.Set("min_id", minID)
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// item turns one status into an item; it also returns the status id (the
+// timeline's, even for a boost) for the cursor.
+func (m *Mastodon) item(raw json.RawMessage) (Item, string) {
+	var s status
+	if err := json.Unmarshal(raw, &s); err != nil {
+		var id struct {
+			ID string `json:"id"`
+		}
+		_ = json.Unmarshal(raw, &id)
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) {
+			return Item{Err: fmt.Errorf("status %s: field %s: %w", id.ID, typeErr.Field, post.ErrWrongType)}, id.ID
+		}
+		return Item{Err: fmt.Errorf("status: %v: %w", err, post.ErrInvalidJSON)}, id.ID
+	}
+	timelineID := s.ID
+	// A boost carries the boosted status: count that post, under its own id,
+	// so a boost is not a second post.
+	if s.Reblog != nil {
+		s = *s.Reblog
+	}
+	native := s.URI
+	if native == "" && s.ID != "" {
+		native = m.url.Scheme + "://" + m.url.Host + "/statuses/" + s.ID
+	}
+	if native == "" {
+		return Item{Err: fmt.Errorf("status without id or uri: %w", post.ErrMissingField)}, timelineID
+	}
+	created := s.CreatedAt.UTC()
+	if created.IsZero() {
+		created = m.opt.Now().UTC().Truncate(time.Second)
+	}
+	return Item{Post: post.Post{
+		ID:        post.ID(KindMastodon, native),
+		Text:      strings.TrimSpace(m.opt.ToText(s.Content)),
+		CreatedAt: created,
+		Source:    KindMastodon,
+		Author:    s.Account.Acct,
+		URL:       s.URL,
+		Lang:      s.Language,
+	}}, timelineID
+}
+
+// idAfter reports whether Mastodon id a is newer than b. Ids are decimal
+// strings: a longer one is larger; equal lengths compare as text. Any id is
+// after "".
+func idAfter(a, b string) bool {
+	if len(a) != len(b) {
+		return len(a) > len(b)
+	}
+	return a > b
+}

@@ -1,0 +1,160 @@
+package source
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"tagpulse/internal/post"
+)
+
+// fakeTimeline serves the testdata pages the way Mastodon pages: without
+// min_id the newest page, with min_id the statuses after it.
+type fakeTimeline struct {
+	mu      sync.Mutex
+	queries []string
+	pages   map[string][]byte // by min_id ("" for none)
+	header  http.Header
+	status  int
+}
+
+func (f *fakeTimeline) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.queries = append(f.queries, r.URL.RawQuery)
+	for k, v := range f.header {
+		w.Header()[k] = v
+	}
+	if f.status != 0 {
+		w.WriteHeader(f.status)
+		return
+	}
+	body, ok := f.pages[r.URL.Query().Get("min_id")]
+	if !ok {
+		body = []byte("[]")
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(body)
+}
+
+func TestMastodon(t *testing.T) {
+	tl := &fakeTimeline{pages: map[string][]byte{
+		"":                   readTestdata(t, "mastodon-page1.json"),
+		"110000000000000003": readTestdata(t, "mastodon-page2.json"),
+	}}
+	srv := httptest.NewServer(tl)
+	defer srv.Close()
+	state, err := OpenState(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := srv.URL + "/api/v1/timelines/tag/otan?any[]=nato"
+	newSource := func() *Mastodon {
+		m, err := NewMastodon(url, testOptions(t, state))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+
+	first := pollCommit(t, newSource())
+	wantIDs := []string{
+		"mastodon:https://social.example/users/ann/statuses/110000000000000001",
+		"mastodon:https://social.example/users/ann/statuses/110000000000000002",
+		"mastodon:https://social.example/users/bob/statuses/110000000000000003",
+	}
+	if got := ids(first); !slices.Equal(got, wantIDs) {
+		t.Fatalf("first poll ids %v, want %v (oldest first)", got, wantIDs)
+	}
+	want := post.Post{ID: wantIDs[2], Text: "Third #OTAN", CreatedAt: time.Date(2025, 11, 6, 10, 3, 0, 0, time.UTC),
+		Source: "mastodon", Author: "bob@other.example", URL: "https://social.example/@bob/110000000000000003", Lang: "fr"}
+	if first[2].Post != want {
+		t.Errorf("status\n got %+v\nwant %+v", first[2].Post, want)
+	}
+
+	// A restart continues after the cursor with min_id.
+	second := pollCommit(t, newSource())
+	if len(second) != 2 {
+		t.Fatalf("second poll: %d items, want 2", len(second))
+	}
+	if !errors.Is(second[0].Err, post.ErrWrongType) {
+		t.Errorf("status with numeric content: err %v, want wrong type", second[0].Err)
+	}
+	if second[1].Post.ID != wantIDs[1] || second[1].Post.Text != "Second #nato & #NIF2025" {
+		t.Errorf("boost: got %+v, want the boosted post under its own id %s", second[1].Post, wantIDs[1])
+	}
+	third := pollCommit(t, newSource())
+	if len(third) != 0 {
+		t.Errorf("third poll emitted %d items, want none", len(third))
+	}
+	wantQueries := []string{"any%5B%5D=nato&limit=40", "any%5B%5D=nato&limit=40&min_id=110000000000000003", "any%5B%5D=nato&limit=40&min_id=110000000000000005"}
+	if !slices.Equal(tl.queries, wantQueries) {
+		t.Errorf("queries\n got %q\nwant %q", tl.queries, wantQueries)
+	}
+}
+
+func TestMastodonRateLimits(t *testing.T) {
+	t.Run("429 with Retry-After", func(t *testing.T) {
+		tl := &fakeTimeline{status: http.StatusTooManyRequests, header: http.Header{"Retry-After": {"30"}}}
+		srv := httptest.NewServer(tl)
+		defer srv.Close()
+		m, _ := NewMastodon(srv.URL, testOptions(t, nil))
+		_, _, err := poll(t, m)
+		if FetchReason(err) != ReasonRateLimited || RetryAfter(err) != 30*time.Second {
+			t.Fatalf("err %v (reason %q, retry after %s), want rate_limited after 30s", err, FetchReason(err), RetryAfter(err))
+		}
+	})
+	t.Run("429 with X-RateLimit-Reset", func(t *testing.T) {
+		reset := fixedNow.Add(5 * time.Minute).Format("2006-01-02T15:04:05.000Z")
+		tl := &fakeTimeline{status: http.StatusTooManyRequests, header: http.Header{"X-Ratelimit-Reset": {reset}}}
+		srv := httptest.NewServer(tl)
+		defer srv.Close()
+		m, _ := NewMastodon(srv.URL, testOptions(t, nil))
+		_, _, err := poll(t, m)
+		if RetryAfter(err) != 5*time.Minute {
+			t.Fatalf("retry after %s, want 5m", RetryAfter(err))
+		}
+	})
+	t.Run("used-up limit on success asks to wait", func(t *testing.T) {
+		reset := fixedNow.Add(90 * time.Second).Format(time.RFC3339)
+		tl := &fakeTimeline{
+			pages:  map[string][]byte{"": readTestdata(t, "mastodon-page1.json")},
+			header: http.Header{"X-Ratelimit-Remaining": {"0"}, "X-Ratelimit-Reset": {reset}},
+		}
+		srv := httptest.NewServer(tl)
+		defer srv.Close()
+		m, _ := NewMastodon(srv.URL, testOptions(t, nil))
+		items, res, err := poll(t, m)
+		if err != nil || len(items) != 3 {
+			t.Fatalf("poll: %d items, err %v; want 3 items", len(items), err)
+		}
+		if res.Wait != 90*time.Second {
+			t.Errorf("wait %s, want 1m30s", res.Wait)
+		}
+	})
+	t.Run("garbage body", func(t *testing.T) {
+		srv := serveFile(t, "error.html", "text/html")
+		m, _ := NewMastodon(srv.URL, testOptions(t, nil))
+		if _, _, err := poll(t, m); FetchReason(err) != ReasonParse {
+			t.Fatalf("err %v, want a parse error", err)
+		}
+	})
+}
+
+func TestIDAfter(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want bool
+	}{
+		{"2", "1", true}, {"10", "9", true}, {"9", "10", false}, {"5", "5", false}, {"1", "", true}, {"", "1", false},
+	}
+	for _, tt := range tests {
+		if got := idAfter(tt.a, tt.b); got != tt.want {
+			t.Errorf("idAfter(%q, %q) = %v, want %v", tt.a, tt.b, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,168 @@
+// Package source reads posts from where comms teams find them: files (JSONL
+// archives and plain-text posts), RSS and Atom feeds, Mastodon-compatible
+// timelines, and an authenticated webhook. Each pulled source gives every
+// post a stable id (see DESIGN: source plus native id, or a content hash) and
+// keeps a cursor in a state directory, so a restart does not emit the same
+// posts as new again. What happens to the posts next (validation, hashtags,
+// Kafka) is package ingest's job.
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"tagpulse/internal/post"
+)
+
+// Kinds of sources, as --source KIND=LOCATION names them.
+const (
+	KindFile     = "file"
+	KindRSS      = "rss"
+	KindMastodon = "mastodon"
+	KindWebhook  = "webhook"
+)
+
+// Item is one post as a source read it, or the reason it could not be read.
+type Item struct {
+	Post post.Post
+	// Err is set when the item could not be turned into a post; it wraps one
+	// of post's reason errors (post.ErrMissingField, …).
+	Err error
+	// Duplicate marks a post the source's cursor had seen already.
+	Duplicate bool
+}
+
+// Emit receives a source's items in order. An error stops the poll.
+type Emit func(Item) error
+
+// Result is what a successful poll leaves to do.
+type Result struct {
+	// Commit records every emitted item as seen. Call it only once every
+	// emitted post is safely published; nil when there is nothing to record.
+	Commit func() error
+	// Wait, when positive, asks the caller not to poll again before this
+	// long (a rate limit that is used up).
+	Wait time.Duration
+}
+
+// Source is something posts can be pulled from.
+type Source interface {
+	// Name labels the source in metrics and logs ("rss-1"); it is bounded
+	// and never a URL.
+	Name() string
+	// Poll reads what is new since the last committed poll.
+	Poll(ctx context.Context, emit Emit) (Result, error)
+}
+
+// Options are what every pulled source needs besides its location.
+type Options struct {
+	// Name labels the source; the kind when empty.
+	Name string
+	// State keeps the cursor; nil means no cursor (every post is new).
+	State *StateStore
+	// Client fetches feeds and timelines; NewHTTPClient's when nil.
+	Client *http.Client
+	// ToText turns HTML into plain text (entities decoded, tags removed,
+	// links' text kept).
+	ToText func(html string) string
+	// MaxBodyBytes bounds one HTTP response; 10 MiB when 0.
+	MaxBodyBytes int64
+	// MaxTextBytes bounds the text of a plain-text file; post.MaxTextBytes
+	// when 0.
+	MaxTextBytes int
+	// Now gives the time of ingestion; time.Now when nil.
+	Now func() time.Time
+}
+
+// DefaultMaxBodyBytes bounds an HTTP response body.
+const DefaultMaxBodyBytes = 10 << 20
+
+func (o *Options) defaults(kind string) {
+	if o.Name == "" {
+		o.Name = kind
+	}
+	if o.Client == nil {
+		o.Client = NewHTTPClient(30 * time.Second)
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if o.MaxTextBytes <= 0 {
+		o.MaxTextBytes = post.MaxTextBytes
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.ToText == nil {
+		o.ToText = func(s string) string { return s }
+	}
+}
+
+// Spec is a parsed --source KIND[@INTERVAL]=LOCATION.
+type Spec struct {
+	Kind     string
+	Location string
+	// Interval overrides the default poll interval when positive.
+	Interval time.Duration
+}
+
+// ParseSpec parses KIND[@INTERVAL]=LOCATION ("rss@5m=https://example.org/feed.xml").
+func ParseSpec(s string) (Spec, error) {
+	head, loc, ok := strings.Cut(s, "=")
+	if !ok || strings.TrimSpace(loc) == "" {
+		return Spec{}, fmt.Errorf("source %q: want KIND=LOCATION", s)
+	}
+	kind, every, hasEvery := strings.Cut(head, "@")
+	spec := Spec{Kind: strings.ToLower(strings.TrimSpace(kind)), Location: strings.TrimSpace(loc)}
+	if hasEvery {
+		d, err := time.ParseDuration(every)
+		if err != nil || d <= 0 {
+			return Spec{}, fmt.Errorf("source %q: interval %q is not a positive duration", s, every)
+		}
+		spec.Interval = d
+	}
+	switch spec.Kind {
+	case KindFile:
+	case KindRSS, KindMastodon:
+		if err := checkURL(spec.Location); err != nil {
+			return Spec{}, fmt.Errorf("source %q: %w", s, err)
+		}
+	default:
+		return Spec{}, fmt.Errorf("source %q: unknown kind %q (want file, rss or mastodon)", s, spec.Kind)
+	}
+	return spec, nil
+}
+
+// New builds the source a spec names.
+func New(spec Spec, opt Options) (Source, error) {
+	switch spec.Kind {
+	case KindFile:
+		return NewFile([]string{spec.Location}, opt)
+	case KindRSS:
+		return NewFeed(spec.Location, opt)
+	case KindMastodon:
+		return NewMastodon(spec.Location, opt)
+	}
+	return nil, fmt.Errorf("unknown source kind %q", spec.Kind)
+}
+
+// checkURL accepts absolute http and https URLs only, so a feed setting
+// cannot make ingest read local files or speak other protocols.
+func checkURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("parsing URL: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("URL scheme %q: want http or https", u.Scheme)
+	}
+	if u.Host == "" {
+		return errors.New("URL has no host")
+	}
+	return nil
+}
