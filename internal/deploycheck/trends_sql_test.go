@@ -1,0 +1,171 @@
+package deploycheck
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"tagpulse/internal/chstore"
+	"tagpulse/internal/stacktest"
+)
+
+// chMacro matches the Grafana and ClickHouse-plugin macros the Hashtag
+// trends queries use.
+var chMacro = regexp.MustCompile(`\$__timeFilter\((\w+)\)|\$__interval_s|\$\{(\w+)(?::(\w+))?\}`)
+
+// expandClickHouseSQL replaces the macros of a dashboard's ClickHouse query
+// the way Grafana and the ClickHouse plugin do, for a time range from..to,
+// a 60 s interval and the given variable values. A macro it does not know
+// is an error, so a new one is not run half-expanded.
+func expandClickHouseSQL(sql string, from, to time.Time, vars map[string][]string) (string, error) {
+	var unknown []string
+	out := chMacro.ReplaceAllStringFunc(sql, func(m string) string {
+		g := chMacro.FindStringSubmatch(m)
+		switch {
+		case g[1] != "":
+			return fmt.Sprintf("%s >= toDateTime(%d) AND %s <= toDateTime(%d)", g[1], from.Unix(), g[1], to.Unix())
+		case m == "$__interval_s":
+			return "60"
+		}
+		values, ok := vars[g[2]]
+		if !ok {
+			unknown = append(unknown, m)
+			return m
+		}
+		switch g[3] {
+		case "":
+			return strings.Join(values, ",")
+		case "singlequote":
+			quoted := make([]string, len(values))
+			for i, v := range values {
+				quoted[i] = "'" + strings.ReplaceAll(v, "'", "\\'") + "'"
+			}
+			return strings.Join(quoted, ",")
+		default:
+			unknown = append(unknown, m)
+			return m
+		}
+	})
+	if len(unknown) > 0 {
+		return "", fmt.Errorf("unknown macros %v", unknown)
+	}
+	if strings.Contains(out, "$") {
+		return "", fmt.Errorf("unexpanded macro left in %q", out)
+	}
+	return out, nil
+}
+
+// The Hashtag trends queries run on the real ClickHouse of the local stack
+// (18.16, the oldest version tagpulse supports) against the schema of
+// chstore's migrations, and rank a known set of posts as expected.
+func TestHashtagTrendsQueriesOnClickHouse(t *testing.T) {
+	cfg, conn := stacktest.ClickHouse(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := chstore.Migrate(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+
+	// nif2025 bursts (5 posts in the last hour, none before), otan rises
+	// (4 in the last hour against 2 an hour before), nato is steady (1 an
+	// hour).
+	now := time.Now().Truncate(time.Second)
+	batch, err := conn.PrepareBatch(ctx, "INSERT INTO mentions (post_id, tag, display, created_at, source, lang, extractor_version, kafka_partition, kafka_offset, inserted_at)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	offset := int64(0)
+	add := func(tag, display string, at time.Time) {
+		offset++
+		if err := batch.Append(fmt.Sprintf("p%d", offset), tag, display, at, "file", "fr", uint16(1), int32(0), offset, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 5 {
+		add("nif2025", "NIF2025", now.Add(-time.Duration(i+1)*5*time.Minute))
+	}
+	for i := range 4 {
+		add("otan", "OTAN", now.Add(-time.Duration(i+1)*10*time.Minute))
+	}
+	for h := 1; h <= 24; h++ {
+		add("otan", "otan", now.Add(-time.Duration(h)*time.Hour-10*time.Minute))
+		add("otan", "otan", now.Add(-time.Duration(h)*time.Hour-40*time.Minute))
+	}
+	for h := 0; h <= 24; h++ {
+		add("nato", "NATO", now.Add(-time.Duration(h)*time.Hour-30*time.Minute))
+	}
+	if err := batch.Send(); err != nil {
+		t.Fatal(err)
+	}
+
+	root := repoRoot(t)
+	dashboards, err := LoadDashboards(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// First column of each query's rows, in order.
+	want := map[string][]string{
+		"Top tags":      {"nif2025", "otan", "nato"},
+		"Rising tags":   {"nif2025", "otan"},
+		"variable tags": {"otan", "nato", "nif2025"},
+	}
+	vars := map[string][]string{"window": {"3600"}, "tags": {"nif2025", "nato"}}
+	ran := 0
+	for _, d := range dashboards {
+		queries, err := d.Queries()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range queries {
+			if q.RawSQL == "" {
+				continue
+			}
+			ran++
+			t.Run(q.Panel, func(t *testing.T) {
+				sql, err := expandClickHouseSQL(q.RawSQL, now.Add(-3*time.Hour), now, vars)
+				if err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+				rows, err := conn.Query(ctx, sql)
+				if err != nil {
+					t.Fatalf("%s: %v\n%s", q, err, sql)
+				}
+				defer rows.Close()
+				var first []string
+				n := 0
+				for rows.Next() {
+					n++
+					cols := rows.ColumnTypes()
+					dest := make([]any, len(cols))
+					for i, c := range cols {
+						dest[i] = newScanTarget(c.ScanType())
+					}
+					if err := rows.Scan(dest...); err != nil {
+						t.Fatal(err)
+					}
+					if s, ok := dest[0].(*string); ok {
+						first = append(first, *s)
+					}
+				}
+				if err := rows.Err(); err != nil {
+					t.Fatal(err)
+				}
+				if n == 0 {
+					t.Errorf("%s: no rows", q)
+				}
+				if w, ok := want[q.Panel]; ok && strings.Join(first, " ") != strings.Join(w, " ") {
+					t.Errorf("%s: first column %v, want %v", q, first, w)
+				}
+			})
+		}
+	}
+	if ran < 5 {
+		t.Errorf("ran %d ClickHouse queries, want the 4 panels and the tags variable", ran)
+	}
+}
+
+func newScanTarget(typ reflect.Type) any { return reflect.New(typ).Interface() }
