@@ -1,0 +1,122 @@
+package pipelinetest
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"tagpulse/internal/stacktest"
+)
+
+// sampleTags are the 16 distinct hashtags of the bundled sample article,
+// in their display form.
+var sampleTags = []string{"NIF2025", "OTAN", "UE", "NATO", "Defense", "Industry", "Innovation",
+	"Souveraineté", "Technologie", "IA", "Drones", "Robotics", "Space", "IndustrialBase", "Security", "Réarmement"}
+
+// TestSampleArticleFromFileToPage publishes samples/posts with `ingest
+// file`, aggregates with `aggregate run --until-caught-up`, checks `aggregate
+// top --json`, then serves the page with `aggregate run` and checks in
+// headless Chromium that every tag of the article is listed.
+func TestSampleArticleFromFileToPage(t *testing.T) {
+	kafka := stacktest.Kafka(t, 6)
+	store, _ := stacktest.ClickHouse(t)
+	bin := stacktest.Binaries(t)
+	root := stacktest.RepoRoot(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+
+	env := append(os.Environ(), "KAFKA_BROKERS="+strings.Join(kafka.Brokers, ","), "KAFKA_TOPIC="+kafka.Topic,
+		"CLICKHOUSE_DSN="+store.DSN, "KAFKA_GROUP="+stacktest.UniqueName("e2e"))
+	runCmd := func(name string, args ...string) []byte {
+		t.Helper()
+		cmd := exec.CommandContext(ctx, filepath.Join(bin, name), args...)
+		cmd.Env = env
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("%s %v: %v\n%s", name, args, err, stderr.String())
+		}
+		return out
+	}
+
+	runCmd("aggregate", "migrate")
+	runCmd("ingest", "file", filepath.Join(root, "samples", "posts"))
+	runCmd("aggregate", "run", "--until-caught-up", "--http-addr", "")
+
+	var top []struct {
+		Tag     string `json:"tag"`
+		Display string `json:"display"`
+		Count   int    `json:"count"`
+	}
+	if err := json.Unmarshal(runCmd("aggregate", "top", "--window", "1h", "--limit", "50", "--json"), &top); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, row := range top {
+		got[row.Display] = row.Count
+	}
+	for _, tag := range sampleTags {
+		if got[tag] != 1 {
+			t.Errorf("top: %s has count %d, want 1 (one post)", tag, got[tag])
+		}
+	}
+	if len(top) != len(sampleTags) {
+		t.Errorf("top lists %d tags, want the article's %d: %+v", len(top), len(sampleTags), top)
+	}
+
+	addr := stacktest.FreeAddr(t)
+	stacktest.StartProcess(t, env, filepath.Join(bin, "aggregate"), "run", "--http-addr", addr)
+	stacktest.WaitHTTP(ctx, t, "http://"+addr+"/healthz")
+
+	names := pageTopNames(ctx, t, "http://"+addr+"/")
+	listed := map[string]bool{}
+	for _, n := range names {
+		listed[strings.TrimPrefix(strings.TrimSpace(n), "#")] = true
+	}
+	for _, tag := range sampleTags {
+		if !listed[tag] {
+			t.Errorf("the page does not list #%s under Top; it lists %q", tag, names)
+		}
+	}
+}
+
+// pageTopNames loads the page in headless Chromium and returns the names
+// of the Top list.
+func pageTopNames(ctx context.Context, t *testing.T, url string) []string {
+	t.Helper()
+	const chromium = "/usr/bin/chromium"
+	if _, err := exec.LookPath(chromium); err != nil {
+		t.Fatalf("headless Chromium is missing at %s: run scripts/stack up, which installs it", chromium)
+	}
+	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(chromium),
+		chromedp.Flag("headless", true),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	defer cancelAlloc()
+	tab, cancelTab := chromedp.NewContext(alloc)
+	defer cancelTab()
+	if err := chromedp.Do(tab, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS(`#top li .name`))); err != nil {
+		t.Fatalf("loading %s in Chromium: %v", url, err)
+	}
+	names, err := chromedp.Run(tab, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#top .name')].map(e => e.textContent)`))
+	if err != nil {
+		t.Fatalf("reading the Top list: %v", err)
+	}
+	return names
+}
