@@ -92,24 +92,7 @@ func TestSampleArticleFromFileToPage(t *testing.T) {
 // of the Top list.
 func pageTopNames(ctx context.Context, t *testing.T, url string) []string {
 	t.Helper()
-	const chromium = "/usr/bin/chromium"
-	if _, err := exec.LookPath(chromium); err != nil {
-		t.Fatalf("headless Chromium is missing at %s: run scripts/stack up, which installs it", chromium)
-	}
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromium),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	defer cancelAlloc()
-	tab, cancelTab := chromedp.NewContext(alloc)
+	tab, cancelTab := chromedp.NewContext(stacktest.Browser(ctx, t))
 	defer cancelTab()
 	if err := chromedp.Do(tab, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS(`#top li .name`))); err != nil {
 		t.Fatalf("loading %s in Chromium: %v", url, err)

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,8 +19,6 @@ import (
 	"tagpulse/internal/trend"
 	"tagpulse/internal/trend/trendtest"
 )
-
-const chromium = "/usr/bin/chromium"
 
 // artifactsDir is where screenshots go: TAGPULSE_ARTIFACTS_DIR, or a
 // temporary folder that outlives the test.
@@ -47,9 +44,6 @@ func artifactsDir(t *testing.T) string {
 // a phone viewport.
 func TestPageInBrowser(t *testing.T) {
 	stacktest.Require(t)
-	if _, err := exec.LookPath(chromium); err != nil {
-		t.Fatalf("headless Chromium is missing at %s: run `apt-get install chromium` (scripts/stack installs it)", chromium)
-	}
 	cfg, conn := stacktest.ClickHouse(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -74,21 +68,7 @@ func TestPageInBrowser(t *testing.T) {
 	t.Cleanup(func() { srv.Close() })
 	base := "http://" + ln.Addr().String()
 
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromium),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	defer cancelAlloc()
-	browser, cancelBrowser := chromedp.NewContext(alloc)
-	defer cancelBrowser()
+	browser := stacktest.Browser(ctx, t)
 
 	dir := artifactsDir(t)
 	for _, vp := range []struct {
