@@ -46,14 +46,8 @@ twice changes no count.`,
 	flags.Bool(&opt.Force, "force", "", false, "re-feed messages that still do not decode")
 	flags.Bool(&opt.DryRun, "dry-run", "", false, "count what would be re-fed, write nothing")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		if err := flags.Err(); err != nil {
-			return err
-		}
-		log, err := logs.Logger(cmd)
+		log, err := logs.Start(cmd, flags, &kcfg)
 		if err != nil {
-			return err
-		}
-		if err := kcfg.Validate(); err != nil {
 			return err
 		}
 		opt.Group = group

@@ -27,14 +27,8 @@ replicas at once.`,
 	store.RegisterFlags(flags)
 	logs.RegisterFlags(flags)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		if err := flags.Err(); err != nil {
-			return err
-		}
-		log, err := logs.Logger(cmd)
+		log, err := logs.Start(cmd, flags, &store)
 		if err != nil {
-			return err
-		}
-		if err := store.Validate(); err != nil {
 			return err
 		}
 		applied, err := chstore.Migrate(cmd.Context(), store)

@@ -42,10 +42,7 @@ was not. Progress goes to stderr.`,
 	flags.String(&until, "until", "", "", "end of the range (exclusive): RFC 3339 time or a duration ago; default now")
 
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		if err := flags.Err(); err != nil {
-			return err
-		}
-		log, err := logs.Logger(cmd)
+		log, err := logs.Start(cmd, flags, &kcfg, &store, &consumer)
 		if err != nil {
 			return err
 		}
@@ -58,11 +55,6 @@ was not. Progress goes to stderr.`,
 		if until != "" {
 			if to, err = parseTime(until, now); err != nil {
 				return fmt.Errorf("--until: %w", err)
-			}
-		}
-		for _, v := range []interface{ Validate() error }{&kcfg, &store, &consumer} {
-			if err := v.Validate(); err != nil {
-				return err
 			}
 		}
 		ctx := cmd.Context()

@@ -57,17 +57,9 @@ topic had at start is written and committed.`,
 	flags.Bool(&caughtUp, "until-caught-up", "", false, "exit 0 once everything up to the end offsets seen at start is written and committed")
 
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		if err := flags.Err(); err != nil {
-			return err
-		}
-		log, err := logs.Logger(cmd)
+		log, err := logs.Start(cmd, flags, &kcfg, &store, &consumer)
 		if err != nil {
 			return err
-		}
-		for _, v := range []interface{ Validate() error }{&kcfg, &store, &consumer} {
-			if err := v.Validate(); err != nil {
-				return err
-			}
 		}
 		if retention < 0 {
 			return fmt.Errorf("--retention must not be negative, got %s", retention)

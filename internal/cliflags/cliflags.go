@@ -31,3 +31,25 @@ func (l *Logging) Logger(cmd *cobra.Command) (*slog.Logger, error) {
 
 // Flags returns an envflag.Set over the command's flags.
 func Flags(cmd *cobra.Command) *envflag.Set { return envflag.New(cmd.Flags()) }
+
+// Validator is a component configuration that can check itself.
+type Validator interface{ Validate() error }
+
+// Start is the first step of every subcommand: it reports environment
+// variables that did not parse, builds the logger, and validates each
+// configuration in turn.
+func (l *Logging) Start(cmd *cobra.Command, s *envflag.Set, configs ...Validator) (*slog.Logger, error) {
+	if err := s.Err(); err != nil {
+		return nil, err
+	}
+	log, err := l.Logger(cmd)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range configs {
+		if err := c.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	return log, nil
+}
