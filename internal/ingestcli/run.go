@@ -286,6 +286,11 @@ func runDaemon(ctx context.Context, d daemon, log *slog.Logger) error {
 	}
 
 	total, runErr := runner.Run(srvCtx, scheduled, d.once)
+	if !d.once && runErr == nil {
+		// Run returns at once when there is no source to poll; a daemon
+		// serving only the webhook runs until it is stopped.
+		<-srvCtx.Done()
+	}
 	if d.once {
 		log.Info("all sources polled once", "read", total.Read, "published", total.Published,
 			"duplicates", total.Duplicates, "rejected", total.RejectedTotal(), "failed", total.Failed)
