@@ -3,7 +3,6 @@ package aggregator
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
@@ -31,12 +30,7 @@ type stack struct {
 func newStack(t *testing.T, partitions int) stack {
 	t.Helper()
 	k := stacktest.Kafka(t, partitions)
-	store, conn := stacktest.ClickHouse(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if _, err := chstore.Migrate(ctx, store); err != nil {
-		t.Fatalf("migrating test database: %v", err)
-	}
+	store, conn := stacktest.MigratedClickHouse(t)
 	return stack{kafka: k, store: store, conn: conn}
 }
 
@@ -92,8 +86,6 @@ func genPosts(prefix string, n int, base time.Time, seed uint64) []post.Message 
 // raw values given.
 func publish(t *testing.T, k *kafkaclient.Config, posts []post.Message, raw ...[]byte) {
 	t.Helper()
-	w := &kafka.Writer{Addr: kafka.TCP(k.Brokers...), Topic: k.Topic, Balancer: &kafka.Hash{}, RequiredAcks: kafka.RequireAll, BatchSize: 500, BatchTimeout: 10 * time.Millisecond}
-	defer w.Close()
 	msgs := make([]kafka.Message, 0, len(posts)+len(raw))
 	for _, p := range posts {
 		v, err := json.Marshal(p)
@@ -105,20 +97,7 @@ func publish(t *testing.T, k *kafkaclient.Config, posts []post.Message, raw ...[
 	for i, v := range raw {
 		msgs = append(msgs, kafka.Message{Key: []byte(fmt.Sprintf("poison-%d", i)), Value: v})
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	// A topic created a moment ago may not be known to every part of the
-	// broker yet: retry while it says so.
-	for {
-		err := w.WriteMessages(ctx, msgs...)
-		if err == nil {
-			return
-		}
-		if !errors.Is(err, kafka.UnknownTopicOrPartition) || ctx.Err() != nil {
-			t.Fatalf("publishing %d test messages: %v", len(msgs), err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	stacktest.Produce(t, k, k.Topic, msgs...)
 }
 
 type minuteTag struct {
@@ -171,21 +150,7 @@ func storedCounts(t *testing.T, conn driver.Conn) map[minuteTag]uint64 {
 // tagTotals sums per-tag counts as the check query does.
 func tagTotals(t *testing.T, conn driver.Conn) map[string]uint64 {
 	t.Helper()
-	rows, err := conn.Query(context.Background(), "SELECT tag, uniqExactMerge(posts) FROM tag_minute GROUP BY tag")
-	if err != nil {
-		t.Fatalf("reading tag_minute: %v", err)
-	}
-	defer rows.Close()
-	out := map[string]uint64{}
-	for rows.Next() {
-		var tag string
-		var n uint64
-		if err := rows.Scan(&tag, &n); err != nil {
-			t.Fatalf("reading tag_minute: %v", err)
-		}
-		out[tag] = n
-	}
-	return out
+	return stacktest.TagTotals(t, conn)
 }
 
 func expectedTotals(posts ...[]post.Message) map[string]uint64 {

@@ -105,6 +105,9 @@ func newRunCmd() *cobra.Command {
 		metricsAddr  string
 		stateDir     string
 		fetchTimeout time.Duration
+		allowHosts   []string
+		rateLimit    int
+		rateBurst    int
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -130,6 +133,9 @@ everything in flight and exits.`,
 	flags.String(&stateDir, "state-dir", "INGEST_STATE_DIR", defaultStateDir(), "directory of the sources' cursors")
 	flags.Duration(&pipe.ingest.Interval, "poll-interval", "INGEST_POLL_INTERVAL", pipe.ingest.Interval, "default time between two polls of a source")
 	flags.Duration(&fetchTimeout, "fetch-timeout", "INGEST_FETCH_TIMEOUT", 30*time.Second, "timeout of one HTTP fetch")
+	flags.Strings(&allowHosts, "source-allow-hosts", "INGEST_SOURCE_ALLOW_HOSTS", nil, `hosts rss and mastodon sources (and their redirects) may reach, comma-separated; ".example.org" allows its subdomains; empty = any`)
+	flags.Int(&rateLimit, "webhook-rate-limit", "INGEST_WEBHOOK_RATE_LIMIT", 50, "webhook requests a second one client may make on average (429 with Retry-After beyond); 0 = no limit")
+	flags.Int(&rateBurst, "webhook-rate-burst", "INGEST_WEBHOOK_RATE_BURST", 100, "webhook requests one client may make in a row before the rate limit applies")
 
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		if err := flags.Err(); err != nil {
@@ -158,6 +164,9 @@ everything in flight and exits.`,
 		}
 		var token string
 		if webhookAddr != "" {
+			if rateLimit < 0 || rateBurst < 1 {
+				return fmt.Errorf("run: --webhook-rate-limit must not be negative (got %d) and --webhook-rate-burst must be at least 1 (got %d)", rateLimit, rateBurst)
+			}
 			if token, err = envflag.Secret("INGEST_WEBHOOK_TOKEN"); err != nil {
 				return err
 			}
@@ -168,6 +177,7 @@ everything in flight and exits.`,
 		return runDaemon(cmd.Context(), daemon{
 			pipe: &pipe, once: once, specs: parsed, webhookAddr: webhookAddr, token: token,
 			metricsAddr: metricsAddr, stateDir: stateDir, fetchTimeout: fetchTimeout,
+			allowHosts: allowHosts, rateLimit: rateLimit, rateBurst: rateBurst,
 		}, log)
 	}
 	return cmd
@@ -182,6 +192,9 @@ type daemon struct {
 	metricsAddr  string
 	stateDir     string
 	fetchTimeout time.Duration
+	allowHosts   []string
+	rateLimit    int
+	rateBurst    int
 }
 
 func runDaemon(ctx context.Context, d daemon, log *slog.Logger) error {
@@ -204,7 +217,7 @@ func runDaemon(ctx context.Context, d daemon, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	client := source.NewHTTPClient(d.fetchTimeout)
+	client := source.NewHTTPClient(d.fetchTimeout, d.allowHosts...)
 	var scheduled []ingest.Scheduled
 	counts := map[string]int{}
 	for _, spec := range d.specs {
@@ -215,6 +228,7 @@ func runDaemon(ctx context.Context, d daemon, log *slog.Logger) error {
 			Client:       client,
 			ToText:       toText,
 			MaxTextBytes: d.pipe.ingest.MaxTextBytes,
+			AllowHosts:   d.allowHosts,
 		})
 		if err != nil {
 			return err
@@ -253,7 +267,10 @@ func runDaemon(ctx context.Context, d daemon, log *slog.Logger) error {
 	}
 	if d.webhookAddr != "" {
 		runner.Register(source.KindWebhook, false)
-		hook, err := source.NewWebhook(source.WebhookConfig{Token: d.token, MaxTextBytes: d.pipe.ingest.MaxTextBytes},
+		hook, err := source.NewWebhook(source.WebhookConfig{
+			Token: d.token, MaxTextBytes: d.pipe.ingest.MaxTextBytes,
+			RateLimit: float64(d.rateLimit), RateBurst: d.rateBurst,
+		},
 			func(ctx context.Context, items []source.Item) error {
 				return runner.Deliver(ctx, source.KindWebhook, items)
 			},
@@ -269,6 +286,11 @@ func runDaemon(ctx context.Context, d daemon, log *slog.Logger) error {
 	}
 
 	total, runErr := runner.Run(srvCtx, scheduled, d.once)
+	if !d.once && runErr == nil {
+		// Run returns at once when there is no source to poll; a daemon
+		// serving only the webhook runs until it is stopped.
+		<-srvCtx.Done()
+	}
 	if d.once {
 		log.Info("all sources polled once", "read", total.Read, "published", total.Published,
 			"duplicates", total.Duplicates, "rejected", total.RejectedTotal(), "failed", total.Failed)

@@ -206,7 +206,7 @@ func (c *Config) EnsureTopics(ctx context.Context, topics ...string) error {
 	}
 	resp, err := client.CreateTopics(ctx, req)
 	if err != nil {
-		return fmt.Errorf("creating topics %v on %v: %w", topics, c.Brokers, err)
+		return fmt.Errorf("creating topics %v on %v (%s): %w", topics, c.Brokers, c.security(), err)
 	}
 	for topic, terr := range resp.Errors {
 		if terr != nil && !errors.Is(terr, kafka.TopicAlreadyExists) {
@@ -216,6 +216,20 @@ func (c *Config) EnsureTopics(ctx context.Context, topics ...string) error {
 	return nil
 }
 
+// security describes how the client connects, for errors: a broker that
+// does not speak the configured TLS or SASL answers with errors that do
+// not say so. It never includes the password.
+func (c *Config) security() string {
+	tls := "plaintext"
+	if c.TLS {
+		tls = "TLS"
+	}
+	if c.SASLMechanism == "" {
+		return tls + ", no SASL"
+	}
+	return fmt.Sprintf("%s, SASL %s as %q", tls, strings.ToLower(c.SASLMechanism), c.SASLUsername)
+}
+
 // Ping sends a Metadata request and reports whether the cluster answered.
 func (c *Config) Ping(ctx context.Context) error {
 	client, err := c.Client()
@@ -223,7 +237,7 @@ func (c *Config) Ping(ctx context.Context) error {
 		return err
 	}
 	if _, err := client.Metadata(ctx, &kafka.MetadataRequest{}); err != nil {
-		return fmt.Errorf("kafka metadata request to %v: %w", c.Brokers, err)
+		return fmt.Errorf("kafka metadata request to %v (%s): %w", c.Brokers, c.security(), err)
 	}
 	return nil
 }

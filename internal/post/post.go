@@ -153,6 +153,10 @@ func decodeStrict(data []byte, v any) error {
 			return fmt.Errorf("field %s: expected %s, got %s: %w", typeErr.Field, typeErr.Type, typeErr.Value, ErrWrongType)
 		case errors.As(err, &timeErr):
 			return fmt.Errorf("field created_at: not RFC 3339: %w", ErrInvalidValue)
+		case strings.HasPrefix(err.Error(), "Time.UnmarshalJSON"):
+			// time.Time refuses a number or an object with an error of no
+			// type; the only time field is created_at.
+			return fmt.Errorf("field created_at: expected an RFC 3339 string: %w", ErrWrongType)
 		}
 		return fmt.Errorf("%v: %w", err, ErrInvalidJSON)
 	}

@@ -32,7 +32,7 @@ type Feed struct {
 
 // NewFeed returns the feed at url (http or https).
 func NewFeed(url string, opt Options) (*Feed, error) {
-	if err := checkURL(url); err != nil {
+	if err := checkURL(url, opt.AllowHosts); err != nil {
 		return nil, err
 	}
 	opt.defaults(KindRSS)

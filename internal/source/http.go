@@ -12,8 +12,11 @@ import (
 )
 
 // NewHTTPClient returns the client feeds and timelines are fetched with:
-// bounded dial, TLS handshake, response header and overall times.
-func NewHTTPClient(timeout time.Duration) *http.Client {
+// bounded dial, TLS handshake, response header and overall times (the
+// overall one also ends a body that never finishes), at most five
+// redirects, each to an http or https URL of an allowed host (every host
+// when allowHosts is empty; see HostAllowed).
+func NewHTTPClient(timeout time.Duration, allowHosts ...string) *http.Client {
 	return &http.Client{
 		Timeout: timeout,
 		Transport: &http.Transport{
@@ -26,15 +29,18 @@ func NewHTTPClient(timeout time.Duration) *http.Client {
 		},
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if len(via) >= 5 {
-				return errors.New("more than 5 redirects")
+				return fmt.Errorf("more than 5 redirects: %w", errRedirect)
 			}
-			if err := checkURL(req.URL.String()); err != nil {
-				return fmt.Errorf("redirect: %w", err)
+			if err := checkURL(req.URL.String(), allowHosts); err != nil {
+				return fmt.Errorf("%w: %w", errRedirect, err)
 			}
 			return nil
 		},
 	}
 }
+
+// errRedirect marks a redirect the client refuses to follow.
+var errRedirect = errors.New("redirect refused")
 
 const userAgent = "tagpulse-ingest/1 (+https://github.com/tagpulse)"
 
@@ -59,7 +65,13 @@ func get(ctx context.Context, client *http.Client, url string, hdr http.Header, 
 	req.Header.Set("User-Agent", userAgent)
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, &FetchError{Reason: FetchReason(err), Err: fmt.Errorf("fetching %s: %w", redact(req), err)}
+		reason := FetchReason(err)
+		if errors.Is(err, errRedirect) {
+			// The server answered, with a redirect we do not follow: not
+			// a network fault.
+			reason = ReasonHTTPStatus
+		}
+		return nil, &FetchError{Reason: reason, Err: fmt.Errorf("fetching %s: %w", redact(req), err)}
 	}
 	defer resp.Body.Close()
 	switch {

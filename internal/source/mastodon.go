@@ -38,7 +38,7 @@ type Mastodon struct {
 
 // NewMastodon returns the timeline at rawURL (http or https).
 func NewMastodon(rawURL string, opt Options) (*Mastodon, error) {
-	if err := checkURL(rawURL); err != nil {
+	if err := checkURL(rawURL, opt.AllowHosts); err != nil {
 		return nil, err
 	}
 	u, _ := url.Parse(rawURL)

@@ -13,7 +13,7 @@ type webhookMetrics struct {
 
 // webhookCodes are the statuses the webhook answers with; they are exported
 // from the start so dashboards see zeros rather than gaps.
-var webhookCodes = []int{202, 400, 401, 405, 413, 415, 503}
+var webhookCodes = []int{202, 400, 401, 405, 413, 415, 429, 503}
 
 func newWebhookMetrics(reg prometheus.Registerer) *webhookMetrics {
 	m := &webhookMetrics{

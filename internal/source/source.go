@@ -77,6 +77,10 @@ type Options struct {
 	MaxTextBytes int
 	// Now gives the time of ingestion; time.Now when nil.
 	Now func() time.Time
+	// AllowHosts, when not empty, limits feed and timeline URLs to these
+	// hosts (see HostAllowed); give the same list to NewHTTPClient so
+	// redirects are held to it too.
+	AllowHosts []string
 }
 
 // DefaultMaxBodyBytes bounds an HTTP response body.
@@ -87,7 +91,7 @@ func (o *Options) defaults(kind string) {
 		o.Name = kind
 	}
 	if o.Client == nil {
-		o.Client = NewHTTPClient(30 * time.Second)
+		o.Client = NewHTTPClient(30*time.Second, o.AllowHosts...)
 	}
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = DefaultMaxBodyBytes
@@ -129,7 +133,7 @@ func ParseSpec(s string) (Spec, error) {
 	switch spec.Kind {
 	case KindFile:
 	case KindRSS, KindMastodon:
-		if err := checkURL(spec.Location); err != nil {
+		if err := checkURL(spec.Location, nil); err != nil {
 			return Spec{}, fmt.Errorf("source %q: %w", s, err)
 		}
 	default:
@@ -152,8 +156,9 @@ func New(spec Spec, opt Options) (Source, error) {
 }
 
 // checkURL accepts absolute http and https URLs only, so a feed setting
-// cannot make ingest read local files or speak other protocols.
-func checkURL(raw string) error {
+// cannot make ingest read local files or speak other protocols; with an
+// allowlist, only URLs of its hosts (see HostAllowed).
+func checkURL(raw string, allowHosts []string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return fmt.Errorf("parsing URL: %w", err)
@@ -164,5 +169,38 @@ func checkURL(raw string) error {
 	if u.Host == "" {
 		return errors.New("URL has no host")
 	}
+	if !HostAllowed(u.Hostname(), allowHosts) {
+		return fmt.Errorf("URL host %q is not in the allowed hosts (--source-allow-hosts): %w", u.Hostname(), ErrHostNotAllowed)
+	}
 	return nil
+}
+
+// ErrHostNotAllowed is returned for a source URL, or a redirect, to a host
+// outside the allowlist.
+var ErrHostNotAllowed = errors.New("host not allowed")
+
+// HostAllowed reports whether host may be fetched: every host when allow
+// is empty, else a host equal to an entry (case-insensitive) or, for an
+// entry written ".example.org" or "*.example.org", any host under it.
+func HostAllowed(host string, allow []string) bool {
+	if len(allow) == 0 {
+		return true
+	}
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	for _, a := range allow {
+		a = strings.ToLower(strings.TrimSpace(a))
+		if suffix, ok := strings.CutPrefix(a, "*"); ok {
+			a = suffix
+		}
+		switch {
+		case a == "" || a == ".":
+		case strings.HasPrefix(a, "."):
+			if strings.HasSuffix(host, a) {
+				return true
+			}
+		case host == a:
+			return true
+		}
+	}
+	return false
 }

@@ -41,6 +41,11 @@ type WebhookConfig struct {
 	MaxBodyBytes int64
 	// MaxTextBytes bounds the text of each post; post.MaxTextBytes when 0.
 	MaxTextBytes int
+	// RateLimit is how many requests a second one client (one remote
+	// address) may make on average, RateBurst how many in a row; beyond
+	// that it is answered 429 with Retry-After. 0 means no limit.
+	RateLimit float64
+	RateBurst int
 	// Now gives created_at for posts without one; time.Now when nil.
 	Now func() time.Time
 }
@@ -53,6 +58,7 @@ type Webhook struct {
 	deliver Deliver
 	log     *slog.Logger
 	m       *webhookMetrics
+	limiter *clientLimiter
 }
 
 // ErrNoToken is returned by NewWebhook without a token: an open webhook
@@ -81,6 +87,7 @@ func NewWebhook(cfg WebhookConfig, deliver Deliver, reg prometheus.Registerer, l
 		deliver: deliver,
 		log:     log,
 		m:       newWebhookMetrics(reg),
+		limiter: newClientLimiter(cfg.RateLimit, cfg.RateBurst, cfg.Now),
 	}, nil
 }
 
@@ -91,9 +98,20 @@ func (w *Webhook) Handler() http.Handler {
 	return mux
 }
 
-// ServeHTTP implements http.Handler.
+// ServeHTTP implements http.Handler. The rate limit comes first, so a
+// flood (or a token guesser) costs the least work possible.
 func (w *Webhook) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	if ok, wait := w.limiter.allow(r); !ok {
+		secs := retryAfterSeconds(wait)
+		rw.Header().Set("Retry-After", strconv.Itoa(secs))
+		w.respond(rw, http.StatusTooManyRequests, errorBody{fmt.Sprintf("rate limit exceeded: retry after %d s", secs)})
+		return
+	}
 	code, body := w.serve(r)
+	w.respond(rw, code, body)
+}
+
+func (w *Webhook) respond(rw http.ResponseWriter, code int, body any) {
 	w.m.requests.WithLabelValues(strconv.Itoa(code)).Inc()
 	rw.Header().Set("Content-Type", "application/json")
 	rw.Header().Set("Cache-Control", "no-store")

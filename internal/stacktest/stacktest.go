@@ -13,6 +13,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -182,4 +183,63 @@ func RepoRoot(t testing.TB) string {
 		}
 		dir = parent
 	}
+}
+
+// Produce writes msgs to topic as any producer would, retrying while a
+// topic created a moment ago is not yet known to every part of the broker.
+func Produce(t testing.TB, k *kafkaclient.Config, topic string, msgs ...kafka.Message) {
+	t.Helper()
+	w := &kafka.Writer{Addr: kafka.TCP(k.Brokers...), Topic: topic, Balancer: &kafka.Hash{}, RequiredAcks: kafka.RequireAll, BatchSize: 500, BatchTimeout: 10 * time.Millisecond}
+	defer w.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for {
+		err := w.WriteMessages(ctx, msgs...)
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, kafka.UnknownTopicOrPartition) || ctx.Err() != nil {
+			t.Fatalf("producing %d test messages to %s: %v", len(msgs), topic, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TagTotals returns the distinct posts per tag that ClickHouse holds:
+// SELECT tag, uniqExactMerge(posts) FROM tag_minute GROUP BY tag.
+func TagTotals(t testing.TB, conn driver.Conn) map[string]uint64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rows, err := conn.Query(ctx, "SELECT tag, uniqExactMerge(posts) FROM tag_minute GROUP BY tag")
+	if err != nil {
+		t.Fatalf("reading tag_minute: %v", err)
+	}
+	defer rows.Close()
+	out := map[string]uint64{}
+	for rows.Next() {
+		var tag string
+		var n uint64
+		if err := rows.Scan(&tag, &n); err != nil {
+			t.Fatalf("reading tag_minute: %v", err)
+		}
+		out[tag] = n
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("reading tag_minute: %v", err)
+	}
+	return out
+}
+
+// MigratedClickHouse is ClickHouse with tagpulse's schema already created
+// in the new database.
+func MigratedClickHouse(t testing.TB) (chstore.Config, driver.Conn) {
+	t.Helper()
+	store, conn := ClickHouse(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := chstore.Migrate(ctx, store); err != nil {
+		t.Fatalf("migrating test database: %v", err)
+	}
+	return store, conn
 }

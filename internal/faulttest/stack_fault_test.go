@@ -1,0 +1,258 @@
+package faulttest
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"tagpulse/internal/post"
+	"tagpulse/internal/stacktest"
+)
+
+// requireFaultTests skips tests that disrupt the shared stack unless
+// TAGPULSE_FAULT_TESTS=1, and returns the stack script that started it.
+func requireFaultTests(t *testing.T) stackScript {
+	t.Helper()
+	stacktest.Require(t)
+	if os.Getenv("TAGPULSE_FAULT_TESTS") != "1" {
+		t.Skip("disrupts the shared stack; set TAGPULSE_FAULT_TESTS=1 to run")
+	}
+	return findStackScript(t)
+}
+
+// stackScript is the scripts/stack that runs the stack under test.
+type stackScript string
+
+// findStackScript returns TAGPULSE_STACK_SCRIPT, else the scripts/stack of
+// this checkout. It refuses a script whose .stack holds no running
+// ClickHouse and Kafka: restarting those would start a second stack.
+func findStackScript(t *testing.T) stackScript {
+	t.Helper()
+	s := stackScript(os.Getenv("TAGPULSE_STACK_SCRIPT"))
+	if s == "" {
+		s = stackScript(filepath.Join(stacktest.RepoRoot(t), "scripts", "stack"))
+	}
+	for _, svc := range []string{"kafka", "clickhouse"} {
+		pid, err := s.pid(svc)
+		if err == nil {
+			err = syscall.Kill(pid, 0)
+		}
+		if err != nil {
+			t.Fatalf("%s of %s is not running (%v); set TAGPULSE_STACK_SCRIPT to the scripts/stack that started the stack", svc, s, err)
+		}
+	}
+	return s
+}
+
+// pid reads the PID file scripts/stack keeps for a service.
+func (s stackScript) pid(svc string) (int, error) {
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(string(s)), "..", ".stack", svc, svc+".pid"))
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(strings.TrimSpace(string(b)))
+}
+
+func (s stackScript) run(t *testing.T, args ...string) {
+	t.Helper()
+	out, err := exec.Command(string(s), args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %v: %v\n%s", s, args, err, out)
+	}
+}
+
+// stop stops a service; cleanup starts it again whatever happens.
+func (s stackScript) stop(t *testing.T, svc string) {
+	t.Helper()
+	t.Cleanup(func() { s.run(t, "start", svc) })
+	s.run(t, "stop", svc)
+}
+
+// freeze stops ClickHouse with SIGSTOP, so it holds its connections and
+// answers nothing; the returned function (also run at cleanup) resumes it.
+func (s stackScript) freeze(t *testing.T) (resume func()) {
+	t.Helper()
+	pid, err := s.pid("clickhouse")
+	if err != nil {
+		t.Fatalf("reading ClickHouse's PID: %v", err)
+	}
+	resumed := false
+	resume = func() {
+		if !resumed {
+			resumed = true
+			if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
+				t.Errorf("resuming ClickHouse (pid %d): %v", pid, err)
+			}
+		}
+	}
+	t.Cleanup(resume)
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatalf("freezing ClickHouse (pid %d): %v", pid, err)
+	}
+	return resume
+}
+
+// TestClickHouseFrozen freezes ClickHouse (SIGSTOP) for fifteen seconds
+// while aggregate runs and posts keep arriving: aggregate keeps running,
+// /readyz turns 503 and back to 200, and the counts end exact.
+func TestClickHouseFrozen(t *testing.T) {
+	stack := requireFaultTests(t)
+	e := newEnv(t, 6)
+	before := genPosts("before", 5000, 60, 5)
+	during := genPosts("during", 5000, 60, 6)
+	agg := start(t, "aggregate run", aggregateBin, nil, e.aggregateArgs("--insert-timeout", "2s")...)
+	addr := agg.httpAddr(t)
+	mustRun(t, "ingest file (before)", ingestBin, nil, append([]string{"file", writeJSONL(t, t.TempDir(), "before.jsonl", before)}, e.kafkaArgs()...)...)
+	waitTotals(t, e.conn, 60*time.Second, before)
+	waitFor(t, 30*time.Second, "/readyz 200 before the freeze", func() bool { return readyz(addr) == 200 })
+
+	frozenAt := time.Now()
+	resume := stack.freeze(t)
+	mustRun(t, "ingest file (during)", ingestBin, nil, append([]string{"file", writeJSONL(t, t.TempDir(), "during.jsonl", during)}, e.kafkaArgs()...)...)
+	waitFor(t, 15*time.Second, "/readyz 503 while ClickHouse is frozen", func() bool { return readyz(addr) == 503 })
+	time.Sleep(time.Until(frozenAt.Add(15 * time.Second)))
+	if agg.exited() {
+		t.Fatalf("aggregate exited while ClickHouse was frozen: %v", agg.err)
+	}
+	if code := readyz(addr); code != 503 {
+		t.Errorf("/readyz answered %d after 15 s of frozen ClickHouse, want 503", code)
+	}
+	resume()
+
+	waitFor(t, 60*time.Second, "/readyz 200 after ClickHouse resumed", func() bool { return readyz(addr) == 200 })
+	waitTotals(t, e.conn, 90*time.Second, before, during)
+	if n := metricSum(t, addr, "tagpulse_aggregate_retries_total"); n == 0 {
+		t.Errorf("tagpulse_aggregate_retries_total is 0; the inserts never waited for ClickHouse")
+	}
+	agg.stop(t)
+	assertTotals(t, e.conn, before, during)
+}
+
+// TestKafkaRestarted stops the Kafka broker while `ingest run` has a new
+// file to publish and aggregate is consuming, then starts it again: both
+// recover by themselves, without a restart, and the counts end exact.
+func TestKafkaRestarted(t *testing.T) {
+	stack := requireFaultTests(t)
+	e := newEnv(t, 6)
+	dir := t.TempDir()
+	before := genPosts("before", 5000, 60, 7)
+	during := genPosts("during", 5000, 60, 8)
+	writeJSONL(t, dir, "before.jsonl", before)
+
+	agg := start(t, "aggregate run", aggregateBin, nil, e.aggregateArgs()...)
+	aggAddr := agg.httpAddr(t)
+	ing := start(t, "ingest run", ingestBin, nil, append([]string{"run",
+		"--source", "file@1s=" + dir, "--state-dir", t.TempDir(), "--metrics-addr", "127.0.0.1:0",
+		"--kafka-max-attempts", "3", "--kafka-write-timeout", "2s"}, e.kafkaArgs()...)...)
+	ingAddr := ing.httpAddr(t)
+	waitTotals(t, e.conn, 90*time.Second, before)
+
+	stack.stop(t, "kafka")
+	writeJSONL(t, dir, "during.jsonl", during)
+	waitFor(t, 60*time.Second, "aggregate's /readyz 503 while Kafka is down", func() bool { return readyz(aggAddr) == 503 })
+	waitFor(t, 60*time.Second, "ingest to report failed fetches of the new file", func() bool {
+		return metricSum(t, ingAddr, "tagpulse_ingest_fetch_errors_total") > 0
+	})
+	stack.run(t, "start", "kafka")
+
+	waitTotals(t, e.conn, 4*time.Minute, before, during)
+	waitFor(t, 60*time.Second, "aggregate's /readyz 200 after the restart", func() bool { return readyz(aggAddr) == 200 })
+	for _, p := range []*proc{agg, ing} {
+		if p.exited() {
+			t.Fatalf("%s exited during the outage: %v", p.name, p.err)
+		}
+	}
+	ing.stop(t)
+	agg.stop(t)
+	assertTotals(t, e.conn, before, during)
+}
+
+// TestSlowClickHouseBoundsMemory fills the topic with far more bytes than
+// aggregate may hold while ClickHouse is frozen, then lets it catch up in
+// large inserts: the process's peak resident memory (VmHWM) stays below
+// the bound its queue, fetch and batch settings imply, well under the
+// topic's size, and the counts end exact.
+func TestSlowClickHouseBoundsMemory(t *testing.T) {
+	stack := requireFaultTests(t)
+	e := newEnv(t, 6)
+	const (
+		n         = 6000
+		textBytes = 40 << 10
+		limitMiB  = 100
+	)
+	posts := genPosts("big", n, textBytes, 9)
+	agg := start(t, "aggregate run", aggregateBin, nil, e.aggregateArgs(
+		"--batch-rows", "20000", "--batch-bytes", "8388608", "--flush-interval", "2s",
+		"--queue-capacity", "100", "--fetch-max-bytes", "1048576", "--insert-timeout", "2s")...)
+	addr := agg.httpAddr(t)
+	waitFor(t, 30*time.Second, "/readyz 200", func() bool { return readyz(addr) == 200 })
+
+	resume := stack.freeze(t)
+	frozenAt := time.Now()
+	var total int64
+	msgs := make([]kafka.Message, 0, 500)
+	flush := func() {
+		stacktest.Produce(t, e.kafka, e.kafka.Topic, msgs...)
+		msgs = msgs[:0]
+	}
+	for _, p := range posts {
+		m := post.Message{Post: post.Post{ID: p.ID, Text: p.Text, CreatedAt: p.CreatedAt, Source: "file"}, ExtractorVersion: 1}
+		for _, k := range p.keys {
+			m.Hashtags = append(m.Hashtags, post.Hashtag{Tag: k, Display: k})
+		}
+		v, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += int64(len(v))
+		msgs = append(msgs, kafka.Message{Key: []byte(p.ID), Value: v})
+		if len(msgs) == cap(msgs) {
+			flush()
+		}
+	}
+	flush()
+	// Give the reader every chance to pile up messages it cannot store.
+	time.Sleep(time.Until(frozenAt.Add(20 * time.Second)))
+	frozenHWM := vmHWM(t, agg)
+	resume()
+
+	waitTotals(t, e.conn, 3*time.Minute, posts)
+	hwm := vmHWM(t, agg)
+	agg.stop(t)
+	t.Logf("topic holds %d MiB; aggregate's peak RSS %d MiB while ClickHouse was frozen, %d MiB in all", total>>20, frozenHWM>>20, hwm>>20)
+	if total < 2*limitMiB<<20 {
+		t.Fatalf("the topic holds only %d MiB; the test needs far more than the %d MiB bound", total>>20, limitMiB)
+	}
+	if hwm > limitMiB<<20 {
+		t.Errorf("aggregate's peak resident memory is %d MiB, over the %d MiB bound", hwm>>20, limitMiB)
+	}
+}
+
+// vmHWM reads the peak resident set size of a running process.
+func vmHWM(t *testing.T, p *proc) int64 {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		t.Fatalf("reading /proc status of %s: %v", p.name, err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			if err != nil {
+				t.Fatalf("parsing %q: %v", line, err)
+			}
+			return kb << 10
+		}
+	}
+	t.Fatalf("no VmHWM in /proc status of %s", p.name)
+	return 0
+}
