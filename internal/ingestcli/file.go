@@ -38,10 +38,7 @@ not be published.`,
 	flags := cliflags.Flags(cmd)
 	pipe.registerFlags(flags)
 	cmd.RunE = func(cmd *cobra.Command, paths []string) error {
-		if err := flags.Err(); err != nil {
-			return err
-		}
-		log, err := pipe.logs.Logger(cmd)
+		log, err := pipe.logs.Start(cmd, flags, &pipe.kafka, &pipe.ingest)
 		if err != nil {
 			return err
 		}

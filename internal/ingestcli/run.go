@@ -63,15 +63,10 @@ func (p *pipeline) registerFlags(s *envflag.Set) {
 	s.Int(&p.ingest.MaxTextBytes, "max-text-bytes", "INGEST_MAX_TEXT_BYTES", post.MaxTextBytes, "posts with more text than this are rejected (too_large)")
 }
 
-// start validates the settings, creates the topic and its dead-letter topic
-// when missing, and builds the publisher and the runner.
+// start creates the topic and its dead-letter topic when missing, and
+// builds the publisher and the runner. The settings were validated by
+// cliflags.Start.
 func (p *pipeline) start(ctx context.Context, reg prometheus.Registerer, log *slog.Logger) (*publish.Publisher, *ingest.Runner, error) {
-	if err := p.kafka.Validate(); err != nil {
-		return nil, nil, err
-	}
-	if err := p.ingest.Validate(); err != nil {
-		return nil, nil, err
-	}
 	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := p.kafka.EnsureTopics(tctx, p.kafka.Topic, p.kafka.DLQTopic()); err != nil {
@@ -138,10 +133,7 @@ everything in flight and exits.`,
 	flags.Int(&rateBurst, "webhook-rate-burst", "INGEST_WEBHOOK_RATE_BURST", 100, "webhook requests one client may make in a row before the rate limit applies")
 
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		if err := flags.Err(); err != nil {
-			return err
-		}
-		log, err := pipe.logs.Logger(cmd)
+		log, err := pipe.logs.Start(cmd, flags, &pipe.kafka, &pipe.ingest)
 		if err != nil {
 			return err
 		}
