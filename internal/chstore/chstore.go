@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -19,6 +20,10 @@ import (
 
 // DefaultDSN reaches the local stack's ClickHouse.
 const DefaultDSN = "clickhouse://default:@127.0.0.1:9000/tagpulse"
+
+// DefaultDialTimeout bounds connecting to ClickHouse, handshake included,
+// unless the DSN sets dial_timeout.
+const DefaultDialTimeout = 5 * time.Second
 
 // Config says how to reach ClickHouse.
 type Config struct {
@@ -42,6 +47,12 @@ func (c *Config) Options() (*clickhouse.Options, error) {
 	opts, err := clickhouse.ParseDSN(c.DSN)
 	if err != nil {
 		return nil, fmt.Errorf("parsing CLICKHOUSE_DSN: invalid DSN (value not shown)")
+	}
+	// A frozen server accepts TCP connections but never answers the
+	// handshake: without a short dial timeout each retry would wait the
+	// driver's default of 30 s. The DSN's dial_timeout still wins.
+	if opts.DialTimeout == 0 {
+		opts.DialTimeout = DefaultDialTimeout
 	}
 	if opts.Auth.Database == "" {
 		opts.Auth.Database = "tagpulse"

@@ -2,6 +2,7 @@ package chstore_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -102,5 +103,35 @@ func TestMigrateTwiceAndConcurrently(t *testing.T) {
 	}
 	if display != "Réarmement" {
 		t.Fatalf("display %q, want the spelling most posts used, Réarmement", display)
+	}
+}
+
+func TestOptionsDialTimeout(t *testing.T) {
+	tests := []struct {
+		dsn  string
+		want time.Duration
+	}{
+		{chstore.DefaultDSN, chstore.DefaultDialTimeout},
+		{"clickhouse://default:@127.0.0.1:9000/db?dial_timeout=2s", 2 * time.Second},
+	}
+	for _, tt := range tests {
+		opts, err := (&chstore.Config{DSN: tt.dsn}).Options()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if opts.DialTimeout != tt.want {
+			t.Errorf("%s: dial timeout %v, want %v", tt.dsn, opts.DialTimeout, tt.want)
+		}
+	}
+}
+
+func TestOptionsRejectsBadDatabaseWithoutShowingTheDSN(t *testing.T) {
+	_, err := (&chstore.Config{DSN: "clickhouse://u:s3cret@127.0.0.1:9000/bad-name"}).Options()
+	if err == nil {
+		t.Fatal("want an error for the database name bad-name")
+	}
+	_, err = (&chstore.Config{DSN: "clickhouse://u:s3cret@[::1"}).Options()
+	if err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("error %v must exist and not show the password", err)
 	}
 }
