@@ -8,7 +8,10 @@ package chstore
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
+	"os"
 	"regexp"
 	"time"
 
@@ -29,13 +32,17 @@ const DefaultDialTimeout = 5 * time.Second
 type Config struct {
 	// DSN is a clickhouse-go DSN; its database is created by Migrate when
 	// missing. The password may instead come from CLICKHOUSE_PASSWORD or
-	// CLICKHOUSE_PASSWORD_FILE.
+	// CLICKHOUSE_PASSWORD_FILE. secure=true in the DSN turns on TLS.
 	DSN string
+	// TLSCAFile is a PEM file of CAs that sign the server's certificate;
+	// setting it turns on TLS even without secure=true in the DSN.
+	TLSCAFile string
 }
 
 // RegisterFlags adds the ClickHouse flags.
 func (c *Config) RegisterFlags(s *envflag.Set) {
-	s.String(&c.DSN, "clickhouse-dsn", "CLICKHOUSE_DSN", DefaultDSN, "ClickHouse DSN (clickhouse://user:password@host:9000/database)")
+	s.String(&c.DSN, "clickhouse-dsn", "CLICKHOUSE_DSN", DefaultDSN, "ClickHouse DSN (clickhouse://user:password@host:9000/database; ?secure=true for TLS)")
+	s.String(&c.TLSCAFile, "clickhouse-tls-ca", "CLICKHOUSE_TLS_CA_FILE", "", "PEM file of CAs to trust for ClickHouse TLS instead of the system's (turns TLS on)")
 }
 
 var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
@@ -66,6 +73,20 @@ func (c *Config) Options() (*clickhouse.Options, error) {
 	}
 	if pw != "" {
 		opts.Auth.Password = pw
+	}
+	if c.TLSCAFile != "" {
+		pem, err := os.ReadFile(c.TLSCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("reading ClickHouse TLS CA file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("no certificate in ClickHouse TLS CA file %s", c.TLSCAFile)
+		}
+		if opts.TLS == nil {
+			opts.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		opts.TLS.RootCAs = pool
 	}
 	return opts, nil
 }
