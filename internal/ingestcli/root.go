@@ -20,5 +20,6 @@ each post once to the Kafka topic that aggregate consumes.`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(newRunCmd(), newFileCmd())
+	root.AddCommand(newGenCorpusCmd())
 	return root
 }
