@@ -258,3 +258,22 @@ func contains(s []string, v string) bool {
 	}
 	return false
 }
+
+// SampleMessages returns the Kafka values ingest would publish for the
+// first n posts of the corpus of seed: realistic input for the
+// micro-benchmarks of decoding and batch building.
+func SampleMessages(n int, seed uint64) [][]byte {
+	opt := CorpusOptions{Posts: n, Seed: seed, End: time.Date(2025, 11, 20, 12, 0, 0, 0, time.UTC), Span: 6 * time.Hour, LongTail: 5000}
+	g := newGenerator(opt)
+	out := make([][]byte, n)
+	for i := range out {
+		p, _ := g.post(i)
+		m := message(p)
+		v, err := json.Marshal(&m)
+		if err != nil {
+			panic(err)
+		}
+		out[i] = v
+	}
+	return out
+}
