@@ -135,9 +135,10 @@ func (e *env) kafkaEnv(topic, group string) []string {
 }
 
 // command runs a tagpulse command with env added to the environment and
-// returns its stdout, wall time and peak resident set in bytes (VmHWM,
-// sampled while it runs, and the kernel's ru_maxrss at exit, whichever is
-// larger).
+// returns its stdout, wall time and peak resident set in bytes: VmHWM, a
+// high-water mark, read every 50 ms while it runs. (The ru_maxrss that
+// wait4 reports is no use here: it counts the pages of the benchmark
+// process the child had between fork and exec.)
 func (e *env) command(ctx context.Context, bin string, args, env []string) (string, time.Duration, int64, error) {
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = append(os.Environ(), env...)
@@ -172,9 +173,6 @@ func (e *env) command(ctx context.Context, bin string, args, env []string) (stri
 	wg.Wait()
 	if err != nil {
 		return stdout.String(), d, 0, fmt.Errorf("%s %s: %w: %s", bin, strings.Join(args, " "), err, lastLines(stderr.String(), 5))
-	}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && ru.Maxrss*1024 > hwm {
-		hwm = ru.Maxrss * 1024
 	}
 	return stdout.String(), d, hwm, nil
 }
