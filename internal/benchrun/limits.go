@@ -12,6 +12,8 @@ import (
 
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/compress"
+
+	"tagpulse/internal/chstore"
 )
 
 // kcat measures librdkafka's produce and consume of the messages ingest
@@ -182,7 +184,7 @@ func (e *env) rawInsert(ctx context.Context, fx *fixture, r *Report) error {
 			return 0, fmt.Errorf("creating %s: %w", table, err)
 		}
 		start := time.Now()
-		const batchRows = 50000
+		batchRows := insertBatchRows
 		for j := 0; j < len(fx.rows); j += batchRows {
 			b, err := conn.PrepareBatch(ctx, `INSERT INTO `+table+` (post_id, tag, display, created_at, source, lang, extractor_version, kafka_partition, kafka_offset, inserted_at)`)
 			if err != nil {
@@ -208,8 +210,39 @@ func (e *env) rawInsert(ctx context.Context, fx *fixture, r *Report) error {
 		return err
 	}
 	r.RawInsert = median(rates)
+
+	// The same rows into tagpulse's schema: mentions and the materialized
+	// views that fill tag_minute and tag_display from each block. This is
+	// the most the aggregator can write, whatever it does.
+	rates, err = e.repeat(ctx, "clickhouse-go insert into the tagpulse schema", func(ctx context.Context, i int) (float64, error) {
+		cfg := chstore.Config{DSN: e.dsn(e.database("schema" + strconv.Itoa(i)))}
+		if _, err := chstore.Migrate(ctx, cfg); err != nil {
+			return 0, err
+		}
+		conn, err := chstore.Open(ctx, cfg)
+		if err != nil {
+			return 0, err
+		}
+		defer conn.Close()
+		batchRows := insertBatchRows
+		start := time.Now()
+		for j := 0; j < len(fx.rows); j += batchRows {
+			if err := chstore.InsertMentions(ctx, conn, fx.rows[j:min(j+batchRows, len(fx.rows))]); err != nil {
+				return 0, err
+			}
+		}
+		return float64(len(fx.rows)) / time.Since(start).Seconds(), nil
+	})
+	if err != nil {
+		return err
+	}
+	r.SchemaInsert = median(rates)
 	return nil
 }
+
+// insertBatchRows is the aggregator's default --batch-rows (not imported:
+// the aggregator's micro-benchmarks import this package).
+const insertBatchRows = 50000
 
 // endOffsets returns the high-water mark of each partition of topic.
 func (e *env) endOffsets(ctx context.Context, topic string) (map[int]int64, error) {
