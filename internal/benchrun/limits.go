@@ -79,7 +79,8 @@ func (e *env) kcat(ctx context.Context, fx *fixture, r *Report) error {
 }
 
 // kafkaGo measures a bare kafka-go Writer (the settings of
-// internal/publish, without the rest of ingest) and bare kafka-go Readers,
+// internal/publish, without the rest of ingest, given the messages in
+// chunks of 10,000) and bare kafka-go Readers,
 // one per partition, outside any consumer group.
 func (e *env) kafkaGo(ctx context.Context, fx *fixture, r *Report) error {
 	var topics []string
@@ -89,9 +90,13 @@ func (e *env) kafkaGo(ctx context.Context, fx *fixture, r *Report) error {
 			return 0, err
 		}
 		topics = append(topics, t)
+		// A transport of its own: the shared default one caches metadata
+		// from before the topic existed.
+		tr := &kafka.Transport{}
+		defer tr.CloseIdleConnections()
 		w := &kafka.Writer{
 			Addr: kafka.TCP(e.cfg.Brokers...), Topic: t, Balancer: &kafka.Hash{}, RequiredAcks: kafka.RequireAll,
-			Compression: compress.Lz4, BatchSize: 1000, BatchBytes: 1 << 20, BatchTimeout: 20 * time.Millisecond,
+			Compression: compress.Lz4, BatchSize: 1000, BatchBytes: 1 << 20, BatchTimeout: time.Millisecond, Transport: tr,
 		}
 		msgs := make([]kafka.Message, len(fx.msgs))
 		copy(msgs, fx.msgs)

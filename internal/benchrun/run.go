@@ -196,7 +196,18 @@ func (e *env) topic(ctx context.Context, name string) (string, error) {
 	if err := e.kafka.EnsureTopics(ctx, t, t+kafkaclient.DLQSuffix); err != nil {
 		return "", err
 	}
-	return t, nil
+	// A new topic's partitions need a leader before producers can use it.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ends, err := e.endOffsets(ctx, t)
+		if err == nil && len(ends) == e.cfg.Partitions {
+			return t, nil
+		}
+		if time.Now().After(deadline) {
+			return "", fmt.Errorf("topic %s has no leader for every partition after 30s: %v", t, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // database names a fresh database for tagpulse (created by `aggregate

@@ -153,7 +153,11 @@ func (p *Publisher) Publish(ctx context.Context, msgs []post.Message) (int, erro
 	// One buffer holds every key and value of the call: the writer is done
 	// with them when WriteMessages returns.
 	kmsgs := make([]kafka.Message, len(msgs))
-	var buf []byte
+	size := 0
+	for i := range msgs {
+		size += 2*len(msgs[i].ID) + len(msgs[i].Text) + 64*len(msgs[i].Hashtags) + 160
+	}
+	buf := make([]byte, 0, size)
 	ends := make([]int, 0, 2*len(msgs))
 	for i := range msgs {
 		buf = append(buf, msgs[i].ID...)
