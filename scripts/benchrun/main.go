@@ -41,13 +41,24 @@ func main() {
 		}
 		cfg.Corpus.Posts = n
 	}
-	cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	level := slog.LevelInfo
+	if os.Getenv("BENCH_DEBUG") != "" {
+		level = slog.LevelDebug
+	}
+	cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
 	r, err := benchrun.Run(ctx, cfg)
 	if r != nil {
-		env := benchrun.DescribeEnvironment("make bench (" + strings.Join(os.Args, " ") + ")")
+		command := os.Getenv("BENCH_COMMAND")
+		if command == "" {
+			command = "go run ./scripts/benchrun " + strings.Join(os.Args[1:], " ")
+		}
+		if v := os.Getenv("BENCH_POSTS"); v != "" {
+			command = "BENCH_POSTS=" + v + " " + command
+		}
+		env := benchrun.DescribeEnvironment(strings.TrimSpace(command))
 		md := r.Markdown(env)
 		fmt.Println(md)
 		if *write != "" && err == nil {
