@@ -231,7 +231,7 @@ func (c *Consumer) loop(ctx context.Context, reader *kafka.Reader, dlq *kafka.Wr
 				if err := fl.send(ctx, b); err != nil {
 					return c.stopped(err, b, fl)
 				}
-				b = newBatch()
+				b = fl.next()
 			}
 			continue
 		case err != nil:
@@ -266,7 +266,7 @@ func (c *Consumer) loop(ctx context.Context, reader *kafka.Reader, dlq *kafka.Wr
 			if err := fl.send(ctx, b); err != nil {
 				return c.stopped(err, b, fl)
 			}
-			b = newBatch()
+			b = fl.next()
 		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"github.com/segmentio/kafka-go"
+
+	"tagpulse/internal/chstore"
 )
 
 // flusher writes one batch in the background while the loop reads and
@@ -23,6 +25,11 @@ type flusher struct {
 	flying *batch     // the batch being written, or the one that failed
 	done   chan error // the result of flying's flush
 	err    error      // flying's flush failed: nothing after it may be committed
+
+	// spare is the rows array of the last stored batch, emptied, for the
+	// next batch to fill: a batch's rows grow to --batch-rows, and growing
+	// a fresh slice each time copies and collects them over and over.
+	spare []chstore.Mention
 }
 
 func newFlusher(c *Consumer, reader *kafka.Reader, dlq *kafka.Writer) *flusher {
@@ -65,8 +72,19 @@ func (f *flusher) idle() bool {
 func (f *flusher) settle(err error) {
 	f.err = err
 	if err == nil {
+		rows := f.flying.rows
+		clear(rows) // drop the strings, so the array holds no post
+		f.spare = rows[:0]
 		f.flying = nil
 	}
+}
+
+// next returns an empty batch, reusing the rows array of the last stored
+// batch when there is one.
+func (f *flusher) next() *batch {
+	b := newBatch()
+	b.rows, f.spare = f.spare, nil
+	return b
 }
 
 // failed returns the batch whose flush failed, if any.
