@@ -87,7 +87,8 @@ func mentions(m kafka.Message, now time.Time) ([]chstore.Mention, error) {
 // appendMentions appends the mention rows of m to dst (the batch's rows, so
 // that they are built in place); on error dst is returned unchanged.
 func appendMentions(dst []chstore.Mention, m kafka.Message, now time.Time) ([]chstore.Mention, error) {
-	msg, err := post.DecodeMessage(m.Value)
+	// The rows need everything but the text; it is checked, not copied.
+	msg, err := post.DecodeMessageWithoutText(m.Value)
 	if err != nil {
 		return dst, err
 	}

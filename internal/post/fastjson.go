@@ -31,8 +31,10 @@ type fastDecoder struct {
 }
 
 // decodeFast decodes data into p, or, when m is not nil, into m (whose
-// Post p must be). It reports whether it could.
-func decodeFast(data []byte, p *Post, m *Message) bool {
+// Post p must be). It reports whether it could. When rawText is not nil and
+// the text has no escapes, the text's bytes (a slice of data) go there and
+// p.Text stays empty.
+func decodeFast(data []byte, p *Post, m *Message, rawText *[]byte) bool {
 	d := fastDecoder{data: data}
 	d.ws()
 	sawTags := false
@@ -41,6 +43,14 @@ func decodeFast(data []byte, p *Post, m *Message) bool {
 		case "id":
 			return d.stringInto(&p.ID)
 		case "text":
+			if rawText != nil {
+				start := d.i
+				if raw, ok := d.rawString(); ok {
+					*rawText, p.Text = raw, ""
+					return true
+				}
+				d.i = start
+			}
 			return d.stringInto(&p.Text)
 		case "created_at":
 			return d.time(p)

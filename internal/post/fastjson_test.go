@@ -55,7 +55,7 @@ func checkFast(t *testing.T, data []byte) {
 		return // decodeStrict rejects it before the fast path
 	}
 	var fm, sm Message
-	if decodeFast(data, &fm.Post, &fm) {
+	if decodeFast(data, &fm.Post, &fm, nil) {
 		if err := json.Unmarshal(data, &sm); err != nil {
 			t.Fatalf("fast path accepted a message encoding/json rejects (%v): %q", err, data)
 		}
@@ -63,8 +63,18 @@ func checkFast(t *testing.T, data []byte) {
 			t.Fatalf("message decoded differently:\nfast %+v\njson %+v\ninput %q", fm, sm, data)
 		}
 	}
+	// Without the text, the same message but for the text, and the same
+	// verdict.
+	full, fullErr := DecodeMessage(data)
+	bare, bareErr := DecodeMessageWithoutText(data)
+	if (fullErr == nil) != (bareErr == nil) || (fullErr != nil && Reason(fullErr) != Reason(bareErr)) {
+		t.Fatalf("DecodeMessage error %v, DecodeMessageWithoutText %v: %q", fullErr, bareErr, data)
+	}
+	if full.Text = ""; fullErr == nil && !reflect.DeepEqual(full, bare) {
+		t.Fatalf("without the text:\n%+v\nwith it:\n%+v", bare, full)
+	}
 	var fp, sp Post
-	if decodeFast(data, &fp, nil) {
+	if decodeFast(data, &fp, nil, nil) {
 		if err := json.Unmarshal(data, &sp); err != nil {
 			t.Fatalf("fast path accepted a post encoding/json rejects (%v): %q", err, data)
 		}
@@ -76,14 +86,14 @@ func checkFast(t *testing.T, data []byte) {
 
 func TestDecodeFastTakesTheCommonShape(t *testing.T) {
 	var m Message
-	if !decodeFast([]byte(fastCases[0]), &m.Post, &m) {
+	if !decodeFast([]byte(fastCases[0]), &m.Post, &m, nil) {
 		t.Fatal("the message shape ingest writes is not on the fast path")
 	}
 	if len(m.Hashtags) != 2 || m.Hashtags[1].Display != "OTAN" || m.ExtractorVersion != 3 || m.CreatedAt.IsZero() {
 		t.Fatalf("decoded %+v", m)
 	}
 	var p Post
-	if !decodeFast([]byte(strings.Replace(fastCases[0], `"id"`, `"author":"x","url":"u","id"`, 1)), &p, nil) {
+	if !decodeFast([]byte(strings.Replace(fastCases[0], `"id"`, `"author":"x","url":"u","id"`, 1)), &p, nil, nil) {
 		t.Fatal("a post with hashtags as an unknown field is not on the fast path")
 	}
 }

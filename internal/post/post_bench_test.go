@@ -37,6 +37,18 @@ func BenchmarkDecodeMessage(b *testing.B) {
 	}
 }
 
+func BenchmarkDecodeMessageWithoutText(b *testing.B) {
+	b.SetBytes(sampleBytes())
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := post.DecodeMessageWithoutText(sample[i%len(sample)]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
 // BenchmarkEncodeMessage compares AppendMessage, what publish uses, with
 // json.Marshal, which writes the same bytes.
 func BenchmarkEncodeMessage(b *testing.B) {
