@@ -2,6 +2,7 @@ package aggregator
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -53,17 +54,19 @@ func (b *batch) add(m kafka.Message, now time.Time) *Poison {
 	if prev, ok := b.last[m.Partition]; !ok || m.Offset > prev.Offset {
 		b.last[m.Partition] = m
 	}
-	rows, err := mentions(m, now)
+	first := len(b.rows)
+	rows, err := appendMentions(b.rows, m, now)
 	if err != nil {
 		p := Poison{Message: m, Reason: post.Reason(err), Err: err}
 		b.poison = append(b.poison, p)
 		return &p
 	}
-	for _, r := range rows {
+	b.rows = rows
+	added := rows[first:]
+	for _, r := range added {
 		b.bytes += rowOverhead + len(r.PostID) + len(r.Tag) + len(r.Display) + len(r.Source) + len(r.Lang)
 	}
-	b.rows = append(b.rows, rows...)
-	b.times = append(b.times, stamp{created: rowsCreated(rows, now), kafka: m.Time})
+	b.times = append(b.times, stamp{created: rowsCreated(added, now), kafka: m.Time})
 	return nil
 }
 
@@ -78,29 +81,37 @@ func rowsCreated(rows []chstore.Mention, now time.Time) time.Time {
 // canonical tag. A post without hashtags has none; a message that is not a
 // valid post returns an error wrapping one of post's reasons.
 func mentions(m kafka.Message, now time.Time) ([]chstore.Mention, error) {
-	msg, err := post.DecodeMessage(m.Value)
+	return appendMentions(nil, m, now)
+}
+
+// appendMentions appends the mention rows of m to dst (the batch's rows, so
+// that they are built in place); on error dst is returned unchanged.
+func appendMentions(dst []chstore.Mention, m kafka.Message, now time.Time) ([]chstore.Mention, error) {
+	// The rows need everything but the text; it is checked, not copied.
+	msg, err := post.DecodeMessageWithoutText(m.Value)
 	if err != nil {
-		return nil, err
+		return dst, err
 	}
 	created := msg.CreatedAt.UTC()
 	if created.Before(chstore.MinDateTime) || created.After(chstore.MaxDateTime) {
-		return nil, fmt.Errorf("field created_at: %s outside the storable range: %w", created.Format(time.RFC3339), post.ErrInvalidValue)
+		return dst, fmt.Errorf("field created_at: %s outside the storable range: %w", created.Format(time.RFC3339), post.ErrInvalidValue)
 	}
 	if msg.ExtractorVersion < 0 || msg.ExtractorVersion > 1<<16-1 {
-		return nil, fmt.Errorf("field extractor_version: %d: %w", msg.ExtractorVersion, post.ErrInvalidValue)
+		return dst, fmt.Errorf("field extractor_version: %d: %w", msg.ExtractorVersion, post.ErrInvalidValue)
 	}
-	rows := make([]chstore.Mention, 0, len(msg.Hashtags))
-	seen := make(map[string]bool, len(msg.Hashtags))
+	first := len(dst)
+	inserted := now.UTC()
 	for _, h := range msg.Hashtags {
-		if seen[h.Tag] {
+		// Posts carry a handful of tags: a linear scan of the rows
+		// already added beats allocating a set per message.
+		if slices.ContainsFunc(dst[first:], func(r chstore.Mention) bool { return r.Tag == h.Tag }) {
 			continue
 		}
-		seen[h.Tag] = true
 		display := h.Display
 		if display == "" {
 			display = h.Tag
 		}
-		rows = append(rows, chstore.Mention{
+		dst = append(dst, chstore.Mention{
 			PostID:           msg.ID,
 			Tag:              h.Tag,
 			Display:          display,
@@ -110,10 +121,10 @@ func mentions(m kafka.Message, now time.Time) ([]chstore.Mention, error) {
 			ExtractorVersion: uint16(msg.ExtractorVersion),
 			KafkaPartition:   int32(m.Partition),
 			KafkaOffset:      m.Offset,
-			InsertedAt:       now.UTC(),
+			InsertedAt:       inserted,
 		})
 	}
-	return rows, nil
+	return dst, nil
 }
 
 // commits returns the last message of each partition: committing them

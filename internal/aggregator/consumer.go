@@ -190,10 +190,17 @@ func (c *Consumer) Run(ctx context.Context, opt RunOptions) error {
 
 func (c *Consumer) loop(ctx context.Context, reader *kafka.Reader, dlq *kafka.Writer, client *kafka.Client, parts []int, target map[int]partitionOffsets) error {
 	guard := newPoisonGuard(c.cfg.PoisonWindow, c.cfg.PoisonMax, 0.5)
+	fl := newFlusher(c, reader, dlq)
+	// Whatever ends the loop, the flush in flight has ended before Run
+	// closes the reader and the dead-letter writer.
+	defer fl.wait()
 	b := newBatch()
 	fetchFailures := 0
 	for {
-		if target != nil && b.empty() {
+		if target != nil && b.empty() && fl.idle() {
+			if err := fl.wait(); err != nil {
+				return c.stopped(err, b, fl)
+			}
 			done, err := c.caughtUp(ctx, client, parts, target)
 			if err != nil {
 				c.log.Warn("checking whether caught up", "err", err)
@@ -203,23 +210,28 @@ func (c *Consumer) loop(ctx context.Context, reader *kafka.Reader, dlq *kafka.Wr
 			}
 		}
 		deadline := c.now().Add(c.cfg.FlushInterval)
-		if !b.empty() {
+		switch {
+		case !b.empty():
 			deadline = b.started.Add(c.cfg.FlushInterval)
+		case target != nil && !fl.idle():
+			// Nothing read since the last batch went out: look again
+			// soon whether its flush has ended and the run caught up.
+			deadline = c.now().Add(caughtUpPoll)
 		}
 		fctx, cancel := context.WithDeadline(ctx, deadline)
 		m, err := reader.FetchMessage(fctx)
 		cancel()
 		switch {
 		case ctx.Err() != nil:
-			return c.shutdown(b, reader, dlq)
+			return c.shutdown(b, fl)
 		case errors.Is(err, context.DeadlineExceeded):
 			c.kafkaOK.Store(true)
 			c.updateReady()
 			if !b.empty() {
-				if err := c.flush(ctx, b, reader, dlq); err != nil {
-					return c.stopped(err, b, reader, dlq)
+				if err := fl.send(ctx, b); err != nil {
+					return c.stopped(err, b, fl)
 				}
-				b = newBatch()
+				b = fl.next()
 			}
 			continue
 		case err != nil:
@@ -233,7 +245,7 @@ func (c *Consumer) loop(ctx context.Context, reader *kafka.Reader, dlq *kafka.Wr
 			c.metrics.Retries.WithLabelValues(opFetch).Inc()
 			c.log.Warn("fetching from Kafka", "err", err, "attempt", fetchFailures)
 			if !sleep(ctx, Backoff{Min: c.cfg.RetryMin, Max: c.cfg.RetryMax}.Delay(fetchFailures)) {
-				return c.shutdown(b, reader, dlq)
+				return c.shutdown(b, fl)
 			}
 			continue
 		}
@@ -251,34 +263,44 @@ func (c *Consumer) loop(ctx context.Context, reader *kafka.Reader, dlq *kafka.Wr
 			return err
 		}
 		if len(b.rows) >= c.cfg.BatchRows || b.bytes >= c.cfg.BatchBytes {
-			if err := c.flush(ctx, b, reader, dlq); err != nil {
-				return c.stopped(err, b, reader, dlq)
+			if err := fl.send(ctx, b); err != nil {
+				return c.stopped(err, b, fl)
 			}
-			b = newBatch()
+			b = fl.next()
 		}
 	}
 }
 
+// caughtUpPoll is how often a run --until-caught-up that has nothing new
+// to read looks whether its last flush has ended.
+const caughtUpPoll = 20 * time.Millisecond
+
 // stopped handles a flush that ended: when ctx ended it is a shutdown
 // (flush what is held with a fresh deadline), otherwise a fatal error.
-func (c *Consumer) stopped(err error, b *batch, reader *kafka.Reader, dlq *kafka.Writer) error {
+func (c *Consumer) stopped(err error, b *batch, fl *flusher) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return c.shutdown(b, reader, dlq)
+		return c.shutdown(b, fl)
 	}
 	return err
 }
 
-// shutdown makes a last attempt to store and commit the batch after the
-// run's context ended. What it cannot store is not committed, so it is read
-// again by whoever owns the partition next.
-func (c *Consumer) shutdown(b *batch, reader *kafka.Reader, dlq *kafka.Writer) error {
-	if b.empty() && len(c.pending) == 0 {
-		return nil
-	}
+// shutdown makes a last attempt to store and commit what the consumer
+// holds after the run's context ended: the batch whose flush the shutdown
+// interrupted, then the batch being filled. What it cannot store is not
+// committed, and neither is anything after it, so it is read again by
+// whoever owns the partition next.
+func (c *Consumer) shutdown(b *batch, fl *flusher) error {
+	fl.wait()
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
-	if err := c.flush(ctx, b, reader, dlq); err != nil {
-		c.log.Warn("last flush at shutdown; its messages will be read again", "err", err)
+	for _, held := range []*batch{fl.failed(), b} {
+		if held == nil || (held.empty() && len(c.pending) == 0) {
+			continue
+		}
+		if err := c.flush(ctx, held, fl.reader, fl.dlq); err != nil {
+			c.log.Warn("last flush at shutdown; its messages will be read again", "err", err)
+			return nil
+		}
 	}
 	return nil
 }

@@ -19,6 +19,6 @@ each post once to the Kafka topic that aggregate consumes.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRunCmd(), newFileCmd(), newExtractCmd())
+	root.AddCommand(newRunCmd(), newFileCmd(), newExtractCmd(), newGenCorpusCmd())
 	return root
 }

@@ -1,0 +1,51 @@
+package post
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+	"time"
+)
+
+func TestAppendMessageMatchesMarshal(t *testing.T) {
+	paris := time.FixedZone("CET", 3600)
+	tests := []struct {
+		name string
+		m    Message
+	}{
+		{"typical", Message{Post: Post{ID: "rss:1", Text: "#Réarmement et #OTAN 🚀", CreatedAt: time.Date(2026, 3, 1, 10, 15, 42, 0, time.UTC), Source: "rss", Lang: "fr"},
+			Hashtags: []Hashtag{{"rearmement", "Réarmement"}, {"otan", "OTAN"}}, ExtractorVersion: 1}},
+		{"escapes", Message{Post: Post{ID: "a\"b\\c", Text: "<b>&amp;</b>\n\t\r\b\f\x00\x1f\u2028\u2029 \x7f", CreatedAt: time.Date(2026, 3, 1, 10, 15, 42, 123456000, paris), Author: "x", URL: "https://e.org/?a=1&b=2"},
+			Hashtags: []Hashtag{}, ExtractorVersion: 12}},
+		{"invalid UTF-8", Message{Post: Post{ID: "\xff", Text: "a\xc3(b\xed\xa0\x80"}, ExtractorVersion: -3}},
+		{"nil hashtags", Message{Post: Post{ID: "a", Text: "t", CreatedAt: time.Unix(0, 1)}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { checkEncode(t, &tt.m) })
+	}
+}
+
+func checkEncode(t *testing.T, m *Message) {
+	t.Helper()
+	want, wantErr := json.Marshal(m)
+	got, err := AppendMessage([]byte("prefix"), m)
+	if (err != nil) != (wantErr != nil) {
+		t.Fatalf("error %v, json.Marshal's %v", err, wantErr)
+	}
+	if err == nil && !bytes.Equal(got, append([]byte("prefix"), want...)) {
+		t.Fatalf("AppendMessage wrote\n%s\njson.Marshal\n%s", got[len("prefix"):], want)
+	}
+}
+
+func FuzzAppendMessage(f *testing.F) {
+	f.Add("id", "text <&> \u2028 \xff", "fr", "tag", "Tâg", int64(1700000000), int64(5), 3, 0)
+	f.Add("", "", "", "", "", int64(-62135596800), int64(0), 0, -3600)
+	f.Fuzz(func(t *testing.T, id, text, lang, tag, display string, sec, nsec int64, version, offset int) {
+		m := Message{
+			Post:             Post{ID: id, Text: text, Lang: lang, Source: display, CreatedAt: time.Unix(sec, nsec).In(time.FixedZone("z", offset))},
+			Hashtags:         []Hashtag{{Tag: tag, Display: display}},
+			ExtractorVersion: version,
+		}
+		checkEncode(t, &m)
+	})
+}

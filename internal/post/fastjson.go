@@ -1,0 +1,471 @@
+package post
+
+import (
+	"bytes"
+	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// The fast path of decoding. Posts and messages are decoded on the hot
+// paths of both services (every JSONL line ingest reads, every Kafka
+// message aggregate consumes), and encoding/json spends most of its time
+// validating the input once and then decoding it by reflection. decodeFast
+// reads the shapes ingest writes in a single pass without reflection.
+//
+// It is a fast path only: for anything it does not handle exactly as
+// encoding/json would (a null, a number that is not a plain integer, an
+// escaped created_at, a key that matches a field only case-insensitively, a
+// repeated hashtags key, deep nesting, any syntax error) it returns false
+// and the caller decodes with encoding/json, which also words the errors.
+// FuzzDecodeFast checks that whenever it returns true, encoding/json
+// returns the same value. The input has been checked to be valid UTF-8.
+
+// maxSkipDepth bounds the nesting of the unknown values decodeFast skips.
+const maxSkipDepth = 64
+
+type fastDecoder struct {
+	data []byte
+	i    int
+	buf  []byte
+}
+
+// decodeFast decodes data into p, or, when m is not nil, into m (whose
+// Post p must be). It reports whether it could. When rawText is not nil and
+// the text has no escapes, the text's bytes (a slice of data) go there and
+// p.Text stays empty.
+func decodeFast(data []byte, p *Post, m *Message, rawText *[]byte) bool {
+	d := fastDecoder{data: data}
+	d.ws()
+	sawTags := false
+	ok := d.object(func(key []byte) bool {
+		switch string(key) {
+		case "id":
+			return d.stringInto(&p.ID)
+		case "text":
+			if rawText != nil {
+				start := d.i
+				if raw, ok := d.rawString(); ok {
+					*rawText, p.Text = raw, ""
+					return true
+				}
+				d.i = start
+			}
+			return d.stringInto(&p.Text)
+		case "created_at":
+			return d.time(p)
+		case "source":
+			return d.stringInto(&p.Source)
+		case "author":
+			return d.stringInto(&p.Author)
+		case "url":
+			return d.stringInto(&p.URL)
+		case "lang":
+			return d.stringInto(&p.Lang)
+		case "hashtags":
+			if m == nil {
+				return d.unknown(key, false)
+			}
+			if sawTags {
+				return false
+			}
+			sawTags = true
+			var ok bool
+			m.Hashtags, ok = d.hashtags()
+			return ok
+		case "extractor_version":
+			if m == nil {
+				return d.unknown(key, false)
+			}
+			var ok bool
+			m.ExtractorVersion, ok = d.int()
+			return ok
+		}
+		return d.unknown(key, m != nil)
+	})
+	return ok && d.end()
+}
+
+// object reads a JSON object whose keys have no escapes, calling value
+// for each key with d at the start of its value.
+func (d *fastDecoder) object(value func(key []byte) bool) bool {
+	if !d.consume('{') {
+		return false
+	}
+	d.ws()
+	if d.consume('}') {
+		return true
+	}
+	for {
+		d.ws()
+		key, ok := d.rawString()
+		if !ok {
+			return false
+		}
+		d.ws()
+		if !d.consume(':') {
+			return false
+		}
+		d.ws()
+		if !value(key) {
+			return false
+		}
+		d.ws()
+		if d.consume(',') {
+			continue
+		}
+		return d.consume('}')
+	}
+}
+
+// unknown skips the value of a key that names no field, unless encoding/json
+// might match it to one.
+func (d *fastDecoder) unknown(key []byte, message bool) bool {
+	if foldsToField(string(key), message, messageFields, postFields) {
+		return false
+	}
+	return d.skip(0)
+}
+
+var (
+	postFields    = []string{"id", "text", "created_at", "source", "author", "url", "lang"}
+	messageFields = []string{"hashtags", "extractor_version"}
+	tagFields     = []string{"tag", "display"}
+)
+
+// foldsToField reports whether key is not a field's exact name but might
+// match one the way encoding/json matches names (case-insensitively, with
+// Unicode folding): such keys are left to encoding/json.
+func foldsToField(key string, message bool, extra, fields []string) bool {
+	for i := range len(key) {
+		if key[i] >= utf8.RuneSelf {
+			return true
+		}
+	}
+	for _, f := range fields {
+		if strings.EqualFold(key, f) {
+			return true
+		}
+	}
+	if message {
+		for _, f := range extra {
+			if strings.EqualFold(key, f) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (d *fastDecoder) ws() {
+	for d.i < len(d.data) {
+		switch d.data[d.i] {
+		case ' ', '\t', '\n', '\r':
+			d.i++
+		default:
+			return
+		}
+	}
+}
+
+func (d *fastDecoder) consume(c byte) bool {
+	if d.i < len(d.data) && d.data[d.i] == c {
+		d.i++
+		return true
+	}
+	return false
+}
+
+// end reports whether only white space follows.
+func (d *fastDecoder) end() bool {
+	d.ws()
+	return d.i == len(d.data)
+}
+
+// rawString reads a string without escapes and returns its bytes without
+// copying; a string with escapes is not handled.
+func (d *fastDecoder) rawString() ([]byte, bool) {
+	if !d.consume('"') {
+		return nil, false
+	}
+	start := d.i
+	for d.i < len(d.data) {
+		c := d.data[d.i]
+		switch {
+		case c == '"':
+			s := d.data[start:d.i]
+			d.i++
+			return s, true
+		case c == '\\' || c < 0x20:
+			return nil, false
+		}
+		d.i++
+	}
+	return nil, false
+}
+
+// stringInto reads a JSON string into *dst.
+func (d *fastDecoder) stringInto(dst *string) bool {
+	if !d.consume('"') {
+		return false
+	}
+	start := d.i
+	for d.i < len(d.data) {
+		c := d.data[d.i]
+		switch {
+		case c == '"':
+			*dst = string(d.data[start:d.i])
+			d.i++
+			return true
+		case c == '\\':
+			return d.escaped(start, dst)
+		case c < 0x20:
+			return false
+		}
+		d.i++
+	}
+	return false
+}
+
+// escaped finishes a string whose first escape is at d.i.
+func (d *fastDecoder) escaped(start int, dst *string) bool {
+	b := append(d.buf[:0], d.data[start:d.i]...)
+	for d.i < len(d.data) {
+		c := d.data[d.i]
+		switch {
+		case c == '"':
+			d.i++
+			*dst = string(b)
+			d.buf = b
+			return true
+		case c < 0x20:
+			return false
+		case c != '\\':
+			b = append(b, c)
+			d.i++
+			continue
+		}
+		if d.i+1 >= len(d.data) {
+			return false
+		}
+		e := d.data[d.i+1]
+		d.i += 2
+		switch e {
+		case '"', '\\', '/':
+			b = append(b, e)
+		case 'b':
+			b = append(b, '\b')
+		case 'f':
+			b = append(b, '\f')
+		case 'n':
+			b = append(b, '\n')
+		case 'r':
+			b = append(b, '\r')
+		case 't':
+			b = append(b, '\t')
+		case 'u':
+			r, ok := d.hex4()
+			if !ok {
+				return false
+			}
+			if utf16.IsSurrogate(r) {
+				// Only a well-formed pair; encoding/json replaces a lone
+				// surrogate, which is left to it.
+				if !d.consume('\\') || !d.consume('u') {
+					return false
+				}
+				r2, ok := d.hex4()
+				if !ok {
+					return false
+				}
+				if r = utf16.DecodeRune(r, r2); r == utf8.RuneError {
+					return false
+				}
+			}
+			b = utf8.AppendRune(b, r)
+		default:
+			return false
+		}
+	}
+	return false
+}
+
+func (d *fastDecoder) hex4() (rune, bool) {
+	if d.i+4 > len(d.data) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range d.data[d.i : d.i+4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	d.i += 4
+	return r, true
+}
+
+// time reads created_at the way time.Time's UnmarshalJSON does.
+func (d *fastDecoder) time(p *Post) bool {
+	start := d.i
+	if _, ok := d.rawString(); !ok {
+		return false
+	}
+	return p.CreatedAt.UnmarshalJSON(d.data[start:d.i]) == nil
+}
+
+// int reads a JSON integer that fits an int comfortably.
+func (d *fastDecoder) int() (int, bool) {
+	neg := d.consume('-')
+	start := d.i
+	n := 0
+	for d.i < len(d.data) && '0' <= d.data[d.i] && d.data[d.i] <= '9' {
+		n = n*10 + int(d.data[d.i]-'0')
+		d.i++
+	}
+	digits := d.i - start
+	switch {
+	case digits == 0 || digits > 9:
+		return 0, false
+	case digits > 1 && d.data[start] == '0':
+		return 0, false
+	case d.i < len(d.data) && (d.data[d.i] == '.' || d.data[d.i] == 'e' || d.data[d.i] == 'E'):
+		return 0, false
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
+}
+
+// hashtags reads an array of {"tag":…,"display":…} objects.
+func (d *fastDecoder) hashtags() ([]Hashtag, bool) {
+	if !d.consume('[') {
+		return nil, false
+	}
+	out := make([]Hashtag, 0, 4)
+	d.ws()
+	if d.consume(']') {
+		return out, true
+	}
+	for {
+		d.ws()
+		var h Hashtag
+		if !d.hashtag(&h) {
+			return nil, false
+		}
+		out = append(out, h)
+		d.ws()
+		if d.consume(',') {
+			continue
+		}
+		if d.consume(']') {
+			return out, true
+		}
+		return nil, false
+	}
+}
+
+func (d *fastDecoder) hashtag(h *Hashtag) bool {
+	return d.object(func(key []byte) bool {
+		switch string(key) {
+		case "tag":
+			return d.stringInto(&h.Tag)
+		case "display":
+			return d.stringInto(&h.Display)
+		}
+		if foldsToField(string(key), false, nil, tagFields) {
+			return false
+		}
+		return d.skip(0)
+	})
+}
+
+// skip passes over one JSON value, checking its syntax.
+func (d *fastDecoder) skip(depth int) bool {
+	if depth > maxSkipDepth || d.i >= len(d.data) {
+		return false
+	}
+	switch c := d.data[d.i]; {
+	case c == '"':
+		var s string
+		return d.stringInto(&s)
+	case c == '{':
+		// Keys with escapes are left to encoding/json too.
+		return d.object(func([]byte) bool { return d.skip(depth + 1) })
+	case c == '[':
+		d.i++
+		d.ws()
+		if d.consume(']') {
+			return true
+		}
+		for {
+			d.ws()
+			if !d.skip(depth + 1) {
+				return false
+			}
+			d.ws()
+			if d.consume(',') {
+				continue
+			}
+			return d.consume(']')
+		}
+	case c == 't':
+		return d.literal("true")
+	case c == 'f':
+		return d.literal("false")
+	case c == 'n':
+		return d.literal("null")
+	case c == '-' || ('0' <= c && c <= '9'):
+		return d.number()
+	}
+	return false
+}
+
+func (d *fastDecoder) literal(s string) bool {
+	if !bytes.HasPrefix(d.data[d.i:], []byte(s)) {
+		return false
+	}
+	d.i += len(s)
+	return true
+}
+
+// number passes over a JSON number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+func (d *fastDecoder) number() bool {
+	d.consume('-')
+	switch {
+	case d.consume('0'):
+	case d.i < len(d.data) && '1' <= d.data[d.i] && d.data[d.i] <= '9':
+		d.digits()
+	default:
+		return false
+	}
+	if d.consume('.') && !d.digits() {
+		return false
+	}
+	if d.consume('e') || d.consume('E') {
+		if !d.consume('+') {
+			d.consume('-')
+		}
+		if !d.digits() {
+			return false
+		}
+	}
+	return true
+}
+
+// digits passes over one or more digits and reports whether there was one.
+func (d *fastDecoder) digits() bool {
+	start := d.i
+	for d.i < len(d.data) && '0' <= d.data[d.i] && d.data[d.i] <= '9' {
+		d.i++
+	}
+	return d.i > start
+}

@@ -1,0 +1,106 @@
+package post
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// fastCases are inputs the fast path must either decode exactly as
+// encoding/json does or leave to it.
+var fastCases = []string{
+	`{"id":"rss:1","text":"#Réarmement et #OTAN #otan","created_at":"2026-03-01T10:15:42Z","source":"rss-1","lang":"fr","hashtags":[{"tag":"rearmement","display":"Réarmement"},{"tag":"otan","display":"OTAN"}],"extractor_version":3}`,
+	`  {"id":"a","text":"t\n\"q\" \\ \/ \u00e9 \ud83d\ude00 \t","created_at":"2025-11-05T09:00:00.123456789+02:00"} `,
+	`{"id":"a","text":"t","hashtags":[],"extractor_version":0}`,
+	`{"id":"a","text":"t","extra":{"x":[1,-2.5e3,true,false,null,"s",{}],"y":[]},"n":0}`,
+	`{"ID":"a","text":"t"}`,
+	`{"id":"a","Text":"t"}`,
+	`{"id":"a","text":"t","hashtags":null}`,
+	`{"id":null,"text":"t"}`,
+	`{"id":"a","text":"t","extractor_version":1.0}`,
+	`{"id":"a","text":"t","extractor_version":01}`,
+	`{"id":"a","text":"t","extractor_version":-7}`,
+	`{"id":"a","text":"t","extractor_version":99999999999}`,
+	`{"id":"a","text":"t","created_at":"2025-11-05T09:00:00\u005a"}`,
+	`{"id":"a","text":"t","created_at":"yesterday"}`,
+	`{"id":"a","text":"lone \ud83d here"}`,
+	`{"id":"a","text":"t","hashtags":[{"tag":"x","display":"X","extra":[1]},{"tag":"y"}]}`,
+	`{"id":"a","text":"t","hashtags":[{"tag":"x"}],"hashtags":[{"display":"Y"}]}`,
+	`{"id":"a","id":"b","text":"t"}`,
+	`{"id":"a","text":"t"}x`,
+	`{"id":"a","text":"t",}`,
+	`{"id":"a","text":"t"`,
+	`{"id":"a","text":"t","k":tru}`,
+	`{"id":"a","text":"t","k":-}`,
+	`{"id":"a","text":"t","k":1.}`,
+	`{"id":"a","text":"t","\u0069d":"b"}`,
+	`{"id":"a","text":"t","ſource":"x"}`,
+	`{"id":"a","text":"ctl` + "\x01" + `"}`,
+	`{}`,
+}
+
+func TestDecodeFastAgreesWithEncodingJSON(t *testing.T) {
+	for _, in := range fastCases {
+		t.Run(in, func(t *testing.T) { checkFast(t, []byte(in)) })
+	}
+}
+
+// checkFast fails when the fast path decodes data differently from
+// encoding/json, or decodes what encoding/json rejects.
+func checkFast(t *testing.T, data []byte) {
+	t.Helper()
+	if !utf8.Valid(data) {
+		return // decodeStrict rejects it before the fast path
+	}
+	var fm, sm Message
+	if decodeFast(data, &fm.Post, &fm, nil) {
+		if err := json.Unmarshal(data, &sm); err != nil {
+			t.Fatalf("fast path accepted a message encoding/json rejects (%v): %q", err, data)
+		}
+		if !reflect.DeepEqual(fm, sm) {
+			t.Fatalf("message decoded differently:\nfast %+v\njson %+v\ninput %q", fm, sm, data)
+		}
+	}
+	// Without the text, the same message but for the text, and the same
+	// verdict.
+	full, fullErr := DecodeMessage(data)
+	bare, bareErr := DecodeMessageWithoutText(data)
+	if (fullErr == nil) != (bareErr == nil) || (fullErr != nil && Reason(fullErr) != Reason(bareErr)) {
+		t.Fatalf("DecodeMessage error %v, DecodeMessageWithoutText %v: %q", fullErr, bareErr, data)
+	}
+	if full.Text = ""; fullErr == nil && !reflect.DeepEqual(full, bare) {
+		t.Fatalf("without the text:\n%+v\nwith it:\n%+v", bare, full)
+	}
+	var fp, sp Post
+	if decodeFast(data, &fp, nil, nil) {
+		if err := json.Unmarshal(data, &sp); err != nil {
+			t.Fatalf("fast path accepted a post encoding/json rejects (%v): %q", err, data)
+		}
+		if !reflect.DeepEqual(fp, sp) {
+			t.Fatalf("post decoded differently:\nfast %+v\njson %+v\ninput %q", fp, sp, data)
+		}
+	}
+}
+
+func TestDecodeFastTakesTheCommonShape(t *testing.T) {
+	var m Message
+	if !decodeFast([]byte(fastCases[0]), &m.Post, &m, nil) {
+		t.Fatal("the message shape ingest writes is not on the fast path")
+	}
+	if len(m.Hashtags) != 2 || m.Hashtags[1].Display != "OTAN" || m.ExtractorVersion != 3 || m.CreatedAt.IsZero() {
+		t.Fatalf("decoded %+v", m)
+	}
+	var p Post
+	if !decodeFast([]byte(strings.Replace(fastCases[0], `"id"`, `"author":"x","url":"u","id"`, 1)), &p, nil, nil) {
+		t.Fatal("a post with hashtags as an unknown field is not on the fast path")
+	}
+}
+
+func FuzzDecodeFast(f *testing.F) {
+	for _, in := range fastCases {
+		f.Add([]byte(in))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) { checkFast(t, data) })
+}
