@@ -35,7 +35,7 @@ test-unit:
 
 ## bench: Go micro-benchmarks of the hot paths (see BENCHMARKS.md)
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./internal/...
+	GO=$(GO) scripts/bench
 
 lint: fmt-check vet
 
