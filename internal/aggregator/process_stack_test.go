@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"syscall"
+	"tagpulse/internal/stacktest"
 	"testing"
 	"time"
 
@@ -111,13 +112,11 @@ func stackCmd(t *testing.T, script string, args ...string) {
 	}
 }
 
-// TestClickHouseStoppedAndRestarted stops the shared ClickHouse of the
-// local stack for about fifteen seconds, so it runs only when
-// TAGPULSE_FAULT_TESTS=1.
-func TestClickHouseStoppedAndRestarted(t *testing.T) {
-	if os.Getenv("TAGPULSE_FAULT_TESTS") != "1" {
-		t.Skip("stops the shared ClickHouse; set TAGPULSE_FAULT_TESTS=1 to run")
-	}
+// TestFaultClickHouseStoppedAndRestarted stops the shared ClickHouse of
+// the local stack for about fifteen seconds, so it runs only when
+// TAGPULSE_FAULT_TESTS=1, alone.
+func TestFaultClickHouseStoppedAndRestarted(t *testing.T) {
+	stacktest.RequireFault(t)
 	script := stackScript(t)
 	s := newStack(t, 6)
 	group := s.kafka.Topic + "-group"

@@ -22,10 +22,7 @@ import (
 // TAGPULSE_FAULT_TESTS=1, and returns the stack script that started it.
 func requireFaultTests(t *testing.T) stackScript {
 	t.Helper()
-	stacktest.Require(t)
-	if os.Getenv("TAGPULSE_FAULT_TESTS") != "1" {
-		t.Skip("disrupts the shared stack; set TAGPULSE_FAULT_TESTS=1 to run")
-	}
+	stacktest.RequireFault(t)
 	return findStackScript(t)
 }
 
@@ -101,10 +98,10 @@ func (s stackScript) freeze(t *testing.T) (resume func()) {
 	return resume
 }
 
-// TestClickHouseFrozen freezes ClickHouse (SIGSTOP) for fifteen seconds
+// TestFaultClickHouseFrozen freezes ClickHouse (SIGSTOP) for fifteen seconds
 // while aggregate runs and posts keep arriving: aggregate keeps running,
 // /readyz turns 503 and back to 200, and the counts end exact.
-func TestClickHouseFrozen(t *testing.T) {
+func TestFaultClickHouseFrozen(t *testing.T) {
 	stack := requireFaultTests(t)
 	e := newEnv(t, 6)
 	before := genPosts("before", 5000, 60, 5)
@@ -137,10 +134,10 @@ func TestClickHouseFrozen(t *testing.T) {
 	assertTotals(t, e.conn, before, during)
 }
 
-// TestKafkaRestarted stops the Kafka broker while `ingest run` has a new
+// TestFaultKafkaRestarted stops the Kafka broker while `ingest run` has a new
 // file to publish and aggregate is consuming, then starts it again: both
 // recover by themselves, without a restart, and the counts end exact.
-func TestKafkaRestarted(t *testing.T) {
+func TestFaultKafkaRestarted(t *testing.T) {
 	stack := requireFaultTests(t)
 	e := newEnv(t, 6)
 	dir := t.TempDir()
@@ -176,12 +173,12 @@ func TestKafkaRestarted(t *testing.T) {
 	assertTotals(t, e.conn, before, during)
 }
 
-// TestSlowClickHouseBoundsMemory fills the topic with far more bytes than
+// TestFaultSlowClickHouseBoundsMemory fills the topic with far more bytes than
 // aggregate may hold while ClickHouse is frozen, then lets it catch up in
 // large inserts: the process's peak resident memory (VmHWM) stays below
 // the bound its queue, fetch and batch settings imply, well under the
 // topic's size, and the counts end exact.
-func TestSlowClickHouseBoundsMemory(t *testing.T) {
+func TestFaultSlowClickHouseBoundsMemory(t *testing.T) {
 	stack := requireFaultTests(t)
 	e := newEnv(t, 6)
 	const (

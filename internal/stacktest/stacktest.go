@@ -243,3 +243,18 @@ func MigratedClickHouse(t testing.TB) (chstore.Config, driver.Conn) {
 	}
 	return store, conn
 }
+
+// RequireFault marks a test that stops or freezes a shared service of the
+// stack. It runs only with TAGPULSE_FAULT_TESTS=1, and its name must start
+// with TestFault: scripts/test runs those alone, one at a time, after every
+// other test, so no other test sees the outage.
+func RequireFault(t testing.TB) {
+	t.Helper()
+	Require(t)
+	if !strings.HasPrefix(t.Name(), "TestFault") {
+		t.Fatalf("%s disrupts the shared stack: its name must start with TestFault so that scripts/test runs it alone", t.Name())
+	}
+	if os.Getenv("TAGPULSE_FAULT_TESTS") != "1" {
+		t.Skip("disrupts the shared stack; set TAGPULSE_FAULT_TESTS=1 to run (scripts/test runs it alone)")
+	}
+}

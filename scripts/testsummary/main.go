@@ -1,13 +1,16 @@
-// Command testsummary reads `go test -json` output on stdin, prints the
-// tests' own output for failures, a line per package, and a final line
-// "N passed, N failed, N skipped". It exits non-zero when a test or a
-// package failed, or when no test ran at all.
+// Command testsummary reads `go test -json` output on stdin (one run, or
+// several appended), prints the output of failed and skipped tests, a line
+// per package, and a final line "N passed, N failed, N skipped". Each test
+// counts once, with its last outcome, so a test skipped in one pass and run
+// in a later one counts as run. It exits non-zero when a test or a package
+// failed, or when no test ran at all.
 package main
 
 import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strings"
@@ -21,74 +24,92 @@ type event struct {
 	Elapsed float64
 }
 
+type result struct {
+	action  string
+	elapsed float64
+	output  strings.Builder
+}
+
 func main() {
-	var passed, failed, skipped int
-	outputs := map[string]*strings.Builder{}
-	pkgLines := map[string]string{}
-	var failedNames []string
-	in := bufio.NewScanner(os.Stdin)
+	if !summarize(os.Stdin, os.Stdout) {
+		os.Exit(1)
+	}
+}
+
+// summarize writes the summary of the events in r to w and reports whether
+// everything passed.
+func summarize(r io.Reader, w io.Writer) bool {
+	tests := map[string]*result{}
+	pkgs := map[string]*result{}
+	var order []string // test keys in the order they finished
+	in := bufio.NewScanner(r)
 	in.Buffer(make([]byte, 1<<20), 16<<20)
 	for in.Scan() {
 		var e event
 		if err := json.Unmarshal(in.Bytes(), &e); err != nil {
-			// Build errors and the like come as plain text.
-			fmt.Println(in.Text())
+			fmt.Fprintln(w, in.Text()) // build errors and the like come as plain text
 			continue
 		}
-		key := e.Package + " " + e.Test
+		table, key := tests, e.Package+"."+e.Test
+		if e.Test == "" {
+			table, key = pkgs, e.Package
+		}
+		res := table[key]
+		if res == nil {
+			res = &result{}
+			table[key] = res
+		}
 		switch e.Action {
+		case "start", "run":
+			if res.action != "" { // a later pass: its output replaces the earlier one
+				res.output.Reset()
+			}
 		case "output":
-			b := outputs[key]
-			if b == nil {
-				b = &strings.Builder{}
-				outputs[key] = b
-			}
-			b.WriteString(e.Output)
+			res.output.WriteString(e.Output)
 		case "pass", "fail", "skip":
-			if e.Test == "" {
-				label := strings.ToUpper(e.Action)
-				if e.Action == "skip" {
-					label = "NONE" // a package without tests
-				}
-				pkgLines[e.Package] = fmt.Sprintf("%-4s %s (%.1fs)", label, e.Package, e.Elapsed)
-				if e.Action == "fail" {
-					failedNames = append(failedNames, e.Package)
-					if b := outputs[key]; b != nil {
-						fmt.Print(b.String())
-					}
-				}
-				continue
+			if e.Test != "" && res.action == "" {
+				order = append(order, key)
 			}
-			switch e.Action {
-			case "pass":
-				passed++
-			case "fail":
-				failed++
-				failedNames = append(failedNames, e.Package+"."+e.Test)
-				if b := outputs[key]; b != nil {
-					fmt.Print(b.String())
-				}
-			case "skip":
-				skipped++
-				if b := outputs[key]; b != nil {
-					fmt.Print(b.String())
-				}
-			}
+			res.action, res.elapsed = e.Action, e.Elapsed
 		}
 	}
-	pkgs := make([]string, 0, len(pkgLines))
-	for p := range pkgLines {
-		pkgs = append(pkgs, p)
+
+	var passed, failed, skipped int
+	var failedNames []string
+	for _, key := range order {
+		res := tests[key]
+		switch res.action {
+		case "pass":
+			passed++
+		case "fail":
+			failed++
+			failedNames = append(failedNames, key)
+			fmt.Fprint(w, res.output.String())
+		case "skip":
+			skipped++
+			fmt.Fprint(w, res.output.String())
+		}
 	}
-	sort.Strings(pkgs)
-	for _, p := range pkgs {
-		fmt.Println(pkgLines[p])
+	names := make([]string, 0, len(pkgs))
+	for p := range pkgs {
+		names = append(names, p)
+	}
+	sort.Strings(names)
+	for _, p := range names {
+		res := pkgs[p]
+		label := strings.ToUpper(res.action)
+		switch res.action {
+		case "skip":
+			label = "NONE" // a package without tests
+		case "fail":
+			failedNames = append(failedNames, p)
+			fmt.Fprint(w, res.output.String())
+		}
+		fmt.Fprintf(w, "%-4s %s (%.1fs)\n", label, p, res.elapsed)
 	}
 	if len(failedNames) > 0 {
-		fmt.Println("failed:", strings.Join(failedNames, ", "))
+		fmt.Fprintln(w, "failed:", strings.Join(failedNames, ", "))
 	}
-	fmt.Printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped)
-	if failed > 0 || len(failedNames) > 0 || passed == 0 {
-		os.Exit(1)
-	}
+	fmt.Fprintf(w, "%d passed, %d failed, %d skipped\n", passed, failed, skipped)
+	return failed == 0 && len(failedNames) == 0 && passed > 0
 }
