@@ -20,7 +20,7 @@ import (
 var sampleTags = []string{"NIF2025", "OTAN", "UE", "NATO", "Defense", "Industry", "Innovation",
 	"Souveraineté", "Technologie", "IA", "Drones", "Robotics", "Space", "IndustrialBase", "Security", "Réarmement"}
 
-// TestSampleArticleFromFileToPage publishes samples/posts with `ingest
+// TestSampleArticleFromFileToPage publishes the bundled article with `ingest
 // file`, aggregates with `aggregate run --until-caught-up`, checks `aggregate
 // top --json`, then serves the page with `aggregate run` and checks in
 // headless Chromium that every tag of the article is listed.
@@ -47,8 +47,19 @@ func TestSampleArticleFromFileToPage(t *testing.T) {
 		return out
 	}
 
+	// A plain-text post is dated by its file's modification time: copy the
+	// article so that it was written now, inside the windows asked below.
+	posts := t.TempDir()
+	article, err := os.ReadFile(filepath.Join(root, "samples", "posts", "nif2025-linkedin-post.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(posts, "nif2025-linkedin-post.txt"), article, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
 	runCmd("aggregate", "migrate")
-	runCmd("ingest", "file", filepath.Join(root, "samples", "posts"))
+	runCmd("ingest", "file", posts)
 	runCmd("aggregate", "run", "--until-caught-up", "--http-addr", "")
 
 	var top []struct {

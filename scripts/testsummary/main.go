@@ -61,7 +61,7 @@ func summarize(r io.Reader, w io.Writer) bool {
 		}
 		switch e.Action {
 		case "start", "run":
-			if res.action != "" { // a later pass: its output replaces the earlier one
+			if res.action != "" && res.action != "fail" { // a later pass: its output replaces the earlier one
 				res.output.Reset()
 			}
 		case "output":
@@ -69,6 +69,15 @@ func summarize(r io.Reader, w io.Writer) bool {
 		case "pass", "fail", "skip":
 			if e.Test != "" && res.action == "" {
 				order = append(order, key)
+			}
+			if e.Test == "" {
+				// A package failed if any pass of it failed: a later pass
+				// that runs only some of its tests cannot clear that.
+				res.elapsed += e.Elapsed
+				if res.action != "fail" {
+					res.action = e.Action
+				}
+				continue
 			}
 			res.action, res.elapsed = e.Action, e.Elapsed
 		}

@@ -15,6 +15,7 @@ func TestSummarize(t *testing.T) {
 	}{
 		{"two-passes.json", true, "2 passed, 0 failed, 0 skipped", "PASS p"},
 		{"failure.json", false, "0 passed, 1 failed, 1 skipped", "got 2, want 3"},
+		{"package-failed-then-passed.json", false, "2 passed, 0 failed, 0 skipped", "boom in TestMain"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
