@@ -144,13 +144,23 @@ func (c *Config) saslMechanism() (sasl.Mechanism, error) {
 	return nil, fmt.Errorf("kafka: unknown SASL mechanism %q", c.SASLMechanism)
 }
 
-// Transport returns a kafka-go transport for Writers and Clients.
-func (c *Config) Transport() (*kafka.Transport, error) {
+// connSecurity returns the TLS configuration (nil for plaintext) and the
+// SASL mechanism (nil for none) that every kind of connection uses.
+func (c *Config) connSecurity() (*tls.Config, sasl.Mechanism, error) {
 	tlsCfg, err := c.tlsConfig()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	mech, err := c.saslMechanism()
+	if err != nil {
+		return nil, nil, err
+	}
+	return tlsCfg, mech, nil
+}
+
+// Transport returns a kafka-go transport for Writers and Clients.
+func (c *Config) Transport() (*kafka.Transport, error) {
+	tlsCfg, mech, err := c.connSecurity()
 	if err != nil {
 		return nil, err
 	}
@@ -167,11 +177,7 @@ func (c *Config) Transport() (*kafka.Transport, error) {
 
 // Dialer returns a kafka-go dialer for Readers and Conns.
 func (c *Config) Dialer() (*kafka.Dialer, error) {
-	tlsCfg, err := c.tlsConfig()
-	if err != nil {
-		return nil, err
-	}
-	mech, err := c.saslMechanism()
+	tlsCfg, mech, err := c.connSecurity()
 	if err != nil {
 		return nil, err
 	}
