@@ -4,7 +4,7 @@
 # an unprivileged user. Build from the repository root:
 #   docker build -t tagpulse:dev .
 
-ARG GO_VERSION=1.26.8
+ARG GO_VERSION=1.26.10
 ARG ALPINE_VERSION=3.22
 
 FROM golang:${GO_VERSION}-alpine AS build
@@ -22,7 +22,9 @@ RUN --mount=type=cache,target=/go/pkg/mod \
 FROM alpine:${ALPINE_VERSION}
 RUN apk add --no-cache ca-certificates tzdata \
     && addgroup -S -g 10001 tagpulse \
-    && adduser -S -D -H -u 10001 -G tagpulse tagpulse
+    && adduser -S -D -H -u 10001 -G tagpulse tagpulse \
+    && mkdir -p /var/lib/tagpulse/ingest \
+    && chown -R 10001:10001 /var/lib/tagpulse
 COPY --from=build /out/ingest /out/aggregate /usr/local/bin/
 USER 10001:10001
 # ingest metrics and webhook; aggregate API, page and metrics.

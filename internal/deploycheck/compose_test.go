@@ -191,6 +191,7 @@ func TestComposeVolumes(t *testing.T) {
 		{"clickhouse", "clickhouse-data", "/var/lib/clickhouse"},
 		{"prometheus", "prometheus-data", "/prometheus"},
 		{"grafana", "grafana-data", "/var/lib/grafana"},
+		{"ingest", "ingest-state", "/var/lib/tagpulse/ingest"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.service, func(t *testing.T) {
