@@ -141,8 +141,9 @@ func (r *Runner) Register(name string, pulled bool) { r.m.init(name, pulled) }
 
 // batch collects the messages of one source and publishes them in the
 // background, in calls of up to cfg.BatchSize messages, at most
-// cfg.PublishInFlight calls at a time, so that reading, decoding and
-// extracting the next posts overlap Kafka's round trips. Publishing does
+// cfg.PublishInFlight calls at a time, so that reading and decoding the
+// next posts overlap extracting, encoding and compressing the previous ones
+// and Kafka's round trips. Publishing does
 // not take the poll's context: a shutdown stops fetching, not the
 // publishing of what was fetched.
 type batch struct {
@@ -193,11 +194,9 @@ func (b *batch) add(it source.Item) bool {
 		r.log.Debug("post rejected", "source", b.name, "reason", reason, "err", err)
 		return false
 	}
-	msg := post.Message{Post: it.Post, Hashtags: r.extract.Distinct(it.Post.Text), ExtractorVersion: r.extract.Version}
-	if msg.Hashtags == nil {
-		msg.Hashtags = []post.Hashtag{}
-	}
-	b.msgs = append(b.msgs, msg)
+	// The hashtags are extracted by the publishing goroutine, off the
+	// source's.
+	b.msgs = append(b.msgs, post.Message{Post: it.Post, ExtractorVersion: r.extract.Version})
 	return true
 }
 
@@ -241,9 +240,16 @@ func (b *batch) start(msgs []post.Message) {
 	}()
 }
 
-// publish sends one call's messages and counts the outcome.
+// publish extracts the hashtags of one call's messages, sends them and
+// counts the outcome.
 func (b *batch) publish(msgs []post.Message) {
 	r := b.r
+	for i := range msgs {
+		msgs[i].Hashtags = r.extract.Distinct(msgs[i].Text)
+		if msgs[i].Hashtags == nil {
+			msgs[i].Hashtags = []post.Hashtag{}
+		}
+	}
 	ctx, cancel := context.WithTimeout(b.ctx, r.cfg.PublishTimeout)
 	defer cancel()
 	n, err := r.pub.Publish(ctx, msgs)
