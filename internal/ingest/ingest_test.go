@@ -132,15 +132,19 @@ func TestPoll(t *testing.T) {
 	if pub.calls != 2 {
 		t.Errorf("%d publish calls, want 2 (batch size 2, then the rest)", pub.calls)
 	}
-	first := pub.got[0]
-	if first.ExtractorVersion != 3 || len(first.Hashtags) != 2 || first.Hashtags[0] != (post.Hashtag{Tag: "otan", Display: "OTAN"}) {
+	// Publish calls run concurrently: find the messages by id.
+	got := map[string]post.Message{}
+	for _, m := range pub.got {
+		got[m.ID] = m
+	}
+	if first := got["a"]; first.ExtractorVersion != 3 || len(first.Hashtags) != 2 || first.Hashtags[0] != (post.Hashtag{Tag: "otan", Display: "OTAN"}) {
 		t.Errorf("first message %+v: want extractor 3, hashtags otan (OTAN), nato", first)
 	}
-	if pub.got[1].Hashtags == nil {
+	if got["b"].Hashtags == nil {
 		t.Error("post without tags has nil hashtags; want [] so the JSON carries an empty array")
 	}
-	if !pub.got[2].CreatedAt.Equal(t0) {
-		t.Errorf("created_at %v, want the ingestion time %v", pub.got[2].CreatedAt, t0)
+	if !got["f"].CreatedAt.Equal(t0) {
+		t.Errorf("created_at %v, want the ingestion time %v", got["f"].CreatedAt, t0)
 	}
 
 	tests := []struct {
@@ -181,6 +185,201 @@ func TestPollPublishFailureKeepsCursor(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(r.m.fetchErrors.WithLabelValues("file", "other")); got != 1 {
 		t.Errorf("fetch errors = %v, want 1", got)
+	}
+}
+
+// gatedPublisher holds every publish call until want calls are in flight
+// at once (or a second has passed), then answers them all; calls whose
+// messages include the id fail are refused. It records the most calls it
+// saw in flight and how many have returned.
+type gatedPublisher struct {
+	fail string
+	n    int
+
+	mu          sync.Mutex
+	inFlight    int
+	maxInFlight int
+	returned    int
+	published   []string
+	all         chan struct{}
+}
+
+func newGatedPublisher(n int, fail string) *gatedPublisher {
+	return &gatedPublisher{n: n, fail: fail, all: make(chan struct{})}
+}
+
+func (g *gatedPublisher) Publish(ctx context.Context, msgs []post.Message) (int, error) {
+	g.mu.Lock()
+	g.inFlight++
+	g.maxInFlight = max(g.maxInFlight, g.inFlight)
+	if g.inFlight == g.n {
+		close(g.all)
+	}
+	g.mu.Unlock()
+	select {
+	case <-g.all:
+	case <-time.After(time.Second):
+	case <-ctx.Done():
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.inFlight--
+	g.returned++
+	for _, m := range msgs {
+		if m.ID == g.fail {
+			return 0, errors.New("broker gone")
+		}
+	}
+	for _, m := range msgs {
+		g.published = append(g.published, m.ID)
+	}
+	return len(msgs), nil
+}
+
+func (g *gatedPublisher) stats() (maxInFlight, returned int, published []string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.maxInFlight, g.returned, append([]string(nil), g.published...)
+}
+
+// commitCheckSource is a staticSource whose commit records how many
+// publish calls had returned by then.
+type commitCheckSource struct {
+	staticSource
+	pub         *gatedPublisher
+	returnedAt  int
+	commitCalls int
+}
+
+func (s *commitCheckSource) Poll(ctx context.Context, emit source.Emit) (source.Result, error) {
+	res, err := s.staticSource.Poll(ctx, emit)
+	if res.Commit != nil {
+		res.Commit = func() error {
+			_, s.returnedAt, _ = s.pub.stats()
+			s.commitCalls++
+			return nil
+		}
+	}
+	return res, err
+}
+
+// With several publish calls in flight, the cursor is committed only once
+// every call has returned, and not at all when one of them failed, however
+// the others fared.
+func TestPollPipelined(t *testing.T) {
+	tests := []struct {
+		name          string
+		fail          string // id of a post Kafka refuses; "" = none
+		wantPublished int
+		wantCommits   int
+	}{
+		{"all acknowledged", "", 8, 1},
+		{"second of four in-flight calls fails", "c", 6, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pub := newGatedPublisher(4, tt.fail)
+			cfg := DefaultConfig()
+			cfg.BatchSize = 2
+			cfg.PublishInFlight = 4
+			r, _ := newTestRunner(t, pub, cfg)
+			src := &commitCheckSource{pub: pub, staticSource: staticSource{name: "file"}}
+			for _, id := range []string{"a", "b", "c", "d", "e", "f", "g", "h"} {
+				src.items = append(src.items, item(id, "#"+id))
+			}
+			_, stats, err := r.Poll(context.Background(), src)
+			if (err != nil) != (tt.fail != "") {
+				t.Fatalf("poll error %v, want an error: %v", err, tt.fail != "")
+			}
+			maxInFlight, returned, published := pub.stats()
+			if maxInFlight != 4 {
+				t.Errorf("at most %d publish calls in flight, want 4", maxInFlight)
+			}
+			if returned != 4 {
+				t.Errorf("%d publish calls returned before Poll did, want 4", returned)
+			}
+			if src.commitCalls != tt.wantCommits {
+				t.Errorf("%d commits, want %d", src.commitCalls, tt.wantCommits)
+			}
+			if src.commitCalls > 0 && src.returnedAt != 4 {
+				t.Errorf("cursor committed when %d of 4 publish calls had returned", src.returnedAt)
+			}
+			if len(published) != tt.wantPublished || stats.Published != tt.wantPublished || stats.Failed != 8-tt.wantPublished {
+				t.Errorf("published %v, stats %+v; want %d published, %d failed", published, stats, tt.wantPublished, 8-tt.wantPublished)
+			}
+			if got := testutil.ToFloat64(r.m.published.WithLabelValues("file")); got != float64(tt.wantPublished) {
+				t.Errorf("published metric %v, want %d", got, tt.wantPublished)
+			}
+			if got := testutil.ToFloat64(r.m.hashtags.WithLabelValues("file")); got != float64(tt.wantPublished) {
+				t.Errorf("hashtags metric %v, want %d (acknowledged posts only)", got, tt.wantPublished)
+			}
+		})
+	}
+}
+
+// A poll cancelled mid-way (SIGTERM) still publishes, and waits for, what
+// the source handed over, and does not commit the cursor.
+func TestPollCancelledFlushesInFlight(t *testing.T) {
+	pub := &fakePublisher{}
+	cfg := DefaultConfig()
+	cfg.BatchSize = 2
+	r, _ := newTestRunner(t, pub, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	src := &cancellingSource{cancel: cancel, ids: []string{"a", "b", "c", "d", "e"}}
+	_, stats, err := r.Poll(ctx, src)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err %v, want context.Canceled", err)
+	}
+	if len(pub.got) != 5 || stats.Published != 5 {
+		t.Errorf("published %d posts (stats %d) after shutdown, want all 5 handed over", len(pub.got), stats.Published)
+	}
+	if src.committed {
+		t.Error("cursor committed by a cancelled poll")
+	}
+}
+
+// cancellingSource emits its posts, then cancels the poll's context and
+// fails with it, as a source does on SIGTERM.
+type cancellingSource struct {
+	cancel    context.CancelFunc
+	ids       []string
+	committed bool
+}
+
+func (s *cancellingSource) Name() string { return "file" }
+func (s *cancellingSource) Poll(ctx context.Context, emit source.Emit) (source.Result, error) {
+	for _, id := range s.ids {
+		if err := emit(item(id, "#"+id)); err != nil {
+			return source.Result{}, err
+		}
+	}
+	s.cancel()
+	return source.Result{Commit: func() error { s.committed = true; return nil }}, ctx.Err()
+}
+
+// Deliver with several calls in flight answers only once all are
+// acknowledged, and fails when any of them fails.
+func TestDeliverPipelined(t *testing.T) {
+	for _, fail := range []string{"", "c"} {
+		t.Run("fail="+fail, func(t *testing.T) {
+			pub := newGatedPublisher(3, fail)
+			cfg := DefaultConfig()
+			cfg.BatchSize = 2
+			r, _ := newTestRunner(t, pub, cfg)
+			var items []source.Item
+			for _, id := range []string{"a", "b", "c", "d", "e", "f"} {
+				items = append(items, item(id, "#"+id))
+			}
+			err := r.Deliver(context.Background(), "webhook", items)
+			if (err != nil) != (fail != "") {
+				t.Fatalf("Deliver: %v", err)
+			}
+			maxInFlight, returned, _ := pub.stats()
+			if maxInFlight != 3 || returned != 3 {
+				t.Errorf("%d calls in flight at most, %d returned before Deliver did; want 3 and 3", maxInFlight, returned)
+			}
+		})
 	}
 }
 

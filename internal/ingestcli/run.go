@@ -61,6 +61,7 @@ func (p *pipeline) registerFlags(s *envflag.Set) {
 	p.publish.RegisterFlags(s)
 	p.logs.RegisterFlags(s)
 	s.Int(&p.ingest.MaxTextBytes, "max-text-bytes", "INGEST_MAX_TEXT_BYTES", post.MaxTextBytes, "posts with more text than this are rejected (too_large)")
+	s.Int(&p.ingest.PublishInFlight, "publish-in-flight", "INGEST_PUBLISH_IN_FLIGHT", p.ingest.PublishInFlight, "publish calls of one poll or webhook request that may wait for Kafka at once, while the source is read on")
 }
 
 // start creates the topic and its dead-letter topic when missing, and

@@ -218,7 +218,7 @@ func (f *File) readJSONL(ctx context.Context, r io.Reader, path string, seenUpTo
 				if p.Source == "" {
 					p.Source = KindFile
 				}
-				it.Post = p
+				it.Post, it.ValidUTF8 = p, true
 			}
 		}
 		if eerr := emit(it); eerr != nil {
@@ -291,6 +291,7 @@ func (f *File) readText(fh *os.File, path string, seenUpTo int64, emit Emit, pro
 			CreatedAt: info.ModTime().UTC().Truncate(time.Second),
 			Source:    KindFile,
 		}
+		it.ValidUTF8 = true
 	}
 	return mark, emit(it)
 }

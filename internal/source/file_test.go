@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"tagpulse/internal/post"
 )
@@ -193,5 +194,57 @@ func TestStateStoreAtomic(t *testing.T) {
 	}
 	if _, err := s.Load("broken", &got); err == nil {
 		t.Error("Load of a corrupt cursor succeeded")
+	}
+}
+
+// Items marked ValidUTF8 are trusted by the runner, which then skips its
+// own check: every field of their posts must be valid UTF-8, whatever
+// escapes the JSON used, and invalid bytes must be rejected, not marked.
+func TestFileValidUTF8(t *testing.T) {
+	lines := []string{
+		`{"id":"plain","text":"Réarmement #OTAN 北京 🚀","author":"ann","url":"https://e.org/ü","lang":"fr"}`,
+		`{"id":"lone-high","text":"a \ud800 b"}`,
+		`{"id":"lone-low","text":"a \udc00 b","author":"\ud83d"}`,
+		`{"id":"pair","text":"\ud83d\ude80 \u00e9\u0000"}`,
+		`{"id":"reversed-pair","text":"\ude80\ud83d"}`,
+		"{\"id\":\"raw-bad\",\"text\":\"a \xed\xa0\x80 b\"}",
+		"{\"id\":\"ok\",\"text\":\"t\",\"lang\":\"\xc3\"}",
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "p.jsonl"), []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "q.txt"), []byte("plain text ✓"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := NewFile([]string{dir}, testOptions(t, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := pollCommit(t, f)
+	if len(items) != len(lines)+1 {
+		t.Fatalf("%d items, want %d", len(items), len(lines)+1)
+	}
+	valid := 0
+	for i, it := range items {
+		if it.Err != nil {
+			if it.ValidUTF8 || !errors.Is(it.Err, post.ErrInvalidUTF8) {
+				t.Errorf("item %d: err %v, ValidUTF8 %v; want invalid_utf8, unmarked", i, it.Err, it.ValidUTF8)
+			}
+			continue
+		}
+		if !it.ValidUTF8 {
+			t.Errorf("item %d (%s): decoded post not marked ValidUTF8", i, it.Post.ID)
+		}
+		p := it.Post
+		for _, v := range []string{p.ID, p.Text, p.Author, p.URL, p.Lang, p.Source} {
+			if !utf8.ValidString(v) {
+				t.Errorf("item %d (%s): field %q marked valid but is not UTF-8", i, p.ID, v)
+			}
+		}
+		valid++
+	}
+	if valid != 6 {
+		t.Errorf("%d valid posts, want 6 (all but the two with raw invalid bytes)", valid)
 	}
 }

@@ -35,6 +35,11 @@ type Item struct {
 	Err error
 	// Duplicate marks a post the source's cursor had seen already.
 	Duplicate bool
+	// ValidUTF8 says every field of Post is known to be valid UTF-8: the
+	// source decoded it with post.DecodePost, which checks its whole input
+	// and never produces invalid UTF-8, or checked it itself. The runner
+	// checks the posts of the other items.
+	ValidUTF8 bool
 }
 
 // Emit receives a source's items in order. An error stops the poll.

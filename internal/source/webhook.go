@@ -215,5 +215,5 @@ func (w *Webhook) decodeOne(raw []byte, opt post.DecodeOptions, index int) Item 
 	if p.Source == "" {
 		p.Source = KindWebhook
 	}
-	return Item{Post: p}
+	return Item{Post: p, ValidUTF8: true}
 }
