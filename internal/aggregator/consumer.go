@@ -196,8 +196,14 @@ func (c *Consumer) loop(ctx context.Context, reader *kafka.Reader, dlq *kafka.Wr
 	defer fl.wait()
 	b := newBatch()
 	fetchFailures := 0
+	tail := c.newTailWatch(ctx, client, parts, target)
+	var fetch fetchContext
+	defer fetch.stop()
 	for {
-		if target != nil && b.empty() && fl.idle() {
+		// Once everything up to the target is read, nothing more is
+		// coming that the run needs: wait for the last flush instead of
+		// polling.
+		if target != nil && b.empty() && (tail.done() || fl.idle()) {
 			if err := fl.wait(); err != nil {
 				return c.stopped(err, b, fl)
 			}
@@ -218,9 +224,7 @@ func (c *Consumer) loop(ctx context.Context, reader *kafka.Reader, dlq *kafka.Wr
 			// soon whether its flush has ended and the run caught up.
 			deadline = c.now().Add(caughtUpPoll)
 		}
-		fctx, cancel := context.WithDeadline(ctx, deadline)
-		m, err := reader.FetchMessage(fctx)
-		cancel()
+		m, err := reader.FetchMessage(fetch.with(ctx, deadline))
 		switch {
 		case ctx.Err() != nil:
 			return c.shutdown(b, fl)
@@ -262,12 +266,38 @@ func (c *Consumer) loop(ctx context.Context, reader *kafka.Reader, dlq *kafka.Wr
 			// producer (or the topic) and the consumer resumes here.
 			return err
 		}
-		if len(b.rows) >= c.cfg.BatchRows || b.bytes >= c.cfg.BatchBytes {
+		tailRead := tail.read(m)
+		if len(b.rows) >= c.cfg.BatchRows || b.bytes >= c.cfg.BatchBytes || tailRead {
 			if err := fl.send(ctx, b); err != nil {
 				return c.stopped(err, b, fl)
 			}
 			b = fl.next()
 		}
+	}
+}
+
+// fetchContext is the context of the reader's fetches, kept while their
+// deadline stays the same: every fetch of a batch has the batch's flush
+// deadline, and a context with a deadline (and its timer) per message was
+// a tenth of the consumer's CPU.
+type fetchContext struct {
+	ctx      context.Context
+	cancel   context.CancelFunc
+	deadline time.Time
+}
+
+func (f *fetchContext) with(parent context.Context, deadline time.Time) context.Context {
+	if f.ctx == nil || !deadline.Equal(f.deadline) {
+		f.stop()
+		f.ctx, f.cancel = context.WithDeadline(parent, deadline)
+		f.deadline = deadline
+	}
+	return f.ctx
+}
+
+func (f *fetchContext) stop() {
+	if f.cancel != nil {
+		f.cancel()
 	}
 }
 
@@ -412,6 +442,56 @@ func (c *Consumer) caughtUp(ctx context.Context, client *kafka.Client, parts []i
 	}
 	return true, nil
 }
+
+// tailWatch tells a run --until-caught-up when it has read, on every
+// partition it had to, the last message before the target's end offsets:
+// the batch then holds the tail of the backlog and is flushed at once
+// instead of --flush-interval after its first message, which would only
+// wait for messages the run does not need. A nil tailWatch (not a
+// caught-up run, or the committed offsets could not be read) never
+// reports the tail, and the batch waits as in a daemon run.
+type tailWatch struct {
+	// left holds, per partition still to be read, the offset of the last
+	// message before the target's end.
+	left map[int]int64
+}
+
+func (c *Consumer) newTailWatch(ctx context.Context, client *kafka.Client, parts []int, target map[int]partitionOffsets) *tailWatch {
+	if target == nil {
+		return nil
+	}
+	committed, err := committedOffsets(ctx, client, c.kafka.Topic, c.cfg.Group, parts)
+	if err != nil {
+		c.log.Debug("reading committed offsets; the last batch waits for --flush-interval", "err", err)
+		return nil
+	}
+	w := &tailWatch{left: map[int]int64{}}
+	for p, t := range target {
+		if t.end > t.first && committed[p] < t.end {
+			w.left[p] = t.end - 1
+		}
+	}
+	return w
+}
+
+// read records m and reports whether it was the last message to read.
+// Partitions whose last message is not at end-1 (transaction markers,
+// compaction) are never crossed off: the batch then waits, which is slower
+// but never wrong.
+func (w *tailWatch) read(m kafka.Message) bool {
+	if w == nil {
+		return false
+	}
+	last, ok := w.left[m.Partition]
+	if !ok || m.Offset < last {
+		return false
+	}
+	delete(w.left, m.Partition)
+	return len(w.left) == 0
+}
+
+// done reports whether every partition has been read to the target.
+func (w *tailWatch) done() bool { return w != nil && len(w.left) == 0 }
 
 // monitor refreshes the lag gauges and, while nothing is being retried,
 // checks that ClickHouse still answers, so /readyz turns false when it goes
