@@ -94,16 +94,9 @@ func defaultStateDir() string {
 
 func newRunCmd() *cobra.Command {
 	var (
-		pipe         pipeline
-		once         bool
-		specs        []string
-		webhookAddr  string
-		metricsAddr  string
-		stateDir     string
-		fetchTimeout time.Duration
-		allowHosts   []string
-		rateLimit    int
-		rateBurst    int
+		pipe  pipeline
+		specs []string // raw --source values, parsed into d.specs
+		d     = daemon{pipe: &pipe}
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -122,16 +115,16 @@ everything in flight and exits.`,
 	}
 	flags := cliflags.Flags(cmd)
 	pipe.registerFlags(flags)
-	flags.Bool(&once, "once", "INGEST_ONCE", false, "poll every source once, then exit")
+	flags.Bool(&d.once, "once", "INGEST_ONCE", false, "poll every source once, then exit")
 	cmd.Flags().StringArrayVar(&specs, "source", nil, "source KIND[@INTERVAL]=LOCATION, repeatable (env INGEST_SOURCES, separated by spaces)")
-	flags.String(&webhookAddr, "webhook-addr", "INGEST_WEBHOOK_ADDR", "", `address of the webhook (POST /v1/posts); "" = off; needs INGEST_WEBHOOK_TOKEN`)
-	flags.String(&metricsAddr, "metrics-addr", "INGEST_METRICS_ADDR", "127.0.0.1:9101", `address serving /metrics and /healthz; "" = off`)
-	flags.String(&stateDir, "state-dir", "INGEST_STATE_DIR", defaultStateDir(), "directory of the sources' cursors")
+	flags.String(&d.webhookAddr, "webhook-addr", "INGEST_WEBHOOK_ADDR", "", `address of the webhook (POST /v1/posts); "" = off; needs INGEST_WEBHOOK_TOKEN`)
+	flags.String(&d.metricsAddr, "metrics-addr", "INGEST_METRICS_ADDR", "127.0.0.1:9101", `address serving /metrics and /healthz; "" = off`)
+	flags.String(&d.stateDir, "state-dir", "INGEST_STATE_DIR", defaultStateDir(), "directory of the sources' cursors")
 	flags.Duration(&pipe.ingest.Interval, "poll-interval", "INGEST_POLL_INTERVAL", pipe.ingest.Interval, "default time between two polls of a source")
-	flags.Duration(&fetchTimeout, "fetch-timeout", "INGEST_FETCH_TIMEOUT", 30*time.Second, "timeout of one HTTP fetch")
-	flags.Strings(&allowHosts, "source-allow-hosts", "INGEST_SOURCE_ALLOW_HOSTS", nil, `hosts rss and mastodon sources (and their redirects) may reach, comma-separated; ".example.org" allows its subdomains; empty = any`)
-	flags.Int(&rateLimit, "webhook-rate-limit", "INGEST_WEBHOOK_RATE_LIMIT", 50, "webhook requests a second one client may make on average (429 with Retry-After beyond); 0 = no limit")
-	flags.Int(&rateBurst, "webhook-rate-burst", "INGEST_WEBHOOK_RATE_BURST", 100, "webhook requests one client may make in a row before the rate limit applies")
+	flags.Duration(&d.fetchTimeout, "fetch-timeout", "INGEST_FETCH_TIMEOUT", 30*time.Second, "timeout of one HTTP fetch")
+	flags.Strings(&d.allowHosts, "source-allow-hosts", "INGEST_SOURCE_ALLOW_HOSTS", nil, `hosts rss and mastodon sources (and their redirects) may reach, comma-separated; ".example.org" allows its subdomains; empty = any`)
+	flags.Int(&d.rateLimit, "webhook-rate-limit", "INGEST_WEBHOOK_RATE_LIMIT", 50, "webhook requests a second one client may make on average (429 with Retry-After beyond); 0 = no limit")
+	flags.Int(&d.rateBurst, "webhook-rate-burst", "INGEST_WEBHOOK_RATE_BURST", 100, "webhook requests one client may make in a row before the rate limit applies")
 
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		log, err := pipe.logs.Start(cmd, flags, &pipe.kafka, &pipe.ingest)
@@ -141,41 +134,38 @@ everything in flight and exits.`,
 		if len(specs) == 0 {
 			specs = strings.Fields(os.Getenv("INGEST_SOURCES"))
 		}
-		if len(specs) == 0 && webhookAddr == "" {
+		if len(specs) == 0 && d.webhookAddr == "" {
 			return errors.New("run: nothing to do: give --source KIND=LOCATION or --webhook-addr")
 		}
-		if once && webhookAddr != "" {
+		if d.once && d.webhookAddr != "" {
 			return errors.New("run: --once polls sources and exits; it cannot serve the webhook")
 		}
-		parsed := make([]source.Spec, 0, len(specs))
+		d.specs = make([]source.Spec, 0, len(specs))
 		for _, s := range specs {
 			spec, err := source.ParseSpec(s)
 			if err != nil {
 				return err
 			}
-			parsed = append(parsed, spec)
+			d.specs = append(d.specs, spec)
 		}
-		var token string
-		if webhookAddr != "" {
-			if rateLimit < 0 || rateBurst < 1 {
-				return fmt.Errorf("run: --webhook-rate-limit must not be negative (got %d) and --webhook-rate-burst must be at least 1 (got %d)", rateLimit, rateBurst)
+		if d.webhookAddr != "" {
+			if d.rateLimit < 0 || d.rateBurst < 1 {
+				return fmt.Errorf("run: --webhook-rate-limit must not be negative (got %d) and --webhook-rate-burst must be at least 1 (got %d)", d.rateLimit, d.rateBurst)
 			}
-			if token, err = envflag.Secret("INGEST_WEBHOOK_TOKEN"); err != nil {
+			if d.token, err = envflag.Secret("INGEST_WEBHOOK_TOKEN"); err != nil {
 				return err
 			}
-			if token == "" {
+			if d.token == "" {
 				return source.ErrNoToken
 			}
 		}
-		return runDaemon(cmd.Context(), daemon{
-			pipe: &pipe, once: once, specs: parsed, webhookAddr: webhookAddr, token: token,
-			metricsAddr: metricsAddr, stateDir: stateDir, fetchTimeout: fetchTimeout,
-			allowHosts: allowHosts, rateLimit: rateLimit, rateBurst: rateBurst,
-		}, log)
+		return runDaemon(cmd.Context(), d, log)
 	}
 	return cmd
 }
 
+// daemon is what `ingest run` runs: its flags, the parsed sources and the
+// webhook token.
 type daemon struct {
 	pipe         *pipeline
 	once         bool
