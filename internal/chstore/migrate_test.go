@@ -65,18 +65,14 @@ func TestMigrateTwiceAndConcurrently(t *testing.T) {
 
 	at := time.Date(2025, 11, 5, 9, 30, 15, 0, time.UTC)
 	for round := 0; round < 3; round++ { // the same posts, three times
-		batch, err := conn.PrepareBatch(ctx, "INSERT INTO mentions (post_id, tag, display, created_at, source, lang, extractor_version, kafka_partition, kafka_offset, inserted_at)")
-		if err != nil {
-			t.Fatal(err)
-		}
+		var rows []chstore.Mention
 		for _, p := range []struct{ id, tag, display string }{
 			{"p1", "rearmement", "Réarmement"}, {"p2", "rearmement", "réarmement"}, {"p3", "rearmement", "Réarmement"}, {"p1", "otan", "OTAN"},
 		} {
-			if err := batch.Append(p.id, p.tag, p.display, at, "file", "fr", uint16(1), int32(0), int64(round), time.Now().UTC()); err != nil {
-				t.Fatal(err)
-			}
+			rows = append(rows, chstore.Mention{PostID: p.id, Tag: p.tag, Display: p.display, CreatedAt: at,
+				Source: "file", Lang: "fr", ExtractorVersion: 1, KafkaOffset: int64(round), InsertedAt: time.Now().UTC()})
 		}
-		if err := batch.Send(); err != nil {
+		if err := chstore.InsertMentions(ctx, conn, rows); err != nil {
 			t.Fatal(err)
 		}
 	}

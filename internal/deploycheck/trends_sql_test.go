@@ -11,6 +11,7 @@ import (
 
 	"tagpulse/internal/chstore"
 	"tagpulse/internal/stacktest"
+	"tagpulse/internal/trend/trendtest"
 )
 
 // chMacro matches the Grafana and ClickHouse-plugin macros the Hashtag
@@ -74,16 +75,11 @@ func TestHashtagTrendsQueriesOnClickHouse(t *testing.T) {
 	// (4 in the last hour against 2 an hour before), nato is steady (1 an
 	// hour).
 	now := time.Now().Truncate(time.Second)
-	batch, err := conn.PrepareBatch(ctx, "INSERT INTO mentions (post_id, tag, display, created_at, source, lang, extractor_version, kafka_partition, kafka_offset, inserted_at)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	offset := int64(0)
+	var mentions []trendtest.Mention
 	add := func(tag, display string, at time.Time) {
-		offset++
-		if err := batch.Append(fmt.Sprintf("p%d", offset), tag, display, at, "file", "fr", uint16(1), int32(0), offset, now); err != nil {
-			t.Fatal(err)
-		}
+		mentions = append(mentions, trendtest.Mention{
+			PostID: fmt.Sprintf("p%d", len(mentions)+1), Tag: tag, Display: display, At: at, Source: "file", Lang: "fr",
+		})
 	}
 	for i := range 5 {
 		add("nif2025", "NIF2025", now.Add(-time.Duration(i+1)*5*time.Minute))
@@ -98,9 +94,7 @@ func TestHashtagTrendsQueriesOnClickHouse(t *testing.T) {
 	for h := 0; h <= 24; h++ {
 		add("nato", "NATO", now.Add(-time.Duration(h)*time.Hour-30*time.Minute))
 	}
-	if err := batch.Send(); err != nil {
-		t.Fatal(err)
-	}
+	trendtest.Insert(t, conn, mentions)
 
 	root := repoRoot(t)
 	dashboards, err := LoadDashboards(root)

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"tagpulse/internal/chstore"
 )
 
 // Mention is one post × hashtag row.
@@ -23,23 +25,21 @@ type Mention struct {
 	Lang    string
 }
 
-// Insert writes the mentions in one batch.
+// Insert writes the mentions in one batch, the way the aggregator does
+// (chstore.InsertMentions).
 func Insert(t testing.TB, conn driver.Conn, ms []Mention) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	batch, err := conn.PrepareBatch(ctx, `INSERT INTO mentions
-    (post_id, tag, display, created_at, source, lang, extractor_version, kafka_partition, kafka_offset, inserted_at)`)
-	if err != nil {
-		t.Fatalf("preparing insert into mentions: %v", err)
-	}
 	now := time.Now().UTC()
+	rows := make([]chstore.Mention, len(ms))
 	for i, m := range ms {
-		if err := batch.Append(m.PostID, m.Tag, m.Display, m.At.UTC(), m.Source, m.Lang, uint16(1), int32(0), int64(i), now); err != nil {
-			t.Fatalf("appending mention %d: %v", i, err)
+		rows[i] = chstore.Mention{
+			PostID: m.PostID, Tag: m.Tag, Display: m.Display, CreatedAt: m.At.UTC(), Source: m.Source, Lang: m.Lang,
+			ExtractorVersion: 1, KafkaOffset: int64(i), InsertedAt: now,
 		}
 	}
-	if err := batch.Send(); err != nil {
+	if err := chstore.InsertMentions(ctx, conn, rows); err != nil {
 		t.Fatalf("inserting %d mentions: %v", len(ms), err)
 	}
 }
