@@ -13,17 +13,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// buildAggregate builds cmd/aggregate into the test's temporary directory.
-func buildAggregate(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "aggregate")
-	out, err := exec.Command("go", "build", "-o", bin, "tagpulse/cmd/aggregate").CombinedOutput()
-	if err != nil {
-		t.Fatalf("building cmd/aggregate: %v\n%s", err, out)
-	}
-	return bin
-}
-
 func aggregateCmd(bin string, s stack, group string, args ...string) *exec.Cmd {
 	cmd := exec.Command(bin, append([]string{"run",
 		"--http-addr", "127.0.0.1:0",
@@ -49,7 +38,7 @@ func mentionRows(t *testing.T, s stack) uint64 {
 
 func TestKill9MidBatchThenRestart(t *testing.T) {
 	s := newStack(t, 6)
-	bin := buildAggregate(t)
+	bin := filepath.Join(stacktest.Binaries(t), "aggregate")
 	group := s.kafka.Topic + "-group"
 	posts := genPosts("k", 10000, time.Now(), 9)
 	publish(t, s.kafka, posts)

@@ -20,11 +20,7 @@ func TestSmoke(t *testing.T) {
 	if _, err := exec.LookPath("kcat"); err != nil {
 		t.Fatalf("kcat is not installed (scripts/stack up installs it): %v", err)
 	}
-	bin := t.TempDir()
-	build := exec.Command("go", "build", "-o", bin+"/", "tagpulse/cmd/ingest", "tagpulse/cmd/aggregate")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the commands: %v\n%s", err, out)
-	}
+	bin := stacktest.Binaries(t)
 	cfg := SmokeConfig()
 	cfg.Corpus.Posts = 1000
 	cfg.FreshDuration = 2 * time.Second

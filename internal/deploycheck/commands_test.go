@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"tagpulse/internal/stacktest"
 	"testing"
 	"time"
 )
@@ -18,15 +19,9 @@ func TestComposeCommandsParse(t *testing.T) {
 		t.Skip("builds the binaries")
 	}
 	p, _ := loadComposeExample(t)
-	root := repoRoot(t)
-	bin := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	bin := stacktest.Binaries(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin+string(filepath.Separator), "./cmd/ingest", "./cmd/aggregate")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
 	for _, name := range []string{"migrate", "ingest", "aggregate"} {
 		t.Run(name, func(t *testing.T) {
 			command := service(t, p, name).Command
