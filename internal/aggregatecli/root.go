@@ -7,6 +7,8 @@ package aggregatecli
 
 import (
 	"github.com/spf13/cobra"
+
+	"tagpulse/internal/cliflags"
 )
 
 // New returns the root command of cmd/aggregate.
@@ -25,5 +27,6 @@ answers trend questions on the command line and over HTTP.`,
 	root.AddCommand(newReplayCmd())
 	root.AddCommand(newDLQCmd())
 	root.AddCommand(newTopCmd(), newTrendingCmd(), newSeriesCmd())
+	cliflags.AddCPUProfile(root)
 	return root
 }

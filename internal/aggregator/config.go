@@ -39,6 +39,14 @@ type Config struct {
 	// responses of at most FetchMaxBytes per partition.
 	QueueCapacity int
 	FetchMaxBytes int
+	// FetchMaxWait is how long the broker may hold a fetch that has
+	// nothing to return. Reading is not slower for a short wait (a fetch
+	// returns as soon as there is a message); stopping is: the reader's
+	// Close waits for the fetches in flight, so a run --until-caught-up
+	// spends up to this long at exit (250 ms was a tenth of a 200,000-post
+	// run; BENCHMARKS.md). Shorter means more empty fetches when idle, one
+	// per partition per wait.
+	FetchMaxWait time.Duration
 
 	// LagInterval is how often lag and readiness are refreshed.
 	LagInterval time.Duration
@@ -61,6 +69,7 @@ func (c *Config) RegisterFlags(s *envflag.Set) {
 	s.Duration(&c.RetryMax, "retry-max", "AGGREGATE_RETRY_MAX", d.RetryMax, "longest retry delay")
 	s.Int(&c.QueueCapacity, "queue-capacity", "AGGREGATE_QUEUE_CAPACITY", d.QueueCapacity, "messages the Kafka reader may queue ahead of the batch")
 	s.Int(&c.FetchMaxBytes, "fetch-max-bytes", "AGGREGATE_FETCH_MAX_BYTES", d.FetchMaxBytes, "largest Kafka fetch response per partition")
+	s.Duration(&c.FetchMaxWait, "fetch-max-wait", "AGGREGATE_FETCH_MAX_WAIT", d.FetchMaxWait, "longest the broker holds a fetch with nothing to return")
 	s.Duration(&c.LagInterval, "lag-interval", "AGGREGATE_LAG_INTERVAL", d.LagInterval, "how often consumer lag and readiness are refreshed")
 	s.Int(&c.PoisonWindow, "poison-window", "AGGREGATE_POISON_WINDOW", d.PoisonWindow, "messages the poison guard looks back over")
 	s.Int(&c.PoisonMax, "poison-max", "AGGREGATE_POISON_MAX", d.PoisonMax, "poison messages in the window tolerated whatever their share")
@@ -90,6 +99,9 @@ func (c *Config) Validate() error {
 	if c.QueueCapacity < 1 || c.FetchMaxBytes < 1<<10 {
 		errs = append(errs, fmt.Errorf("--queue-capacity (%d) must be at least 1 and --fetch-max-bytes (%d) at least 1024", c.QueueCapacity, c.FetchMaxBytes))
 	}
+	if c.FetchMaxWait < time.Millisecond || c.FetchMaxWait > 30*time.Second {
+		errs = append(errs, fmt.Errorf("--fetch-max-wait must be in [1ms, 30s], got %s", c.FetchMaxWait))
+	}
 	if c.LagInterval <= 0 {
 		errs = append(errs, fmt.Errorf("--lag-interval must be positive, got %s", c.LagInterval))
 	}
@@ -104,7 +116,7 @@ func Defaults() Config {
 	return Config{
 		Group: DefaultGroup, BatchRows: 50000, BatchBytes: 16 << 20, FlushInterval: time.Second,
 		InsertTimeout: 30 * time.Second, RetryMin: 200 * time.Millisecond, RetryMax: 30 * time.Second,
-		QueueCapacity: 1000, FetchMaxBytes: 1 << 20, LagInterval: 10 * time.Second,
+		QueueCapacity: 1000, FetchMaxBytes: 1 << 20, FetchMaxWait: 100 * time.Millisecond, LagInterval: 10 * time.Second,
 		PoisonWindow: 1000, PoisonMax: 100,
 	}
 }

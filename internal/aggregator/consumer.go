@@ -146,7 +146,7 @@ func (c *Consumer) Run(ctx context.Context, opt RunOptions) error {
 		QueueCapacity:         c.cfg.QueueCapacity,
 		MinBytes:              1,
 		MaxBytes:              c.cfg.FetchMaxBytes,
-		MaxWait:               250 * time.Millisecond,
+		MaxWait:               c.cfg.FetchMaxWait,
 		CommitInterval:        0, // synchronous commits, each after its batch is stored
 		StartOffset:           kafka.FirstOffset,
 		WatchPartitionChanges: true,

@@ -32,7 +32,7 @@ func readRange(ctx context.Context, k *kafkaclient.Config, topic string, r parti
 	}
 	reader := kafka.NewReader(kafka.ReaderConfig{
 		Brokers: k.Brokers, Topic: topic, Partition: r.partition, Dialer: dialer,
-		MinBytes: 1, MaxBytes: maxBytes, MaxWait: 250 * time.Millisecond,
+		MinBytes: 1, MaxBytes: maxBytes, MaxWait: Defaults().FetchMaxWait,
 	})
 	defer reader.Close()
 	if err := reader.SetOffset(r.from); err != nil {

@@ -217,6 +217,9 @@ func TestConfigValidate(t *testing.T) {
 		{"tiny bytes", func(c *Config) { c.BatchBytes = 10 }, false},
 		{"no flush interval", func(c *Config) { c.FlushInterval = 0 }, false},
 		{"backoff upside down", func(c *Config) { c.RetryMin, c.RetryMax = time.Second, time.Millisecond }, false},
+		{"no fetch wait", func(c *Config) { c.FetchMaxWait = 0 }, false},
+		{"fetch wait of a minute", func(c *Config) { c.FetchMaxWait = time.Minute }, false},
+		{"fetch wait of 1ms", func(c *Config) { c.FetchMaxWait = time.Millisecond }, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

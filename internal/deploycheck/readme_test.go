@@ -33,11 +33,13 @@ func TestREADMEDocumentsEveryVariable(t *testing.T) {
 	vars := map[string]string{}
 	var walk func(*cobra.Command)
 	walk = func(c *cobra.Command) {
-		c.Flags().VisitAll(func(f *pflag.Flag) {
+		visit := func(f *pflag.Flag) {
 			for _, m := range envInUsage.FindAllStringSubmatch(f.Usage, -1) {
 				vars[m[1]] = c.CommandPath() + " --" + f.Name
 			}
-		})
+		}
+		c.Flags().VisitAll(visit)
+		c.PersistentFlags().VisitAll(visit)
 		for _, sub := range c.Commands() {
 			walk(sub)
 		}

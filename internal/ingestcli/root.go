@@ -6,6 +6,8 @@ package ingestcli
 
 import (
 	"github.com/spf13/cobra"
+
+	"tagpulse/internal/cliflags"
 )
 
 // New returns the root command of cmd/ingest.
@@ -20,5 +22,6 @@ each post once to the Kafka topic that aggregate consumes.`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(newRunCmd(), newFileCmd(), newExtractCmd(), newGenCorpusCmd())
+	cliflags.AddCPUProfile(root)
 	return root
 }
