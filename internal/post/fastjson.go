@@ -2,6 +2,7 @@ package post
 
 import (
 	"bytes"
+	"encoding/binary"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -19,7 +20,13 @@ import (
 // repeated hashtags key, deep nesting, any syntax error) it returns false
 // and the caller decodes with encoding/json, which also words the errors.
 // FuzzDecodeFast checks that whenever it returns true, encoding/json
-// returns the same value. The input has been checked to be valid UTF-8.
+// returns the same value.
+//
+// It also checks the input's UTF-8 as it goes, in the same pass that looks
+// for the end of each string: outside strings it accepts only ASCII, and
+// inside them it stops at the first invalid sequence and leaves the input
+// to the slow path (which rejects it). So when it returns true the whole
+// input was valid UTF-8, and the caller need not check it again.
 
 // maxSkipDepth bounds the nesting of the unknown values decodeFast skips.
 const maxSkipDepth = 64
@@ -189,17 +196,10 @@ func (d *fastDecoder) rawString() ([]byte, bool) {
 		return nil, false
 	}
 	start := d.i
-	for d.i < len(d.data) {
-		c := d.data[d.i]
-		switch {
-		case c == '"':
-			s := d.data[start:d.i]
-			d.i++
-			return s, true
-		case c == '\\' || c < 0x20:
-			return nil, false
-		}
+	if d.plain() && d.i < len(d.data) && d.data[d.i] == '"' {
+		s := d.data[start:d.i]
 		d.i++
+		return s, true
 	}
 	return nil, false
 }
@@ -210,40 +210,81 @@ func (d *fastDecoder) stringInto(dst *string) bool {
 		return false
 	}
 	start := d.i
-	for d.i < len(d.data) {
-		c := d.data[d.i]
-		switch {
-		case c == '"':
+	if d.plain() && d.i < len(d.data) {
+		switch d.data[d.i] {
+		case '"':
 			*dst = string(d.data[start:d.i])
 			d.i++
 			return true
-		case c == '\\':
+		case '\\':
 			return d.escaped(start, dst)
-		case c < 0x20:
-			return false
 		}
-		d.i++
 	}
 	return false
 }
+
+// Bytes of a word of 8: ones and highs have 0x01 and 0x80 in every byte.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// plain advances d.i over string contents that need no more than a copy:
+// bytes other than the quote, the backslash and control characters. It
+// stops at the first of those, or at the end of the input, and reports
+// whether what it passed over is valid UTF-8 (no caller goes on when it is
+// not). Eight bytes are checked at a time, and the UTF-8 of a run only
+// when it has a byte outside ASCII: a quote or a backslash cannot occur
+// inside a multi-byte sequence, so a run cut at one holds whole sequences
+// when it is valid.
+func (d *fastDecoder) plain() bool {
+	data, start := d.data, d.i
+	i := start
+	var high uint64
+	for {
+		for i+8 <= len(data) {
+			w := binary.LittleEndian.Uint64(data[i:])
+			if zeroByte(w^('"'*ones)) || zeroByte(w^('\\'*ones)) || (w-0x20*ones)&^w&highs != 0 {
+				break
+			}
+			high |= w
+			i += 8
+		}
+		if i >= len(data) {
+			break
+		}
+		c := data[i]
+		if c == '"' || c == '\\' || c < 0x20 {
+			break
+		}
+		high |= uint64(c)
+		i++
+	}
+	d.i = i
+	return high&highs == 0 || utf8.Valid(data[start:i])
+}
+
+// zeroByte reports whether any byte of w is zero.
+func zeroByte(w uint64) bool { return (w-ones)&^w&highs != 0 }
 
 // escaped finishes a string whose first escape is at d.i.
 func (d *fastDecoder) escaped(start int, dst *string) bool {
 	b := append(d.buf[:0], d.data[start:d.i]...)
 	for d.i < len(d.data) {
-		c := d.data[d.i]
-		switch {
-		case c == '"':
+		run := d.i
+		if !d.plain() || d.i >= len(d.data) {
+			return false
+		}
+		b = append(b, d.data[run:d.i]...)
+		switch d.data[d.i] {
+		case '"':
 			d.i++
 			*dst = string(b)
 			d.buf = b
 			return true
-		case c < 0x20:
+		case '\\':
+		default: // a control character
 			return false
-		case c != '\\':
-			b = append(b, c)
-			d.i++
-			continue
 		}
 		if d.i+1 >= len(d.data) {
 			return false

@@ -2,6 +2,7 @@ package post
 
 import (
 	"encoding/json"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -39,6 +40,21 @@ var fastCases = []string{
 	`{"id":"a","text":"t","ſource":"x"}`,
 	`{"id":"a","text":"ctl` + "\x01" + `"}`,
 	`{}`,
+	// Invalid UTF-8 (the fast path must leave it: decodeStrict refuses it),
+	// at every kind of place and on both sides of an 8-byte word.
+	`{"id":"a","text":"bad ` + "\xff" + ` byte"}`,
+	`{"id":"a","text":"ok é then ` + "\xc3" + `"}`,
+	`{"id":"a","text":"` + "\xc0\x80" + ` overlong"}`,
+	`{"id":"a","text":"` + "\xed\xa0\x80" + ` surrogate"}`,
+	`{"id":"a","text":"1234567` + "\xe2\x82" + `"}`,
+	`{"id":"a","text":"after \n an escape ` + "\x80" + `"}`,
+	`{"id":"a` + "\xfe" + `","text":"t"}`,
+	`{"id":"a","text":"t","x` + "\xff" + `":1}`,
+	`{"id":"a","text":"t","extra":"` + "\xf8\x88\x80\x80\x80" + `"}`,
+	`{"id":"a","text":"t","hashtags":[{"tag":"x","display":"` + "\xe9" + `"}]}`,
+	`{"id":"a","text":"t"} ` + "\xff",
+	"\xef\xbb\xbf" + `{"id":"a","text":"t"}`,
+	`{"id":"a","text":"valid 日本語 한국어 العربية हिन्दी 😀 ` + "\u2028" + ` end"}`,
 }
 
 func TestDecodeFastAgreesWithEncodingJSON(t *testing.T) {
@@ -51,11 +67,12 @@ func TestDecodeFastAgreesWithEncodingJSON(t *testing.T) {
 // encoding/json, or decodes what encoding/json rejects.
 func checkFast(t *testing.T, data []byte) {
 	t.Helper()
-	if !utf8.Valid(data) {
-		return // decodeStrict rejects it before the fast path
-	}
+	valid := utf8.Valid(data)
 	var fm, sm Message
 	if decodeFast(data, &fm.Post, &fm, nil) {
+		if !valid {
+			t.Fatalf("fast path accepted invalid UTF-8: %q", data)
+		}
 		if err := json.Unmarshal(data, &sm); err != nil {
 			t.Fatalf("fast path accepted a message encoding/json rejects (%v): %q", err, data)
 		}
@@ -73,8 +90,14 @@ func checkFast(t *testing.T, data []byte) {
 	if full.Text = ""; fullErr == nil && !reflect.DeepEqual(full, bare) {
 		t.Fatalf("without the text:\n%+v\nwith it:\n%+v", bare, full)
 	}
+	if !valid && (fullErr == nil || !errors.Is(fullErr, ErrInvalidUTF8)) {
+		t.Fatalf("invalid UTF-8 decoded with error %v, want ErrInvalidUTF8: %q", fullErr, data)
+	}
 	var fp, sp Post
 	if decodeFast(data, &fp, nil, nil) {
+		if !valid {
+			t.Fatalf("fast path accepted a post of invalid UTF-8: %q", data)
+		}
 		if err := json.Unmarshal(data, &sp); err != nil {
 			t.Fatalf("fast path accepted a post encoding/json rejects (%v): %q", err, data)
 		}

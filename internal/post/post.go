@@ -164,14 +164,12 @@ func decodeMessage(data []byte, withoutText bool) (Message, error) {
 // not nil: with the fast path when it can, else with encoding/json. See
 // decodeFast for rawText.
 func decodeStrict(data []byte, p *Post, m *Message, rawText *[]byte) error {
-	if !utf8.Valid(data) {
-		return fmt.Errorf("post: %w", ErrInvalidUTF8)
-	}
+	// The fast path checks UTF-8 as it reads and accepts only valid
+	// input; what it leaves is checked here before encoding/json sees it
+	// (which would replace invalid bytes instead of refusing them).
 	trimmed := bytes.TrimSpace(data)
-	if len(trimmed) == 0 || trimmed[0] != '{' {
-		return fmt.Errorf("post is not a JSON object: %w", ErrInvalidJSON)
-	}
-	if decodeFast(trimmed, p, m, rawText) {
+	isObject := len(trimmed) > 0 && trimmed[0] == '{'
+	if isObject && decodeFast(trimmed, p, m, rawText) {
 		return nil
 	}
 	var v any = p
@@ -179,6 +177,12 @@ func decodeStrict(data []byte, p *Post, m *Message, rawText *[]byte) error {
 	if m != nil {
 		*m = Message{}
 		v = m
+	}
+	if !utf8.Valid(data) {
+		return fmt.Errorf("post: %w", ErrInvalidUTF8)
+	}
+	if !isObject {
+		return fmt.Errorf("post is not a JSON object: %w", ErrInvalidJSON)
 	}
 	if err := json.Unmarshal(trimmed, v); err != nil {
 		var typeErr *json.UnmarshalTypeError
