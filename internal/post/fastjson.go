@@ -33,8 +33,13 @@ const maxSkipDepth = 64
 
 type fastDecoder struct {
 	data []byte
-	i    int
-	buf  []byte
+	// str is data as a string, made once: the strings without escapes
+	// that the decoder returns are slices of it, one allocation for all
+	// of them instead of one each (a decoded post or message has a dozen).
+	// They keep the whole input alive as long as any of them is.
+	str string
+	i   int
+	buf []byte
 }
 
 // decodeFast decodes data into p, or, when m is not nil, into m (whose
@@ -42,7 +47,7 @@ type fastDecoder struct {
 // the text has no escapes, the text's bytes (a slice of data) go there and
 // p.Text stays empty.
 func decodeFast(data []byte, p *Post, m *Message, rawText *[]byte) bool {
-	d := fastDecoder{data: data}
+	d := fastDecoder{data: data, str: string(data)}
 	d.ws()
 	sawTags := false
 	ok := d.object(func(key []byte) bool {
@@ -213,7 +218,7 @@ func (d *fastDecoder) stringInto(dst *string) bool {
 	if d.plain() && d.i < len(d.data) {
 		switch d.data[d.i] {
 		case '"':
-			*dst = string(d.data[start:d.i])
+			*dst = d.str[start:d.i]
 			d.i++
 			return true
 		case '\\':
