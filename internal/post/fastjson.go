@@ -33,13 +33,17 @@ const maxSkipDepth = 64
 
 type fastDecoder struct {
 	data []byte
-	// str is data as a string, made once: the strings without escapes
-	// that the decoder returns are slices of it, one allocation for all
-	// of them instead of one each (a decoded post or message has a dozen).
-	// They keep the whole input alive as long as any of them is.
-	str string
-	i   int
-	buf []byte
+	// str, when shared, is data as a string, made once: the strings
+	// without escapes that the decoder returns are slices of it, one
+	// allocation for all of them instead of one each (a decoded post or
+	// message has a dozen). They keep the whole input alive as long as any
+	// of them is, which is what a post does anyway with its text; a
+	// message decoded without its text copies each field instead, so that
+	// the aggregator's rows do not hold the texts.
+	str    string
+	shared bool
+	i      int
+	buf    []byte
 }
 
 // decodeFast decodes data into p, or, when m is not nil, into m (whose
@@ -47,7 +51,10 @@ type fastDecoder struct {
 // the text has no escapes, the text's bytes (a slice of data) go there and
 // p.Text stays empty.
 func decodeFast(data []byte, p *Post, m *Message, rawText *[]byte) bool {
-	d := fastDecoder{data: data, str: string(data)}
+	d := fastDecoder{data: data}
+	if rawText == nil {
+		d.str, d.shared = string(data), true
+	}
 	d.ws()
 	sawTags := false
 	ok := d.object(func(key []byte) bool {
@@ -218,7 +225,11 @@ func (d *fastDecoder) stringInto(dst *string) bool {
 	if d.plain() && d.i < len(d.data) {
 		switch d.data[d.i] {
 		case '"':
-			*dst = d.str[start:d.i]
+			if d.shared {
+				*dst = d.str[start:d.i]
+			} else {
+				*dst = string(d.data[start:d.i])
+			}
 			d.i++
 			return true
 		case '\\':
