@@ -46,6 +46,7 @@ was not. Progress goes to stderr.`,
 		if err != nil {
 			return err
 		}
+		applyMemoryLimit(consumer.MemoryLimit)
 		now := time.Now()
 		from, err := parseTime(since, now)
 		if err != nil {

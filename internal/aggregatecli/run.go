@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"runtime/debug"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -64,6 +65,7 @@ topic had at start is written and committed.`,
 		if retention < 0 {
 			return fmt.Errorf("--retention must not be negative, got %s", retention)
 		}
+		applyMemoryLimit(consumer.MemoryLimit)
 		ctx := cmd.Context()
 		if _, err := chstore.Migrate(ctx, store); err != nil {
 			return fmt.Errorf("migrating ClickHouse schema: %w", err)
@@ -108,6 +110,14 @@ topic had at start is written and committed.`,
 		return err
 	}
 	return cmd
+}
+
+// applyMemoryLimit sets the process's soft memory limit (see
+// aggregator.Config.MemoryLimit); 0 leaves the Go runtime's.
+func applyMemoryLimit(limit int64) {
+	if limit > 0 {
+		debug.SetMemoryLimit(limit)
+	}
 }
 
 // newMux builds the one HTTP mux of `aggregate run`: metrics and health

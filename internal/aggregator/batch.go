@@ -26,7 +26,7 @@ const rowOverhead = 128
 // poison among them, and, per partition, the last message (what a commit
 // after the flush names).
 type batch struct {
-	rows     []chstore.Mention
+	rows     chstore.Mentions
 	poison   []Poison
 	last     map[int]kafka.Message
 	times    []stamp
@@ -54,64 +54,67 @@ func (b *batch) add(m kafka.Message, now time.Time) *Poison {
 	if prev, ok := b.last[m.Partition]; !ok || m.Offset > prev.Offset {
 		b.last[m.Partition] = m
 	}
-	first := len(b.rows)
-	rows, err := appendMentions(b.rows, m, now)
-	if err != nil {
+	first := b.rows.Len()
+	if err := appendMentions(&b.rows, m, now); err != nil {
 		p := Poison{Message: m, Reason: post.Reason(err), Err: err}
 		b.poison = append(b.poison, p)
 		return &p
 	}
-	b.rows = rows
-	added := rows[first:]
-	for _, r := range added {
-		b.bytes += rowOverhead + len(r.PostID) + len(r.Tag) + len(r.Display) + len(r.Source) + len(r.Lang)
+	r := &b.rows
+	for i := first; i < r.Len(); i++ {
+		b.bytes += rowOverhead + len(r.PostID[i]) + len(r.Tag[i]) + len(r.Display[i]) + len(r.Source[i]) + len(r.Lang[i])
 	}
-	b.times = append(b.times, stamp{created: rowsCreated(added, now), kafka: m.Time})
+	created := now
+	if r.Len() > first {
+		created = r.CreatedAt[first]
+	}
+	b.times = append(b.times, stamp{created: created, kafka: m.Time})
 	return nil
-}
-
-func rowsCreated(rows []chstore.Mention, now time.Time) time.Time {
-	if len(rows) == 0 {
-		return now
-	}
-	return rows[0].CreatedAt
 }
 
 // mentions turns one Kafka message into its mention rows: one per distinct
 // canonical tag. A post without hashtags has none; a message that is not a
 // valid post returns an error wrapping one of post's reasons.
 func mentions(m kafka.Message, now time.Time) ([]chstore.Mention, error) {
-	return appendMentions(nil, m, now)
+	var rows chstore.Mentions
+	if err := appendMentions(&rows, m, now); err != nil {
+		return nil, err
+	}
+	out := make([]chstore.Mention, rows.Len())
+	for i := range out {
+		out[i] = rows.Row(i)
+	}
+	return out, nil
 }
 
-// appendMentions appends the mention rows of m to dst (the batch's rows, so
-// that they are built in place); on error dst is returned unchanged.
-func appendMentions(dst []chstore.Mention, m kafka.Message, now time.Time) ([]chstore.Mention, error) {
+// appendMentions appends the mention rows of m to rows (the batch's, so
+// that they are built in place); on error rows are left as they were.
+func appendMentions(rows *chstore.Mentions, m kafka.Message, now time.Time) error {
 	// The rows need everything but the text; it is checked, not copied.
 	msg, err := post.DecodeMessageWithoutText(m.Value)
 	if err != nil {
-		return dst, err
+		return err
 	}
 	created := msg.CreatedAt.UTC()
 	if created.Before(chstore.MinDateTime) || created.After(chstore.MaxDateTime) {
-		return dst, fmt.Errorf("field created_at: %s outside the storable range: %w", created.Format(time.RFC3339), post.ErrInvalidValue)
+		return fmt.Errorf("field created_at: %s outside the storable range: %w", created.Format(time.RFC3339), post.ErrInvalidValue)
 	}
 	if msg.ExtractorVersion < 0 || msg.ExtractorVersion > 1<<16-1 {
-		return dst, fmt.Errorf("field extractor_version: %d: %w", msg.ExtractorVersion, post.ErrInvalidValue)
+		return fmt.Errorf("field extractor_version: %d: %w", msg.ExtractorVersion, post.ErrInvalidValue)
 	}
-	first := len(dst)
+	first := rows.Len()
 	inserted := now.UTC()
 	for _, h := range msg.Hashtags {
 		// Posts carry a handful of tags: a linear scan of the rows
 		// already added beats allocating a set per message.
-		if slices.ContainsFunc(dst[first:], func(r chstore.Mention) bool { return r.Tag == h.Tag }) {
+		if slices.Contains(rows.Tag[first:], h.Tag) {
 			continue
 		}
 		display := h.Display
 		if display == "" {
 			display = h.Tag
 		}
-		dst = append(dst, chstore.Mention{
+		rows.Append(chstore.Mention{
 			PostID:           msg.ID,
 			Tag:              h.Tag,
 			Display:          display,
@@ -124,7 +127,7 @@ func appendMentions(dst []chstore.Mention, m kafka.Message, now time.Time) ([]ch
 			InsertedAt:       inserted,
 		})
 	}
-	return dst, nil
+	return nil
 }
 
 // commits returns the last message of each partition: committing them

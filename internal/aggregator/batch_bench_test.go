@@ -35,7 +35,7 @@ func BenchmarkBatchAdd(b *testing.B) {
 		if p := bt.add(msgs[i%len(msgs)], now); p != nil {
 			b.Fatal(p.Err)
 		}
-		if len(bt.rows) >= rowsLimit {
+		if bt.rows.Len() >= rowsLimit {
 			bt = newBatch()
 		}
 		i++

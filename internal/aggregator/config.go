@@ -48,6 +48,15 @@ type Config struct {
 	// per partition per wait.
 	FetchMaxWait time.Duration
 
+	// MemoryLimit is the Go runtime's soft memory limit for the process
+	// (runtime/debug.SetMemoryLimit), set by the commands that consume; 0
+	// leaves the runtime's own (GOMEMLIMIT, or none). Batches are the bulk
+	// of the heap, and without a limit the garbage collector lets the heap
+	// grow to twice what is live: with it, the process stays near the
+	// limit while the live heap is below it (BENCHMARKS.md, RSS). Raise it
+	// with the batch sizes.
+	MemoryLimit int64
+
 	// LagInterval is how often lag and readiness are refreshed.
 	LagInterval time.Duration
 
@@ -70,6 +79,7 @@ func (c *Config) RegisterFlags(s *envflag.Set) {
 	s.Int(&c.QueueCapacity, "queue-capacity", "AGGREGATE_QUEUE_CAPACITY", d.QueueCapacity, "messages the Kafka reader may queue ahead of the batch")
 	s.Int(&c.FetchMaxBytes, "fetch-max-bytes", "AGGREGATE_FETCH_MAX_BYTES", d.FetchMaxBytes, "largest Kafka fetch response per partition")
 	s.Duration(&c.FetchMaxWait, "fetch-max-wait", "AGGREGATE_FETCH_MAX_WAIT", d.FetchMaxWait, "longest the broker holds a fetch with nothing to return")
+	s.Int64(&c.MemoryLimit, "memory-limit", "AGGREGATE_MEMORY_LIMIT", d.MemoryLimit, "soft memory limit of the process in bytes (0: the Go runtime's, GOMEMLIMIT)")
 	s.Duration(&c.LagInterval, "lag-interval", "AGGREGATE_LAG_INTERVAL", d.LagInterval, "how often consumer lag and readiness are refreshed")
 	s.Int(&c.PoisonWindow, "poison-window", "AGGREGATE_POISON_WINDOW", d.PoisonWindow, "messages the poison guard looks back over")
 	s.Int(&c.PoisonMax, "poison-max", "AGGREGATE_POISON_MAX", d.PoisonMax, "poison messages in the window tolerated whatever their share")
@@ -102,6 +112,9 @@ func (c *Config) Validate() error {
 	if c.FetchMaxWait < time.Millisecond || c.FetchMaxWait > 30*time.Second {
 		errs = append(errs, fmt.Errorf("--fetch-max-wait must be in [1ms, 30s], got %s", c.FetchMaxWait))
 	}
+	if c.MemoryLimit != 0 && c.MemoryLimit < 32<<20 {
+		errs = append(errs, fmt.Errorf("--memory-limit must be 0 or at least 32 MiB, got %d", c.MemoryLimit))
+	}
 	if c.LagInterval <= 0 {
 		errs = append(errs, fmt.Errorf("--lag-interval must be positive, got %s", c.LagInterval))
 	}
@@ -114,9 +127,10 @@ func (c *Config) Validate() error {
 // Defaults returns the default Config; RegisterFlags uses it.
 func Defaults() Config {
 	return Config{
-		Group: DefaultGroup, BatchRows: 50000, BatchBytes: 16 << 20, FlushInterval: time.Second,
+		Group: DefaultGroup, BatchRows: 100000, BatchBytes: 64 << 20, FlushInterval: time.Second,
 		InsertTimeout: 30 * time.Second, RetryMin: 200 * time.Millisecond, RetryMax: 30 * time.Second,
-		QueueCapacity: 1000, FetchMaxBytes: 1 << 20, FetchMaxWait: 100 * time.Millisecond, LagInterval: 10 * time.Second,
+		QueueCapacity: 1000, FetchMaxBytes: 1 << 20, FetchMaxWait: 100 * time.Millisecond, MemoryLimit: 192 << 20,
+		LagInterval:  10 * time.Second,
 		PoisonWindow: 1000, PoisonMax: 100,
 	}
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/segmentio/kafka-go"
 
-	"tagpulse/internal/chstore"
 	"tagpulse/internal/kafkaclient"
 )
 
@@ -267,7 +266,7 @@ func (c *Consumer) loop(ctx context.Context, reader *kafka.Reader, dlq *kafka.Wr
 			return err
 		}
 		tailRead := tail.read(m)
-		if len(b.rows) >= c.cfg.BatchRows || b.bytes >= c.cfg.BatchBytes || tailRead {
+		if b.rows.Len() >= c.cfg.BatchRows || b.bytes >= c.cfg.BatchBytes || tailRead {
 			if err := fl.send(ctx, b); err != nil {
 				return c.stopped(err, b, fl)
 			}
@@ -359,21 +358,21 @@ func (c *Consumer) flush(ctx context.Context, b *batch, reader *kafka.Reader, dl
 	c.retrying.Store(false)
 	c.metrics.LastFlush.Set(float64(c.now().UnixNano()) / 1e9)
 	c.updateReady()
-	c.log.Debug("flushed", "messages", b.messages, "rows", len(b.rows), "poison", len(b.poison))
+	c.log.Debug("flushed", "messages", b.messages, "rows", b.rows.Len(), "poison", len(b.poison))
 	return nil
 }
 
 // write inserts the batch's rows, retrying what can be retried, and
 // records the insert metrics.
 func (c *Consumer) write(ctx context.Context, b *batch) error {
-	if len(b.rows) == 0 {
+	if b.rows.Len() == 0 {
 		return nil
 	}
 	start := time.Now()
 	err := c.retrier().do(ctx, opInsert, kindInsert, func(ctx context.Context) error {
 		ictx, cancel := context.WithTimeout(ctx, c.cfg.InsertTimeout)
 		defer cancel()
-		return chstore.InsertMentions(ictx, c.store, b.rows)
+		return b.rows.Insert(ictx, c.store)
 	})
 	if err != nil {
 		return err
@@ -381,8 +380,8 @@ func (c *Consumer) write(ctx context.Context, b *batch) error {
 	c.storeOK.Store(true)
 	now := c.now()
 	c.metrics.InsertDuration.Observe(time.Since(start).Seconds())
-	c.metrics.BatchSize.Observe(float64(len(b.rows)))
-	c.metrics.RowsInserted.WithLabelValues("mentions").Add(float64(len(b.rows)))
+	c.metrics.BatchSize.Observe(float64(b.rows.Len()))
+	c.metrics.RowsInserted.WithLabelValues("mentions").Add(float64(b.rows.Len()))
 	for _, s := range b.times {
 		c.metrics.Freshness.WithLabelValues("created_at").Observe(now.Sub(s.created).Seconds())
 		if !s.kafka.IsZero() {

@@ -26,10 +26,10 @@ type flusher struct {
 	done   chan error // the result of flying's flush
 	err    error      // flying's flush failed: nothing after it may be committed
 
-	// spare is the rows array of the last stored batch, emptied, for the
+	// spare is the rows arrays of the last stored batch, emptied, for the
 	// next batch to fill: a batch's rows grow to --batch-rows, and growing
 	// a fresh slice each time copies and collects them over and over.
-	spare []chstore.Mention
+	spare chstore.Mentions
 }
 
 func newFlusher(c *Consumer, reader *kafka.Reader, dlq *kafka.Writer) *flusher {
@@ -72,9 +72,8 @@ func (f *flusher) idle() bool {
 func (f *flusher) settle(err error) {
 	f.err = err
 	if err == nil {
-		rows := f.flying.rows
-		clear(rows) // drop the strings, so the array holds no post
-		f.spare = rows[:0]
+		f.spare = f.flying.rows
+		f.spare.Reset() // drops the strings, so the arrays hold no post
 		f.flying = nil
 	}
 }
@@ -83,7 +82,7 @@ func (f *flusher) settle(err error) {
 // batch when there is one.
 func (f *flusher) next() *batch {
 	b := newBatch()
-	b.rows, f.spare = f.spare, nil
+	b.rows, f.spare = f.spare, chstore.Mentions{}
 	return b
 }
 

@@ -118,7 +118,7 @@ func (c *Consumer) Replay(ctx context.Context, opt ReplayOptions) (ReplayStats, 
 		if err := c.write(ctx, b); err != nil {
 			return err
 		}
-		stats.Rows += int64(len(b.rows))
+		stats.Rows += int64(b.rows.Len())
 		stats.Poison += int64(len(b.poison))
 		b = newBatch()
 		if opt.Progress != nil {
@@ -131,7 +131,7 @@ func (c *Consumer) Replay(ctx context.Context, opt ReplayOptions) (ReplayStats, 
 			stats.Messages++
 			c.metrics.MessagesConsumed.Inc()
 			b.add(m, c.now())
-			if len(b.rows) >= c.cfg.BatchRows || b.bytes >= c.cfg.BatchBytes {
+			if b.rows.Len() >= c.cfg.BatchRows || b.bytes >= c.cfg.BatchBytes {
 				return flush()
 			}
 			return nil

@@ -46,8 +46,8 @@ func TestBatchAdd(t *testing.T) {
 			if tt.wantReason != "" && (p == nil || p.Reason != tt.wantReason) {
 				t.Fatalf("poison = %+v, want reason %s", p, tt.wantReason)
 			}
-			if len(b.rows) != tt.wantRows {
-				t.Errorf("rows = %d, want %d", len(b.rows), tt.wantRows)
+			if b.rows.Len() != tt.wantRows {
+				t.Errorf("rows = %d, want %d", b.rows.Len(), tt.wantRows)
 			}
 			if b.messages != 1 || b.last[2].Offset != 41 {
 				t.Errorf("the message is not recorded for the commit: messages %d, last %+v", b.messages, b.last)
@@ -220,6 +220,8 @@ func TestConfigValidate(t *testing.T) {
 		{"no fetch wait", func(c *Config) { c.FetchMaxWait = 0 }, false},
 		{"fetch wait of a minute", func(c *Config) { c.FetchMaxWait = time.Minute }, false},
 		{"fetch wait of 1ms", func(c *Config) { c.FetchMaxWait = time.Millisecond }, true},
+		{"no memory limit", func(c *Config) { c.MemoryLimit = 0 }, true},
+		{"memory limit of 1 MiB", func(c *Config) { c.MemoryLimit = 1 << 20 }, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -247,7 +247,7 @@ func (e *env) rawInsert(ctx context.Context, fx *fixture, r *Report) error {
 
 // insertBatchRows is the aggregator's default --batch-rows (not imported:
 // the aggregator's micro-benchmarks import this package).
-const insertBatchRows = 50000
+const insertBatchRows = 100000
 
 // endOffsets returns the high-water mark of each partition of topic.
 func (e *env) endOffsets(ctx context.Context, topic string) (map[int]int64, error) {
