@@ -130,7 +130,7 @@ func New(cfg Config, kc *kafkaclient.Config, reg prometheus.Registerer) (*Publis
 		BatchTimeout: cfg.BatchTimeout,
 		MaxAttempts:  cfg.MaxAttempts,
 		WriteTimeout: cfg.WriteTimeout,
-		Transport:    tr,
+		Transport:    &topicMetadataMemo{RoundTripper: tr, ttl: time.Second, now: time.Now},
 		// The topic is created by EnsureTopics with the configured partition
 		// count; broker-side auto-creation would pick its own.
 		AllowAutoTopicCreation: false,

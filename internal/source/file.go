@@ -188,11 +188,12 @@ func (f *File) readJSONL(ctx context.Context, r io.Reader, path string, seenUpTo
 	h := sha256.New()
 	br := bufio.NewReaderSize(io.TeeReader(r, h), 64<<10)
 	var offset int64
+	var long []byte
 	for lineNo := 1; ; lineNo++ {
 		if err := ctx.Err(); err != nil {
 			return fileMark{}, err
 		}
-		line, n, tooLong, err := readLine(br)
+		line, n, tooLong, err := readLine(br, &long)
 		if err != nil && !errors.Is(err, io.EOF) {
 			return fileMark{}, &FetchError{Reason: ReasonIO, Err: fmt.Errorf("reading %s: %w", path, err)}
 		}
@@ -239,24 +240,32 @@ func (f *File) readJSONL(ctx context.Context, r io.Reader, path string, seenUpTo
 
 // readLine returns the next line without its newline, the bytes it took
 // from the input (newline included), and whether it was over maxLineBytes
-// (then its content is dropped).
-func readLine(br *bufio.Reader) (line []byte, n int64, tooLong bool, err error) {
-	var buf []byte
-	for {
-		chunk, err := br.ReadSlice('\n')
+// (then its content is dropped). A line that fits the reader's buffer is
+// returned in place, valid until the next read (decoding copies what it
+// keeps); a longer one is gathered in *long, which is reused.
+func readLine(br *bufio.Reader, long *[]byte) (line []byte, n int64, tooLong bool, err error) {
+	chunk, err := br.ReadSlice('\n')
+	n = int64(len(chunk))
+	if !errors.Is(err, bufio.ErrBufferFull) {
+		return bytes.TrimRight(chunk, "\r\n"), n, false, err
+	}
+	buf := append((*long)[:0], chunk...)
+	for errors.Is(err, bufio.ErrBufferFull) {
+		chunk, err = br.ReadSlice('\n')
 		n += int64(len(chunk))
 		if !tooLong {
 			if len(buf)+len(chunk) > maxLineBytes+1 {
-				tooLong, buf = true, nil
+				tooLong, buf = true, buf[:0]
 			} else {
 				buf = append(buf, chunk...)
 			}
 		}
-		if errors.Is(err, bufio.ErrBufferFull) {
-			continue
-		}
-		return bytes.TrimRight(buf, "\r\n"), n, tooLong, err
 	}
+	*long = buf[:0]
+	if tooLong {
+		return nil, n, true, err
+	}
+	return bytes.TrimRight(buf, "\r\n"), n, false, err
 }
 
 // readText emits a plain-text file as one post. Its id comes from the
