@@ -30,8 +30,11 @@ type Publisher interface {
 // Extractor finds the distinct hashtags of a text, in order of first
 // appearance, and names its version.
 type Extractor struct {
-	Version  int
-	Distinct func(text string) []post.Hashtag
+	Version int
+	// AppendDistinct appends the distinct hashtags of text to dst and
+	// returns the extended slice: a publish call gathers the tags of all
+	// its posts in one array.
+	AppendDistinct func(dst []post.Hashtag, text string) []post.Hashtag
 }
 
 // Config tunes the runner.
@@ -244,11 +247,12 @@ func (b *batch) start(msgs []post.Message) {
 // counts the outcome.
 func (b *batch) publish(msgs []post.Message) {
 	r := b.r
+	all := make([]post.Hashtag, 0, 4*len(msgs))
 	for i := range msgs {
-		msgs[i].Hashtags = r.extract.Distinct(msgs[i].Text)
-		if msgs[i].Hashtags == nil {
-			msgs[i].Hashtags = []post.Hashtag{}
-		}
+		start := len(all)
+		all = r.extract.AppendDistinct(all, msgs[i].Text)
+		// Never nil: a post without tags has "hashtags":[].
+		msgs[i].Hashtags = all[start:len(all):len(all)]
 	}
 	ctx, cancel := context.WithTimeout(b.ctx, r.cfg.PublishTimeout)
 	defer cancel()

@@ -43,8 +43,7 @@ func (f *fakePublisher) Publish(_ context.Context, msgs []post.Message) (int, er
 }
 
 // words is a stand-in extractor: every word starting with # is a tag.
-func words(text string) []post.Hashtag {
-	var out []post.Hashtag
+func words(out []post.Hashtag, text string) []post.Hashtag {
 	seen := map[string]bool{}
 	for _, w := range strings.Fields(text) {
 		if strings.HasPrefix(w, "#") && len(w) > 1 && !seen[strings.ToLower(w[1:])] {
@@ -92,7 +91,7 @@ var t0 = time.Date(2025, 11, 6, 10, 0, 0, 0, time.UTC)
 func newTestRunner(t *testing.T, pub Publisher, cfg Config) (*Runner, *prometheus.Registry) {
 	t.Helper()
 	reg := prometheus.NewPedanticRegistry()
-	r := New(cfg, pub, Extractor{Version: 3, Distinct: words}, reg, slog.New(slog.DiscardHandler))
+	r := New(cfg, pub, Extractor{Version: 3, AppendDistinct: words}, reg, slog.New(slog.DiscardHandler))
 	r.now = func() time.Time { return t0 }
 	return r, reg
 }

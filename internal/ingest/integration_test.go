@@ -27,7 +27,7 @@ import (
 
 func realRunner(t *testing.T, pub Publisher) *Runner {
 	t.Helper()
-	return New(DefaultConfig(), pub, Extractor{Version: 3, Distinct: words}, prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
+	return New(DefaultConfig(), pub, Extractor{Version: 3, AppendDistinct: words}, prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
 }
 
 func newPublisher(t *testing.T, partitions int) (*publish.Publisher, func() []publishtest.Message) {

@@ -31,16 +31,17 @@ import (
 )
 
 // extractor finds the hashtags ingest publishes with each post.
-var extractor = ingest.Extractor{Version: hashtag.Version, Distinct: distinctHashtags}
+var extractor = ingest.Extractor{Version: hashtag.Version, AppendDistinct: appendDistinctHashtags}
 
-// distinctHashtags converts the extractor's tags to the message's.
-func distinctHashtags(text string) []post.Hashtag {
-	tags := hashtag.Distinct(text)
-	out := make([]post.Hashtag, len(tags))
-	for i, t := range tags {
-		out[i] = post.Hashtag{Tag: t.Tag, Display: t.Display}
+// appendDistinctHashtags appends the extractor's tags as the message's,
+// with no allocation beyond dst's growth for the usual handful of tags.
+func appendDistinctHashtags(dst []post.Hashtag, text string) []post.Hashtag {
+	var occBuf [16]hashtag.Occurrence
+	var tagBuf [16]hashtag.Tag
+	for _, t := range hashtag.AppendDistinct(tagBuf[:0], hashtag.AppendOccurrences(occBuf[:0], text)) {
+		dst = append(dst, post.Hashtag{Tag: t.Tag, Display: t.Display})
 	}
-	return out
+	return dst
 }
 
 // toText turns the HTML of feeds and timelines into plain text.

@@ -13,7 +13,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -103,9 +105,17 @@ func compression(name string) (kafka.Compression, error) {
 
 // Publisher writes post messages to one topic.
 type Publisher struct {
-	w   *kafka.Writer
-	m   *metrics
-	now func() time.Time
+	w        *kafka.Writer
+	m        *metrics
+	now      func() time.Time
+	encoders sync.Pool // of *encoding
+}
+
+// encoding is the memory of one Publish call, reused by the next.
+type encoding struct {
+	buf  []byte
+	ends []int
+	msgs []kafka.Message
 }
 
 // New builds a Publisher for the topic of kc. It does not contact Kafka; call
@@ -135,7 +145,9 @@ func New(cfg Config, kc *kafkaclient.Config, reg prometheus.Registerer) (*Publis
 		// count; broker-side auto-creation would pick its own.
 		AllowAutoTopicCreation: false,
 	}
-	return &Publisher{w: w, m: newMetrics(reg), now: time.Now}, nil
+	pub := &Publisher{w: w, m: newMetrics(reg), now: time.Now}
+	pub.encoders.New = func() any { return new(encoding) }
+	return pub, nil
 }
 
 // Publish writes msgs and waits for Kafka to acknowledge them. It returns
@@ -150,15 +162,18 @@ func (p *Publisher) Publish(ctx context.Context, msgs []post.Message) (int, erro
 	if len(msgs) == 0 {
 		return 0, nil
 	}
-	// One buffer holds every key and value of the call: the writer is done
-	// with them when WriteMessages returns.
-	kmsgs := make([]kafka.Message, len(msgs))
+	// One buffer holds every key and value of the call, sized up front and
+	// taken from a pool: the writer is done with them when WriteMessages
+	// returns, unless ctx ended first (then the buffer is left to the
+	// garbage collector, as the writer may still read it).
+	enc := p.encoders.Get().(*encoding)
 	size := 0
 	for i := range msgs {
 		size += 2*len(msgs[i].ID) + len(msgs[i].Text) + 64*len(msgs[i].Hashtags) + 160
 	}
-	buf := make([]byte, 0, size)
-	ends := make([]int, 0, 2*len(msgs))
+	buf := slices.Grow(enc.buf[:0], size)
+	ends := slices.Grow(enc.ends[:0], 2*len(msgs))
+	kmsgs := slices.Grow(enc.msgs[:0], len(msgs))[:len(msgs)]
 	for i := range msgs {
 		buf = append(buf, msgs[i].ID...)
 		ends = append(ends, len(buf))
@@ -177,6 +192,11 @@ func (p *Publisher) Publish(ctx context.Context, msgs []post.Message) (int, erro
 	began := p.now()
 	err := p.w.WriteMessages(ctx, kmsgs...)
 	p.m.latency.Observe(p.now().Sub(began).Seconds())
+	if ctx.Err() == nil {
+		clear(kmsgs)
+		enc.buf, enc.ends, enc.msgs = buf[:0], ends[:0], kmsgs[:0]
+		p.encoders.Put(enc)
+	}
 	if err == nil {
 		return len(msgs), nil
 	}
