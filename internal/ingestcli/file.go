@@ -45,7 +45,7 @@ not be published.`,
 		if err != nil {
 			return err
 		}
-		src, err := source.NewFile(paths, source.Options{Name: source.KindFile, MaxTextBytes: pipe.ingest.MaxTextBytes})
+		src, err := source.NewFile(paths, source.Options{Name: source.KindFile, MaxTextBytes: pipe.ingest.MaxTextBytes, Once: true})
 		if err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -185,8 +186,12 @@ func matchPrefix(fh *os.File, m fileMark) (int64, error) {
 }
 
 func (f *File) readJSONL(ctx context.Context, r io.Reader, path string, seenUpTo int64, emit Emit, progress func(int64)) (fileMark, error) {
-	h := sha256.New()
-	br := bufio.NewReaderSize(io.TeeReader(r, h), 64<<10)
+	var h hash.Hash
+	if !f.opt.Once {
+		h = sha256.New()
+		r = io.TeeReader(r, h)
+	}
+	br := bufio.NewReaderSize(r, 64<<10)
 	var offset int64
 	var long []byte
 	for lineNo := 1; ; lineNo++ {
@@ -235,6 +240,9 @@ func (f *File) readJSONL(ctx context.Context, r io.Reader, path string, seenUpTo
 	// read (and published) now, and the mark covers it, so a rewrite of it
 	// reads the file again rather than publishing half a post as new.
 	// h has seen exactly the first offset bytes: the reader was drained to EOF.
+	if h == nil {
+		return fileMark{Offset: offset}, nil
+	}
 	return fileMark{Offset: offset, Sum: hex.EncodeToString(h.Sum(nil))}, nil
 }
 

@@ -248,3 +248,36 @@ func TestFileValidUTF8(t *testing.T) {
 		t.Errorf("%d valid posts, want 6 (all but the two with raw invalid bytes)", valid)
 	}
 }
+
+// TestFileOnce: a source polled once (ingest file) emits the same posts
+// and keeps no mark that could skip them.
+func TestFileOnce(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "a.jsonl")
+	if err := os.WriteFile(path, []byte(`{"id":"a","text":"#t"}`+"\n"+`{"id":"b","text":"#u"}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, once := range []bool{false, true} {
+		opt := testOptions(t, nil)
+		opt.Once = once
+		f, err := NewFile([]string{path}, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for poll := 1; poll <= 2; poll++ {
+			var ids []string
+			for _, it := range pollCommit(t, f) {
+				if !it.Duplicate {
+					ids = append(ids, it.Post.ID)
+				}
+			}
+			want := []string{"a", "b"}
+			if poll == 2 && !once {
+				want = nil // the in-memory mark skips what the first poll read
+			}
+			if !slices.Equal(ids, want) {
+				t.Errorf("once=%v, poll %d: new posts %v, want %v", once, poll, ids, want)
+			}
+		}
+	}
+}

@@ -70,6 +70,9 @@ type Options struct {
 	Name string
 	// State keeps the cursor; nil means no cursor (every post is new).
 	State *StateStore
+	// Once says the source is polled once and its cursor thrown away
+	// (ingest file): files are then not hashed for a mark nobody reads.
+	Once bool
 	// Client fetches feeds and timelines; NewHTTPClient's when nil.
 	Client *http.Client
 	// ToText turns HTML into plain text (entities decoded, tags removed,
