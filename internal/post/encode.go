@@ -118,6 +118,16 @@ func appendString(dst []byte, s string) []byte {
 			start = i
 			continue
 		}
+		// Valid 2- and 3-byte sequences (accents, CJK, Hangul, Arabic,
+		// Devanagari) are checked here; the rest goes to the utf8 package.
+		if c := s[i]; c >= 0xC2 && c <= 0xDF && i+1 < len(s) && s[i+1]&0xC0 == 0x80 {
+			i += 2
+			continue
+		} else if (c >= 0xE1 && c <= 0xEC || c == 0xEE || c == 0xEF) && i+2 < len(s) && s[i+1]&0xC0 == 0x80 && s[i+2]&0xC0 == 0x80 &&
+			(c != 0xE2 || s[i+1] != 0x80 || s[i+2]&0xFE != 0xA8) { // not U+2028, U+2029
+			i += 3
+			continue
+		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case r == utf8.RuneError && size == 1:

@@ -19,6 +19,10 @@ func TestAppendMessageMatchesMarshal(t *testing.T) {
 			Hashtags: []Hashtag{}, ExtractorVersion: 12}},
 		{"invalid UTF-8", Message{Post: Post{ID: "\xff", Text: "a\xc3(b\xed\xa0\x80"}, ExtractorVersion: -3}},
 		{"nil hashtags", Message{Post: Post{ID: "a", Text: "t", CreatedAt: time.Unix(0, 1)}}},
+		// Around the 2- and 3-byte fast paths: the edges of each lead byte's
+		// range, E2 sequences next to U+2028/U+2029, and invalid ones.
+		{"multi-byte", Message{Post: Post{ID: "m", Text: "é ß ’ … — ＃ 日本 한국 عربي हिन्दी \u0080 \u07ff \u0800 \u0fff \u1000 \ud7ff \ue000 \ufeff \uffff \u2027\u2028\u2029\u202a \U0001F680"}}},
+		{"invalid multi-byte", Message{Post: Post{ID: "i", Text: "\xc2 \xc2\x41 \xdf\xc0 \xe0\x80\x80 \xe1\x80 \xe1\x80\x41 \xec\xbf \xed\xa0\x80 \xee\x80 \xef\xbf \xe2\x80 \xe2\x80\xa8\xa9 \xf0\x80\x80\x80 \xc0\xaf"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { checkEncode(t, &tt.m) })
