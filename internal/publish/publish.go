@@ -132,7 +132,7 @@ func New(cfg Config, kc *kafkaclient.Config, reg prometheus.Registerer) (*Publis
 	w := &kafka.Writer{
 		Addr:         kafka.TCP(kc.Brokers...),
 		Topic:        kc.Topic,
-		Balancer:     &kafka.Hash{},
+		Balancer:     &keyHashBalancer{},
 		RequiredAcks: kafka.RequireAll,
 		Compression:  codec,
 		BatchSize:    cfg.BatchSize,
