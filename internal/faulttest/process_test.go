@@ -24,7 +24,11 @@ func TestIngestKilledWhilePublishingThenRerun(t *testing.T) {
 	posts := genPosts("kill", 100000, 60, 1)
 	path := writeJSONL(t, t.TempDir(), "posts.jsonl", posts)
 
-	first := start(t, "ingest file (killed)", ingestBin, nil, append([]string{"file", path}, e.kafkaArgs()...)...)
+	// One message per produce request keeps the first run publishing for
+	// seconds (at full speed it publishes 100,000 posts in well under one,
+	// before it could be killed); the rerun has the default settings.
+	slow := []string{"file", path, "--kafka-batch-size", "1", "--publish-in-flight", "1"}
+	first := start(t, "ingest file (killed)", ingestBin, nil, append(slow, e.kafkaArgs()...)...)
 	waitFor(t, 60*time.Second, "the first posts in Kafka", func() bool {
 		if first.exited() {
 			t.Fatalf("ingest file ended before it could be killed: %v\n%s", first.err, first.stderr.String())
