@@ -19,8 +19,9 @@ type Poison struct {
 	Err     error
 }
 
-// rowOverhead approximates the memory of a Mention beyond its strings.
-const rowOverhead = 128
+// rowOverhead is the memory of a row in the batch's columns beyond its
+// strings' bytes: five string headers, two times and three integers.
+const rowOverhead = 144
 
 // batch collects the rows of the messages read since the last flush, the
 // poison among them, and, per partition, the last message (what a commit
