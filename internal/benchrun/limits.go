@@ -16,66 +16,52 @@ import (
 	"tagpulse/internal/chstore"
 )
 
-// kcat measures librdkafka's produce and consume of the messages ingest
-// writes: same keys, same values, lz4 like ingest's default, acks=all
+// kcatProduce measures librdkafka's produce of the messages ingest writes
+// into topic: same keys, same values, lz4 like ingest's default, acks=all
 // (librdkafka's default), and otherwise librdkafka's defaults.
-func (e *env) kcat(ctx context.Context, fx *fixture, r *Report) error {
-	var topics []string
-	prod, err := e.repeat(ctx, "kcat produce", func(ctx context.Context, i int) (float64, error) {
-		t, err := e.topic(ctx, "kcat"+strconv.Itoa(i))
-		if err != nil {
-			return 0, err
-		}
-		topics = append(topics, t)
-		cmd := exec.CommandContext(ctx, e.cfg.KcatBin, "-P", "-b", strings.Join(e.cfg.Brokers, ","), "-t", t,
-			"-K", "\t", "-z", "lz4", "-X", "acks=all", "-l", fx.kcatPath)
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		start := time.Now()
-		if err := cmd.Run(); err != nil {
-			return 0, fmt.Errorf("kcat -P: %w: %s", err, stderr.String())
-		}
-		d := time.Since(start)
-		if stderr.Len() > 0 {
-			return 0, fmt.Errorf("kcat -P reported: %s", firstLine(stderr.String()))
-		}
-		if n, err := e.topicMessages(ctx, t); err != nil || n != int64(len(fx.msgs)) {
-			return 0, fmt.Errorf("kcat -P left %d messages in %s, want %d (%v)", n, t, len(fx.msgs), err)
-		}
-		return float64(len(fx.msgs)) / d.Seconds(), nil
-	})
-	if err != nil {
-		return err
+func (e *env) kcatProduce(ctx context.Context, fx *fixture, topic string) (float64, error) {
+	cmd := exec.CommandContext(ctx, e.cfg.KcatBin, "-P", "-b", strings.Join(e.cfg.Brokers, ","), "-t", topic,
+		"-K", "\t", "-z", "lz4", "-X", "acks=all", "-l", fx.kcatPath)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		return 0, fmt.Errorf("kcat -P: %w: %s", err, stderr.String())
 	}
-	r.KcatProduce = median(prod)
-	cons, err := e.repeat(ctx, "kcat consume", func(ctx context.Context, i int) (float64, error) {
-		cmd := exec.CommandContext(ctx, e.cfg.KcatBin, "-C", "-b", strings.Join(e.cfg.Brokers, ","), "-t", topics[i],
-			"-o", "beginning", "-e", "-q")
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			return 0, err
-		}
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		start := time.Now()
-		if err := cmd.Start(); err != nil {
-			return 0, err
-		}
-		n, cerr := copyCount(out)
-		if err := cmd.Wait(); err != nil {
-			return 0, fmt.Errorf("kcat -C: %w: %s", err, stderr.String())
-		}
-		d := time.Since(start)
-		if cerr != nil || n != len(fx.msgs) {
-			return 0, fmt.Errorf("kcat -C read %d messages, want %d (%v)", n, len(fx.msgs), cerr)
-		}
-		return float64(n) / d.Seconds(), nil
-	})
-	if err != nil {
-		return err
+	d := time.Since(start)
+	if stderr.Len() > 0 {
+		return 0, fmt.Errorf("kcat -P reported: %s", firstLine(stderr.String()))
 	}
-	r.KcatConsume = median(cons)
-	return nil
+	if n, err := e.topicMessages(ctx, topic); err != nil || n != int64(len(fx.msgs)) {
+		return 0, fmt.Errorf("kcat -P left %d messages in %s, want %d (%v)", n, topic, len(fx.msgs), err)
+	}
+	return float64(len(fx.msgs)) / d.Seconds(), nil
+}
+
+// kcatConsume measures librdkafka's consume of topic from the beginning to
+// its end, the output counted through a pipe.
+func (e *env) kcatConsume(ctx context.Context, fx *fixture, topic string) (float64, error) {
+	cmd := exec.CommandContext(ctx, e.cfg.KcatBin, "-C", "-b", strings.Join(e.cfg.Brokers, ","), "-t", topic,
+		"-o", "beginning", "-e", "-q")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return 0, err
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	n, cerr := copyCount(out)
+	if err := cmd.Wait(); err != nil {
+		return 0, fmt.Errorf("kcat -C: %w: %s", err, stderr.String())
+	}
+	d := time.Since(start)
+	if cerr != nil || n != len(fx.msgs) {
+		return 0, fmt.Errorf("kcat -C read %d messages, want %d (%v)", n, len(fx.msgs), cerr)
+	}
+	return float64(n) / d.Seconds(), nil
 }
 
 // kafkaGo measures a bare kafka-go Writer (the settings of

@@ -139,11 +139,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		name string
 		fn   func(context.Context, *fixture, *Report) error
 	}{
-		{"limits: kcat", e.kcat},
 		{"limits: kafka-go", e.kafkaGo},
 		{"limits: clickhouse-go insert", e.rawInsert},
 		{"peer: ClickHouse Kafka engine", e.peer},
-		{"tagpulse: ingest and aggregate", e.tagpulse},
+		{"tagpulse: kcat produce, ingest, kcat consume, aggregate, in turn", e.tagpulse},
 		{"tagpulse: freshness", e.freshness},
 	}
 	for _, s := range steps {

@@ -42,6 +42,7 @@ func TestSmoke(t *testing.T) {
 		"kcat produce": r.KcatProduce, "kcat consume": r.KcatConsume, "kafka-go write": r.KafkaGoWrite,
 		"kafka-go read": r.KafkaGoRead, "raw insert": r.RawInsert, "Kafka engine": r.PeerRows,
 		"ingest": r.IngestPosts, "aggregate": r.AggregatePosts, "aggregate RSS": r.AggregateRSS,
+		"ingest vs kcat (paired)": r.IngestVsKcat, "aggregate vs kcat (paired)": r.AggregateVsKcat,
 	} {
 		if v <= 0 {
 			t.Errorf("%s: no figure (%v)", name, v)

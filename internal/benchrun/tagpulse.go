@@ -16,57 +16,99 @@ import (
 
 // tagpulse measures `ingest file` on the corpus and `aggregate run
 // --until-caught-up` on what it published, with the aggregator's peak RSS,
-// and checks every count against the generator's.
+// and checks every count against the generator's. Each run is paired with
+// its limit, measured just before it on the same messages: kcat produces
+// the corpus's messages into a fresh topic, then ingest publishes the corpus
+// into another; kcat consumes ingest's topic, then aggregate does. The
+// machine's speed drifts by minutes, so the ratios are the medians of the
+// ratios of each pair, not ratios of medians taken minutes apart.
 func (e *env) tagpulse(ctx context.Context, fx *fixture, r *Report) error {
-	var topic string
-	ingest, err := e.repeat(ctx, "ingest file", func(ctx context.Context, i int) (float64, error) {
-		t, err := e.topic(ctx, "ingest"+strconv.Itoa(i))
+	var kcatProd, kcatCons, ingest, agg, ingestRatio, aggRatio, rss []float64
+	for i := range e.cfg.Runs {
+		run := strconv.Itoa(i)
+		step := func(what string, fn func() (float64, error)) (float64, error) {
+			v, err := fn()
+			if err != nil {
+				return 0, fmt.Errorf("%s (run %d): %w", what, i+1, err)
+			}
+			e.log.Info("measured", "what", what, "run", i+1, "value", fmt.Sprintf("%.0f", v))
+			return v, nil
+		}
+		kt, err := e.topic(ctx, "kcat"+run)
 		if err != nil {
-			return 0, err
+			return err
 		}
-		topic = t
-		out, d, _, err := e.command(ctx, e.cfg.IngestBin, []string{"file", fx.corpusPath}, e.kafkaEnv(t, ""))
+		kp, err := step("kcat produce", func() (float64, error) { return e.kcatProduce(ctx, fx, kt) })
 		if err != nil {
-			return 0, err
+			return err
 		}
-		if want := fmt.Sprintf("%d published", len(fx.msgs)); !strings.Contains(out, want) {
-			return 0, fmt.Errorf("ingest file did not publish every post: %s", firstLine(out))
-		}
-		if n, err := e.topicMessages(ctx, t); err != nil || n != int64(len(fx.msgs)) {
-			return 0, fmt.Errorf("ingest file left %d messages in %s, want %d (%v)", n, t, len(fx.msgs), err)
-		}
-		return float64(len(fx.msgs)) / d.Seconds(), nil
-	})
-	if err != nil {
-		return err
-	}
-	r.IngestPosts = median(ingest)
-
-	var rss []float64
-	agg, err := e.repeat(ctx, "aggregate run --until-caught-up", func(ctx context.Context, i int) (float64, error) {
-		db := e.database("agg" + strconv.Itoa(i))
-		env := e.kafkaEnv(topic, "bench_"+e.suffix+"_group"+strconv.Itoa(i))
-		env = append(env, "CLICKHOUSE_DSN="+e.dsn(db))
-		if _, _, _, err := e.command(ctx, e.cfg.AggregateBin, []string{"migrate"}, env); err != nil {
-			return 0, err
-		}
-		_, d, peak, err := e.command(ctx, e.cfg.AggregateBin, []string{"run", "--until-caught-up", "--http-addr", "", "--retention", "0"}, env)
+		it, err := e.topic(ctx, "ingest"+run)
 		if err != nil {
-			return 0, err
+			return err
 		}
+		ip, err := step("ingest file", func() (float64, error) { return e.ingestFile(ctx, fx, it) })
+		if err != nil {
+			return err
+		}
+		kc, err := step("kcat consume", func() (float64, error) { return e.kcatConsume(ctx, fx, it) })
+		if err != nil {
+			return err
+		}
+		var peak int64
+		ap, err := step("aggregate run --until-caught-up", func() (float64, error) {
+			v, p, err := e.aggregate(ctx, fx, it, run, r)
+			peak = p
+			return v, err
+		})
+		if err != nil {
+			return err
+		}
+		kcatProd, ingest, ingestRatio = append(kcatProd, kp), append(ingest, ip), append(ingestRatio, ip/kp)
+		kcatCons, agg, aggRatio = append(kcatCons, kc), append(agg, ap), append(aggRatio, ap/kc)
 		rss = append(rss, float64(peak))
-		if err := e.checkCounts(ctx, db, fx, fmt.Sprintf("aggregate run %d", i+1), r); err != nil {
-			return 0, err
-		}
-		return float64(len(fx.msgs)) / d.Seconds(), nil
-	})
-	if err != nil {
-		return err
 	}
-	r.AggregatePosts = median(agg)
+	r.KcatProduce, r.KcatConsume = median(kcatProd), median(kcatCons)
+	r.IngestPosts, r.IngestVsKcat = median(ingest), median(ingestRatio)
+	r.AggregatePosts, r.AggregateVsKcat = median(agg), median(aggRatio)
 	r.AggregateRows = r.AggregatePosts * float64(len(fx.rows)) / float64(len(fx.msgs))
 	r.AggregateRSS = slicesMax(rss)
 	return nil
+}
+
+// ingestFile runs `ingest file` on the corpus into topic and returns its
+// rate in posts/s; the topic must then hold every post.
+func (e *env) ingestFile(ctx context.Context, fx *fixture, topic string) (float64, error) {
+	out, d, _, err := e.command(ctx, e.cfg.IngestBin, []string{"file", fx.corpusPath}, e.kafkaEnv(topic, ""))
+	if err != nil {
+		return 0, err
+	}
+	if want := fmt.Sprintf("%d published", len(fx.msgs)); !strings.Contains(out, want) {
+		return 0, fmt.Errorf("ingest file did not publish every post: %s", firstLine(out))
+	}
+	if n, err := e.topicMessages(ctx, topic); err != nil || n != int64(len(fx.msgs)) {
+		return 0, fmt.Errorf("ingest file left %d messages in %s, want %d (%v)", n, topic, len(fx.msgs), err)
+	}
+	return float64(len(fx.msgs)) / d.Seconds(), nil
+}
+
+// aggregate runs `aggregate run --until-caught-up` on topic with a fresh
+// group and database (migrated first, untimed), checks its counts, and
+// returns its rate in posts/s and its peak RSS in bytes.
+func (e *env) aggregate(ctx context.Context, fx *fixture, topic, run string, r *Report) (float64, int64, error) {
+	db := e.database("agg" + run)
+	env := e.kafkaEnv(topic, "bench_"+e.suffix+"_group"+run)
+	env = append(env, "CLICKHOUSE_DSN="+e.dsn(db))
+	if _, _, _, err := e.command(ctx, e.cfg.AggregateBin, []string{"migrate"}, env); err != nil {
+		return 0, 0, err
+	}
+	_, d, peak, err := e.command(ctx, e.cfg.AggregateBin, []string{"run", "--until-caught-up", "--http-addr", "", "--retention", "0"}, env)
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := e.checkCounts(ctx, db, fx, "aggregate run "+run, r); err != nil {
+		return 0, 0, err
+	}
+	return float64(len(fx.msgs)) / d.Seconds(), peak, nil
 }
 
 // checkCounts compares what tagpulse stored in db with the generator's
