@@ -30,8 +30,8 @@ type Report struct {
 	// IngestVsKcat and AggregateVsKcat are the medians of the ratios of
 	// each run to the kcat run paired with it (see env.tagpulse).
 	IngestVsKcat, AggregateVsKcat float64
-	AggregateRows  float64
-	AggregateRSS   float64 // bytes, largest over the runs
+	AggregateRows                 float64
+	AggregateRSS                  float64 // bytes, largest over the runs
 
 	FreshOffered                 float64 // posts
 	FreshP50, FreshP99, FreshMax float64 // seconds
