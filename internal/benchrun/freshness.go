@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
@@ -38,10 +39,10 @@ func (e *env) freshness(ctx context.Context, fx *fixture, r *Report) error {
 	}
 	db := e.database("fresh")
 	env := append(e.kafkaEnv(topic, "bench_"+e.suffix+"_fresh"), "CLICKHOUSE_DSN="+e.dsn(db))
-	if _, _, _, err := e.command(ctx, e.cfg.AggregateBin, []string{"migrate"}, env); err != nil {
+	if _, err := e.command(ctx, filepath.Join(e.cfg.Bin, "aggregate"), []string{"migrate"}, env); err != nil {
 		return err
 	}
-	agg := exec.Command(e.cfg.AggregateBin, "run", "--http-addr", "", "--retention", "0")
+	agg := exec.Command(filepath.Join(e.cfg.Bin, "aggregate"), "run", "--http-addr", "", "--retention", "0")
 	agg.Env = append(os.Environ(), env...)
 	if err := agg.Start(); err != nil {
 		return err

@@ -33,8 +33,8 @@ type Config struct {
 	Runs int
 	// Dir holds the corpus and the message files.
 	Dir string
-	// IngestBin and AggregateBin are the built commands.
-	IngestBin, AggregateBin string
+	// Bin is the directory of the built ingest and aggregate.
+	Bin string
 	// KcatBin is librdkafka's kcat.
 	KcatBin string
 	// Brokers and ClickHouseAddr reach the local stack.
@@ -56,8 +56,7 @@ func DefaultConfig() Config {
 	return Config{
 		Corpus:         DefaultCorpusOptions(),
 		Runs:           3,
-		IngestBin:      "bin/ingest",
-		AggregateBin:   "bin/aggregate",
+		Bin:            "bin",
 		KcatBin:        "kcat",
 		Brokers:        []string{"127.0.0.1:9092"},
 		ClickHouseAddr: "127.0.0.1:9000",
@@ -107,34 +106,13 @@ type env struct {
 // not exact or a measurement cannot be made; what it created on the stack
 // is removed either way.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
-	if cfg.Log == nil {
-		cfg.Log = slog.New(slog.DiscardHandler)
-	}
-	if cfg.Runs < 1 {
-		cfg.Runs = 1
-	}
-	if cfg.Dir == "" {
-		d, err := os.MkdirTemp("", "tagpulse-bench-")
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(d)
-		cfg.Dir = d
-	}
-	e, err := newEnv(ctx, cfg)
+	e, fx, done, err := setUp(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	defer e.cleanup()
+	defer done()
 
-	start := time.Now()
-	fx, err := prepare(cfg)
-	if err != nil {
-		return nil, err
-	}
-	e.log.Info("corpus ready", "posts", fx.exp.Posts, "mentions", fx.exp.Mentions, "tags", len(fx.exp.Tags), "corpus_bytes", fx.corpusBytes, "took", time.Since(start).Round(time.Millisecond))
-
-	r := &Report{Posts: fx.exp.Posts, Mentions: fx.exp.Mentions, CorpusBytes: fx.corpusBytes, ValueBytes: fx.valueBytes, Runs: cfg.Runs}
+	r := &Report{Posts: fx.exp.Posts, Mentions: fx.exp.Mentions, CorpusBytes: fx.corpusBytes, ValueBytes: fx.valueBytes, Runs: e.cfg.Runs}
 	steps := []struct {
 		name string
 		fn   func(context.Context, *fixture, *Report) error
@@ -158,6 +136,45 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return r, fmt.Errorf("counts are not exact: %s", strings.Join(r.Inexact, "; "))
 	}
 	return r, nil
+}
+
+// setUp fills in cfg, reaches the stack and writes the corpus; done
+// removes what the run created on the stack and on disk.
+func setUp(ctx context.Context, cfg Config) (e *env, fx *fixture, done func(), err error) {
+	cleanup, err := cfg.fill()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if e, err = newEnv(ctx, cfg); err != nil {
+		cleanup()
+		return nil, nil, nil, err
+	}
+	done = func() { e.cleanup(); cleanup() }
+	start := time.Now()
+	if fx, err = prepare(cfg); err != nil {
+		done()
+		return nil, nil, nil, err
+	}
+	e.log.Info("corpus ready", "posts", fx.exp.Posts, "mentions", fx.exp.Mentions, "tags", len(fx.exp.Tags), "corpus_bytes", fx.corpusBytes, "took", time.Since(start).Round(time.Millisecond))
+	return e, fx, done, nil
+}
+
+// fill sets what the caller left empty: a silent logger, one run, a
+// temporary directory (which the returned func removes).
+func (cfg *Config) fill() (func(), error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	cfg.Runs = max(cfg.Runs, 1)
+	if cfg.Dir != "" {
+		return func() {}, nil
+	}
+	d, err := os.MkdirTemp("", "tagpulse-bench-")
+	if err != nil {
+		return nil, err
+	}
+	cfg.Dir = d
+	return func() { os.RemoveAll(d) }, nil
 }
 
 func newEnv(ctx context.Context, cfg Config) (*env, error) {

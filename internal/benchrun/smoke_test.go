@@ -3,7 +3,6 @@ package benchrun
 import (
 	"context"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -24,8 +23,7 @@ func TestSmoke(t *testing.T) {
 	cfg := SmokeConfig()
 	cfg.Corpus.Posts = 1000
 	cfg.FreshDuration = 2 * time.Second
-	cfg.IngestBin = filepath.Join(bin, "ingest")
-	cfg.AggregateBin = filepath.Join(bin, "aggregate")
+	cfg.Bin = bin
 	cfg.Brokers = strings.Split(stacktest.KafkaBrokers, ",")
 	cfg.ClickHouseAddr = stacktest.ClickHouseAddr
 	cfg.Dir = t.TempDir()
@@ -56,5 +54,39 @@ func TestSmoke(t *testing.T) {
 		if !strings.Contains(table, want) {
 			t.Errorf("table lacks %q:\n%s", want, table)
 		}
+	}
+}
+
+// TestCompareSmoke compares a build with itself at a tiny size, for
+// correctness only: every round of every build measures, counts are
+// checked, and the table has a row per measure.
+func TestCompareSmoke(t *testing.T) {
+	stacktest.Require(t)
+	bin := stacktest.Binaries(t)
+	cfg := SmokeConfig()
+	cfg.Corpus.Posts = 300
+	cfg.Runs = 2
+	cfg.Brokers = strings.Split(stacktest.KafkaBrokers, ",")
+	cfg.ClickHouseAddr = stacktest.ClickHouseAddr
+	cfg.Dir = t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	c, err := Compare(ctx, cfg, []Build{{Name: "a", Bin: bin}, {Name: "b", Bin: bin}})
+	if err != nil {
+		t.Fatalf("compare: %v", err)
+	}
+	for i, s := range c.Samples {
+		for _, m := range compareMeasures {
+			if len(s[m.key]) != cfg.Runs || median(s[m.key]) <= 0 {
+				t.Errorf("build %d, %s: samples %v", i, m.key, s[m.key])
+			}
+		}
+	}
+	table := c.Markdown()
+	if n := strings.Count(table, "\n"); n != 2+len(compareMeasures) {
+		t.Errorf("table of %d lines, want %d:\n%s", n, 2+len(compareMeasures), table)
+	}
+	if _, err := Compare(ctx, cfg, []Build{{Name: "a", Bin: bin}}); err == nil {
+		t.Error("Compare accepted a single build")
 	}
 }

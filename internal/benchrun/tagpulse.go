@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,7 +47,10 @@ func (e *env) tagpulse(ctx context.Context, fx *fixture, r *Report) error {
 		if err != nil {
 			return err
 		}
-		ip, err := step("ingest file", func() (float64, error) { return e.ingestFile(ctx, fx, it) })
+		ip, err := step("ingest file", func() (float64, error) {
+			res, err := e.ingestFile(ctx, fx, e.cfg.Bin, it)
+			return float64(len(fx.msgs)) / res.wall.Seconds(), err
+		})
 		if err != nil {
 			return err
 		}
@@ -56,9 +60,9 @@ func (e *env) tagpulse(ctx context.Context, fx *fixture, r *Report) error {
 		}
 		var peak int64
 		ap, err := step("aggregate run --until-caught-up", func() (float64, error) {
-			v, p, err := e.aggregate(ctx, fx, it, run, r)
-			peak = p
-			return v, err
+			res, err := e.aggregate(ctx, fx, e.cfg.Bin, it, run, r)
+			peak = res.peak
+			return float64(len(fx.msgs)) / res.wall.Seconds(), err
 		})
 		if err != nil {
 			return err
@@ -75,40 +79,38 @@ func (e *env) tagpulse(ctx context.Context, fx *fixture, r *Report) error {
 	return nil
 }
 
-// ingestFile runs `ingest file` on the corpus into topic and returns its
-// rate in posts/s; the topic must then hold every post.
-func (e *env) ingestFile(ctx context.Context, fx *fixture, topic string) (float64, error) {
-	out, d, _, err := e.command(ctx, e.cfg.IngestBin, []string{"file", fx.corpusPath}, e.kafkaEnv(topic, ""))
+// ingestFile runs `ingest file` (the build in bin) on the corpus into
+// topic; the topic must then hold every post.
+func (e *env) ingestFile(ctx context.Context, fx *fixture, bin, topic string) (result, error) {
+	res, err := e.command(ctx, filepath.Join(bin, "ingest"), []string{"file", fx.corpusPath}, e.kafkaEnv(topic, ""))
 	if err != nil {
-		return 0, err
+		return res, err
 	}
-	if want := fmt.Sprintf("%d published", len(fx.msgs)); !strings.Contains(out, want) {
-		return 0, fmt.Errorf("ingest file did not publish every post: %s", firstLine(out))
+	if want := fmt.Sprintf("%d published", len(fx.msgs)); !strings.Contains(res.stdout, want) {
+		return res, fmt.Errorf("ingest file did not publish every post: %s", firstLine(res.stdout))
 	}
 	if n, err := e.topicMessages(ctx, topic); err != nil || n != int64(len(fx.msgs)) {
-		return 0, fmt.Errorf("ingest file left %d messages in %s, want %d (%v)", n, topic, len(fx.msgs), err)
+		return res, fmt.Errorf("ingest file left %d messages in %s, want %d (%v)", n, topic, len(fx.msgs), err)
 	}
-	return float64(len(fx.msgs)) / d.Seconds(), nil
+	return res, nil
 }
 
-// aggregate runs `aggregate run --until-caught-up` on topic with a fresh
-// group and database (migrated first, untimed), checks its counts, and
-// returns its rate in posts/s and its peak RSS in bytes.
-func (e *env) aggregate(ctx context.Context, fx *fixture, topic, run string, r *Report) (float64, int64, error) {
+// aggregate runs `aggregate run --until-caught-up` (the build in bin) on
+// topic with a fresh group and database (migrated first, untimed) and
+// checks its counts.
+func (e *env) aggregate(ctx context.Context, fx *fixture, bin, topic, run string, r *Report) (result, error) {
 	db := e.database("agg" + run)
 	env := e.kafkaEnv(topic, "bench_"+e.suffix+"_group"+run)
 	env = append(env, "CLICKHOUSE_DSN="+e.dsn(db))
-	if _, _, _, err := e.command(ctx, e.cfg.AggregateBin, []string{"migrate"}, env); err != nil {
-		return 0, 0, err
+	aggregate := filepath.Join(bin, "aggregate")
+	if _, err := e.command(ctx, aggregate, []string{"migrate"}, env); err != nil {
+		return result{}, err
 	}
-	_, d, peak, err := e.command(ctx, e.cfg.AggregateBin, []string{"run", "--until-caught-up", "--http-addr", "", "--retention", "0"}, env)
+	res, err := e.command(ctx, aggregate, []string{"run", "--until-caught-up", "--http-addr", "", "--retention", "0"}, env)
 	if err != nil {
-		return 0, 0, err
+		return res, err
 	}
-	if err := e.checkCounts(ctx, db, fx, "aggregate run "+run, r); err != nil {
-		return 0, 0, err
-	}
-	return float64(len(fx.msgs)) / d.Seconds(), peak, nil
+	return res, e.checkCounts(ctx, db, fx, "aggregate run "+run, r)
 }
 
 // checkCounts compares what tagpulse stored in db with the generator's
@@ -176,12 +178,20 @@ func (e *env) kafkaEnv(topic, group string) []string {
 	return env
 }
 
+// result is what command measured of one process.
+type result struct {
+	stdout string
+	wall   time.Duration
+	cpu    time.Duration // user + system
+	peak   int64         // bytes
+}
+
 // command runs a tagpulse command with env added to the environment and
-// returns its stdout, wall time and peak resident set in bytes: VmHWM, a
-// high-water mark, read every 50 ms while it runs. (The ru_maxrss that
-// wait4 reports is no use here: it counts the pages of the benchmark
-// process the child had between fork and exec.)
-func (e *env) command(ctx context.Context, bin string, args, env []string) (string, time.Duration, int64, error) {
+// returns its stdout, wall and CPU time and peak resident set in bytes:
+// VmHWM, a high-water mark, read every 50 ms while it runs. (The
+// ru_maxrss that wait4 reports is no use here: it counts the pages of the
+// benchmark process the child had between fork and exec.)
+func (e *env) command(ctx context.Context, bin string, args, env []string) (result, error) {
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
@@ -190,7 +200,7 @@ func (e *env) command(ctx context.Context, bin string, args, env []string) (stri
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
-		return "", 0, 0, fmt.Errorf("starting %s: %w", bin, err)
+		return result{}, fmt.Errorf("starting %s: %w", bin, err)
 	}
 	var hwm int64
 	stop := make(chan struct{})
@@ -210,13 +220,15 @@ func (e *env) command(ctx context.Context, bin string, args, env []string) (stri
 		}
 	})
 	err := cmd.Wait()
-	d := time.Since(start)
+	res := result{stdout: stdout.String(), wall: time.Since(start)}
 	close(stop)
 	wg.Wait()
 	if err != nil {
-		return stdout.String(), d, 0, fmt.Errorf("%s %s: %w: %s", bin, strings.Join(args, " "), err, lastLines(stderr.String(), 5))
+		return res, fmt.Errorf("%s %s: %w: %s", bin, strings.Join(args, " "), err, lastLines(stderr.String(), 5))
 	}
-	return stdout.String(), d, hwm, nil
+	res.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	res.peak = hwm
+	return res, nil
 }
 
 // vmHWM reads the peak resident set of a process from /proc, in bytes; 0
