@@ -22,15 +22,14 @@ func main() {
 	smoke := flag.Bool("smoke", false, "tiny run for correctness only (2,000 posts, one run each)")
 	write := flag.String("write", "", "file to write the results into (between its bench markers)")
 	flag.IntVar(&cfg.Runs, "runs", cfg.Runs, "measurements of each figure (the table gives medians)")
-	flag.StringVar(&cfg.IngestBin, "ingest", cfg.IngestBin, "ingest binary")
-	flag.StringVar(&cfg.AggregateBin, "aggregate", cfg.AggregateBin, "aggregate binary")
+	flag.StringVar(&cfg.Bin, "bin", cfg.Bin, "directory of the ingest and aggregate binaries")
 	flag.IntVar(&cfg.FreshRate, "fresh-rate", cfg.FreshRate, "posts/s offered in the freshness measurement")
 	flag.DurationVar(&cfg.FreshDuration, "fresh-duration", cfg.FreshDuration, "length of the freshness measurement")
 	flag.BoolVar(&cfg.SkipPeer, "skip-peer", false, "leave out ClickHouse's Kafka engine")
 	flag.Parse()
 	if *smoke {
 		s := benchrun.SmokeConfig()
-		s.IngestBin, s.AggregateBin = cfg.IngestBin, cfg.AggregateBin
+		s.Bin = cfg.Bin
 		cfg = s
 	}
 	if v := os.Getenv("BENCH_POSTS"); v != "" {
