@@ -106,6 +106,7 @@ func compression(name string) (kafka.Compression, error) {
 // Publisher writes post messages to one topic.
 type Publisher struct {
 	w        *kafka.Writer
+	tr       *kafka.Transport
 	m        *metrics
 	now      func() time.Time
 	encoders sync.Pool // of *encoding
@@ -145,7 +146,7 @@ func New(cfg Config, kc *kafkaclient.Config, reg prometheus.Registerer) (*Publis
 		// count; broker-side auto-creation would pick its own.
 		AllowAutoTopicCreation: false,
 	}
-	pub := &Publisher{w: w, m: newMetrics(reg), now: time.Now}
+	pub := &Publisher{w: w, tr: tr, m: newMetrics(reg), now: time.Now}
 	pub.encoders.New = func() any { return new(encoding) }
 	return pub, nil
 }
@@ -221,7 +222,10 @@ func firstError(werrs kafka.WriteErrors) error {
 
 // Close flushes what the writer still holds and closes its connections.
 func (p *Publisher) Close() error {
-	if err := p.w.Close(); err != nil {
+	err := p.w.Close()
+	// The writer closes only a transport it made itself.
+	p.tr.CloseIdleConnections()
+	if err != nil {
 		return fmt.Errorf("closing Kafka writer: %w", err)
 	}
 	return nil
