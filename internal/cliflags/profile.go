@@ -12,62 +12,55 @@ import (
 
 // AddCPUProfile gives root and every subcommand a --cpu-profile flag
 // (TAGPULSE_CPU_PROFILE): when set, the subcommand runs under the Go CPU
-// profiler and writes the profile to that file when it returns, for
-// `go tool pprof`. A subcommand that fails still writes what was profiled.
+// profiler and writes the profile to that file when it returns, failed or
+// not, for `go tool pprof`.
 func AddCPUProfile(root *cobra.Command) {
 	var path string
-	var file *os.File
 	envflag.New(root.PersistentFlags()).String(&path, "cpu-profile", "TAGPULSE_CPU_PROFILE", "",
 		"write a CPU profile of the command to this file (for go tool pprof)")
-	root.PersistentPreRunE = func(*cobra.Command, []string) error {
-		if path == "" {
-			return nil
+	var wrap func(c *cobra.Command)
+	wrap = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			wrap(sub)
 		}
-		f, err := os.Create(path)
-		if err != nil {
-			return fmt.Errorf("cpu profile: %w", err)
+		run := c.RunE
+		if run == nil {
+			return
 		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			f.Close()
-			return fmt.Errorf("cpu profile: %w", err)
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			if path == "" {
+				return run(cmd, args)
+			}
+			stop, err := startCPUProfile(path)
+			if err != nil {
+				return err
+			}
+			err = run(cmd, args)
+			if serr := stop(); err == nil {
+				err = serr
+			}
+			return err
 		}
-		file = f
-		return nil
 	}
-	root.PersistentPostRunE = func(*cobra.Command, []string) error { return stopCPUProfile(&file) }
-	// PersistentPostRunE does not run after a failed RunE; wrap every
-	// subcommand's RunE so the profile is complete either way.
-	for _, c := range root.Commands() {
-		wrapRunE(c, &file)
-	}
+	wrap(root)
 }
 
-func wrapRunE(c *cobra.Command, file **os.File) {
-	for _, sub := range c.Commands() {
-		wrapRunE(sub, file)
-	}
-	run := c.RunE
-	if run == nil {
-		return
-	}
-	c.RunE = func(cmd *cobra.Command, args []string) error {
-		err := run(cmd, args)
-		if err != nil {
-			stopCPUProfile(file)
-		}
-		return err
-	}
-}
-
-func stopCPUProfile(file **os.File) error {
-	if *file == nil {
-		return nil
-	}
-	pprof.StopCPUProfile()
-	err := (*file).Close()
-	*file = nil
+// startCPUProfile starts the profiler writing to path; stop ends it and
+// closes the file.
+func startCPUProfile(path string) (stop func() error, err error) {
+	f, err := os.Create(path)
 	if err != nil {
-		return fmt.Errorf("cpu profile: %w", err)
+		return nil, fmt.Errorf("cpu profile: %w", err)
 	}
-	return nil
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		return nil
+	}, nil
 }
