@@ -11,15 +11,11 @@ import (
 	"tagpulse/internal/aggregator"
 	"tagpulse/internal/chstore"
 	"tagpulse/internal/cliflags"
-	"tagpulse/internal/kafkaclient"
 )
 
 func newReplayCmd() *cobra.Command {
 	var (
-		kcfg         kafkaclient.Config
-		store        chstore.Config
-		consumer     aggregator.Config
-		logs         cliflags.Logging
+		set          consuming
 		since, until string
 	)
 	cmd := &cobra.Command{
@@ -34,19 +30,15 @@ was not. Progress goes to stderr.`,
 		Args: cobra.NoArgs,
 	}
 	flags := cliflags.Flags(cmd)
-	kcfg.RegisterFlags(flags)
-	store.RegisterFlags(flags)
-	consumer.RegisterFlags(flags)
-	logs.RegisterFlags(flags)
+	set.registerFlags(flags)
 	flags.String(&since, "since", "", "", "start of the range: RFC 3339 time or a duration ago (required)")
 	flags.String(&until, "until", "", "", "end of the range (exclusive): RFC 3339 time or a duration ago; default now")
 
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		log, err := logs.Start(cmd, flags, &kcfg, &store, &consumer)
+		log, err := set.start(cmd, flags)
 		if err != nil {
 			return err
 		}
-		applyMemoryLimit(consumer.MemoryLimit)
 		now := time.Now()
 		from, err := parseTime(since, now)
 		if err != nil {
@@ -59,14 +51,12 @@ was not. Progress goes to stderr.`,
 			}
 		}
 		ctx := cmd.Context()
-		conn, err := chstore.Open(ctx, store)
+		conn, err := chstore.Open(ctx, set.store)
 		if err != nil {
 			return err
 		}
 		defer conn.Close()
-		c := aggregator.New(aggregator.Options{
-			Config: consumer, Kafka: &kcfg, Store: conn, Metrics: aggregator.NewMetrics(prometheus.NewRegistry()), Log: log,
-		})
+		c := set.newConsumer(conn, prometheus.NewRegistry(), log)
 		bar := progressBar{w: cmd.ErrOrStderr()}
 		stats, err := c.Replay(ctx, aggregator.ReplayOptions{Since: from, Until: to, Progress: bar.update})
 		bar.done()

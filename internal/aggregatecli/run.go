@@ -3,10 +3,12 @@ package aggregatecli
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -15,6 +17,7 @@ import (
 	"tagpulse/internal/aggregator"
 	"tagpulse/internal/chstore"
 	"tagpulse/internal/cliflags"
+	"tagpulse/internal/envflag"
 	"tagpulse/internal/httpserver"
 	"tagpulse/internal/kafkaclient"
 	"tagpulse/internal/trend"
@@ -27,10 +30,7 @@ const DefaultHTTPAddr = "127.0.0.1:8080"
 
 func newRunCmd() *cobra.Command {
 	var (
-		kcfg      kafkaclient.Config
-		store     chstore.Config
-		consumer  aggregator.Config
-		logs      cliflags.Logging
+		set       consuming
 		httpAddr  string
 		retention time.Duration
 		caughtUp  bool
@@ -49,28 +49,24 @@ topic had at start is written and committed.`,
 		Args: cobra.NoArgs,
 	}
 	flags := cliflags.Flags(cmd)
-	kcfg.RegisterFlags(flags)
-	store.RegisterFlags(flags)
-	consumer.RegisterFlags(flags)
-	logs.RegisterFlags(flags)
+	set.registerFlags(flags)
 	flags.String(&httpAddr, "http-addr", "AGGREGATE_HTTP_ADDR", DefaultHTTPAddr, "address of the HTTP server (metrics, health, API, page); empty disables it")
 	flags.Duration(&retention, "retention", "AGGREGATE_RETENTION", 90*24*time.Hour, "drop ClickHouse partitions older than this; 0 keeps everything")
 	flags.Bool(&caughtUp, "until-caught-up", "", false, "exit 0 once everything up to the end offsets seen at start is written and committed")
 
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		log, err := logs.Start(cmd, flags, &kcfg, &store, &consumer)
+		log, err := set.start(cmd, flags)
 		if err != nil {
 			return err
 		}
 		if retention < 0 {
 			return fmt.Errorf("--retention must not be negative, got %s", retention)
 		}
-		applyMemoryLimit(consumer.MemoryLimit)
 		ctx := cmd.Context()
-		if _, err := chstore.Migrate(ctx, store); err != nil {
+		if _, err := chstore.Migrate(ctx, set.store); err != nil {
 			return fmt.Errorf("migrating ClickHouse schema: %w", err)
 		}
-		conn, err := chstore.Open(ctx, store)
+		conn, err := chstore.Open(ctx, set.store)
 		if err != nil {
 			return err
 		}
@@ -78,9 +74,7 @@ topic had at start is written and committed.`,
 
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-		c := aggregator.New(aggregator.Options{
-			Config: consumer, Kafka: &kcfg, Store: conn, Metrics: aggregator.NewMetrics(reg), Log: log,
-		})
+		c := set.newConsumer(conn, reg, log)
 
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
@@ -110,6 +104,41 @@ topic had at start is written and committed.`,
 		return err
 	}
 	return cmd
+}
+
+// consuming holds the settings of the commands that write posts from
+// Kafka to ClickHouse (run, replay): Kafka, ClickHouse, the consumer and
+// logging.
+type consuming struct {
+	kafka    kafkaclient.Config
+	store    chstore.Config
+	consumer aggregator.Config
+	logs     cliflags.Logging
+}
+
+func (s *consuming) registerFlags(flags *envflag.Set) {
+	s.kafka.RegisterFlags(flags)
+	s.store.RegisterFlags(flags)
+	s.consumer.RegisterFlags(flags)
+	s.logs.RegisterFlags(flags)
+}
+
+// start is the first step of run and replay: it checks the settings,
+// builds the logger and sets the process's soft memory limit.
+func (s *consuming) start(cmd *cobra.Command, flags *envflag.Set) (*slog.Logger, error) {
+	log, err := s.logs.Start(cmd, flags, &s.kafka, &s.store, &s.consumer)
+	if err != nil {
+		return nil, err
+	}
+	applyMemoryLimit(s.consumer.MemoryLimit)
+	return log, nil
+}
+
+// newConsumer builds the consumer that writes through conn.
+func (s *consuming) newConsumer(conn driver.Conn, reg prometheus.Registerer, log *slog.Logger) *aggregator.Consumer {
+	return aggregator.New(aggregator.Options{
+		Config: s.consumer, Kafka: &s.kafka, Store: conn, Metrics: aggregator.NewMetrics(reg), Log: log,
+	})
 }
 
 // applyMemoryLimit sets the process's soft memory limit (see
