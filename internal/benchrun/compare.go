@@ -18,16 +18,23 @@ type Build struct {
 type Comparison struct {
 	Posts   int
 	Builds  []Build
-	Samples []map[string][]float64 // per build: measure → samples
+	Samples [][][]float64 // per build, per compareMeasures entry: the samples
 }
 
-// Measures of a comparison, in the order of its table.
-var compareMeasures = []struct{ key, name, unit string }{
-	{"ingest_wall", "`ingest file`, wall", "s"},
-	{"ingest_cpu", "`ingest file`, CPU (user + sys)", "s"},
-	{"aggregate_wall", "`aggregate run --until-caught-up`, wall", "s"},
-	{"aggregate_cpu", "`aggregate run --until-caught-up`, CPU", "s"},
-	{"aggregate_rss", "aggregate peak RSS (VmHWM)", "MB"},
+// Measures of a comparison, in the order of its table: what each reads
+// from a round's `ingest file` and `aggregate run`. A wall time is shown
+// with the rate it gives.
+var compareMeasures = []struct {
+	name  string
+	unit  string
+	wall  bool
+	value func(ingest, aggregate result) float64
+}{
+	{"`ingest file`, wall", "s", true, func(in, _ result) float64 { return in.wall.Seconds() }},
+	{"`ingest file`, CPU (user + sys)", "s", false, func(in, _ result) float64 { return in.cpu.Seconds() }},
+	{"`aggregate run --until-caught-up`, wall", "s", true, func(_, agg result) float64 { return agg.wall.Seconds() }},
+	{"`aggregate run --until-caught-up`, CPU", "s", false, func(_, agg result) float64 { return agg.cpu.Seconds() }},
+	{"aggregate peak RSS (VmHWM)", "MB", false, func(_, agg result) float64 { return float64(agg.peak) / 1e6 }},
 }
 
 // Compare measures builds side by side on one corpus: in each of cfg.Runs
@@ -45,9 +52,9 @@ func Compare(ctx context.Context, cfg Config, builds []Build) (*Comparison, erro
 		return nil, err
 	}
 	defer done()
-	c := &Comparison{Posts: fx.exp.Posts, Builds: builds, Samples: make([]map[string][]float64, len(builds))}
+	c := &Comparison{Posts: fx.exp.Posts, Builds: builds, Samples: make([][][]float64, len(builds))}
 	for b := range builds {
-		c.Samples[b] = map[string][]float64{}
+		c.Samples[b] = make([][]float64, len(compareMeasures))
 	}
 	var counts Report
 	for i := range e.cfg.Runs {
@@ -68,12 +75,8 @@ func Compare(ctx context.Context, cfg Config, builds []Build) (*Comparison, erro
 			if len(counts.Inexact) > 0 {
 				return nil, fmt.Errorf("%s: counts are not exact: %s", build.Name, strings.Join(counts.Inexact, "; "))
 			}
-			s := c.Samples[b]
-			for k, v := range map[string]float64{
-				"ingest_wall": in.wall.Seconds(), "ingest_cpu": in.cpu.Seconds(),
-				"aggregate_wall": agg.wall.Seconds(), "aggregate_cpu": agg.cpu.Seconds(), "aggregate_rss": float64(agg.peak) / 1e6,
-			} {
-				s[k] = append(s[k], v)
+			for m, measure := range compareMeasures {
+				c.Samples[b][m] = append(c.Samples[b][m], measure.value(in, agg))
 			}
 			e.log.Info("measured", "build", build.Name, "round", i+1, "ingest", in.wall.Round(time.Millisecond), "aggregate", agg.wall.Round(time.Millisecond))
 		}
@@ -90,13 +93,13 @@ func (c *Comparison) Markdown() string {
 		fmt.Fprintf(&b, " %s |", build.Name)
 	}
 	b.WriteString(" change |\n|---|" + strings.Repeat("---:|", len(c.Builds)+1) + "\n")
-	for _, m := range compareMeasures {
+	for k, m := range compareMeasures {
 		fmt.Fprintf(&b, "| %s |", m.name)
-		first := median(c.Samples[0][m.key])
+		first := median(c.Samples[0][k])
 		var last float64
 		for i := range c.Builds {
-			last = median(c.Samples[i][m.key])
-			if strings.HasSuffix(m.key, "_wall") {
+			last = median(c.Samples[i][k])
+			if m.wall {
 				fmt.Fprintf(&b, " %.2f s (%s) |", last, rate(float64(c.Posts)/last, "posts"))
 			} else {
 				fmt.Fprintf(&b, " %.2f %s |", last, m.unit)

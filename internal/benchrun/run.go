@@ -388,14 +388,24 @@ func (e *env) repeat(ctx context.Context, name string, fn func(ctx context.Conte
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		v, err := fn(ctx, i)
+		v, err := e.measure(name, i, func() (float64, error) { return fn(ctx, i) })
 		if err != nil {
-			return nil, fmt.Errorf("%s (run %d): %w", name, i+1, err)
+			return nil, err
 		}
-		e.log.Info("measured", "what", name, "run", i+1, "value", fmt.Sprintf("%.0f", v))
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// measure takes measurement name of run i (from 0): it logs the figure,
+// or names the measurement and the run in the error.
+func (e *env) measure(name string, i int, fn func() (float64, error)) (float64, error) {
+	v, err := fn()
+	if err != nil {
+		return 0, fmt.Errorf("%s (run %d): %w", name, i+1, err)
+	}
+	e.log.Info("measured", "what", name, "run", i+1, "value", fmt.Sprintf("%.0f", v))
+	return v, nil
 }
 
 var errTimeout = errors.New("timed out")

@@ -76,9 +76,9 @@ func TestCompareSmoke(t *testing.T) {
 		t.Fatalf("compare: %v", err)
 	}
 	for i, s := range c.Samples {
-		for _, m := range compareMeasures {
-			if len(s[m.key]) != cfg.Runs || median(s[m.key]) <= 0 {
-				t.Errorf("build %d, %s: samples %v", i, m.key, s[m.key])
+		for k, m := range compareMeasures {
+			if len(s[k]) != cfg.Runs || median(s[k]) <= 0 {
+				t.Errorf("build %d, %s: samples %v", i, m.name, s[k])
 			}
 		}
 	}

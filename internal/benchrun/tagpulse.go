@@ -27,19 +27,11 @@ func (e *env) tagpulse(ctx context.Context, fx *fixture, r *Report) error {
 	var kcatProd, kcatCons, ingest, agg, ingestRatio, aggRatio, rss []float64
 	for i := range e.cfg.Runs {
 		run := strconv.Itoa(i)
-		step := func(what string, fn func() (float64, error)) (float64, error) {
-			v, err := fn()
-			if err != nil {
-				return 0, fmt.Errorf("%s (run %d): %w", what, i+1, err)
-			}
-			e.log.Info("measured", "what", what, "run", i+1, "value", fmt.Sprintf("%.0f", v))
-			return v, nil
-		}
 		kt, err := e.topic(ctx, "kcat"+run)
 		if err != nil {
 			return err
 		}
-		kp, err := step("kcat produce", func() (float64, error) { return e.kcatProduce(ctx, fx, kt) })
+		kp, err := e.measure("kcat produce", i, func() (float64, error) { return e.kcatProduce(ctx, fx, kt) })
 		if err != nil {
 			return err
 		}
@@ -47,19 +39,19 @@ func (e *env) tagpulse(ctx context.Context, fx *fixture, r *Report) error {
 		if err != nil {
 			return err
 		}
-		ip, err := step("ingest file", func() (float64, error) {
+		ip, err := e.measure("ingest file", i, func() (float64, error) {
 			res, err := e.ingestFile(ctx, fx, e.cfg.Bin, it)
 			return float64(len(fx.msgs)) / res.wall.Seconds(), err
 		})
 		if err != nil {
 			return err
 		}
-		kc, err := step("kcat consume", func() (float64, error) { return e.kcatConsume(ctx, fx, it) })
+		kc, err := e.measure("kcat consume", i, func() (float64, error) { return e.kcatConsume(ctx, fx, it) })
 		if err != nil {
 			return err
 		}
 		var peak int64
-		ap, err := step("aggregate run --until-caught-up", func() (float64, error) {
+		ap, err := e.measure("aggregate run --until-caught-up", i, func() (float64, error) {
 			res, err := e.aggregate(ctx, fx, e.cfg.Bin, it, run, r)
 			peak = res.peak
 			return float64(len(fx.msgs)) / res.wall.Seconds(), err
