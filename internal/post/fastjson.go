@@ -33,17 +33,17 @@ const maxSkipDepth = 64
 
 type fastDecoder struct {
 	data []byte
-	// str, when shared, is data as a string, made once: the strings
+	// str, unless empty, is data as a string, made once: the strings
 	// without escapes that the decoder returns are slices of it, one
 	// allocation for all of them instead of one each (a decoded post or
 	// message has a dozen). They keep the whole input alive as long as any
 	// of them is, which is what a post does anyway with its text; a
-	// message decoded without its text copies each field instead, so that
-	// the aggregator's rows do not hold the texts.
-	str    string
-	shared bool
-	i      int
-	buf    []byte
+	// message decoded without its text leaves str empty and copies each
+	// field instead, so that the aggregator's rows do not hold the texts.
+	// (Empty data has no strings to share.)
+	str string
+	i   int
+	buf []byte
 }
 
 // decodeFast decodes data into p, or, when m is not nil, into m (whose
@@ -53,7 +53,7 @@ type fastDecoder struct {
 func decodeFast(data []byte, p *Post, m *Message, rawText *[]byte) bool {
 	d := fastDecoder{data: data}
 	if rawText == nil {
-		d.str, d.shared = string(data), true
+		d.str = string(data)
 	}
 	d.ws()
 	sawTags := false
@@ -225,7 +225,7 @@ func (d *fastDecoder) stringInto(dst *string) bool {
 	if d.plain() && d.i < len(d.data) {
 		switch d.data[d.i] {
 		case '"':
-			if d.shared {
+			if d.str != "" {
 				*dst = d.str[start:d.i]
 			} else {
 				*dst = string(d.data[start:d.i])
