@@ -172,7 +172,7 @@ func readAll(t *testing.T, k *kafkaclient.Config, topic string) []kafka.Message 
 	var out []kafka.Message
 	for _, p := range parts {
 		r := partitionRange{partition: p, from: logs[p].first, to: logs[p].end}
-		if err := readRange(ctx, k, topic, r, 1<<20, func(m kafka.Message) error { out = append(out, m); return nil }); err != nil {
+		if err := readRange(ctx, k, topic, r, 1<<20, Defaults().FetchMaxWait, func(m kafka.Message) error { out = append(out, m); return nil }); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -68,7 +68,7 @@ func ReplayDLQ(ctx context.Context, k *kafkaclient.Config, opt DLQReplayOptions,
 			r.from = o.first
 		}
 		var out []kafka.Message
-		err := readRange(ctx, k, dlqTopic, r, 1<<20, func(m kafka.Message) error {
+		err := readRange(ctx, k, dlqTopic, r, 1<<20, Defaults().FetchMaxWait, func(m kafka.Message) error {
 			stats.Read++
 			// The same check the consumer makes, so what is re-fed will
 			// not come straight back.

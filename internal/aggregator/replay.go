@@ -21,8 +21,9 @@ type partitionRange struct {
 func (r partitionRange) size() int64 { return max(r.to-r.from, 0) }
 
 // readRange reads the messages of one partition range outside any consumer
-// group and hands each to fn, in offset order.
-func readRange(ctx context.Context, k *kafkaclient.Config, topic string, r partitionRange, maxBytes int, fn func(kafka.Message) error) error {
+// group and hands each to fn, in offset order; maxBytes and maxWait bound
+// each fetch.
+func readRange(ctx context.Context, k *kafkaclient.Config, topic string, r partitionRange, maxBytes int, maxWait time.Duration, fn func(kafka.Message) error) error {
 	if r.size() == 0 {
 		return nil
 	}
@@ -32,7 +33,7 @@ func readRange(ctx context.Context, k *kafkaclient.Config, topic string, r parti
 	}
 	reader := kafka.NewReader(kafka.ReaderConfig{
 		Brokers: k.Brokers, Topic: topic, Partition: r.partition, Dialer: dialer,
-		MinBytes: 1, MaxBytes: maxBytes, MaxWait: Defaults().FetchMaxWait,
+		MinBytes: 1, MaxBytes: maxBytes, MaxWait: maxWait,
 	})
 	defer reader.Close()
 	if err := reader.SetOffset(r.from); err != nil {
@@ -127,7 +128,7 @@ func (c *Consumer) Replay(ctx context.Context, opt ReplayOptions) (ReplayStats, 
 		return nil
 	}
 	for _, r := range ranges {
-		err := readRange(ctx, c.kafka, topic, r, c.cfg.FetchMaxBytes, func(m kafka.Message) error {
+		err := readRange(ctx, c.kafka, topic, r, c.cfg.FetchMaxBytes, c.cfg.FetchMaxWait, func(m kafka.Message) error {
 			stats.Messages++
 			c.metrics.MessagesConsumed.Inc()
 			b.add(m, c.now())
