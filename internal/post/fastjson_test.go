@@ -55,6 +55,17 @@ var fastCases = []string{
 	`{"id":"a","text":"t"} ` + "\xff",
 	"\xef\xbb\xbf" + `{"id":"a","text":"t"}`,
 	`{"id":"a","text":"valid 日本語 한국어 العربية हिन्दी 😀 ` + "\u2028" + ` end"}`,
+	// On both sides of the first 32 bytes, which plain checks one at a
+	// time before it turns to the vectorised scan: the end of the string,
+	// an escape, a control character, invalid UTF-8.
+	`{"id":"` + strings.Repeat("a", 31) + `","text":"` + strings.Repeat("b", 32) + `"}`,
+	`{"id":"a","text":"` + strings.Repeat("b", 33) + `\n` + strings.Repeat("c", 40) + `"}`,
+	`{"id":"a","text":"` + strings.Repeat("b", 40) + "\x1f" + `"}`,
+	`{"id":"a","text":"` + strings.Repeat("b", 31) + "\x7f\x00" + `"}`,
+	`{"id":"a","text":"` + strings.Repeat("é", 20) + "\xff" + strings.Repeat("b", 40) + `"}`,
+	`{"id":"a","text":"` + strings.Repeat("b", 31) + "é" + strings.Repeat("日本", 30) + `"}`,
+	`{"id":"a","text":"` + strings.Repeat("b", 31) + "\xe6\x97" + `"}`,
+	`{"id":"a","text":"` + strings.Repeat("b", 70),
 }
 
 func TestDecodeFastAgreesWithEncodingJSON(t *testing.T) {
@@ -62,6 +73,10 @@ func TestDecodeFastAgreesWithEncodingJSON(t *testing.T) {
 		t.Run(in, func(t *testing.T) { checkFast(t, []byte(in)) })
 	}
 }
+
+// sharedDecoder is used by every checkFast, so that it decodes each input
+// after others.
+var sharedDecoder MessageDecoder
 
 // checkFast fails when the fast path decodes data differently from
 // encoding/json, or decodes what encoding/json rejects.
@@ -89,6 +104,14 @@ func checkFast(t *testing.T, data []byte) {
 	}
 	if full.Text = ""; fullErr == nil && !reflect.DeepEqual(full, bare) {
 		t.Fatalf("without the text:\n%+v\nwith it:\n%+v", bare, full)
+	}
+	// A MessageDecoder that has decoded other messages gives the same.
+	reused, reusedErr := sharedDecoder.DecodeWithoutText(data)
+	if (reusedErr == nil) != (bareErr == nil) || (bareErr != nil && Reason(reusedErr) != Reason(bareErr)) {
+		t.Fatalf("MessageDecoder error %v, DecodeMessageWithoutText %v: %q", reusedErr, bareErr, data)
+	}
+	if bareErr == nil && !reflect.DeepEqual(reused, bare) {
+		t.Fatalf("MessageDecoder:\n%+v\nDecodeMessageWithoutText:\n%+v", reused, bare)
 	}
 	if !valid && (fullErr == nil || !errors.Is(fullErr, ErrInvalidUTF8)) {
 		t.Fatalf("invalid UTF-8 decoded with error %v, want ErrInvalidUTF8: %q", fullErr, data)
