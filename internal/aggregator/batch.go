@@ -28,6 +28,7 @@ const rowOverhead = 144
 // after the flush names).
 type batch struct {
 	rows     chstore.Mentions
+	decoder  post.MessageDecoder
 	poison   []Poison
 	last     map[int]kafka.Message
 	times    []stamp
@@ -56,7 +57,7 @@ func (b *batch) add(m kafka.Message, now time.Time) *Poison {
 		b.last[m.Partition] = m
 	}
 	first := b.rows.Len()
-	if err := appendMentions(&b.rows, m, now); err != nil {
+	if err := appendMentions(&b.rows, &b.decoder, m, now); err != nil {
 		p := Poison{Message: m, Reason: post.Reason(err), Err: err}
 		b.poison = append(b.poison, p)
 		return &p
@@ -78,7 +79,8 @@ func (b *batch) add(m kafka.Message, now time.Time) *Poison {
 // valid post returns an error wrapping one of post's reasons.
 func mentions(m kafka.Message, now time.Time) ([]chstore.Mention, error) {
 	var rows chstore.Mentions
-	if err := appendMentions(&rows, m, now); err != nil {
+	var decoder post.MessageDecoder
+	if err := appendMentions(&rows, &decoder, m, now); err != nil {
 		return nil, err
 	}
 	out := make([]chstore.Mention, rows.Len())
@@ -89,10 +91,11 @@ func mentions(m kafka.Message, now time.Time) ([]chstore.Mention, error) {
 }
 
 // appendMentions appends the mention rows of m to rows (the batch's, so
-// that they are built in place); on error rows are left as they were.
-func appendMentions(rows *chstore.Mentions, m kafka.Message, now time.Time) error {
+// that they are built in place), decoding it with decoder; on error rows
+// are left as they were.
+func appendMentions(rows *chstore.Mentions, decoder *post.MessageDecoder, m kafka.Message, now time.Time) error {
 	// The rows need everything but the text; it is checked, not copied.
-	msg, err := post.DecodeMessageWithoutText(m.Value)
+	msg, err := decoder.DecodeWithoutText(m.Value)
 	if err != nil {
 		return err
 	}

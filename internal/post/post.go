@@ -122,55 +122,87 @@ func DecodeMessage(data []byte) (Message, error) { return decodeMessage(data, fa
 // reads the text, it saves copying the largest field of every message.
 func DecodeMessageWithoutText(data []byte) (Message, error) { return decodeMessage(data, true) }
 
+// decodeMessage decodes a message.
 func decodeMessage(data []byte, withoutText bool) (Message, error) {
-	if len(data) > MaxMessageBytes {
-		return Message{}, fmt.Errorf("message of %d bytes: %w", len(data), ErrTooLarge)
-	}
 	var m Message
+	err := decodeMessageInto(&m, data, withoutText, nil)
+	return m, err
+}
+
+// decodeMessageInto decodes a message into *m (left zero on error), with
+// fd's blocks and tags when fd is not nil (see MessageDecoder).
+func decodeMessageInto(m *Message, data []byte, withoutText bool, fd *fastDecoder) error {
+	*m = Message{}
+	if len(data) > MaxMessageBytes {
+		return fmt.Errorf("message of %d bytes: %w", len(data), ErrTooLarge)
+	}
 	var raw []byte
 	rawText := &raw
 	if !withoutText {
 		rawText = nil
 	}
-	if err := decodeStrict(data, &m.Post, &m, rawText); err != nil {
-		return Message{}, err
+	err := decodeStrictWith(data, &m.Post, m, rawText, fd)
+	if err == nil {
+		err = m.check(raw)
 	}
+	if err != nil {
+		*m = Message{}
+		return err
+	}
+	if withoutText {
+		m.Text = ""
+	}
+	return nil
+}
+
+// check validates a decoded message; raw is its text when the decoder
+// left it undecoded (it had no escapes).
+func (m *Message) check(raw []byte) error {
 	if m.CreatedAt.IsZero() {
-		return Message{}, fmt.Errorf("field created_at: %w", ErrMissingField)
+		return fmt.Errorf("field created_at: %w", ErrMissingField)
 	}
 	check := m.Post
 	if raw != nil {
 		// The raw text had no escapes: its bytes are the text.
 		if len(bytes.TrimSpace(raw)) == 0 {
-			return Message{}, fmt.Errorf("field text: %w", ErrMissingField)
+			return fmt.Errorf("field text: %w", ErrMissingField)
 		}
 		check.Text = "x"
 	}
 	if err := check.Validate(MaxMessageBytes); err != nil {
-		return Message{}, err
+		return err
 	}
 	for i, h := range m.Hashtags {
 		if h.Tag == "" {
-			return Message{}, fmt.Errorf("field hashtags[%d].tag: %w", i, ErrMissingField)
+			return fmt.Errorf("field hashtags[%d].tag: %w", i, ErrMissingField)
 		}
 	}
-	if withoutText {
-		m.Text = ""
-	}
-	return m, nil
+	return nil
 }
 
 // decodeStrict decodes data into p, or into m (whose Post p is) when m is
 // not nil: with the fast path when it can, else with encoding/json. See
 // decodeFast for rawText.
 func decodeStrict(data []byte, p *Post, m *Message, rawText *[]byte) error {
+	return decodeStrictWith(data, p, m, rawText, nil)
+}
+
+// decodeStrictWith is decodeStrict with fd's blocks and tags on the fast
+// path when fd is not nil.
+func decodeStrictWith(data []byte, p *Post, m *Message, rawText *[]byte, fd *fastDecoder) error {
 	// The fast path checks UTF-8 as it reads and accepts only valid
 	// input; what it leaves is checked here before encoding/json sees it
 	// (which would replace invalid bytes instead of refusing them).
 	trimmed := bytes.TrimSpace(data)
 	isObject := len(trimmed) > 0 && trimmed[0] == '{'
-	if isObject && decodeFast(trimmed, p, m, rawText) {
-		return nil
+	if isObject {
+		if fd == nil {
+			fd = &fastDecoder{}
+		}
+		fd.data, fd.str, fd.i = trimmed, "", 0
+		if decodeFastWith(fd, p, m, rawText) {
+			return nil
+		}
 	}
 	var v any = p
 	*p = Post{}

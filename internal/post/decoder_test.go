@@ -1,0 +1,55 @@
+package post
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// The strings a MessageDecoder returns share blocks that later messages
+// are copied into: none of them may change afterwards, whatever the
+// sizes of the strings (short ones shared, long ones on their own, blocks
+// filled to their end).
+func TestMessageDecoderStringsStayValid(t *testing.T) {
+	var md MessageDecoder
+	var inputs [][]byte
+	var got []Message
+	for i := range 3000 {
+		id := fmt.Sprintf("src:%d%s", i, strings.Repeat("x", i%97))
+		tag := strings.Repeat("t", 1+i%(2*longString))
+		in := fmt.Sprintf(`{"id":%q,"text":"t","created_at":"2026-01-01T00:00:00Z","source":"s%d","lang":"fr","hashtags":[{"tag":%q,"display":"D\u00e9%d"}],"extractor_version":1}`, id, i%7, tag, i)
+		m, err := md.DecodeWithoutText([]byte(in))
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		m.Hashtags = append([]Hashtag(nil), m.Hashtags...) // reused by the next call
+		inputs, got = append(inputs, []byte(in)), append(got, m)
+	}
+	for i, in := range inputs {
+		want, err := DecodeMessageWithoutText(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got[i], want) {
+			t.Fatalf("message %d changed after later decodes:\n got %+v\nwant %+v", i, got[i], want)
+		}
+	}
+}
+
+// Invalid messages get the same errors as from DecodeMessageWithoutText,
+// and leave the decoder usable.
+func TestMessageDecoderRejectsAsDecodeMessageWithoutText(t *testing.T) {
+	var md MessageDecoder
+	for _, in := range []string{`{"id":"a","text":"t"}`, "{\"id\":\"\xff\"}", `[1]`, `{"id":"a","text":"t","created_at":"2026-01-01T00:00:00Z","hashtags":[{"display":"x"}]}`} {
+		_, want := DecodeMessageWithoutText([]byte(in))
+		_, err := md.DecodeWithoutText([]byte(in))
+		if want == nil || err == nil || err.Error() != want.Error() {
+			t.Fatalf("%q: MessageDecoder error %v, want %v", in, err, want)
+		}
+	}
+	m, err := md.DecodeWithoutText([]byte(fastCases[0]))
+	if err != nil || len(m.Hashtags) != 2 || m.ID != "rss:1" {
+		t.Fatalf("after errors: %+v, %v", m, err)
+	}
+}
