@@ -7,23 +7,35 @@ import (
 )
 
 func TestApplyMemoryLimit(t *testing.T) {
-	before := debug.SetMemoryLimit(-1)
-	t.Cleanup(func() { debug.SetMemoryLimit(before) })
+	beforeLimit := debug.SetMemoryLimit(-1)
+	beforePercent := debug.SetGCPercent(100)
+	t.Cleanup(func() {
+		debug.SetMemoryLimit(beforeLimit)
+		debug.SetGCPercent(beforePercent)
+	})
 	tests := []struct {
-		name  string
-		start int64
-		limit int64
-		want  int64
+		name        string
+		gogc        string // the environment's GOGC
+		start       int64
+		limit       int64
+		wantLimit   int64
+		wantPercent int // GOGC after, -1 for off
 	}{
-		{name: "set", start: math.MaxInt64, limit: 160 << 20, want: 160 << 20},
-		{name: "zero leaves the runtime's", start: 300 << 20, limit: 0, want: 300 << 20},
+		{name: "set, collector at the limit only", start: math.MaxInt64, limit: 160 << 20, wantLimit: 160 << 20, wantPercent: -1},
+		{name: "set, GOGC of the environment kept", gogc: "200", start: math.MaxInt64, limit: 160 << 20, wantLimit: 160 << 20, wantPercent: 100},
+		{name: "zero leaves the runtime's", start: 300 << 20, limit: 0, wantLimit: 300 << 20, wantPercent: 100},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("GOGC", tt.gogc)
 			debug.SetMemoryLimit(tt.start)
+			debug.SetGCPercent(100)
 			applyMemoryLimit(tt.limit)
-			if got := debug.SetMemoryLimit(-1); got != tt.want {
-				t.Errorf("memory limit %d, want %d", got, tt.want)
+			if got := debug.SetMemoryLimit(-1); got != tt.wantLimit {
+				t.Errorf("memory limit %d, want %d", got, tt.wantLimit)
+			}
+			if got := debug.SetGCPercent(100); got != tt.wantPercent {
+				t.Errorf("GC percent %d, want %d", got, tt.wantPercent)
 			}
 		})
 	}
