@@ -3,6 +3,8 @@ package post
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -24,6 +26,21 @@ func TestAppendMessageMatchesMarshal(t *testing.T) {
 		{"multi-byte", Message{Post: Post{ID: "m", Text: "é ß ’ … — ＃ 日本 한국 عربي हिन्दी \u0080 \u07ff \u0800 \u0fff \u1000 \ud7ff \ue000 \ufeff \uffff \u2027\u2028\u2029\u202a \U0001F680"}}},
 		{"invalid multi-byte", Message{Post: Post{ID: "i", Text: "\xc2 \xc2\x41 \xdf\xc0 \xe0\x80\x80 \xe1\x80 \xe1\x80\x41 \xec\xbf \xed\xa0\x80 \xee\x80 \xef\xbf \xe2\x80 \xe2\x80\xa8\xa9 \xf0\x80\x80\x80 \xc0\xaf"}}},
 	}
+	// Texts long enough for the verbatim check: clean, then with each
+	// character it must find at the start, the middle and the end.
+	long := strings.Repeat("Réarmement 日本 ", 4)
+	tests = append(tests, struct {
+		name string
+		m    Message
+	}{"long verbatim", Message{Post: Post{ID: "v", Text: long}}})
+	for _, c := range []string{"\"", "\\", "<", ">", "&", "\n", "\x00", "\x1f", "\u2028", "\u2029", "\xff", "\xe2", "\xe2\x80", "\xe2\x80\xa8", "\xed\xa0\x80"} {
+		for _, text := range []string{c + long, long[:20] + c + long[20:], long + c} {
+			tests = append(tests, struct {
+				name string
+				m    Message
+			}{fmt.Sprintf("long with %q", c), Message{Post: Post{ID: "v", Text: text}}})
+		}
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { checkEncode(t, &tt.m) })
 	}
@@ -44,6 +61,7 @@ func checkEncode(t *testing.T, m *Message) {
 func FuzzAppendMessage(f *testing.F) {
 	f.Add("id", "text <&> \u2028 \xff", "fr", "tag", "Tâg", int64(1700000000), int64(5), 3, 0)
 	f.Add("", "", "", "", "", int64(-62135596800), int64(0), 0, -3600)
+	f.Add("long", strings.Repeat("texte réarmé ", 5)+"\u2029", "fr", "t", "T", int64(1), int64(0), 1, 0)
 	f.Fuzz(func(t *testing.T, id, text, lang, tag, display string, sec, nsec int64, version, offset int) {
 		m := Message{
 			Post:             Post{ID: id, Text: text, Lang: lang, Source: display, CreatedAt: time.Unix(sec, nsec).In(time.FixedZone("z", offset))},

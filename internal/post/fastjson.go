@@ -290,8 +290,9 @@ func (d *fastDecoder) plain() bool {
 	return asmutf8.Valid(data[start:end])
 }
 
-// shortString is how many bytes plain checks one at a time before it
-// turns to the vectorised functions.
+// shortString is the length below which a byte loop beats the vectorised
+// functions' set-up: plain checks that many bytes one at a time first, and
+// appendString tries verbatim only on strings at least that long.
 const shortString = 32
 
 // controlIndex returns the index of the first byte of b below 0x20, or
