@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
-	"runtime/debug"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -131,7 +129,7 @@ func (s *consuming) start(cmd *cobra.Command, flags *envflag.Set) (*slog.Logger,
 	if err != nil {
 		return nil, err
 	}
-	applyMemoryLimit(s.consumer.MemoryLimit)
+	cliflags.ApplyMemoryLimit(s.consumer.MemoryLimit)
 	return log, nil
 }
 
@@ -140,23 +138,6 @@ func (s *consuming) newConsumer(conn driver.Conn, reg prometheus.Registerer, log
 	return aggregator.New(aggregator.Options{
 		Config: s.consumer, Kafka: &s.kafka, Store: conn, Metrics: aggregator.NewMetrics(reg), Log: log,
 	})
-}
-
-// applyMemoryLimit sets the process's soft memory limit (see
-// aggregator.Config.MemoryLimit); 0 leaves the Go runtime's. Under a limit
-// the garbage collector runs only as the heap nears it, unless GOGC is set:
-// the batches' live heap is well below the limit, and collecting each
-// time the heap doubled (GOGC=100) cost 20 collections per 200,000 posts,
-// most of them while the heap grew to its working size, and 15% of the
-// process's CPU (BENCHMARKS.md).
-func applyMemoryLimit(limit int64) {
-	if limit <= 0 {
-		return
-	}
-	debug.SetMemoryLimit(limit)
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(-1)
-	}
 }
 
 // newMux builds the one HTTP mux of `aggregate run`: metrics and health

@@ -55,6 +55,12 @@ type Config struct {
 	// BackoffMin and BackoffMax bound the wait after a failed poll; it
 	// doubles with each failure in a row, with jitter.
 	BackoffMin, BackoffMax time.Duration
+	// MemoryLimit is the Go runtime's soft memory limit for the process,
+	// set by the commands that publish (cliflags.ApplyMemoryLimit); 0
+	// leaves the runtime's own (GOMEMLIMIT, or none). The posts in flight
+	// are the bulk of the heap: --publish-in-flight calls of up to 5,000
+	// posts for `ingest file`, ~45 MB of live heap on typical posts.
+	MemoryLimit int64
 }
 
 // DefaultConfig returns the defaults the flags start from.
@@ -67,6 +73,7 @@ func DefaultConfig() Config {
 		Interval:        time.Minute,
 		BackoffMin:      5 * time.Second,
 		BackoffMax:      10 * time.Minute,
+		MemoryLimit:     128 << 20,
 	}
 }
 
@@ -83,6 +90,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("ingest: publish timeout must be positive, got %s", c.PublishTimeout)
 	case c.Interval <= 0:
 		return fmt.Errorf("ingest: --poll-interval must be positive, got %s", c.Interval)
+	case c.MemoryLimit != 0 && c.MemoryLimit < 32<<20:
+		return fmt.Errorf("ingest: --memory-limit must be 0 or at least 32 MiB, got %d", c.MemoryLimit)
 	case c.BackoffMin <= 0 || c.BackoffMax < c.BackoffMin:
 		return fmt.Errorf("ingest: backoff must satisfy 0 < min <= max, got %s and %s", c.BackoffMin, c.BackoffMax)
 	}

@@ -485,3 +485,30 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(*Config)
+		want   string // "" for valid
+	}{
+		{"defaults", func(*Config) {}, ""},
+		{"no memory limit", func(c *Config) { c.MemoryLimit = 0 }, ""},
+		{"memory limit too small", func(c *Config) { c.MemoryLimit = 1 << 20 }, "--memory-limit must be 0 or at least 32 MiB"},
+		{"no publish in flight", func(c *Config) { c.PublishInFlight = 0 }, "--publish-in-flight must be at least 1"},
+		{"backoff reversed", func(c *Config) { c.BackoffMin, c.BackoffMax = time.Minute, time.Second }, "backoff must satisfy"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := DefaultConfig()
+			tt.change(&c)
+			err := c.Validate()
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("Validate: %v", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("Validate: %v, want an error containing %q", err, tt.want)
+			}
+		})
+	}
+}

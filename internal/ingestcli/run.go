@@ -63,12 +63,14 @@ func (p *pipeline) registerFlags(s *envflag.Set) {
 	p.logs.RegisterFlags(s)
 	s.Int(&p.ingest.MaxTextBytes, "max-text-bytes", "INGEST_MAX_TEXT_BYTES", post.MaxTextBytes, "posts with more text than this are rejected (too_large)")
 	s.Int(&p.ingest.PublishInFlight, "publish-in-flight", "INGEST_PUBLISH_IN_FLIGHT", p.ingest.PublishInFlight, "publish calls of one poll or webhook request that may wait for Kafka at once, while the source is read on")
+	s.Int64(&p.ingest.MemoryLimit, "memory-limit", "INGEST_MEMORY_LIMIT", p.ingest.MemoryLimit, "soft memory limit of the process in bytes (0: the Go runtime's, GOMEMLIMIT)")
 }
 
-// start creates the topic and its dead-letter topic when missing, and
-// builds the publisher and the runner. The settings were validated by
+// start sets the memory limit, creates the topic and its dead-letter topic
+// when missing, and builds the publisher and the runner. The settings were validated by
 // cliflags.Start.
 func (p *pipeline) start(ctx context.Context, reg prometheus.Registerer, log *slog.Logger) (*publish.Publisher, *ingest.Runner, error) {
+	cliflags.ApplyMemoryLimit(p.ingest.MemoryLimit)
 	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := p.kafka.EnsureTopics(tctx, p.kafka.Topic, p.kafka.DLQTopic()); err != nil {

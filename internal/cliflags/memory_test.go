@@ -1,4 +1,4 @@
-package aggregatecli
+package cliflags
 
 import (
 	"math"
@@ -30,7 +30,7 @@ func TestApplyMemoryLimit(t *testing.T) {
 			t.Setenv("GOGC", tt.gogc)
 			debug.SetMemoryLimit(tt.start)
 			debug.SetGCPercent(100)
-			applyMemoryLimit(tt.limit)
+			ApplyMemoryLimit(tt.limit)
 			if got := debug.SetMemoryLimit(-1); got != tt.wantLimit {
 				t.Errorf("memory limit %d, want %d", got, tt.wantLimit)
 			}
