@@ -80,7 +80,7 @@ type ReplayStats struct {
 func (c *Consumer) Replay(ctx context.Context, opt ReplayOptions) (ReplayStats, error) {
 	var stats ReplayStats
 	if !opt.Until.After(opt.Since) {
-		return stats, errors.New("replay: --until must be after --since")
+		return stats, errors.New("--until must be after --since")
 	}
 	client, err := c.kafka.Client()
 	if err != nil {

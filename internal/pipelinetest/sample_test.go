@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -32,42 +31,19 @@ func TestSampleArticleFromFileToPage(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
-	env := append(os.Environ(), "KAFKA_BROKERS="+strings.Join(kafka.Brokers, ","), "KAFKA_TOPIC="+kafka.Topic,
-		"CLICKHOUSE_DSN="+store.DSN, "KAFKA_GROUP="+stacktest.UniqueName("e2e"))
-	runCmd := func(name string, args ...string) []byte {
-		t.Helper()
-		cmd := exec.CommandContext(ctx, filepath.Join(bin, name), args...)
-		cmd.Env = env
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("%s %v: %v\n%s", name, args, err, stderr.String())
-		}
-		return out
-	}
-
-	// A plain-text post is dated by its file's modification time: copy the
-	// article so that it was written now, inside the windows asked below.
-	posts := t.TempDir()
-	article, err := os.ReadFile(filepath.Join(root, "samples", "posts", "nif2025-linkedin-post.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(posts, "nif2025-linkedin-post.txt"), article, 0o644); err != nil {
-		t.Fatal(err)
-	}
-
-	runCmd("aggregate", "migrate")
-	runCmd("ingest", "file", posts)
-	runCmd("aggregate", "run", "--until-caught-up", "--http-addr", "")
+	cmd := binaries{t: t, ctx: ctx, dir: bin, env: append(os.Environ(), "KAFKA_BROKERS="+strings.Join(kafka.Brokers, ","), "KAFKA_TOPIC="+kafka.Topic,
+		"CLICKHOUSE_DSN="+store.DSN, "KAFKA_GROUP="+stacktest.UniqueName("e2e"))}
+	cmd.run("aggregate", "migrate")
+	cmd.run("ingest", "file", samplePosts(t, root))
+	cmd.run("aggregate", "run", "--until-caught-up", "--http-addr", "")
 
 	var top []struct {
 		Tag     string `json:"tag"`
 		Display string `json:"display"`
 		Count   int    `json:"count"`
 	}
-	if err := json.Unmarshal(runCmd("aggregate", "top", "--window", "1h", "--limit", "50", "--json"), &top); err != nil {
+	out, _ := cmd.run("aggregate", "top", "--window", "1h", "--limit", "50", "--json")
+	if err := json.Unmarshal(out, &top); err != nil {
 		t.Fatal(err)
 	}
 	got := map[string]int{}
@@ -84,7 +60,7 @@ func TestSampleArticleFromFileToPage(t *testing.T) {
 	}
 
 	addr := stacktest.FreeAddr(t)
-	stacktest.StartProcess(t, env, filepath.Join(bin, "aggregate"), "run", "--http-addr", addr)
+	stacktest.StartProcess(t, cmd.env, filepath.Join(bin, "aggregate"), "run", "--http-addr", addr)
 	stacktest.WaitHTTP(ctx, t, "http://"+addr+"/healthz")
 
 	names := pageTopNames(ctx, t, "http://"+addr+"/")
