@@ -24,10 +24,10 @@ import (
 // FuzzDecodeFast checks that whenever it returns true, encoding/json
 // returns the same value.
 //
-// It also checks the input's UTF-8 as it goes, in the same pass that looks
-// for the end of each string: outside strings it accepts only ASCII, and
-// inside them it stops at the first invalid sequence and leaves the input
-// to the slow path (which rejects it). So when it returns true the whole
+// It also checks the input's UTF-8 as it goes, string by string as it
+// finds each one's end (plain): outside strings it accepts only ASCII, and
+// a string with an invalid sequence leaves the input to the slow path
+// (which rejects it). So when it returns true the whole
 // input was valid UTF-8, and the caller need not check it again.
 
 // maxSkipDepth bounds the nesting of the unknown values decodeFast skips.
