@@ -53,9 +53,10 @@ type Config struct {
 	// leaves the runtime's own (GOMEMLIMIT, or none). Batches are the bulk
 	// of the heap, and without a limit the garbage collector lets the heap
 	// grow to twice what is live: with it, the process stays near the
-	// limit while the live heap is below it (BENCHMARKS.md, RSS). Unless
-	// GOGC is set, the collector then runs only as the heap nears the
-	// limit. Raise it with the batch sizes.
+	// limit while the live heap is below it (BENCHMARKS.md, RSS). Under
+	// it the heap may grow to five times what is live unless GOGC is set
+	// (cliflags.ApplyMemoryLimit), so a busy aggregator's heap reaches the
+	// limit: raise or lower it with the batch sizes.
 	MemoryLimit int64
 
 	// LagInterval is how often lag and readiness are refreshed.

@@ -19,9 +19,9 @@ func TestApplyMemoryLimit(t *testing.T) {
 		start       int64
 		limit       int64
 		wantLimit   int64
-		wantPercent int // GOGC after, -1 for off
+		wantPercent int // GOGC after
 	}{
-		{name: "set, collector at the limit only", start: math.MaxInt64, limit: 160 << 20, wantLimit: 160 << 20, wantPercent: -1},
+		{name: "set, GOGC=400 under it", start: math.MaxInt64, limit: 160 << 20, wantLimit: 160 << 20, wantPercent: gcPercentUnderLimit},
 		{name: "set, GOGC of the environment kept", gogc: "200", start: math.MaxInt64, limit: 160 << 20, wantLimit: 160 << 20, wantPercent: 100},
 		{name: "zero leaves the runtime's", start: 300 << 20, limit: 0, wantLimit: 300 << 20, wantPercent: 100},
 	}

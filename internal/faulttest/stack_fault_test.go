@@ -187,9 +187,14 @@ func TestFaultSlowClickHouseBoundsMemory(t *testing.T) {
 		limitMiB  = 100
 	)
 	posts := genPosts("big", n, textBytes, 9)
+	// Small batches, and a memory limit to match: under a limit the
+	// collector lets the heap grow to five times what is live, up to the
+	// limit (cliflags.ApplyMemoryLimit), so the limit, not the batches
+	// alone, is the budget the bound checks.
 	agg := start(t, "aggregate run", aggregateBin, nil, e.aggregateArgs(
 		"--batch-rows", "20000", "--batch-bytes", "8388608", "--flush-interval", "2s",
-		"--queue-capacity", "100", "--fetch-max-bytes", "1048576", "--insert-timeout", "2s")...)
+		"--queue-capacity", "100", "--fetch-max-bytes", "1048576", "--insert-timeout", "2s",
+		"--memory-limit", strconv.Itoa(64<<20))...)
 	addr := agg.httpAddr(t)
 	waitFor(t, 30*time.Second, "/readyz 200", func() bool { return readyz(addr) == 200 })
 
