@@ -53,17 +53,12 @@ type fastDecoder struct {
 	buf    []byte
 }
 
-// decodeFast decodes data into p, or, when m is not nil, into m (whose
-// Post p must be). It reports whether it could. When rawText is not nil and
-// the text has no escapes, the text's bytes (a slice of data) go there and
-// p.Text stays empty.
-func decodeFast(data []byte, p *Post, m *Message, rawText *[]byte) bool {
-	return decodeFastWith(&fastDecoder{data: data}, p, m, rawText)
-}
-
-// decodeFastWith is decodeFast with a decoder whose blocks and tags the
-// caller set.
-func decodeFastWith(d *fastDecoder, p *Post, m *Message, rawText *[]byte) bool {
+// decodeFast decodes d.data (d otherwise fresh but for its blocks and
+// tags) into p, or, when m is not nil, into m (whose Post p must be). It
+// reports whether it could. When rawText is not nil and the text has no
+// escapes, the text's bytes (a slice of the data) go there and p.Text
+// stays empty.
+func decodeFast(d *fastDecoder, p *Post, m *Message, rawText *[]byte) bool {
 	data := d.data
 	if rawText == nil {
 		d.str = string(data)

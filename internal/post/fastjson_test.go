@@ -84,7 +84,7 @@ func checkFast(t *testing.T, data []byte) {
 	t.Helper()
 	valid := utf8.Valid(data)
 	var fm, sm Message
-	if decodeFast(data, &fm.Post, &fm, nil) {
+	if decodeFast(&fastDecoder{data: data}, &fm.Post, &fm, nil) {
 		if !valid {
 			t.Fatalf("fast path accepted invalid UTF-8: %q", data)
 		}
@@ -117,7 +117,7 @@ func checkFast(t *testing.T, data []byte) {
 		t.Fatalf("invalid UTF-8 decoded with error %v, want ErrInvalidUTF8: %q", fullErr, data)
 	}
 	var fp, sp Post
-	if decodeFast(data, &fp, nil, nil) {
+	if decodeFast(&fastDecoder{data: data}, &fp, nil, nil) {
 		if !valid {
 			t.Fatalf("fast path accepted a post of invalid UTF-8: %q", data)
 		}
@@ -132,14 +132,14 @@ func checkFast(t *testing.T, data []byte) {
 
 func TestDecodeFastTakesTheCommonShape(t *testing.T) {
 	var m Message
-	if !decodeFast([]byte(fastCases[0]), &m.Post, &m, nil) {
+	if !decodeFast(&fastDecoder{data: []byte(fastCases[0])}, &m.Post, &m, nil) {
 		t.Fatal("the message shape ingest writes is not on the fast path")
 	}
 	if len(m.Hashtags) != 2 || m.Hashtags[1].Display != "OTAN" || m.ExtractorVersion != 3 || m.CreatedAt.IsZero() {
 		t.Fatalf("decoded %+v", m)
 	}
 	var p Post
-	if !decodeFast([]byte(strings.Replace(fastCases[0], `"id"`, `"author":"x","url":"u","id"`, 1)), &p, nil, nil) {
+	if !decodeFast(&fastDecoder{data: []byte(strings.Replace(fastCases[0], `"id"`, `"author":"x","url":"u","id"`, 1))}, &p, nil, nil) {
 		t.Fatal("a post with hashtags as an unknown field is not on the fast path")
 	}
 }

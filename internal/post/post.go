@@ -97,7 +97,7 @@ type DecodeOptions struct {
 // input is rejected rather than silently replaced.
 func DecodePost(data []byte, opt DecodeOptions) (Post, error) {
 	var p Post
-	if err := decodeStrict(data, &p, nil, nil); err != nil {
+	if err := decodeStrict(data, &p, nil, nil, nil); err != nil {
 		return Post{}, err
 	}
 	if p.CreatedAt.IsZero() {
@@ -141,7 +141,7 @@ func decodeMessageInto(m *Message, data []byte, withoutText bool, fd *fastDecode
 	if !withoutText {
 		rawText = nil
 	}
-	err := decodeStrictWith(data, &m.Post, m, rawText, fd)
+	err := decodeStrict(data, &m.Post, m, rawText, fd)
 	if err == nil {
 		err = m.check(raw)
 	}
@@ -182,14 +182,9 @@ func (m *Message) check(raw []byte) error {
 
 // decodeStrict decodes data into p, or into m (whose Post p is) when m is
 // not nil: with the fast path when it can, else with encoding/json. See
-// decodeFast for rawText.
-func decodeStrict(data []byte, p *Post, m *Message, rawText *[]byte) error {
-	return decodeStrictWith(data, p, m, rawText, nil)
-}
-
-// decodeStrictWith is decodeStrict with fd's blocks and tags on the fast
-// path when fd is not nil.
-func decodeStrictWith(data []byte, p *Post, m *Message, rawText *[]byte, fd *fastDecoder) error {
+// decodeFast for rawText; the fast path uses fd's blocks and tags when fd
+// is not nil (see MessageDecoder).
+func decodeStrict(data []byte, p *Post, m *Message, rawText *[]byte, fd *fastDecoder) error {
 	// The fast path checks UTF-8 as it reads and accepts only valid
 	// input; what it leaves is checked here before encoding/json sees it
 	// (which would replace invalid bytes instead of refusing them).
@@ -200,7 +195,7 @@ func decodeStrictWith(data []byte, p *Post, m *Message, rawText *[]byte, fd *fas
 			fd = &fastDecoder{}
 		}
 		fd.data, fd.str, fd.i = trimmed, "", 0
-		if decodeFastWith(fd, p, m, rawText) {
+		if decodeFast(fd, p, m, rawText) {
 			return nil
 		}
 	}
