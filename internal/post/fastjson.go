@@ -273,16 +273,23 @@ func (d *fastDecoder) plain() bool {
 			break
 		}
 	}
-	end := len(data)
-	if q := bytes.IndexByte(data[start:], '"'); q >= 0 {
-		end = start + q
-	}
-	if b := bytes.IndexByte(data[start:end], '\\'); b >= 0 {
-		end = start + b
-	}
-	end = start + controlIndex(data[start:end])
+	end := start + unescapedRun(data[start:])
 	d.i = end
 	return asmutf8.Valid(data[start:end])
+}
+
+// unescapedRun returns the length of the run at the start of b without a
+// quote, a backslash or a control character: what a JSON string holds as
+// it is, and what the encoder writes as it is (verbatim).
+func unescapedRun(b []byte) int {
+	end := len(b)
+	if q := bytes.IndexByte(b, '"'); q >= 0 {
+		end = q
+	}
+	if i := bytes.IndexByte(b[:end], '\\'); i >= 0 {
+		end = i
+	}
+	return controlIndex(b[:end])
 }
 
 // shortString is the length below which a byte loop beats the vectorised
