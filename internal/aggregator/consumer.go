@@ -430,7 +430,7 @@ func (c *Consumer) commit(ctx context.Context, reader *kafka.Reader) error {
 // caughtUp reports whether the group has committed, on every partition,
 // everything up to the end offsets of target.
 func (c *Consumer) caughtUp(ctx context.Context, client *kafka.Client, parts []int, target map[int]partitionOffsets) (bool, error) {
-	committed, err := committedOffsets(ctx, client, c.kafka.Topic, c.cfg.Group, parts)
+	committed, err := kafkaclient.CommittedOffsets(ctx, client, c.kafka.Topic, c.cfg.Group, parts)
 	if err != nil {
 		return false, err
 	}
@@ -459,7 +459,7 @@ func (c *Consumer) newTailWatch(ctx context.Context, client *kafka.Client, parts
 	if target == nil {
 		return nil
 	}
-	committed, err := committedOffsets(ctx, client, c.kafka.Topic, c.cfg.Group, parts)
+	committed, err := kafkaclient.CommittedOffsets(ctx, client, c.kafka.Topic, c.cfg.Group, parts)
 	if err != nil {
 		c.log.Debug("reading committed offsets; the last batch waits for --flush-interval", "err", err)
 		return nil

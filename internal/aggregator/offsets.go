@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"tagpulse/internal/kafkaclient"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -86,7 +87,7 @@ func groupOffsets(ctx context.Context, client *kafka.Client, topic, group string
 	if err != nil {
 		return nil, err
 	}
-	committed, err := committedOffsets(ctx, client, topic, group, parts)
+	committed, err := kafkaclient.CommittedOffsets(ctx, client, topic, group, parts)
 	if err != nil {
 		return nil, err
 	}
@@ -94,26 +95,6 @@ func groupOffsets(ctx context.Context, client *kafka.Client, topic, group string
 		o := out[p]
 		o.committed = c
 		out[p] = o
-	}
-	return out, nil
-}
-
-// committedOffsets returns the group's committed offset per partition (-1
-// for none).
-func committedOffsets(ctx context.Context, client *kafka.Client, topic, group string, parts []int) (map[int]int64, error) {
-	resp, err := client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: parts}})
-	if err == nil {
-		err = resp.Error
-	}
-	if err != nil {
-		return nil, fmt.Errorf("fetching committed offsets of group %s on %s: %w", group, topic, err)
-	}
-	out := make(map[int]int64, len(parts))
-	for _, p := range resp.Topics[topic] {
-		if p.Error != nil {
-			return nil, fmt.Errorf("fetching committed offset of group %s on %s partition %d: %w", group, topic, p.Partition, p.Error)
-		}
-		out[p.Partition] = p.CommittedOffset
 	}
 	return out, nil
 }

@@ -199,6 +199,26 @@ func (c *Config) Client() (*kafka.Client, error) {
 	return &kafka.Client{Addr: kafka.TCP(c.Brokers...), Transport: tr, Timeout: 15 * time.Second}, nil
 }
 
+// CommittedOffsets returns the group's committed offset per partition (-1
+// for none).
+func CommittedOffsets(ctx context.Context, client *kafka.Client, topic, group string, parts []int) (map[int]int64, error) {
+	resp, err := client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: parts}})
+	if err == nil {
+		err = resp.Error
+	}
+	if err != nil {
+		return nil, fmt.Errorf("fetching committed offsets of group %s on %s: %w", group, topic, err)
+	}
+	out := make(map[int]int64, len(parts))
+	for _, p := range resp.Topics[topic] {
+		if p.Error != nil {
+			return nil, fmt.Errorf("fetching committed offset of group %s on %s partition %d: %w", group, topic, p.Partition, p.Error)
+		}
+		out[p.Partition] = p.CommittedOffset
+	}
+	return out, nil
+}
+
 // EnsureTopics creates each topic with the configured partition count when
 // it is missing. A topic that exists already is left as it is.
 func (c *Config) EnsureTopics(ctx context.Context, topics ...string) error {

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/segmentio/kafka-go"
-
 	"tagpulse/internal/kafkaclient"
 	"tagpulse/internal/stacktest"
 )
@@ -73,7 +71,7 @@ func TestReplayThroughTheBinary(t *testing.T) {
 }
 
 // committedOffsets returns the group's committed offset per partition of
-// the topic.
+// the topic (-1 for none).
 func committedOffsets(ctx context.Context, t *testing.T, cfg *kafkaclient.Config, group string) map[int]int64 {
 	t.Helper()
 	client, err := cfg.Client()
@@ -84,19 +82,9 @@ func committedOffsets(ctx context.Context, t *testing.T, cfg *kafkaclient.Config
 	for i := range parts {
 		parts[i] = i
 	}
-	resp, err := client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{cfg.Topic: parts}})
-	if err == nil {
-		err = resp.Error
-	}
+	offsets, err := kafkaclient.CommittedOffsets(ctx, client, cfg.Topic, group, parts)
 	if err != nil {
-		t.Fatalf("fetching the offsets of group %s: %v", group, err)
+		t.Fatal(err)
 	}
-	out := map[int]int64{}
-	for _, p := range resp.Topics[cfg.Topic] {
-		if p.Error != nil {
-			t.Fatalf("offset of partition %d: %v", p.Partition, p.Error)
-		}
-		out[p.Partition] = p.CommittedOffset
-	}
-	return out
+	return offsets
 }
