@@ -1,6 +1,7 @@
 package aggregatecli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"time"
@@ -38,19 +39,12 @@ without posts print 0. The window must be a whole number of steps.`,
 			return fmt.Errorf("--step: %w", err)
 		}
 		var query trend.SeriesQuery
-		store, closeStore, err := q.open(cmd, flags, func(at time.Time, window time.Duration) error {
+		return answer(cmd, &q, flags, func(at time.Time, window time.Duration) error {
 			query = trend.SeriesQuery{At: at, Window: window, Step: st, Tags: tags, Filter: q.filter}
 			return query.Validate()
-		})
-		if err != nil {
-			return err
-		}
-		defer closeStore()
-		series, err := store.Series(cmd.Context(), query)
-		if err != nil {
-			return fmt.Errorf("series: %w", err)
-		}
-		return writeSeries(cmd.OutOrStdout(), series, q.json)
+		}, func(ctx context.Context, store *trend.Store) ([]trend.Series, error) {
+			return store.Series(ctx, query)
+		}, writeSeries)
 	}
 	return cmd
 }

@@ -83,6 +83,22 @@ func (q *trendQuery) open(cmd *cobra.Command, flags *envflag.Set, build func(at 
 	return trend.NewStore(conn, trend.DefaultParams()), func() { conn.Close() }, nil
 }
 
+// answer opens the store as open does, asks it (a failed question is
+// named after the command) and prints the answer with write.
+func answer[T any](cmd *cobra.Command, q *trendQuery, flags *envflag.Set, build func(at time.Time, window time.Duration) error,
+	ask func(context.Context, *trend.Store) (T, error), write func(io.Writer, T, bool) error) error {
+	store, closeStore, err := q.open(cmd, flags, build)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	got, err := ask(cmd.Context(), store)
+	if err != nil {
+		return fmt.Errorf("%s: %w", cmd.Name(), err)
+	}
+	return write(cmd.OutOrStdout(), got, q.json)
+}
+
 func newTopCmd() *cobra.Command {
 	return newListCmd(&cobra.Command{
 		Use:   "top",
@@ -111,19 +127,12 @@ func newListCmd[T any](
 	cmd.Flags().IntVar(&limit, "limit", trend.DefaultLimit, fmt.Sprintf("how many tags to print (1 to %d)", trend.MaxLimit))
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		var query trend.Query
-		store, closeStore, err := q.open(cmd, flags, func(at time.Time, window time.Duration) error {
+		return answer(cmd, &q, flags, func(at time.Time, window time.Duration) error {
 			query = trend.Query{At: at, Window: window, Limit: limit, Filter: q.filter}
 			return query.Validate()
-		})
-		if err != nil {
-			return err
-		}
-		defer closeStore()
-		rows, err := list(store, cmd.Context(), query)
-		if err != nil {
-			return fmt.Errorf("%s: %w", cmd.Name(), err)
-		}
-		return write(cmd.OutOrStdout(), rows, q.json)
+		}, func(ctx context.Context, store *trend.Store) ([]T, error) {
+			return list(store, ctx, query)
+		}, write)
 	}
 	return cmd
 }
