@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"tagpulse/internal/post"
+	"tagpulse/internal/retry"
 	"tagpulse/internal/source"
 )
 
@@ -437,7 +438,7 @@ func (r *Runner) loop(ctx context.Context, s Scheduled, once bool) (Stats, error
 		wait := interval
 		if err != nil {
 			failures++
-			wait = max(backoff(r.cfg.BackoffMin, r.cfg.BackoffMax, failures), source.RetryAfter(err))
+			wait = max(retry.Backoff{Min: r.cfg.BackoffMin, Max: r.cfg.BackoffMax}.Delay(failures), source.RetryAfter(err))
 			r.log.Warn("poll failed", "source", name, "reason", source.FetchReason(err), "err", err, "retry_in", wait.Round(time.Millisecond))
 		} else {
 			failures = 0

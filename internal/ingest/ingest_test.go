@@ -467,25 +467,6 @@ func TestMetricsExportedFromStart(t *testing.T) {
 	}
 }
 
-func TestBackoff(t *testing.T) {
-	tests := []struct {
-		n        int
-		lo, high time.Duration
-	}{
-		{1, 500 * time.Millisecond, time.Second},
-		{2, time.Second, 2 * time.Second},
-		{4, 4 * time.Second, 8 * time.Second},
-		{20, 30 * time.Second, time.Minute},
-	}
-	for _, tt := range tests {
-		for range 50 {
-			if d := backoff(time.Second, time.Minute, tt.n); d < tt.lo || d > tt.high {
-				t.Fatalf("backoff(n=%d) = %s, want in [%s, %s]", tt.n, d, tt.lo, tt.high)
-			}
-		}
-	}
-}
-
 func TestConfigValidate(t *testing.T) {
 	tests := []struct {
 		name   string

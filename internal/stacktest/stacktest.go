@@ -28,6 +28,7 @@ import (
 
 	"tagpulse/internal/chstore"
 	"tagpulse/internal/kafkaclient"
+	"tagpulse/internal/retry"
 )
 
 const hint = "run scripts/stack up (or make test, which does)"
@@ -193,15 +194,12 @@ func Produce(t testing.TB, k *kafkaclient.Config, topic string, msgs ...kafka.Me
 	defer w.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	for {
-		err := w.WriteMessages(ctx, msgs...)
-		if err == nil {
-			return
-		}
-		if !errors.Is(err, kafka.UnknownTopicOrPartition) || ctx.Err() != nil {
-			t.Fatalf("producing %d test messages to %s: %v", len(msgs), topic, err)
-		}
-		time.Sleep(200 * time.Millisecond)
+	p := retry.Policy{
+		Backoff:   retry.Backoff{Min: 100 * time.Millisecond, Max: time.Second},
+		Retryable: func(err error) bool { return errors.Is(err, kafka.UnknownTopicOrPartition) },
+	}
+	if err := p.Do(ctx, func(ctx context.Context) error { return w.WriteMessages(ctx, msgs...) }); err != nil {
+		t.Fatalf("producing %d test messages to %s: %v", len(msgs), topic, err)
 	}
 }
 
