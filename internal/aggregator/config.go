@@ -62,10 +62,14 @@ type Config struct {
 	// LagInterval is how often lag and readiness are refreshed.
 	LagInterval time.Duration
 
-	// The poison guard stops the consumer when, among the last PoisonWindow
-	// messages, more than PoisonMax and more than half were poison.
+	// The poison guard trips when, among the last PoisonWindow messages,
+	// more than PoisonMax and more than half were poison: the input, not a
+	// few bad posts, is wrong (a producer writing another format, a wrong
+	// topic). PoisonPolicy says what the consumer does then:
+	// PoisonDeadLetter (the default) or PoisonHalt.
 	PoisonWindow int
 	PoisonMax    int
+	PoisonPolicy string
 }
 
 // RegisterFlags adds the consumer flags with their defaults.
@@ -85,6 +89,7 @@ func (c *Config) RegisterFlags(s *envflag.Set) {
 	s.Duration(&c.LagInterval, "lag-interval", "AGGREGATE_LAG_INTERVAL", d.LagInterval, "how often consumer lag and readiness are refreshed")
 	s.Int(&c.PoisonWindow, "poison-window", "AGGREGATE_POISON_WINDOW", d.PoisonWindow, "messages the poison guard looks back over")
 	s.Int(&c.PoisonMax, "poison-max", "AGGREGATE_POISON_MAX", d.PoisonMax, "poison messages in the window tolerated whatever their share")
+	s.String(&c.PoisonPolicy, "poison-policy", "AGGREGATE_POISON_POLICY", d.PoisonPolicy, "when the poison guard trips: deadletter (consume on, raise tagpulse_aggregate_poison_guard_tripped) or halt (store and commit the batch, then exit)")
 }
 
 // Validate checks the settings.
@@ -123,6 +128,9 @@ func (c *Config) Validate() error {
 	if c.PoisonWindow < 0 || c.PoisonMax < 0 {
 		errs = append(errs, errors.New("--poison-window and --poison-max must not be negative"))
 	}
+	if c.PoisonPolicy != PoisonDeadLetter && c.PoisonPolicy != PoisonHalt {
+		errs = append(errs, fmt.Errorf("--poison-policy must be %s or %s, got %q", PoisonDeadLetter, PoisonHalt, c.PoisonPolicy))
+	}
 	return errors.Join(errs...)
 }
 
@@ -133,6 +141,6 @@ func Defaults() Config {
 		InsertTimeout: 30 * time.Second, RetryMin: 200 * time.Millisecond, RetryMax: 30 * time.Second,
 		QueueCapacity: 1000, FetchMaxBytes: 1 << 20, FetchMaxWait: 100 * time.Millisecond, MemoryLimit: 192 << 20,
 		LagInterval:  10 * time.Second,
-		PoisonWindow: 1000, PoisonMax: 100,
+		PoisonWindow: 1000, PoisonMax: 100, PoisonPolicy: PoisonDeadLetter,
 	}
 }

@@ -161,17 +161,17 @@ func readAll(t *testing.T, k *kafkaclient.Config, topic string) []kafka.Message 
 	if err != nil {
 		t.Fatal(err)
 	}
-	parts, err := topicPartitions(ctx, client, topic)
+	parts, err := kafkaclient.Partitions(ctx, client, topic)
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs, err := logOffsets(ctx, client, topic, parts)
+	logs, err := kafkaclient.LogOffsets(ctx, client, topic, parts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out []kafka.Message
 	for _, p := range parts {
-		r := partitionRange{partition: p, from: logs[p].first, to: logs[p].end}
+		r := partitionRange{partition: p, from: logs[p].First, to: logs[p].End}
 		if err := readRange(ctx, k, topic, r, 1<<20, Defaults().FetchMaxWait, func(m kafka.Message) error { out = append(out, m); return nil }); err != nil {
 			t.Fatal(err)
 		}
@@ -247,21 +247,21 @@ func groupLag(t *testing.T, s stack, group string) int64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	parts, err := topicPartitions(ctx, client, s.kafka.Topic)
+	parts, err := kafkaclient.Partitions(ctx, client, s.kafka.Topic)
 	if err != nil {
 		t.Fatal(err)
 	}
-	offsets, err := groupOffsets(ctx, client, s.kafka.Topic, group, parts)
+	offsets, err := kafkaclient.GroupOffsets(ctx, client, s.kafka.Topic, group, parts)
 	if err != nil {
 		t.Logf("reading group offsets: %v", err)
 		return -1
 	}
 	var lag int64
 	for _, o := range offsets {
-		if o.committed < 0 && o.end > o.first {
+		if o.Committed < 0 && o.End > o.First {
 			return -1
 		}
-		lag += o.lag()
+		lag += o.Lag()
 	}
 	return lag
 }

@@ -47,11 +47,11 @@ func ReplayDLQ(ctx context.Context, k *kafkaclient.Config, opt DLQReplayOptions,
 	if err != nil {
 		return stats, err
 	}
-	parts, err := topicPartitions(ctx, client, dlqTopic)
+	parts, err := kafkaclient.Partitions(ctx, client, dlqTopic)
 	if err != nil {
 		return stats, err
 	}
-	offsets, err := groupOffsets(ctx, client, dlqTopic, opt.Group, parts)
+	offsets, err := kafkaclient.GroupOffsets(ctx, client, dlqTopic, opt.Group, parts)
 	if err != nil {
 		return stats, err
 	}
@@ -63,9 +63,9 @@ func ReplayDLQ(ctx context.Context, k *kafkaclient.Config, opt DLQReplayOptions,
 
 	for _, p := range parts {
 		o := offsets[p]
-		r := partitionRange{partition: p, from: o.position(), to: o.end}
+		r := partitionRange{partition: p, from: o.Position(), to: o.End}
 		if opt.FromBeginning {
-			r.from = o.first
+			r.from = o.First
 		}
 		var out []kafka.Message
 		err := readRange(ctx, k, dlqTopic, r, 1<<20, Defaults().FetchMaxWait, func(m kafka.Message) error {
@@ -96,7 +96,7 @@ func ReplayDLQ(ctx context.Context, k *kafkaclient.Config, opt DLQReplayOptions,
 			}
 		}
 		stats.Refed += int64(len(out))
-		if err := commitOffsets(ctx, client, dlqTopic, opt.Group, map[int]int64{p: r.to}); err != nil {
+		if err := kafkaclient.CommitOffsets(ctx, client, dlqTopic, opt.Group, map[int]int64{p: r.to}); err != nil {
 			return stats, err
 		}
 	}

@@ -5,13 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
+	"log/slog"
 	"net"
 	"syscall"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/segmentio/kafka-go"
+
+	"tagpulse/internal/retry"
 )
 
 // ErrPoisonRate is returned by Consumer.Run when the share of poison
@@ -88,61 +90,42 @@ func Retryable(err error) bool {
 	return true
 }
 
-// Backoff is a capped exponential backoff with jitter.
-type Backoff struct {
-	Min, Max time.Duration
-}
-
-// Delay returns the wait before retry number attempt (1 for the first
-// retry): Min doubled each attempt, capped at Max, with up to 20 % jitter
-// so replicas do not retry in step.
-func (b Backoff) Delay(attempt int) time.Duration {
-	d := b.Min
-	for i := 1; i < attempt && d < b.Max; i++ {
-		d *= 2
-	}
-	if d > b.Max {
-		d = b.Max
-	}
-	return d - time.Duration(rand.Int64N(int64(d)/5+1))
-}
-
-// retry runs fn until it succeeds, fails with an error that Retryable
-// rejects, or ctx ends. Each failure is counted and reported to onFail
-// before the backoff; onOK runs after a success that followed failures.
+// retrier retries the consumer's operations (the start-up ping, inserts,
+// dead-letter writes) through internal/retry for as long as Retryable
+// allows: each failure is counted by kind, each retry by operation, and
+// health learns that an operation is being retried and when it recovers.
 type retrier struct {
-	backoff Backoff
+	backoff retry.Backoff
 	metrics *Metrics
-	onFail  func(op string, attempt int, err error)
-	onOK    func(op string)
+	health  *health
+	log     *slog.Logger
+}
+
+// policy returns the retry policy of op, whose failures count as kind.
+func (r retrier) policy(op, kind string) retry.Policy {
+	return retry.Policy{
+		Backoff:   r.backoff,
+		Retryable: Retryable,
+		OnFail: func(f retry.Failure) {
+			r.metrics.Errors.WithLabelValues(kind).Inc()
+			if f.Last {
+				return
+			}
+			r.health.failing(op)
+			r.log.Warn("retrying", "operation", op, "attempt", f.Attempt, "retry_in", f.Wait.Round(time.Millisecond), "err", f.Err)
+			r.metrics.Retries.WithLabelValues(op).Inc()
+		},
+		OnRecover: func(int) {
+			r.health.recovered(op)
+			r.log.Info("recovered", "operation", op)
+		},
+	}
 }
 
 func (r retrier) do(ctx context.Context, op, kind string, fn func(context.Context) error) error {
-	for attempt := 1; ; attempt++ {
-		err := fn(ctx)
-		if err == nil {
-			if attempt > 1 && r.onOK != nil {
-				r.onOK(op)
-			}
-			return nil
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		r.metrics.Errors.WithLabelValues(kind).Inc()
-		if !Retryable(err) {
-			return fmt.Errorf("%s (not retryable): %w", op, err)
-		}
-		if r.onFail != nil {
-			r.onFail(op, attempt, err)
-		}
-		r.metrics.Retries.WithLabelValues(op).Inc()
-		t := time.NewTimer(r.backoff.Delay(attempt))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
-		}
+	err := r.policy(op, kind).Do(ctx, fn)
+	if err != nil && ctx.Err() == nil {
+		return fmt.Errorf("%s (not retryable): %w", op, err)
 	}
+	return err
 }

@@ -21,6 +21,9 @@ type Metrics struct {
 	Errors           *prometheus.CounterVec
 	LastFlush        prometheus.Gauge
 	Ready            prometheus.Gauge
+	// PoisonGuardTripped is 1 while the share of poison is above the
+	// guard's limit.
+	PoisonGuardTripped prometheus.Gauge
 }
 
 // Label values known at start-up; each is exported from the start so that
@@ -100,6 +103,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Ready: f.NewGauge(prometheus.GaugeOpts{
 			Name: "tagpulse_aggregate_ready",
 			Help: "1 when /readyz is true.",
+		}),
+		PoisonGuardTripped: f.NewGauge(prometheus.GaugeOpts{
+			Name: "tagpulse_aggregate_poison_guard_tripped",
+			Help: "1 while poison is above the guard's limit (--poison-window, --poison-max): a producer may be writing another format.",
 		}),
 	}
 	m.RowsInserted.WithLabelValues("mentions")

@@ -87,19 +87,19 @@ func (c *Consumer) Replay(ctx context.Context, opt ReplayOptions) (ReplayStats, 
 		return stats, err
 	}
 	topic := c.kafka.Topic
-	parts, err := topicPartitions(ctx, client, topic)
+	parts, err := kafkaclient.Partitions(ctx, client, topic)
 	if err != nil {
 		return stats, err
 	}
-	logs, err := logOffsets(ctx, client, topic, parts)
+	logs, err := kafkaclient.LogOffsets(ctx, client, topic, parts)
 	if err != nil {
 		return stats, err
 	}
-	from, err := offsetsForTime(ctx, client, topic, parts, opt.Since, logs)
+	from, err := kafkaclient.OffsetsForTime(ctx, client, topic, parts, opt.Since, logs)
 	if err != nil {
 		return stats, err
 	}
-	to, err := offsetsForTime(ctx, client, topic, parts, opt.Until, logs)
+	to, err := kafkaclient.OffsetsForTime(ctx, client, topic, parts, opt.Until, logs)
 	if err != nil {
 		return stats, err
 	}
@@ -113,10 +113,10 @@ func (c *Consumer) Replay(ctx context.Context, opt ReplayOptions) (ReplayStats, 
 	if opt.Progress != nil {
 		opt.Progress(0, total)
 	}
-	c.storeOK.Store(true)
+	store := c.newSink(nil, nil)
 	b := newBatch()
 	flush := func() error {
-		if err := c.write(ctx, b); err != nil {
+		if err := store.write(ctx, b); err != nil {
 			return err
 		}
 		stats.Rows += int64(b.rows.Len())

@@ -14,6 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/segmentio/kafka-go"
+
+	"tagpulse/internal/retry"
 )
 
 func TestBatchAdd(t *testing.T) {
@@ -102,24 +104,6 @@ func TestPoisonGuard(t *testing.T) {
 	}
 }
 
-func TestBackoffDelay(t *testing.T) {
-	b := Backoff{Min: 100 * time.Millisecond, Max: 2 * time.Second}
-	tests := []struct {
-		attempt int
-		base    time.Duration
-	}{{1, 100 * time.Millisecond}, {2, 200 * time.Millisecond}, {4, 800 * time.Millisecond}, {5, 1600 * time.Millisecond}, {6, 2 * time.Second}, {60, 2 * time.Second}}
-	for _, tt := range tests {
-		t.Run(fmt.Sprint(tt.attempt), func(t *testing.T) {
-			for range 50 {
-				d := b.Delay(tt.attempt)
-				if d > tt.base || d < tt.base*4/5 {
-					t.Fatalf("Delay(%d) = %s, want in [%s, %s]", tt.attempt, d, tt.base*4/5, tt.base)
-				}
-			}
-		})
-	}
-}
-
 type tempErr struct{}
 
 func (tempErr) Error() string   { return "i/o timeout" }
@@ -155,7 +139,7 @@ func TestRetryable(t *testing.T) {
 
 func TestRetrierStopsOnFatal(t *testing.T) {
 	m := NewMetrics(prometheus.NewRegistry())
-	r := retrier{backoff: Backoff{Min: time.Millisecond, Max: time.Millisecond}, metrics: m}
+	r := retrier{backoff: retry.Backoff{Min: time.Millisecond, Max: time.Millisecond}, metrics: m, health: newHealth(m.Ready), log: testLogger(t)}
 	calls := 0
 	err := r.do(context.Background(), opInsert, kindInsert, func(context.Context) error {
 		calls++

@@ -22,6 +22,7 @@ import (
 	"github.com/segmentio/kafka-go/sasl/scram"
 
 	"tagpulse/internal/envflag"
+	"tagpulse/internal/retry"
 )
 
 // DefaultTopic is the topic posts travel on; its dead-letter topic is
@@ -199,26 +200,6 @@ func (c *Config) Client() (*kafka.Client, error) {
 	return &kafka.Client{Addr: kafka.TCP(c.Brokers...), Transport: tr, Timeout: 15 * time.Second}, nil
 }
 
-// CommittedOffsets returns the group's committed offset per partition (-1
-// for none).
-func CommittedOffsets(ctx context.Context, client *kafka.Client, topic, group string, parts []int) (map[int]int64, error) {
-	resp, err := client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: parts}})
-	if err == nil {
-		err = resp.Error
-	}
-	if err != nil {
-		return nil, fmt.Errorf("fetching committed offsets of group %s on %s: %w", group, topic, err)
-	}
-	out := make(map[int]int64, len(parts))
-	for _, p := range resp.Topics[topic] {
-		if p.Error != nil {
-			return nil, fmt.Errorf("fetching committed offset of group %s on %s partition %d: %w", group, topic, p.Partition, p.Error)
-		}
-		out[p.Partition] = p.CommittedOffset
-	}
-	return out, nil
-}
-
 // EnsureTopics creates each topic with the configured partition count when
 // it is missing. A topic that exists already is left as it is.
 func (c *Config) EnsureTopics(ctx context.Context, topics ...string) error {
@@ -234,10 +215,51 @@ func (c *Config) EnsureTopics(ctx context.Context, topics ...string) error {
 	if err != nil {
 		return fmt.Errorf("creating topics %v on %v (%s): %w", topics, c.Brokers, c.security(), err)
 	}
+	var created []string
 	for topic, terr := range resp.Errors {
-		if terr != nil && !errors.Is(terr, kafka.TopicAlreadyExists) {
+		switch {
+		case terr == nil:
+			created = append(created, topic)
+		case !errors.Is(terr, kafka.TopicAlreadyExists):
 			return fmt.Errorf("creating topic %s: %w", topic, terr)
 		}
+	}
+	if len(created) == 0 {
+		return nil
+	}
+	return waitForLeaders(ctx, client, created)
+}
+
+// leaderWait bounds how long EnsureTopics waits for the partitions of the
+// topics it created to have leaders.
+const leaderWait = 30 * time.Second
+
+// waitForLeaders waits until every partition of topics answers a
+// ListOffsets request. A topic exists as soon as CreateTopics returns, but
+// its partitions elect their leaders a moment later: a query sent before
+// fails with "Not Leader For Partition" (or "Unknown Topic Or Partition"),
+// which made `aggregate run --until-caught-up` on a new topic fail.
+func waitForLeaders(ctx context.Context, client *kafka.Client, topics []string) error {
+	ctx, cancel := context.WithTimeout(ctx, leaderWait)
+	defer cancel()
+	p := retry.Policy{Backoff: retry.Backoff{Min: 20 * time.Millisecond, Max: time.Second}}
+	err := p.Do(ctx, func(ctx context.Context) error {
+		for _, t := range topics {
+			parts, err := Partitions(ctx, client, t)
+			if err != nil {
+				return err
+			}
+			if len(parts) == 0 {
+				return fmt.Errorf("topic %s: no partition in the metadata yet", t)
+			}
+			if _, err := LogOffsets(ctx, client, t, parts); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("waiting for the partition leaders of new topics %v: %w", topics, err)
 	}
 	return nil
 }

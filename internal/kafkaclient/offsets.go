@@ -1,42 +1,46 @@
-package aggregator
+package kafkaclient
 
 import (
 	"context"
 	"fmt"
 	"sort"
-	"tagpulse/internal/kafkaclient"
 	"time"
 
 	"github.com/segmentio/kafka-go"
 )
 
-// partitionOffsets is what the broker knows of one partition: its first
-// offset, its high-water mark (end) and the group's committed offset (-1
-// when the group has committed none).
-type partitionOffsets struct {
-	first, end, committed int64
+// This file holds every admin and offset query of tagpulse: partitions
+// (Metadata), log and group offsets (ListOffsets, OffsetFetch), commits
+// outside a group generation (OffsetCommit) and the time of one message
+// (Fetch). Topic creation is EnsureTopics.
+
+// PartitionOffsets is what the broker knows of one partition: its first
+// offset, its high-water mark (End) and the group's committed offset (-1
+// when the group has committed none, or when only LogOffsets was asked).
+type PartitionOffsets struct {
+	First, End, Committed int64
 }
 
-// position is where the group resumes on the partition: its committed
-// offset, or the first offset when it has none (the reader starts at the
-// first offset).
-func (o partitionOffsets) position() int64 {
-	if o.committed < o.first {
-		return o.first
+// Position is where the group resumes on the partition: its committed
+// offset, or the first offset when it has none (a reader then starts at
+// the first offset).
+func (o PartitionOffsets) Position() int64 {
+	if o.Committed < o.First {
+		return o.First
 	}
-	return o.committed
+	return o.Committed
 }
 
-// lag is the number of messages the group has not yet committed.
-func (o partitionOffsets) lag() int64 {
-	if l := o.end - o.position(); l > 0 {
+// Lag is the number of messages the group has not yet committed.
+func (o PartitionOffsets) Lag() int64 {
+	if l := o.End - o.Position(); l > 0 {
 		return l
 	}
 	return 0
 }
 
-// topicPartitions lists the partitions of topic.
-func topicPartitions(ctx context.Context, client *kafka.Client, topic string) ([]int, error) {
+// Partitions lists the partitions of topic, in order.
+func Partitions(ctx context.Context, client *kafka.Client, topic string) ([]int, error) {
 	meta, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
 	if err != nil {
 		return nil, fmt.Errorf("reading metadata of topic %s: %w", topic, err)
@@ -58,8 +62,8 @@ func topicPartitions(ctx context.Context, client *kafka.Client, topic string) ([
 	return nil, fmt.Errorf("topic %s: not in the cluster's metadata", topic)
 }
 
-// logOffsets returns the first and end offsets of each partition.
-func logOffsets(ctx context.Context, client *kafka.Client, topic string, parts []int) (map[int]partitionOffsets, error) {
+// LogOffsets returns the first and end offsets of each partition.
+func LogOffsets(ctx context.Context, client *kafka.Client, topic string, parts []int) (map[int]PartitionOffsets, error) {
 	req := make([]kafka.OffsetRequest, 0, 2*len(parts))
 	for _, p := range parts {
 		req = append(req, kafka.FirstOffsetOf(p), kafka.LastOffsetOf(p))
@@ -68,12 +72,12 @@ func logOffsets(ctx context.Context, client *kafka.Client, topic string, parts [
 	if err != nil {
 		return nil, fmt.Errorf("listing offsets of %s: %w", topic, err)
 	}
-	out := make(map[int]partitionOffsets, len(parts))
+	out := make(map[int]PartitionOffsets, len(parts))
 	for _, po := range resp.Topics[topic] {
 		if po.Error != nil {
 			return nil, fmt.Errorf("listing offsets of %s partition %d: %w", topic, po.Partition, po.Error)
 		}
-		out[po.Partition] = partitionOffsets{first: po.FirstOffset, end: po.LastOffset, committed: -1}
+		out[po.Partition] = PartitionOffsets{First: po.FirstOffset, End: po.LastOffset, Committed: -1}
 	}
 	if len(out) != len(parts) {
 		return nil, fmt.Errorf("listing offsets of %s: %d of %d partitions answered", topic, len(out), len(parts))
@@ -81,28 +85,48 @@ func logOffsets(ctx context.Context, client *kafka.Client, topic string, parts [
 	return out, nil
 }
 
-// groupOffsets adds the group's committed offsets to logOffsets.
-func groupOffsets(ctx context.Context, client *kafka.Client, topic, group string, parts []int) (map[int]partitionOffsets, error) {
-	out, err := logOffsets(ctx, client, topic, parts)
+// CommittedOffsets returns the group's committed offset per partition (-1
+// for none).
+func CommittedOffsets(ctx context.Context, client *kafka.Client, topic, group string, parts []int) (map[int]int64, error) {
+	resp, err := client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: parts}})
+	if err == nil {
+		err = resp.Error
+	}
+	if err != nil {
+		return nil, fmt.Errorf("fetching committed offsets of group %s on %s: %w", group, topic, err)
+	}
+	out := make(map[int]int64, len(parts))
+	for _, p := range resp.Topics[topic] {
+		if p.Error != nil {
+			return nil, fmt.Errorf("fetching committed offset of group %s on %s partition %d: %w", group, topic, p.Partition, p.Error)
+		}
+		out[p.Partition] = p.CommittedOffset
+	}
+	return out, nil
+}
+
+// GroupOffsets adds the group's committed offsets to LogOffsets.
+func GroupOffsets(ctx context.Context, client *kafka.Client, topic, group string, parts []int) (map[int]PartitionOffsets, error) {
+	out, err := LogOffsets(ctx, client, topic, parts)
 	if err != nil {
 		return nil, err
 	}
-	committed, err := kafkaclient.CommittedOffsets(ctx, client, topic, group, parts)
+	committed, err := CommittedOffsets(ctx, client, topic, group, parts)
 	if err != nil {
 		return nil, err
 	}
 	for p, c := range committed {
 		o := out[p]
-		o.committed = c
+		o.Committed = c
 		out[p] = o
 	}
 	return out, nil
 }
 
-// commitOffsets commits offsets for group outside any group generation, as
+// CommitOffsets commits offsets for group outside any group generation, as
 // a standalone consumer does (used by replays that track their progress
 // without joining the group).
-func commitOffsets(ctx context.Context, client *kafka.Client, topic, group string, offsets map[int]int64) error {
+func CommitOffsets(ctx context.Context, client *kafka.Client, topic, group string, offsets map[int]int64) error {
 	var commits []kafka.OffsetCommit
 	for p, o := range offsets {
 		commits = append(commits, kafka.OffsetCommit{Partition: p, Offset: o})
@@ -121,8 +145,8 @@ func commitOffsets(ctx context.Context, client *kafka.Client, topic, group strin
 	return nil
 }
 
-// messageTime returns the Kafka timestamp of the message at offset.
-func messageTime(ctx context.Context, client *kafka.Client, topic string, partition int, offset int64) (time.Time, error) {
+// MessageTime returns the Kafka timestamp of the message at offset.
+func MessageTime(ctx context.Context, client *kafka.Client, topic string, partition int, offset int64) (time.Time, error) {
 	resp, err := client.Fetch(ctx, &kafka.FetchRequest{
 		Topic: topic, Partition: partition, Offset: offset,
 		MinBytes: 1, MaxBytes: 64 << 10, MaxWait: 100 * time.Millisecond,
@@ -144,9 +168,9 @@ func messageTime(ctx context.Context, client *kafka.Client, topic string, partit
 	}
 }
 
-// offsetsForTime returns, per partition, the first offset whose timestamp
-// is at or after t, or the end offset when there is none.
-func offsetsForTime(ctx context.Context, client *kafka.Client, topic string, parts []int, t time.Time, logs map[int]partitionOffsets) (map[int]int64, error) {
+// OffsetsForTime returns, per partition, the first offset whose timestamp
+// is at or after t, or the end offset (from logs) when there is none.
+func OffsetsForTime(ctx context.Context, client *kafka.Client, topic string, parts []int, t time.Time, logs map[int]PartitionOffsets) (map[int]int64, error) {
 	req := make([]kafka.OffsetRequest, 0, len(parts))
 	for _, p := range parts {
 		req = append(req, kafka.TimeOffsetOf(p, t))
@@ -157,7 +181,7 @@ func offsetsForTime(ctx context.Context, client *kafka.Client, topic string, par
 	}
 	out := make(map[int]int64, len(parts))
 	for _, p := range parts {
-		out[p] = logs[p].end
+		out[p] = logs[p].End
 	}
 	for _, po := range resp.Topics[topic] {
 		if po.Error != nil {
