@@ -56,7 +56,7 @@ was not. Progress goes to stderr.`,
 			return err
 		}
 		defer conn.Close()
-		c := set.newConsumer(conn, prometheus.NewRegistry(), log)
+		c := set.newConsumer(conn, aggregator.NewMetrics(prometheus.NewRegistry()), log)
 		bar := progressBar{w: cmd.ErrOrStderr()}
 		stats, err := c.Replay(ctx, aggregator.ReplayOptions{Since: from, Until: to, Progress: bar.update})
 		bar.done()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -12,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 
 	"tagpulse/internal/aggregator"
 	"tagpulse/internal/chstore"
@@ -19,6 +21,7 @@ import (
 	"tagpulse/internal/envflag"
 	"tagpulse/internal/httpserver"
 	"tagpulse/internal/kafkaclient"
+	"tagpulse/internal/retry"
 	"tagpulse/internal/trend"
 	"tagpulse/internal/web"
 )
@@ -61,48 +64,66 @@ topic had at start is written and committed.`,
 		if retention < 0 {
 			return fmt.Errorf("--retention must not be negative, got %s", retention)
 		}
-		ctx := cmd.Context()
-		if _, err := chstore.Migrate(ctx, set.store); err != nil {
-			return fmt.Errorf("migrating ClickHouse schema: %w", err)
-		}
-		conn, err := chstore.Open(ctx, set.store)
-		if err != nil {
-			return err
-		}
-		defer conn.Close()
-
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-		c := set.newConsumer(conn, reg, log)
+		metrics := aggregator.NewMetrics(reg)
 
-		ctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		errc := make(chan error, 2)
-		running := 0
+		// The HTTP server and the consumer run as one group: either
+		// failing stops the other, and Wait returns the first error. A
+		// run --until-caught-up that ends stops the server too.
+		ctx, stop := context.WithCancel(cmd.Context())
+		defer stop()
+		g, ctx := errgroup.WithContext(ctx)
+		var consumer atomic.Pointer[aggregator.Consumer]
+		var trends lateHandler
 		if httpAddr != "" {
+			// Bound first, so a port in use is reported at once.
 			ln, err := httpserver.Listen(httpAddr)
 			if err != nil {
 				return err
 			}
-			running++
-			trends := web.NewHandler(web.Options{
-				Store: trend.NewStore(conn, trend.DefaultParams()), Registerer: reg, Logger: log, Now: time.Now,
-			})
-			go func() { errc <- httpserver.Serve(ctx, ln, newMux(reg, c, trends), log) }()
+			ready := func() bool { c := consumer.Load(); return c != nil && c.Ready() }
+			g.Go(func() error { return httpserver.Serve(ctx, ln, newMux(reg, ready, &trends), log) })
 		}
-		if retention > 0 {
-			go aggregator.RunRetention(ctx, conn, retention, time.Hour, log)
-		}
-		err = c.Run(ctx, aggregator.RunOptions{UntilCaughtUp: caughtUp})
-		cancel()
-		for ; running > 0; running-- {
-			if herr := <-errc; herr != nil && err == nil {
-				err = herr
+		g.Go(func() error {
+			defer stop()
+			conn, err := set.connect(ctx, log)
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil // stopped while waiting for ClickHouse
+				}
+				return err
 			}
-		}
-		return err
+			defer conn.Close()
+			trends.set(web.NewHandler(web.Options{
+				Store: trend.NewStore(conn, trend.DefaultParams()), Registerer: reg, Logger: log, Now: time.Now,
+			}))
+			if retention > 0 {
+				go aggregator.RunRetention(ctx, conn, retention, time.Hour, log)
+			}
+			c := set.newConsumer(conn, metrics, log)
+			consumer.Store(c)
+			return c.Run(ctx, aggregator.RunOptions{UntilCaughtUp: caughtUp})
+		})
+		return g.Wait()
 	}
 	return cmd
+}
+
+// lateHandler serves the trend API and page once set, and 503 before:
+// they need ClickHouse, which `aggregate run` may still be waiting for.
+type lateHandler struct{ h atomic.Pointer[http.Handler] }
+
+func (l *lateHandler) set(h http.Handler) { l.h.Store(&h) }
+
+func (l *lateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := l.h.Load()
+	if h == nil {
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, "starting: waiting for ClickHouse", http.StatusServiceUnavailable)
+		return
+	}
+	(*h).ServeHTTP(w, r)
 }
 
 // consuming holds the settings of the commands that write posts from
@@ -134,22 +155,53 @@ func (s *consuming) start(cmd *cobra.Command, flags *envflag.Set) (*slog.Logger,
 }
 
 // newConsumer builds the consumer that writes through conn.
-func (s *consuming) newConsumer(conn driver.Conn, reg prometheus.Registerer, log *slog.Logger) *aggregator.Consumer {
+func (s *consuming) newConsumer(conn driver.Conn, m *aggregator.Metrics, log *slog.Logger) *aggregator.Consumer {
 	return aggregator.New(aggregator.Options{
-		Config: s.consumer, Kafka: &s.kafka, Store: conn, Metrics: aggregator.NewMetrics(reg), Log: log,
+		Config: s.consumer, Kafka: &s.kafka, Store: conn, Metrics: m, Log: log,
 	})
+}
+
+// connect migrates the schema and opens the connection the consumer
+// writes through. A ClickHouse that does not answer yet (starting, or
+// started after this process) is waited for with the consumer's backoff,
+// each attempt logged, until ctx ends; an error no retry cures (a wrong
+// password, say) ends the wait.
+func (s *consuming) connect(ctx context.Context, log *slog.Logger) (driver.Conn, error) {
+	var conn driver.Conn
+	p := retry.Policy{
+		Backoff:   retry.Backoff{Min: s.consumer.RetryMin, Max: s.consumer.RetryMax},
+		Retryable: aggregator.Retryable,
+		OnFail: func(f retry.Failure) {
+			if !f.Last {
+				log.Warn("ClickHouse not ready at start; retrying", "attempt", f.Attempt, "retry_in", f.Wait.Round(time.Millisecond), "err", f.Err)
+			}
+		},
+		OnRecover: func(attempt int) { log.Info("ClickHouse ready", "attempts", attempt) },
+	}
+	err := p.Do(ctx, func(ctx context.Context) error {
+		if _, err := chstore.Migrate(ctx, s.store); err != nil {
+			return fmt.Errorf("migrating ClickHouse schema: %w", err)
+		}
+		c, err := chstore.Open(ctx, s.store)
+		if err != nil {
+			return err
+		}
+		conn = c
+		return nil
+	})
+	return conn, err
 }
 
 // newMux builds the one HTTP mux of `aggregate run`: metrics and health
 // beside the trend API and page, which take every other path.
-func newMux(reg *prometheus.Registry, c *aggregator.Consumer, trends http.Handler) *http.ServeMux {
+func newMux(reg *prometheus.Registry, ready func() bool, trends http.Handler) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !c.Ready() {
+		if !ready() {
 			http.Error(w, "not ready", http.StatusServiceUnavailable)
 			return
 		}
