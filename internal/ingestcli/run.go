@@ -10,13 +10,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 
 	"tagpulse/internal/cliflags"
 	"tagpulse/internal/envflag"
@@ -223,23 +223,17 @@ func runDaemon(ctx context.Context, d daemon, log *slog.Logger) error {
 		log.Info("source configured", "source", src.Name(), "kind", spec.Kind, "location", spec.Location)
 	}
 
-	srvCtx, stopServers := context.WithCancel(ctx)
-	defer stopServers()
-	var (
-		wg        sync.WaitGroup
-		serverErr = make(chan error, 2)
-	)
-	// A server that stops on its own (its port taken away, say) stops the
-	// whole daemon.
-	startServer := func(ln net.Listener, h http.Handler) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := httpserver.Serve(srvCtx, ln, h, log); err != nil {
-				serverErr <- err
-				stopServers()
-			}
-		}()
+	// The servers and the pollers run as one group: a server that stops on
+	// its own (its port taken away, say) stops the whole daemon, and Wait
+	// returns the first error. When the pollers' run is over (--once, or
+	// the context ended) the servers stop too, the webhook after its
+	// in-flight requests have been published and answered.
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	g, ctx := errgroup.WithContext(ctx)
+	var servers []func() error
+	serve := func(ln net.Listener, h http.Handler) {
+		servers = append(servers, func() error { return httpserver.Serve(ctx, ln, h, log) })
 	}
 	if d.metricsAddr != "" {
 		ln, err := httpserver.Listen(d.metricsAddr)
@@ -249,7 +243,7 @@ func runDaemon(ctx context.Context, d daemon, log *slog.Logger) error {
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
-		startServer(ln, mux)
+		serve(ln, mux)
 	}
 	if d.webhookAddr != "" {
 		runner.Register(source.KindWebhook, false)
@@ -268,28 +262,25 @@ func runDaemon(ctx context.Context, d daemon, log *slog.Logger) error {
 		if err != nil {
 			return err
 		}
-		startServer(ln, hook.Handler())
+		serve(ln, hook.Handler())
 	}
-
-	total, runErr := runner.Run(srvCtx, scheduled, d.once)
-	if !d.once && runErr == nil {
-		// Run returns at once when there is no source to poll; a daemon
-		// serving only the webhook runs until it is stopped.
-		<-srvCtx.Done()
+	for _, s := range servers {
+		g.Go(s)
 	}
-	if d.once {
-		log.Info("all sources polled once", "read", total.Read, "published", total.Published,
-			"duplicates", total.Duplicates, "rejected", total.RejectedTotal(), "failed", total.Failed)
-	}
-	// With --once the run is over; otherwise Run returned because the
-	// context ended. Either way the servers stop now, the webhook after its
-	// in-flight requests have been published and answered.
-	stopServers()
-	wg.Wait()
-	close(serverErr)
-	errs := []error{runErr}
-	for err := range serverErr {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
+	g.Go(func() error {
+		defer stop()
+		total, err := runner.Run(ctx, scheduled, d.once)
+		if d.once {
+			log.Info("all sources polled once", "read", total.Read, "published", total.Published,
+				"duplicates", total.Duplicates, "rejected", total.RejectedTotal(), "failed", total.Failed)
+			return err
+		}
+		if err == nil {
+			// Run returns at once when there is no source to poll; a
+			// daemon serving only the webhook runs until it is stopped.
+			<-ctx.Done()
+		}
+		return err
+	})
+	return g.Wait()
 }
