@@ -14,6 +14,7 @@ import (
 	"github.com/segmentio/kafka-go/compress"
 
 	"tagpulse/internal/chstore"
+	"tagpulse/internal/kafkaclient"
 )
 
 // kcatProduce measures librdkafka's produce of the messages ingest writes
@@ -241,20 +242,17 @@ func (e *env) endOffsets(ctx context.Context, topic string) (map[int]int64, erro
 	if err != nil {
 		return nil, err
 	}
-	req := make([]kafka.OffsetRequest, e.cfg.Partitions)
-	for p := range req {
-		req[p] = kafka.LastOffsetOf(p)
+	parts := make([]int, e.cfg.Partitions)
+	for p := range parts {
+		parts[p] = p
 	}
-	resp, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: req}})
+	logs, err := kafkaclient.LogOffsets(ctx, client, topic, parts)
 	if err != nil {
-		return nil, fmt.Errorf("listing offsets of %s: %w", topic, err)
+		return nil, err
 	}
-	out := map[int]int64{}
-	for _, po := range resp.Topics[topic] {
-		if po.Error != nil {
-			return nil, fmt.Errorf("listing offsets of %s partition %d: %w", topic, po.Partition, po.Error)
-		}
-		out[po.Partition] = po.LastOffset
+	out := make(map[int]int64, len(logs))
+	for p, o := range logs {
+		out[p] = o.End
 	}
 	return out, nil
 }

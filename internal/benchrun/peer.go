@@ -10,7 +10,8 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-	"github.com/segmentio/kafka-go"
+
+	"tagpulse/internal/kafkaclient"
 )
 
 // peer measures ClickHouse's own Kafka table engine consuming the
@@ -101,22 +102,11 @@ func (e *env) commitStart(ctx context.Context, topic, group string) error {
 	if err != nil {
 		return err
 	}
-	offsets := make([]kafka.OffsetCommit, e.cfg.Partitions)
-	for p := range offsets {
-		offsets[p] = kafka.OffsetCommit{Partition: p, Offset: 0}
+	offsets := make(map[int]int64, e.cfg.Partitions)
+	for p := range e.cfg.Partitions {
+		offsets[p] = 0
 	}
-	resp, err := client.OffsetCommit(ctx, &kafka.OffsetCommitRequest{GroupID: group, GenerationID: -1, Topics: map[string][]kafka.OffsetCommit{topic: offsets}})
-	if err != nil {
-		return fmt.Errorf("committing the start offsets of group %s: %w", group, err)
-	}
-	for _, ps := range resp.Topics {
-		for _, p := range ps {
-			if p.Error != nil {
-				return fmt.Errorf("committing the start offset of group %s partition %d: %w", group, p.Partition, p.Error)
-			}
-		}
-	}
-	return nil
+	return kafkaclient.CommitOffsets(ctx, client, topic, group, offsets)
 }
 
 func peerTimeout(rows int) time.Duration {

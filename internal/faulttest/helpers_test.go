@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-	"github.com/segmentio/kafka-go"
 
 	"tagpulse/internal/chstore"
 	"tagpulse/internal/kafkaclient"
@@ -221,20 +220,17 @@ func topicMessages(t *testing.T, k *kafkaclient.Config) int64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reqs := make([]kafka.OffsetRequest, k.Partitions)
-	for p := range reqs {
-		reqs[p] = kafka.LastOffsetOf(p)
-	}
-	resp, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{k.Topic: reqs}})
+	parts, err := kafkaclient.Partitions(ctx, client, k.Topic)
 	if err != nil {
-		t.Fatalf("listing offsets of %s: %v", k.Topic, err)
+		t.Fatal(err)
+	}
+	logs, err := kafkaclient.LogOffsets(ctx, client, k.Topic, parts)
+	if err != nil {
+		t.Fatal(err)
 	}
 	var n int64
-	for _, p := range resp.Topics[k.Topic] {
-		if p.Error != nil {
-			t.Fatalf("listing offsets of %s/%d: %v", k.Topic, p.Partition, p.Error)
-		}
-		n += p.LastOffset
+	for _, o := range logs {
+		n += o.End
 	}
 	return n
 }

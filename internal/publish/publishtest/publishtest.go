@@ -34,31 +34,24 @@ func ReadAll(t testing.TB, cfg *kafkaclient.Config) []Message {
 	if err != nil {
 		t.Fatal(err)
 	}
-	meta, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{cfg.Topic}})
-	if err != nil || len(meta.Topics) != 1 {
-		t.Fatalf("metadata of %s: %v", cfg.Topic, err)
-	}
-	var reqs []kafka.OffsetRequest
-	for _, p := range meta.Topics[0].Partitions {
-		reqs = append(reqs, kafka.LastOffsetOf(p.ID))
-	}
-	offs, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{cfg.Topic: reqs}})
+	parts, err := kafkaclient.Partitions(ctx, client, cfg.Topic)
 	if err != nil {
-		t.Fatalf("offsets of %s: %v", cfg.Topic, err)
+		t.Fatal(err)
+	}
+	logs, err := kafkaclient.LogOffsets(ctx, client, cfg.Topic, parts)
+	if err != nil {
+		t.Fatal(err)
 	}
 	dialer, err := cfg.Dialer()
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out []Message
-	for _, po := range offs.Topics[cfg.Topic] {
-		if po.Error != nil {
-			t.Fatalf("offsets of %s/%d: %v", cfg.Topic, po.Partition, po.Error)
-		}
-		if po.LastOffset <= 0 {
+	for _, p := range parts {
+		if logs[p].End <= 0 {
 			continue
 		}
-		r := kafka.NewReader(kafka.ReaderConfig{Brokers: cfg.Brokers, Topic: cfg.Topic, Partition: po.Partition, Dialer: dialer, MaxWait: 500 * time.Millisecond})
+		r := kafka.NewReader(kafka.ReaderConfig{Brokers: cfg.Brokers, Topic: cfg.Topic, Partition: p, Dialer: dialer, MaxWait: 500 * time.Millisecond})
 		for {
 			m, err := r.ReadMessage(ctx)
 			if errors.Is(err, io.EOF) {
@@ -66,7 +59,7 @@ func ReadAll(t testing.TB, cfg *kafkaclient.Config) []Message {
 			}
 			if err != nil {
 				r.Close()
-				t.Fatalf("reading %s/%d: %v", cfg.Topic, po.Partition, err)
+				t.Fatalf("reading %s/%d: %v", cfg.Topic, p, err)
 			}
 			v, err := post.DecodeMessage(m.Value)
 			if err != nil {
@@ -74,7 +67,7 @@ func ReadAll(t testing.TB, cfg *kafkaclient.Config) []Message {
 				t.Fatalf("message %s/%d@%d does not decode: %v", cfg.Topic, m.Partition, m.Offset, err)
 			}
 			out = append(out, Message{Key: string(m.Key), Partition: m.Partition, Value: v})
-			if m.Offset+1 >= po.LastOffset {
+			if m.Offset+1 >= logs[p].End {
 				break
 			}
 		}
