@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sync/atomic"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -68,62 +68,53 @@ topic had at start is written and committed.`,
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 		metrics := aggregator.NewMetrics(reg)
 
+		// The connection dials on demand: the API can be served (and
+		// fail like any query while ClickHouse is away) before
+		// ClickHouse answers, and waitForClickHouse waits for it.
+		opts, err := set.store.Options()
+		if err != nil {
+			return err
+		}
+		conn, err := clickhouse.Open(opts)
+		if err != nil {
+			return fmt.Errorf("opening ClickHouse connection to %v: %w", opts.Addr, err)
+		}
+		defer conn.Close()
+		trends := web.NewHandler(web.Options{
+			Store: trend.NewStore(conn, trend.DefaultParams()), Registerer: reg, Logger: log, Now: time.Now,
+		})
+		c := set.newConsumer(conn, metrics, log)
+
 		// The HTTP server and the consumer run as one group: either
 		// failing stops the other, and Wait returns the first error. A
 		// run --until-caught-up that ends stops the server too.
 		ctx, stop := context.WithCancel(cmd.Context())
 		defer stop()
 		g, ctx := errgroup.WithContext(ctx)
-		var consumer atomic.Pointer[aggregator.Consumer]
-		var trends lateHandler
 		if httpAddr != "" {
 			// Bound first, so a port in use is reported at once.
 			ln, err := httpserver.Listen(httpAddr)
 			if err != nil {
 				return err
 			}
-			ready := func() bool { c := consumer.Load(); return c != nil && c.Ready() }
-			g.Go(func() error { return httpserver.Serve(ctx, ln, newMux(reg, ready, &trends), log) })
+			g.Go(func() error { return httpserver.Serve(ctx, ln, newMux(reg, c, trends), log) })
 		}
 		g.Go(func() error {
 			defer stop()
-			conn, err := set.connect(ctx, log)
-			if err != nil {
+			if err := set.waitForClickHouse(ctx, conn, log); err != nil {
 				if ctx.Err() != nil {
-					return nil // stopped while waiting for ClickHouse
+					return nil // stopped while waiting
 				}
 				return err
 			}
-			defer conn.Close()
-			trends.set(web.NewHandler(web.Options{
-				Store: trend.NewStore(conn, trend.DefaultParams()), Registerer: reg, Logger: log, Now: time.Now,
-			}))
 			if retention > 0 {
 				go aggregator.RunRetention(ctx, conn, retention, time.Hour, log)
 			}
-			c := set.newConsumer(conn, metrics, log)
-			consumer.Store(c)
 			return c.Run(ctx, aggregator.RunOptions{UntilCaughtUp: caughtUp})
 		})
 		return g.Wait()
 	}
 	return cmd
-}
-
-// lateHandler serves the trend API and page once set, and 503 before:
-// they need ClickHouse, which `aggregate run` may still be waiting for.
-type lateHandler struct{ h atomic.Pointer[http.Handler] }
-
-func (l *lateHandler) set(h http.Handler) { l.h.Store(&h) }
-
-func (l *lateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h := l.h.Load()
-	if h == nil {
-		w.Header().Set("Retry-After", "5")
-		http.Error(w, "starting: waiting for ClickHouse", http.StatusServiceUnavailable)
-		return
-	}
-	(*h).ServeHTTP(w, r)
 }
 
 // consuming holds the settings of the commands that write posts from
@@ -161,13 +152,12 @@ func (s *consuming) newConsumer(conn driver.Conn, m *aggregator.Metrics, log *sl
 	})
 }
 
-// connect migrates the schema and opens the connection the consumer
-// writes through. A ClickHouse that does not answer yet (starting, or
-// started after this process) is waited for with the consumer's backoff,
-// each attempt logged, until ctx ends; an error no retry cures (a wrong
-// password, say) ends the wait.
-func (s *consuming) connect(ctx context.Context, log *slog.Logger) (driver.Conn, error) {
-	var conn driver.Conn
+// waitForClickHouse migrates the schema and checks that conn answers. A
+// ClickHouse that does not answer yet (starting, or started after this
+// process) is waited for with the consumer's backoff, each attempt logged,
+// until ctx ends; /readyz is false meanwhile. An error no retry cures (a
+// wrong password, say) ends the wait.
+func (s *consuming) waitForClickHouse(ctx context.Context, conn driver.Conn, log *slog.Logger) error {
 	p := retry.Policy{
 		Backoff:   retry.Backoff{Min: s.consumer.RetryMin, Max: s.consumer.RetryMax},
 		Retryable: aggregator.Retryable,
@@ -178,30 +168,27 @@ func (s *consuming) connect(ctx context.Context, log *slog.Logger) (driver.Conn,
 		},
 		OnRecover: func(attempt int) { log.Info("ClickHouse ready", "attempts", attempt) },
 	}
-	err := p.Do(ctx, func(ctx context.Context) error {
+	return p.Do(ctx, func(ctx context.Context) error {
 		if _, err := chstore.Migrate(ctx, s.store); err != nil {
 			return fmt.Errorf("migrating ClickHouse schema: %w", err)
 		}
-		c, err := chstore.Open(ctx, s.store)
-		if err != nil {
-			return err
+		if err := conn.Ping(ctx); err != nil {
+			return fmt.Errorf("pinging ClickHouse: %w", err)
 		}
-		conn = c
 		return nil
 	})
-	return conn, err
 }
 
 // newMux builds the one HTTP mux of `aggregate run`: metrics and health
 // beside the trend API and page, which take every other path.
-func newMux(reg *prometheus.Registry, ready func() bool, trends http.Handler) *http.ServeMux {
+func newMux(reg *prometheus.Registry, c *aggregator.Consumer, trends http.Handler) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !ready() {
+		if !c.Ready() {
 			http.Error(w, "not ready", http.StatusServiceUnavailable)
 			return
 		}
