@@ -43,8 +43,11 @@ func newRunCmd() *cobra.Command {
 		Long: `run consumes the posts topic in the consumer group KAFKA_GROUP, writes one
 mention row per post and hashtag to ClickHouse in batches, and commits the
 Kafka offsets of a batch only once it is stored. Poison messages go to
-<topic>.dlq. It serves /metrics, /healthz and /readyz on --http-addr and
-drops partitions older than --retention every hour.
+<topic>.dlq (--poison-policy says what happens when most messages are
+poison). It serves /metrics, /healthz and /readyz on --http-addr and drops
+partitions older than --retention every hour. A ClickHouse that does not
+answer at start is waited for, /readyz false meanwhile; the HTTP server and
+the consumer stop together when either fails.
 
 With --until-caught-up it exits 0 once everything up to the end offsets the
 topic had at start is written and committed.`,
