@@ -1,0 +1,98 @@
+package kafkaclient_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"tagpulse/internal/kafkaclient"
+	"tagpulse/internal/stacktest"
+)
+
+// closedPort returns a loopback address nothing listens on: a port the
+// kernel handed out and that was closed again at once.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// TestConnectionErrorsSayWhatIsWrong connects to the local broker in the
+// ways an operator gets wrong and checks that creating the topics (the
+// first thing ingest and aggregate do, which kafka-go reports as "[8]
+// Broker Not Available" in every case) fails with an error that matches
+// its own sentinel and names what to change, each different from the
+// others.
+func TestConnectionErrorsSayWhatIsWrong(t *testing.T) {
+	plain := stacktest.Kafka(t, 1)
+	caFile := filepath.Join(stacktest.RepoRoot(t), ".stack", "kafka", "tls", "ca.pem")
+	if _, err := os.Stat(caFile); err != nil {
+		t.Fatalf("the stack's CA is missing (%v); run scripts/stack up", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	scramPassword := randomHex(t)
+	upsertScramUsers(ctx, t, plain, map[string]kafka.ScramMechanism{"tagpulse-scram-256": kafka.ScramMechanismSha256}, scramPassword)
+	refused := closedPort(t)
+
+	tests := []struct {
+		name     string
+		cfg      kafkaclient.Config
+		password string
+		want     error
+		says     string
+	}{
+		{"wrong SCRAM password", kafkaclient.Config{Brokers: []string{secureAddr}, TLS: true, TLSCAFile: caFile, SASLMechanism: "scram-sha-256", SASLUsername: "tagpulse-scram-256"},
+			"wrong-" + scramPassword, kafkaclient.ErrAuthentication, `refused user "tagpulse-scram-256"`},
+		{"SASL against the plaintext listener", kafkaclient.Config{Brokers: plain.Brokers, SASLMechanism: "scram-sha-256", SASLUsername: "tagpulse-scram-256"},
+			scramPassword, kafkaclient.ErrSecurityMismatch, "does not take SASL"},
+		{"TLS against the plaintext listener", kafkaclient.Config{Brokers: plain.Brokers, TLS: true, TLSCAFile: caFile},
+			"", kafkaclient.ErrSecurityMismatch, "drop --kafka-tls"},
+		{"plaintext against the TLS listener", kafkaclient.Config{Brokers: []string{secureAddr}},
+			"", kafkaclient.ErrSecurityMismatch, "set --kafka-tls"},
+		{"refused connection", kafkaclient.Config{Brokers: []string{refused}},
+			"", kafkaclient.ErrUnreachable, "nothing accepts connections at " + refused},
+	}
+	seen := map[string]string{}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("KAFKA_SASL_PASSWORD", tt.password)
+			cfg := tt.cfg
+			cfg.Topic, cfg.Partitions = stacktest.UniqueName("connerr"), 1
+			if err := cfg.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			err := cfg.EnsureTopics(ctx, cfg.Topic)
+			if err == nil {
+				t.Fatal("creating a topic succeeded")
+			}
+			msg := err.Error()
+			t.Log(msg)
+			if !errors.Is(err, tt.want) || !strings.Contains(msg, tt.says) {
+				t.Errorf("error %q\nwant one matching %v and saying %q", msg, tt.want, tt.says)
+			}
+			if strings.Contains(msg, "Broker Not Available") {
+				t.Errorf("error %q still blames broker availability", msg)
+			}
+			if tt.password != "" && strings.Contains(msg, tt.password) {
+				t.Errorf("error %q shows the password", msg)
+			}
+			if other, dup := seen[tt.says]; dup {
+				t.Errorf("same advice as %s", other)
+			}
+			seen[tt.says] = tt.name
+		})
+	}
+}
