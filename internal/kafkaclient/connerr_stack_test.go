@@ -3,7 +3,6 @@ package kafkaclient_test
 import (
 	"context"
 	"errors"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,19 +14,6 @@ import (
 	"tagpulse/internal/kafkaclient"
 	"tagpulse/internal/stacktest"
 )
-
-// closedPort returns a loopback address nothing listens on: a port the
-// kernel handed out and that was closed again at once.
-func closedPort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
 
 // TestConnectionErrorsSayWhatIsWrong connects to the local broker in the
 // ways an operator gets wrong and checks that creating the topics (the
@@ -45,7 +31,7 @@ func TestConnectionErrorsSayWhatIsWrong(t *testing.T) {
 	defer cancel()
 	scramPassword := randomHex(t)
 	upsertScramUsers(ctx, t, plain, map[string]kafka.ScramMechanism{"tagpulse-scram-256": kafka.ScramMechanismSha256}, scramPassword)
-	refused := closedPort(t)
+	refused := stacktest.FreeAddr(t)
 
 	tests := []struct {
 		name     string
