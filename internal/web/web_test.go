@@ -92,6 +92,7 @@ func TestBadParameters(t *testing.T) {
 		{"/api/v1/series?tag=a&step=0", "step must be"},
 		{"/api/v1/top?at=yesterday", `at "yesterday": want an RFC 3339 time`},
 		{"/api/v1/series?tag=a&at=2025-11-20", `at "2025-11-20": want an RFC 3339 time`},
+		{"/api/v1/top?at=9999-01-01T00:00:00Z", "the window of 1h ending then must lie between"},
 	} {
 		t.Run(tc.target, func(t *testing.T) {
 			rec := get(t, h, tc.target)
