@@ -29,8 +29,11 @@ func TestConnectionErrorsSayWhatIsWrong(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	scramPassword := randomHex(t)
-	upsertScramUsers(ctx, t, plain, map[string]kafka.ScramMechanism{"tagpulse-scram-256": kafka.ScramMechanismSha256}, scramPassword)
+	// A user of its own, so that the SASL test's users and their passwords,
+	// which it sets anew, are not touched.
+	scramUser, scramPassword := stacktest.UniqueName("connerr"), randomHex(t)
+	upsertScramUsers(ctx, t, plain, map[string]kafka.ScramMechanism{scramUser: kafka.ScramMechanismSha256}, scramPassword)
+	t.Cleanup(func() { deleteScramUser(t, plain, scramUser, kafka.ScramMechanismSha256) })
 	refused := stacktest.FreeAddr(t)
 
 	tests := []struct {
@@ -40,9 +43,9 @@ func TestConnectionErrorsSayWhatIsWrong(t *testing.T) {
 		want     error
 		says     string
 	}{
-		{"wrong SCRAM password", kafkaclient.Config{Brokers: []string{secureAddr}, TLS: true, TLSCAFile: caFile, SASLMechanism: "scram-sha-256", SASLUsername: "tagpulse-scram-256"},
-			"wrong-" + scramPassword, kafkaclient.ErrAuthentication, `refused user "tagpulse-scram-256"`},
-		{"SASL against the plaintext listener", kafkaclient.Config{Brokers: plain.Brokers, SASLMechanism: "scram-sha-256", SASLUsername: "tagpulse-scram-256"},
+		{"wrong SCRAM password", kafkaclient.Config{Brokers: []string{secureAddr}, TLS: true, TLSCAFile: caFile, SASLMechanism: "scram-sha-256", SASLUsername: scramUser},
+			"wrong-" + scramPassword, kafkaclient.ErrAuthentication, `refused user "` + scramUser + `"`},
+		{"SASL against the plaintext listener", kafkaclient.Config{Brokers: plain.Brokers, SASLMechanism: "scram-sha-256", SASLUsername: scramUser},
 			scramPassword, kafkaclient.ErrSecurityMismatch, "does not take SASL"},
 		{"TLS against the plaintext listener", kafkaclient.Config{Brokers: plain.Brokers, TLS: true, TLSCAFile: caFile},
 			"", kafkaclient.ErrSecurityMismatch, "drop --kafka-tls"},
@@ -80,5 +83,20 @@ func TestConnectionErrorsSayWhatIsWrong(t *testing.T) {
 			}
 			seen[tt.says] = tt.name
 		})
+	}
+}
+
+// deleteScramUser removes a SCRAM user made by upsertScramUsers.
+func deleteScramUser(t *testing.T, plain *kafkaclient.Config, user string, mech kafka.ScramMechanism) {
+	client, err := plain.Client()
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := client.AlterUserScramCredentials(ctx, &kafka.AlterUserScramCredentialsRequest{
+		Deletions: []kafka.UserScramCredentialsDeletion{{Name: user, Mechanism: mech}},
+	}); err != nil {
+		t.Logf("deleting SCRAM user %s: %v", user, err)
 	}
 }

@@ -329,7 +329,10 @@ func (h *handler) api(rt route) http.Handler {
 				if err != nil {
 					return nil, err
 				}
-				return json.Marshal(v)
+				b, err := json.Marshal(v)
+				// The body is shared by every caller from now on: it is
+				// complete here and only read after.
+				return append(b, '\n'), err
 			})
 			if hit {
 				h.metrics.cacheHits.WithLabelValues(rt.name).Inc()
@@ -337,7 +340,7 @@ func (h *handler) api(rt route) http.Handler {
 		}
 		switch {
 		case err == nil:
-			writeBody(w, http.StatusOK, append(body, '\n'))
+			writeBody(w, http.StatusOK, body)
 		case errors.As(err, new(badRequest)), errors.Is(err, trend.ErrInvalidQuery):
 			writeJSON(w, http.StatusBadRequest, errorBody{Error: err.Error()})
 		case errors.Is(err, errBusy):
