@@ -57,8 +57,8 @@ func (a *answers) get(ctx context.Context, key string, run func(context.Context)
 		case <-ctx.Done():
 			return nil, false, ctx.Err()
 		}
-		if e.err != nil && !errors.Is(e.err, errBusy) && errors.Is(e.err, context.Canceled) && ctx.Err() == nil {
-			continue // the asker went away; ask again
+		if errors.Is(e.err, context.Canceled) && ctx.Err() == nil {
+			continue // the asker went away, not this caller: ask again
 		}
 		return e.body, true, e.err
 	}
