@@ -244,7 +244,7 @@ func TestIdenticalQuestionsShareOneQuery(t *testing.T) {
 // names a DNS rebinding attack would use, and under the names that must
 // keep working.
 func TestForeignHostNamesAreRefused(t *testing.T) {
-	base, store, _ := limitsServer(t, Config{AllowedHosts: []string{"trends.example.org", ".internal.example"}})
+	base, store, reg := limitsServer(t, Config{AllowedHosts: []string{"trends.example.org", ".internal.example"}})
 	close(store.open)
 	go func() {
 		for range store.arrived {
@@ -282,5 +282,8 @@ func TestForeignHostNamesAreRefused(t *testing.T) {
 				t.Errorf("Host %s: the refusal does not say how to allow it: %s", tt.host, b)
 			}
 		}
+	}
+	if n := metricValue(t, reg, "tagpulse_api_host_refused_total", ""); n != 8 {
+		t.Errorf("%v refusals counted, want 8 (4 foreign names, 2 paths each)", n)
 	}
 }

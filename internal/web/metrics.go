@@ -14,6 +14,7 @@ type metrics struct {
 	duration     *prometheus.HistogramVec
 	storeQueries *prometheus.CounterVec
 	cacheHits    *prometheus.CounterVec
+	hostRefused  prometheus.Counter
 }
 
 // newMetrics builds the metrics of the handlers (every route) and of the
@@ -29,6 +30,10 @@ func newMetrics(reg prometheus.Registerer, handlers, apiRoutes []string, inFligh
 			Name: "tagpulse_api_store_queries_total",
 			Help: "Trend queries the API sent to ClickHouse, by handler.",
 		}, []string{"handler"}),
+		hostRefused: f.NewCounter(prometheus.CounterOpts{
+			Name: "tagpulse_api_host_refused_total",
+			Help: "Requests answered 421 because their Host header is not one of the server's names (--api-allowed-hosts).",
+		}),
 		cacheHits: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "tagpulse_api_cache_hits_total",
 			Help: "API answers served without a query of their own (kept for --api-cache-ttl, or shared with an identical query in flight), by handler.",

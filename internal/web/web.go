@@ -3,8 +3,11 @@
 // document (/api/v1/openapi.json) and the web page at / that shows the
 // trending and top tags with sparklines. The page and its assets are
 // embedded in the binary, so it works without any network beyond the
-// server. The answers come from a trend.Store; cmd/aggregate mounts
-// NewHandler beside /metrics, /healthz and /readyz.
+// server. The answers come from a trend.Store, at most Config.MaxInFlight
+// queries at a time (503 beyond), each answer kept for Config.CacheTTL,
+// and only to requests whose Host header names this server (against DNS
+// rebinding). cmd/aggregate mounts NewHandler beside /metrics, /healthz
+// and /readyz.
 package web
 
 import (
@@ -147,14 +150,16 @@ func NewHandler(opts Options) http.Handler {
 	mux.Handle("GET /{$}", m.instrument("page", pageHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.ServeFileFS(w, r, assets, "index.html")
 	}))))
-	return checkHost(newHostPolicy(cfg.AllowedHosts, opts.ListenAddr), mux)
+	return checkHost(newHostPolicy(cfg.AllowedHosts, opts.ListenAddr), m.hostRefused, mux)
 }
 
 // checkHost answers 421 to requests whose Host header is not one of this
-// server's names (see hostPolicy), before any handler runs.
-func checkHost(p hostPolicy, next http.Handler) http.Handler {
+// server's names (see hostPolicy), before any handler runs, and counts
+// them in refused.
+func checkHost(p hostPolicy, refused prometheus.Counter, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !p.allows(r.Host) {
+			refused.Inc()
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			w.Header().Set("X-Content-Type-Options", "nosniff")
 			w.WriteHeader(http.StatusMisdirectedRequest)
