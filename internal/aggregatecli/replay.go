@@ -56,6 +56,11 @@ was not. Progress goes to stderr.`,
 			return fmt.Errorf("--until must be after --since (%s is not after %s)", to.Format(time.RFC3339), from.Format(time.RFC3339))
 		}
 		ctx := cmd.Context()
+		// A wrong address or credential is named here, before ClickHouse
+		// is opened, rather than by the first offset lookup.
+		if err := set.kafka.Ping(ctx); err != nil {
+			return err
+		}
 		conn, err := chstore.Open(ctx, set.store)
 		if err != nil {
 			return err
