@@ -51,9 +51,28 @@ func parseCreate(stmt string) (obj createdObject, ok bool, err error) {
 		case "", "INDEX", "PROJECTION", "CONSTRAINT":
 			continue
 		}
-		obj.columns = append(obj.columns, column{name: strings.Trim(name, "`"), typ: strings.Join(strings.Fields(typ), " ")})
+		obj.columns = append(obj.columns, column{name: strings.Trim(name, "`"), typ: columnType(typ)})
 	}
 	return obj, true, nil
+}
+
+// columnModifier starts what may follow a column's type in its
+// definition.
+var columnModifier = regexp.MustCompile(`(?i)\s(DEFAULT|MATERIALIZED|ALIAS|EPHEMERAL|CODEC|COMMENT|TTL)\b`)
+
+// columnType returns the type of a column definition's remainder, without
+// its modifiers, in the form sameType compares.
+func columnType(def string) string {
+	if loc := columnModifier.FindStringIndex(" " + def); loc != nil {
+		def = (" " + def)[:loc[0]]
+	}
+	return strings.Join(strings.Fields(def), " ")
+}
+
+// sameType compares two type names as ClickHouse may print them, with or
+// without spaces after commas.
+func sameType(a, b string) bool {
+	return strings.Join(strings.Fields(a), "") == strings.Join(strings.Fields(b), "")
 }
 
 // enclosed returns s up to the parenthesis that closes one already open.
@@ -134,7 +153,7 @@ func checkExisting(ctx context.Context, conn driver.Conn, database string, stmts
 			switch {
 			case !ok:
 				problems = append(problems, fmt.Sprintf("%s has no column %s %s", obj.name, c.name, c.typ))
-			case got != c.typ:
+			case !sameType(got, c.typ):
 				problems = append(problems, fmt.Sprintf("%s.%s is %s, want %s", obj.name, c.name, got, c.typ))
 			}
 		}
