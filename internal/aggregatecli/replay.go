@@ -11,6 +11,7 @@ import (
 	"tagpulse/internal/aggregator"
 	"tagpulse/internal/chstore"
 	"tagpulse/internal/cliflags"
+	"tagpulse/internal/kafkaclient"
 )
 
 func newReplayCmd() *cobra.Command {
@@ -22,8 +23,9 @@ func newReplayCmd() *cobra.Command {
 		Use:   "replay --since T --until T",
 		Short: "Re-read a time range of the topic and rewrite its counts, idempotently",
 		Long: `replay looks up, on every partition, the offsets of the Kafka timestamps
---since and --until (RFC 3339, or a duration such as 2h meaning that long
-ago), re-reads that range outside the consumer group (whose offsets it
+--since and --until (RFC 3339, a date meaning its midnight UTC, or a
+duration such as 2h meaning that long ago; Kafka can select times from
+1970 to April 2262), re-reads that range outside the consumer group (whose offsets it
 leaves alone) and writes its rows to ClickHouse again. Counts are idempotent
 by post id: a replay changes no count that was right and repairs any that
 was not. Progress goes to stderr.`,
@@ -31,8 +33,8 @@ was not. Progress goes to stderr.`,
 	}
 	flags := cliflags.Flags(cmd)
 	set.registerFlags(flags)
-	flags.String(&since, "since", "", "", "start of the range: RFC 3339 time or a duration ago (required)")
-	flags.String(&until, "until", "", "", "end of the range (exclusive): RFC 3339 time or a duration ago; default now")
+	flags.String(&since, "since", "", "", "start of the range: RFC 3339 time, date or a duration ago (required)")
+	flags.String(&until, "until", "", "", "end of the range (exclusive): RFC 3339 time, date or a duration ago; default now")
 
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		log, err := set.start(cmd, flags)
@@ -50,7 +52,15 @@ was not. Progress goes to stderr.`,
 				return fmt.Errorf("--until: %w", err)
 			}
 		}
+		if !to.After(from) {
+			return fmt.Errorf("--until must be after --since (%s is not after %s)", to.Format(time.RFC3339), from.Format(time.RFC3339))
+		}
 		ctx := cmd.Context()
+		// A wrong address or credential is named here, before ClickHouse
+		// is opened, rather than by the first offset lookup.
+		if err := set.kafka.Ping(ctx); err != nil {
+			return err
+		}
 		conn, err := chstore.Open(ctx, set.store)
 		if err != nil {
 			return err
@@ -70,19 +80,27 @@ was not. Progress goes to stderr.`,
 	return cmd
 }
 
-// parseTime reads an RFC 3339 time or a duration before now.
+// parseTime reads an RFC 3339 time, a date (its midnight UTC) or a
+// duration before now, and checks that Kafka can look it up.
 func parseTime(s string, now time.Time) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, fmt.Errorf("required")
 	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		t, err = time.Parse(time.DateOnly, s)
 	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d < 0 {
-		return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time nor a positive duration", s)
+	if err != nil {
+		d, derr := time.ParseDuration(s)
+		if derr != nil || d < 0 {
+			return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time, a date (2006-01-02) nor a positive duration", s)
+		}
+		t = now.Add(-d)
 	}
-	return now.Add(-d), nil
+	if err := kafkaclient.CheckTimestamp(t); err != nil {
+		return time.Time{}, err
+	}
+	return t, nil
 }
 
 // progressBar draws "replay [=====>    ] 52% 5200/10000" on one line of w.

@@ -36,6 +36,7 @@ func newRunCmd() *cobra.Command {
 		httpAddr  string
 		retention time.Duration
 		caughtUp  bool
+		api       = web.DefaultConfig()
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -58,6 +59,7 @@ topic had at start is written and committed.`,
 	flags.String(&httpAddr, "http-addr", "AGGREGATE_HTTP_ADDR", DefaultHTTPAddr, "address of the HTTP server (metrics, health, API, page); empty disables it")
 	flags.Duration(&retention, "retention", "AGGREGATE_RETENTION", 90*24*time.Hour, "drop ClickHouse partitions older than this; 0 keeps everything")
 	flags.Bool(&caughtUp, "until-caught-up", "", false, "exit 0 once everything up to the end offsets seen at start is written and committed")
+	api.RegisterFlags(flags)
 
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		log, err := set.start(cmd, flags)
@@ -66,6 +68,9 @@ topic had at start is written and committed.`,
 		}
 		if retention < 0 {
 			return fmt.Errorf("--retention must not be negative, got %s", retention)
+		}
+		if err := api.Validate(); err != nil {
+			return err
 		}
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -85,6 +90,7 @@ topic had at start is written and committed.`,
 		defer conn.Close()
 		trends := web.NewHandler(web.Options{
 			Store: trend.NewStore(conn, trend.DefaultParams()), Registerer: reg, Logger: log, Now: time.Now,
+			Config: api, ListenAddr: httpAddr,
 		})
 		c := set.newConsumer(conn, metrics, log)
 

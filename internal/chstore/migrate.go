@@ -99,38 +99,76 @@ func Migrate(ctx context.Context, cfg Config) ([]int, error) {
 		return nil, err
 	}
 	defer conn.Close()
-	return migrateConn(ctx, conn)
+	return migrateConn(ctx, conn, database)
 }
 
-func migrateConn(ctx context.Context, conn driver.Conn) ([]int, error) {
-	if err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-    version    UInt32,
-    name       String,
-    applied_at DateTime
-) ENGINE = ReplacingMergeTree(applied_at) ORDER BY version`); err != nil {
-		return nil, fmt.Errorf("creating schema_migrations: %w", err)
+// appliedVersions reads schema_migrations; none are applied while it does
+// not exist.
+func appliedVersions(ctx context.Context, conn driver.Conn, database string) (map[int]bool, error) {
+	var exists uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM system.tables WHERE database = ? AND name = 'schema_migrations'", database).Scan(&exists); err != nil {
+		return nil, fmt.Errorf("looking for schema_migrations: %w", err)
 	}
 	applied := map[int]bool{}
+	if exists == 0 {
+		return applied, nil
+	}
 	rows, err := conn.Query(ctx, "SELECT DISTINCT version FROM schema_migrations")
 	if err != nil {
 		return nil, fmt.Errorf("reading schema_migrations: %w", err)
 	}
+	defer rows.Close()
 	for rows.Next() {
 		var v uint32
 		if err := rows.Scan(&v); err != nil {
-			rows.Close()
 			return nil, fmt.Errorf("reading schema_migrations: %w", err)
 		}
 		applied[int(v)] = true
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("reading schema_migrations: %w", err)
 	}
+	return applied, nil
+}
 
+// createSchemaMigrations makes the table that records applied migrations.
+const createSchemaMigrations = `CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    UInt32,
+    name       String,
+    applied_at DateTime
+) ENGINE = ReplacingMergeTree(applied_at) ORDER BY version`
+
+func migrateConn(ctx context.Context, conn driver.Conn, database string) ([]int, error) {
 	migrations, err := Migrations()
 	if err != nil {
 		return nil, err
+	}
+	// Before anything is created, schema_migrations and the tables of every
+	// migration not yet applied must be absent or of the expected shape.
+	if err := checkExisting(ctx, conn, database, []string{createSchemaMigrations}); err != nil {
+		return nil, err
+	}
+	applied, err := appliedVersions(ctx, conn, database)
+	if err != nil {
+		return nil, err
+	}
+	var check []string
+	for _, m := range migrations {
+		if !applied[m.Version] {
+			check = append(check, m.Statements...)
+		}
+	}
+	if err := checkExisting(ctx, conn, database, check); err != nil {
+		return nil, err
+	}
+	if err := conn.Exec(ctx, createSchemaMigrations); err != nil {
+		return nil, fmt.Errorf("creating schema_migrations: %w", err)
+	}
+	if applied, err = appliedVersions(ctx, conn, database); err != nil {
+		return nil, err
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading schema_migrations: %w", err)
 	}
 	var done []int
 	for _, m := range migrations {

@@ -3,60 +3,65 @@ package deploycheck
 import (
 	"os"
 	"path/filepath"
-	"regexp"
-	"sort"
 	"strings"
 	"testing"
 
-	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
-
 	"tagpulse/internal/aggregatecli"
+	"tagpulse/internal/cliflags"
 	"tagpulse/internal/ingestcli"
 )
 
-var envInUsage = regexp.MustCompile(`\(env ([A-Z0-9_]+)`)
+// The README's configuration tables lie between these lines.
+const (
+	configBegin = "<!-- BEGIN configuration tables: generated from the flags; TAGPULSE_UPDATE_README=1 go test ./internal/deploycheck -run TestREADMEConfiguration rewrites them -->\n"
+	configEnd   = "<!-- END configuration tables -->\n"
+)
 
-// TestREADMEDocumentsEveryVariable walks every subcommand of ingest and
-// aggregate and checks that each environment variable a flag reads is in
-// the README's configuration table, so the docs cannot fall behind the
-// code.
-func TestREADMEDocumentsEveryVariable(t *testing.T) {
+// TestREADMEConfigurationIsTheFlags renders the configuration tables from
+// the flags of every subcommand of ingest and aggregate (variable, flag,
+// built-in default, commands, help) and checks that the README holds
+// exactly them, so no value there can differ from --help. With
+// TAGPULSE_UPDATE_README=1 it writes them into the README instead.
+func TestREADMEConfigurationIsTheFlags(t *testing.T) {
 	root, err := RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	path := filepath.Join(root, "README.md")
+	readme, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	vars := map[string]string{}
-	var walk func(*cobra.Command)
-	walk = func(c *cobra.Command) {
-		visit := func(f *pflag.Flag) {
-			for _, m := range envInUsage.FindAllStringSubmatch(f.Usage, -1) {
-				vars[m[1]] = c.CommandPath() + " --" + f.Name
-			}
-		}
-		c.Flags().VisitAll(visit)
-		c.PersistentFlags().VisitAll(visit)
-		for _, sub := range c.Commands() {
-			walk(sub)
-		}
+	want, err := cliflags.ConfigTables(ingestcli.New(), aggregatecli.New())
+	if err != nil {
+		t.Fatal(err)
 	}
-	walk(ingestcli.New())
-	walk(aggregatecli.New())
-	if len(vars) < 10 {
-		t.Fatalf("found only %d environment variables in the flags' help; the pattern is wrong", len(vars))
+	before, rest, ok := strings.Cut(string(readme), configBegin)
+	got, after, ok2 := strings.Cut(rest, configEnd)
+	if !ok || !ok2 {
+		t.Fatalf("README.md has no section between %q and %q", configBegin, configEnd)
 	}
-	var missing []string
-	for v, flag := range vars {
-		if !strings.Contains(string(readme), "`"+v+"`") {
-			missing = append(missing, v+" ("+flag+")")
+	if got == want {
+		return
+	}
+	if os.Getenv("TAGPULSE_UPDATE_README") == "1" {
+		if err := os.WriteFile(path, []byte(before+configBegin+want+configEnd+after), 0o644); err != nil {
+			t.Fatal(err)
 		}
+		t.Log("README.md's configuration tables rewritten from the flags")
+		return
 	}
-	sort.Strings(missing)
-	if len(missing) > 0 {
-		t.Errorf("README.md does not document:\n  %s", strings.Join(missing, "\n  "))
+	gotLines, wantLines := strings.Split(got, "\n"), strings.Split(want, "\n")
+	for i := 0; i < max(len(gotLines), len(wantLines)); i++ {
+		var g, w string
+		if i < len(gotLines) {
+			g = gotLines[i]
+		}
+		if i < len(wantLines) {
+			w = wantLines[i]
+		}
+		if g != w {
+			t.Fatalf("README.md's configuration tables differ from the flags at line %d of the section:\nREADME: %s\nflags:  %s\n(TAGPULSE_UPDATE_README=1 go test ./internal/deploycheck -run TestREADMEConfiguration rewrites them)", i+1, g, w)
+		}
 	}
 }

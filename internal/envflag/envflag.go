@@ -49,24 +49,58 @@ func withEnv(usage, env string) string {
 	return usage + " (env " + env + ")"
 }
 
+// Annotations every flag with an environment variable carries, so that
+// documentation can be generated from the flags (cliflags.ConfigTables):
+// the variable's name, and the built-in default, which the flag's own
+// DefValue is not when the variable was set at registration.
+const (
+	AnnotationEnv     = "envflag_env"
+	AnnotationDefault = "envflag_default"
+	// AnnotationDefaultInWords marks a default given by DescribeDefault.
+	AnnotationDefaultInWords = "envflag_default_in_words"
+)
+
+// DescribeDefault documents the default of flag name in words, for a
+// default that depends on the machine (a home directory), where the value
+// itself would document one machine only.
+func (s *Set) DescribeDefault(name, text string) {
+	_ = s.fs.SetAnnotation(name, AnnotationDefault, []string{text})
+	_ = s.fs.SetAnnotation(name, AnnotationDefaultInWords, []string{"true"})
+}
+
+func (s *Set) annotate(name, env, def string) {
+	if env == "" {
+		return
+	}
+	// The flag was registered just before; SetAnnotation fails only for
+	// unknown names.
+	_ = s.fs.SetAnnotation(name, AnnotationEnv, []string{env})
+	_ = s.fs.SetAnnotation(name, AnnotationDefault, []string{def})
+}
+
 // String registers a string flag.
 func (s *Set) String(p *string, name, env, def, usage string) {
+	builtin := def
 	if v, ok := s.lookup(env); ok {
 		def = v
 	}
 	s.fs.StringVar(p, name, def, withEnv(usage, env))
+	s.annotate(name, env, builtin)
 }
 
 // Strings registers a comma-separated list flag.
 func (s *Set) Strings(p *[]string, name, env string, def []string, usage string) {
+	builtin := strings.Join(def, ",")
 	if v, ok := s.lookup(env); ok {
 		def = splitList(v)
 	}
 	s.fs.StringSliceVar(p, name, def, withEnv(usage, env))
+	s.annotate(name, env, builtin)
 }
 
 // Int registers an integer flag.
 func (s *Set) Int(p *int, name, env string, def int, usage string) {
+	builtin := def
 	if v, ok := s.lookup(env); ok {
 		n, err := strconv.Atoi(v)
 		if err != nil {
@@ -76,10 +110,12 @@ func (s *Set) Int(p *int, name, env string, def int, usage string) {
 		}
 	}
 	s.fs.IntVar(p, name, def, withEnv(usage, env))
+	s.annotate(name, env, strconv.Itoa(builtin))
 }
 
 // Int64 registers a 64-bit integer flag.
 func (s *Set) Int64(p *int64, name, env string, def int64, usage string) {
+	builtin := def
 	if v, ok := s.lookup(env); ok {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
@@ -89,10 +125,12 @@ func (s *Set) Int64(p *int64, name, env string, def int64, usage string) {
 		}
 	}
 	s.fs.Int64Var(p, name, def, withEnv(usage, env))
+	s.annotate(name, env, strconv.FormatInt(builtin, 10))
 }
 
 // Bool registers a boolean flag.
 func (s *Set) Bool(p *bool, name, env string, def bool, usage string) {
+	builtin := def
 	if v, ok := s.lookup(env); ok {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -102,10 +140,12 @@ func (s *Set) Bool(p *bool, name, env string, def bool, usage string) {
 		}
 	}
 	s.fs.BoolVar(p, name, def, withEnv(usage, env))
+	s.annotate(name, env, strconv.FormatBool(builtin))
 }
 
 // Duration registers a duration flag ("1s", "5m").
 func (s *Set) Duration(p *time.Duration, name, env string, def time.Duration, usage string) {
+	builtin := def
 	if v, ok := s.lookup(env); ok {
 		d, err := time.ParseDuration(v)
 		if err != nil {
@@ -115,6 +155,20 @@ func (s *Set) Duration(p *time.Duration, name, env string, def time.Duration, us
 		}
 	}
 	s.fs.DurationVar(p, name, def, withEnv(usage, env))
+	s.annotate(name, env, shortDuration(builtin))
+}
+
+// shortDuration writes d as time.Duration does, without the zero minutes
+// and seconds it ends with ("2160h", not "2160h0m0s").
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 func splitList(v string) []string {

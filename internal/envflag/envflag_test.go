@@ -82,3 +82,50 @@ func TestSecretFromFile(t *testing.T) {
 		t.Fatalf("environment should win, got %q", got)
 	}
 }
+
+// TestAnnotationsKeepTheBuiltInDefault sets every variable and checks that
+// the annotations still give the built-in defaults, which documentation is
+// generated from, while the flags take the environment's values.
+func TestAnnotationsKeepTheBuiltInDefault(t *testing.T) {
+	fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
+	s := New(fs)
+	var (
+		str  string
+		list []string
+		n    int
+		n64  int64
+		b    bool
+		d    time.Duration
+		none string
+	)
+	for env, v := range map[string]string{"T_S": "env", "T_L": "x,y", "T_N": "9", "T_N64": "9", "T_B": "true", "T_D": "9s"} {
+		t.Setenv(env, v)
+	}
+	s.String(&str, "s", "T_S", "built-in", "")
+	s.Strings(&list, "l", "T_L", []string{"a", "b"}, "")
+	s.Int(&n, "n", "T_N", 3, "")
+	s.Int64(&n64, "n64", "T_N64", 1<<20, "")
+	s.Bool(&b, "b", "T_B", false, "")
+	s.Duration(&d, "d", "T_D", 1500*time.Millisecond, "")
+	s.String(&none, "none", "", "x", "")
+	want := map[string][2]string{
+		"s": {"T_S", "built-in"}, "l": {"T_L", "a,b"}, "n": {"T_N", "3"}, "n64": {"T_N64", "1048576"},
+		"b": {"T_B", "false"}, "d": {"T_D", "1.5s"},
+	}
+	fs.VisitAll(func(f *pflag.Flag) {
+		got := [2]string{first(f.Annotations[AnnotationEnv]), first(f.Annotations[AnnotationDefault])}
+		if got != want[f.Name] {
+			t.Errorf("--%s annotated %q, want %q", f.Name, got, want[f.Name])
+		}
+		if f.Name != "none" && f.DefValue == got[1] {
+			t.Errorf("--%s: the flag's default %q should be the environment's", f.Name, f.DefValue)
+		}
+	})
+}
+
+func first(v []string) string {
+	if len(v) == 0 {
+		return ""
+	}
+	return v[0]
+}

@@ -123,6 +123,7 @@ everything in flight and exits.`,
 	flags.String(&d.webhookAddr, "webhook-addr", "INGEST_WEBHOOK_ADDR", "", `address of the webhook (POST /v1/posts); "" = off; needs INGEST_WEBHOOK_TOKEN`)
 	flags.String(&d.metricsAddr, "metrics-addr", "INGEST_METRICS_ADDR", "127.0.0.1:9101", `address serving /metrics and /healthz; "" = off`)
 	flags.String(&d.stateDir, "state-dir", "INGEST_STATE_DIR", defaultStateDir(), "directory of the sources' cursors")
+	flags.DescribeDefault("state-dir", "$XDG_STATE_HOME/tagpulse/ingest, else ~/.local/state/tagpulse/ingest")
 	flags.Duration(&pipe.ingest.Interval, "poll-interval", "INGEST_POLL_INTERVAL", pipe.ingest.Interval, "default time between two polls of a source")
 	flags.Duration(&d.fetchTimeout, "fetch-timeout", "INGEST_FETCH_TIMEOUT", 30*time.Second, "timeout of one HTTP fetch")
 	flags.Strings(&d.allowHosts, "source-allow-hosts", "INGEST_SOURCE_ALLOW_HOSTS", nil, `hosts rss and mastodon sources (and their redirects) may reach, comma-separated; ".example.org" allows its subdomains; empty = any`)

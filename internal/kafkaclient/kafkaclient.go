@@ -201,10 +201,17 @@ func (c *Config) Client() (*kafka.Client, error) {
 }
 
 // EnsureTopics creates each topic with the configured partition count when
-// it is missing. A topic that exists already is left as it is.
+// it is missing. A topic that exists already is left as it is. It asks for
+// the cluster's metadata first, because CreateTopics reports a refused
+// connection, a wrong password and a protocol mismatch all alike ("[8]
+// Broker Not Available"), while the metadata request's error tells them
+// apart (see Ping).
 func (c *Config) EnsureTopics(ctx context.Context, topics ...string) error {
 	client, err := c.Client()
 	if err != nil {
+		return err
+	}
+	if err := c.ping(ctx, client); err != nil {
 		return err
 	}
 	req := &kafka.CreateTopicsRequest{}
@@ -279,13 +286,19 @@ func (c *Config) security() string {
 }
 
 // Ping sends a Metadata request and reports whether the cluster answered.
+// A failure to connect matches ErrUnreachable, ErrAuthentication or
+// ErrSecurityMismatch, and says what to check.
 func (c *Config) Ping(ctx context.Context) error {
 	client, err := c.Client()
 	if err != nil {
 		return err
 	}
+	return c.ping(ctx, client)
+}
+
+func (c *Config) ping(ctx context.Context, client *kafka.Client) error {
 	if _, err := client.Metadata(ctx, &kafka.MetadataRequest{}); err != nil {
-		return fmt.Errorf("kafka metadata request to %v (%s): %w", c.Brokers, c.security(), err)
+		return fmt.Errorf("kafka metadata request to %v (%s): %w", c.Brokers, c.security(), c.explain(err))
 	}
 	return nil
 }

@@ -71,8 +71,8 @@ func (q Query) Validate() error {
 	if q.Limit < 1 || q.Limit > MaxLimit {
 		return invalid("limit must be between 1 and %d, got %d", MaxLimit, q.Limit)
 	}
-	if q.At.IsZero() {
-		return invalid("query time is not set")
+	if err := validateAt(q.At, q.Window); err != nil {
+		return err
 	}
 	return q.Filter.validate()
 }
@@ -112,8 +112,8 @@ func (q *SeriesQuery) Validate() error {
 	if n := q.Window / q.Step; n > MaxPoints {
 		return invalid("window / step must be at most %d points, got %d", MaxPoints, n)
 	}
-	if q.At.IsZero() {
-		return invalid("query time is not set")
+	if err := validateAt(q.At, q.Window); err != nil {
+		return err
 	}
 	tags, err := NormaliseTags(q.Tags)
 	if err != nil {

@@ -10,13 +10,34 @@ import (
 
 // metrics are the tagpulse_api_* metrics of docs/metrics.md.
 type metrics struct {
-	requests *prometheus.CounterVec
-	duration *prometheus.HistogramVec
+	requests     *prometheus.CounterVec
+	duration     *prometheus.HistogramVec
+	storeQueries *prometheus.CounterVec
+	cacheHits    *prometheus.CounterVec
+	hostRefused  prometheus.Counter
 }
 
-func newMetrics(reg prometheus.Registerer, handlers []string) *metrics {
+// newMetrics builds the metrics of the handlers (every route) and of the
+// API routes (the queries); inFlight reads the queries running now.
+func newMetrics(reg prometheus.Registerer, handlers, apiRoutes []string, inFlight func() int) *metrics {
 	f := promauto.With(reg)
+	f.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "tagpulse_api_queries_in_flight",
+		Help: "Trend queries of the API running now (bounded by --api-max-in-flight).",
+	}, func() float64 { return float64(inFlight()) })
 	m := &metrics{
+		storeQueries: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "tagpulse_api_store_queries_total",
+			Help: "Trend queries the API sent to ClickHouse, by handler.",
+		}, []string{"handler"}),
+		hostRefused: f.NewCounter(prometheus.CounterOpts{
+			Name: "tagpulse_api_host_refused_total",
+			Help: "Requests answered 421 because their Host header is not one of the server's names (--api-allowed-hosts).",
+		}),
+		cacheHits: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "tagpulse_api_cache_hits_total",
+			Help: "API answers served without a query of their own (kept for --api-cache-ttl, or shared with an identical query in flight), by handler.",
+		}, []string{"handler"}),
 		requests: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "tagpulse_api_requests_total",
 			Help: "Trend API and page requests by handler and HTTP status code.",
@@ -31,6 +52,10 @@ func newMetrics(reg prometheus.Registerer, handlers []string) *metrics {
 	for _, h := range handlers {
 		m.requests.WithLabelValues(h, "200")
 		m.duration.WithLabelValues(h)
+	}
+	for _, h := range apiRoutes {
+		m.storeQueries.WithLabelValues(h)
+		m.cacheHits.WithLabelValues(h)
 	}
 	return m
 }

@@ -3,8 +3,11 @@
 // document (/api/v1/openapi.json) and the web page at / that shows the
 // trending and top tags with sparklines. The page and its assets are
 // embedded in the binary, so it works without any network beyond the
-// server. The answers come from a trend.Store; cmd/aggregate mounts
-// NewHandler beside /metrics, /healthz and /readyz.
+// server. The answers come from a trend.Store, at most Config.MaxInFlight
+// queries at a time (503 beyond), each answer kept for Config.CacheTTL,
+// and only to requests whose Host header names this server (against DNS
+// rebinding). cmd/aggregate mounts NewHandler beside /metrics, /healthz
+// and /readyz.
 package web
 
 import (
@@ -45,6 +48,13 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock the windows end at; nil means time.Now.
 	Now func() time.Time
+	// Config bounds the queries in flight, sets the answer cache and the
+	// host names answered; its zero value has DefaultMaxInFlight, no
+	// cache and the default host names.
+	Config Config
+	// ListenAddr is the server's listen address; its host is one of the
+	// names the Host header may carry.
+	ListenAddr string
 }
 
 //go:embed openapi.json
@@ -54,46 +64,61 @@ var openAPI []byte
 var static embed.FS
 
 // route is one API endpoint: the query parameters it accepts (the OpenAPI
-// document lists exactly these, which a test checks) and how it answers.
+// document lists exactly these, which a test checks) and the question it
+// asks of the store.
 type route struct {
-	path    string
-	name    string // handler label of the metrics
-	params  []string
-	multi   []string // parameters that may repeat
-	respond func(h *handler, r *http.Request, p params) (any, error)
+	path   string
+	name   string // handler label of the metrics
+	params []string
+	multi  []string // parameters that may repeat
+	ask    func(h *handler, p params) (question, error)
+}
+
+// question is a checked query: key names it among all the questions of all
+// routes (the same key, the same answer), and run asks the store.
+type question struct {
+	key string
+	run func(ctx context.Context) (any, error)
 }
 
 var apiRoutes = []route{
 	{
-		path:    "/api/v1/top",
-		name:    "top",
-		params:  []string{"window", "limit", "source", "lang"},
-		respond: (*handler).top,
+		path:   "/api/v1/top",
+		name:   "top",
+		params: []string{"window", "limit", "source", "lang", "at"},
+		ask:    (*handler).top,
 	},
 	{
-		path:    "/api/v1/trending",
-		name:    "trending",
-		params:  []string{"window", "limit", "source", "lang"},
-		respond: (*handler).trending,
+		path:   "/api/v1/trending",
+		name:   "trending",
+		params: []string{"window", "limit", "source", "lang", "at"},
+		ask:    (*handler).trending,
 	},
 	{
-		path:    "/api/v1/series",
-		name:    "series",
-		params:  []string{"tag", "window", "step", "source", "lang"},
-		multi:   []string{"tag"},
-		respond: (*handler).series,
+		path:   "/api/v1/series",
+		name:   "series",
+		params: []string{"tag", "window", "step", "source", "lang", "at"},
+		multi:  []string{"tag"},
+		ask:    (*handler).series,
 	},
 }
 
 type handler struct {
-	store Store
-	log   *slog.Logger
-	now   func() time.Time
+	store   Store
+	log     *slog.Logger
+	now     func() time.Time
+	answers *answers
+	metrics *metrics
 }
 
-// NewHandler returns the API, the OpenAPI document and the page.
+// NewHandler returns the API, the OpenAPI document and the page, behind
+// the Host check.
 func NewHandler(opts Options) http.Handler {
-	h := &handler{store: opts.Store, log: opts.Logger, now: opts.Now}
+	cfg := opts.Config
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = DefaultMaxInFlight
+	}
+	h := &handler{store: opts.Store, log: opts.Logger, now: opts.Now, answers: newAnswers(cfg.MaxInFlight, cfg.CacheTTL)}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -105,10 +130,12 @@ func NewHandler(opts Options) http.Handler {
 		reg = prometheus.NewRegistry()
 	}
 	names := []string{"page", "assets", "openapi"}
+	var apiNames []string
 	for _, rt := range apiRoutes {
-		names = append(names, rt.name)
+		apiNames = append(apiNames, rt.name)
 	}
-	m := newMetrics(reg, names)
+	m := newMetrics(reg, append(names, apiNames...), apiNames, h.answers.inFlight)
+	h.metrics = m
 
 	mux := http.NewServeMux()
 	for _, rt := range apiRoutes {
@@ -123,7 +150,24 @@ func NewHandler(opts Options) http.Handler {
 	mux.Handle("GET /{$}", m.instrument("page", pageHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.ServeFileFS(w, r, assets, "index.html")
 	}))))
-	return mux
+	return checkHost(newHostPolicy(cfg.AllowedHosts, opts.ListenAddr), m.hostRefused, mux)
+}
+
+// checkHost answers 421 to requests whose Host header is not one of this
+// server's names (see hostPolicy), before any handler runs, and counts
+// them in refused.
+func checkHost(p hostPolicy, refused prometheus.Counter, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !p.allows(r.Host) {
+			refused.Inc()
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.Header().Set("X-Content-Type-Options", "nosniff")
+			w.WriteHeader(http.StatusMisdirectedRequest)
+			fmt.Fprintf(w, "this server does not answer to the host name %q; its operator can add it with --api-allowed-hosts (AGGREGATE_API_ALLOWED_HOSTS)\n", r.Host)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func serveOpenAPI(w http.ResponseWriter, _ *http.Request) {
@@ -200,69 +244,113 @@ func (p params) duration(name, def string) (time.Duration, error) {
 	return d, nil
 }
 
-func (p params) query(at time.Time) (trend.Query, error) {
+// at is the time the question is asked of: the at parameter, or now. The
+// key part names it for the answer cache: "now", or the minute asked of
+// (every time of one minute has the same answer).
+func (p params) at(now func() time.Time) (time.Time, string, error) {
+	v := p.get("at", "")
+	if v == "" {
+		return now(), "now", nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return time.Time{}, "", badRequestf("at %q: want an RFC 3339 time such as 2025-11-20T14:00:00Z", v)
+	}
+	return t, strconv.FormatInt(t.Unix()-t.Unix()%60, 10), nil
+}
+
+// query reads the parameters of top and trending; the key names the
+// question among those of the route.
+func (p params) query(now func() time.Time) (trend.Query, string, error) {
 	window, err := p.duration("window", "1h")
 	if err != nil {
-		return trend.Query{}, err
+		return trend.Query{}, "", err
 	}
 	limit, err := strconv.Atoi(p.get("limit", strconv.Itoa(trend.DefaultLimit)))
 	if err != nil {
-		return trend.Query{}, badRequestf("limit must be a whole number between 1 and %d", trend.MaxLimit)
+		return trend.Query{}, "", badRequestf("limit must be a whole number between 1 and %d", trend.MaxLimit)
+	}
+	at, atKey, err := p.at(now)
+	if err != nil {
+		return trend.Query{}, "", err
 	}
 	q := trend.Query{At: at, Window: window, Limit: limit, Filter: p.filter()}
-	return q, q.Validate()
+	key := fmt.Sprintf("%s window=%d limit=%d source=%q lang=%q at=%s", p.route.name, q.Window, q.Limit, q.Source, q.Lang, atKey)
+	return q, key, q.Validate()
 }
 
 func (p params) filter() trend.Filter {
 	return trend.Filter{Source: p.get("source", ""), Lang: p.get("lang", "")}
 }
 
-func (h *handler) top(r *http.Request, p params) (any, error) {
-	q, err := p.query(h.now())
-	if err != nil {
-		return nil, err
-	}
-	return h.store.Top(r.Context(), q)
+func (h *handler) top(p params) (question, error) {
+	q, key, err := p.query(h.now)
+	return question{key: key, run: func(ctx context.Context) (any, error) { return h.store.Top(ctx, q) }}, err
 }
 
-func (h *handler) trending(r *http.Request, p params) (any, error) {
-	q, err := p.query(h.now())
-	if err != nil {
-		return nil, err
-	}
-	return h.store.Trending(r.Context(), q)
+func (h *handler) trending(p params) (question, error) {
+	q, key, err := p.query(h.now)
+	return question{key: key, run: func(ctx context.Context) (any, error) { return h.store.Trending(ctx, q) }}, err
 }
 
-func (h *handler) series(r *http.Request, p params) (any, error) {
+func (h *handler) series(p params) (question, error) {
 	window, err := p.duration("window", "24h")
 	if err != nil {
-		return nil, err
+		return question{}, err
 	}
 	step, err := p.duration("step", "1h")
 	if err != nil {
-		return nil, err
+		return question{}, err
 	}
-	q := trend.SeriesQuery{At: h.now(), Window: window, Step: step, Tags: p.all("tag"), Filter: p.filter()}
+	at, atKey, err := p.at(h.now)
+	if err != nil {
+		return question{}, err
+	}
+	q := trend.SeriesQuery{At: at, Window: window, Step: step, Tags: p.all("tag"), Filter: p.filter()}
 	if err := q.Validate(); err != nil {
-		return nil, err
+		return question{}, err
 	}
-	return h.store.Series(r.Context(), q)
+	key := fmt.Sprintf("series window=%d step=%d source=%q lang=%q at=%s tags=%q", q.Window, q.Step, q.Source, q.Lang, atKey, q.Tags)
+	return question{key: key, run: func(ctx context.Context) (any, error) { return h.store.Series(ctx, q) }}, nil
 }
 
-// api serves one route: check the parameters, query, answer JSON; bad
-// parameters get 400 with a message, anything else 500 without details.
+// api serves one route: check the parameters, answer from the cache or
+// query in a free slot, answer JSON. Bad parameters get 400 with a
+// message, a full server 503 with Retry-After, anything else 500 without
+// details.
 func (h *handler) api(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := checkParams(&rt, r.URL.Query())
-		var body any
+		var q question
 		if err == nil {
-			body, err = rt.respond(h, r, p)
+			q, err = rt.ask(h, p)
+		}
+		var body []byte
+		if err == nil {
+			var hit bool
+			body, hit, err = h.answers.get(r.Context(), q.key, func(ctx context.Context) ([]byte, error) {
+				h.metrics.storeQueries.WithLabelValues(rt.name).Inc()
+				v, err := q.run(ctx)
+				if err != nil {
+					return nil, err
+				}
+				b, err := json.Marshal(v)
+				// The body is shared by every caller from now on: it is
+				// complete here and only read after.
+				return append(b, '\n'), err
+			})
+			if hit {
+				h.metrics.cacheHits.WithLabelValues(rt.name).Inc()
+			}
 		}
 		switch {
 		case err == nil:
-			writeJSON(w, http.StatusOK, body)
+			writeBody(w, http.StatusOK, body)
 		case errors.As(err, new(badRequest)), errors.Is(err, trend.ErrInvalidQuery):
 			writeJSON(w, http.StatusBadRequest, errorBody{Error: err.Error()})
+		case errors.Is(err, errBusy):
+			w.Header().Set("Retry-After", strconv.Itoa(int(RetryAfter/time.Second)))
+			writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "the server is answering as many trend queries as it may; retry shortly"})
 		case r.Context().Err() != nil:
 			// The client went away; nobody reads an answer.
 			w.WriteHeader(499)
@@ -278,10 +366,17 @@ type errorBody struct {
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only error bodies, which always encode
+	}
+	writeBody(w, code, append(b, '\n'))
+}
+
+func writeBody(w http.ResponseWriter, code int, body []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	enc.Encode(v)
+	w.Write(body)
 }

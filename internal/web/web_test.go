@@ -55,6 +55,7 @@ func newTestHandler(store Store, reg prometheus.Registerer) http.Handler {
 		Registerer: reg,
 		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Now:        func() time.Time { return clock },
+		Config:     Config{AllowedHosts: []string{"example.com"}}, // httptest's Host
 	})
 }
 
@@ -89,6 +90,9 @@ func TestBadParameters(t *testing.T) {
 		{"/api/v1/series?tag=a&window=30d&step=1m", "at most 1440 points"},
 		{"/api/v1/series?tag=a&limit=3", `unknown parameter "limit"`},
 		{"/api/v1/series?tag=a&step=0", "step must be"},
+		{"/api/v1/top?at=yesterday", `at "yesterday": want an RFC 3339 time`},
+		{"/api/v1/series?tag=a&at=2025-11-20", `at "2025-11-20": want an RFC 3339 time`},
+		{"/api/v1/top?at=9999-01-01T00:00:00Z", "the window of 1h ending then must lie between"},
 	} {
 		t.Run(tc.target, func(t *testing.T) {
 			rec := get(t, h, tc.target)
@@ -142,6 +146,20 @@ func TestQueriesAndShapes(t *testing.T) {
 		want1 := `[{"tag":"nif2025","display":"NIF2025","count":40,"expected":1,"score":39}]` + "\n"
 		if rec.Body.String() != want1 {
 			t.Errorf("body %s, want %s", rec.Body, want1)
+		}
+	})
+	t.Run("at, as the CLI's --at", func(t *testing.T) {
+		at := time.Date(2025, 11, 19, 8, 0, 0, 0, time.UTC)
+		for _, target := range []string{"/api/v1/top?at=2025-11-19T08:00:00Z", "/api/v1/trending?at=2025-11-19T09:00:00%2B01:00"} {
+			if rec := get(t, h, target); rec.Code != http.StatusOK {
+				t.Fatalf("%s: status %d: %s", target, rec.Code, rec.Body)
+			}
+			if !store.query.At.Equal(at) {
+				t.Errorf("%s: query at %s, want %s", target, store.query.At, at)
+			}
+		}
+		if rec := get(t, h, "/api/v1/series?tag=a&at=2025-11-19T08:00:00Z"); rec.Code != http.StatusOK || !store.series.At.Equal(at) {
+			t.Errorf("series at: status %d, at %s", rec.Code, store.series.At)
 		}
 	})
 	t.Run("series", func(t *testing.T) {
