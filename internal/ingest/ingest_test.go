@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"tagpulse/internal/hashtag"
 	"tagpulse/internal/post"
 	"tagpulse/internal/source"
 )
@@ -43,7 +44,7 @@ func (f *fakePublisher) Publish(_ context.Context, msgs []post.Message) (int, er
 }
 
 // words is a stand-in extractor: every word starting with # is a tag.
-func words(out []post.Hashtag, text string) []post.Hashtag {
+func words(out []post.Hashtag, text string) ([]post.Hashtag, hashtag.Dropped) {
 	seen := map[string]bool{}
 	for _, w := range strings.Fields(text) {
 		if strings.HasPrefix(w, "#") && len(w) > 1 && !seen[strings.ToLower(w[1:])] {
@@ -51,7 +52,7 @@ func words(out []post.Hashtag, text string) []post.Hashtag {
 			out = append(out, post.Hashtag{Tag: strings.ToLower(w[1:]), Display: w[1:]})
 		}
 	}
-	return out
+	return out, hashtag.Dropped{}
 }
 
 // staticSource emits fixed items; commits are counted.

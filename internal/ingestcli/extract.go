@@ -86,7 +86,7 @@ func runExtract(in io.Reader, out, errOut io.Writer) error {
 		case id != "":
 			occ = hashtag.AppendOccurrences(occ[:0], text)
 			rec.ID = id
-			rec.Hashtags = hashtag.AppendDistinct(rec.Hashtags[:0], occ)
+			rec.Hashtags, _ = hashtag.AppendDistinct(rec.Hashtags[:0], occ)
 			if rec.Hashtags == nil {
 				rec.Hashtags = []hashtag.Tag{} // "hashtags": [] rather than null
 			}
