@@ -20,7 +20,6 @@ import (
 
 	"tagpulse/internal/cliflags"
 	"tagpulse/internal/envflag"
-	"tagpulse/internal/htmltext"
 	"tagpulse/internal/httpserver"
 	"tagpulse/internal/ingest"
 	"tagpulse/internal/kafkaclient"
@@ -28,9 +27,6 @@ import (
 	"tagpulse/internal/publish"
 	"tagpulse/internal/source"
 )
-
-// toText turns the HTML of feeds and timelines into plain text.
-var toText = htmltext.ToText
 
 // pipeline holds the settings run and file share: Kafka, the writer and
 // what a post may be.
@@ -198,7 +194,6 @@ func runDaemon(ctx context.Context, d daemon, log *slog.Logger) error {
 			Name:         fmt.Sprintf("%s-%d", spec.Kind, counts[spec.Kind]),
 			State:        state,
 			Client:       client,
-			ToText:       toText,
 			MaxTextBytes: d.pipe.ingest.MaxTextBytes,
 			AllowHosts:   d.allowHosts,
 		})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/mmcdole/gofeed"
 
+	"tagpulse/internal/htmltext"
 	"tagpulse/internal/post"
 )
 
@@ -23,7 +24,8 @@ type feedCursor struct {
 }
 
 // Feed is an RSS 2.0 or Atom feed, fetched with conditional requests and
-// deduplicated by item id.
+// deduplicated by item id. Its items' HTML always goes through
+// htmltext.ToText: no setting can make it publish raw markup.
 type Feed struct {
 	url    string
 	opt    Options
@@ -104,8 +106,8 @@ func (f *Feed) item(feed *gofeed.Feed, it *gofeed.Item) Item {
 	if strings.TrimSpace(body) == "" {
 		body = it.Description
 	}
-	text := strings.TrimSpace(f.opt.ToText(body))
-	if title := strings.TrimSpace(f.opt.ToText(it.Title)); title != "" && !strings.HasPrefix(text, title) {
+	text := strings.TrimSpace(htmltext.ToText(body))
+	if title := strings.TrimSpace(htmltext.ToText(it.Title)); title != "" && !strings.HasPrefix(text, title) {
 		text = strings.TrimSpace(title + "\n\n" + text)
 	}
 	p := post.Post{

@@ -75,9 +75,6 @@ type Options struct {
 	Once bool
 	// Client fetches feeds and timelines; NewHTTPClient's when nil.
 	Client *http.Client
-	// ToText turns HTML into plain text (entities decoded, tags removed,
-	// links' text kept).
-	ToText func(html string) string
 	// MaxBodyBytes bounds one HTTP response; 10 MiB when 0.
 	MaxBodyBytes int64
 	// MaxTextBytes bounds the text of a plain-text file; post.MaxTextBytes
@@ -109,9 +106,6 @@ func (o *Options) defaults(kind string) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
-	}
-	if o.ToText == nil {
-		o.ToText = func(s string) string { return s }
 	}
 }
 
