@@ -468,6 +468,9 @@ func (r *Runner) loop(ctx context.Context, s Scheduled, once bool) (Stats, error
 		} else {
 			failures = 0
 			wait = max(wait, res.Wait)
+			if res.Wait > 0 {
+				r.log.Info("source asked to wait", "source", name, "wait", res.Wait, "capped", res.Wait >= source.MaxRetryAfter)
+			}
 			r.log.Info("polled", "source", name, "read", st.Read, "published", st.Published, "duplicates", st.Duplicates, "rejected", st.RejectedTotal())
 		}
 		if once {

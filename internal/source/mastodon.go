@@ -104,7 +104,7 @@ func (m *Mastodon) Poll(ctx context.Context, emit Emit) (Result, error) {
 			}
 		}
 		if h := resp.header.Get("X-RateLimit-Remaining"); h == "0" {
-			res.Wait = untilReset(resp.header, m.opt.Now())
+			res.Wait = capWait(untilReset(resp.header, m.opt.Now()))
 			last = newest
 			break
 		}

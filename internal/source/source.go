@@ -51,7 +51,7 @@ type Result struct {
 	// emitted post is safely published; nil when there is nothing to record.
 	Commit func() error
 	// Wait, when positive, asks the caller not to poll again before this
-	// long (a rate limit that is used up).
+	// long (a rate limit that is used up); never more than MaxRetryAfter.
 	Wait time.Duration
 }
 
