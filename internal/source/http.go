@@ -120,9 +120,13 @@ func capWait(d time.Duration) time.Duration { return min(d, MaxRetryAfter) }
 // date) or, failing that, Mastodon's X-RateLimit-Reset (an ISO 8601 time).
 func retryAfter(h http.Header, now time.Time) time.Duration {
 	if v := h.Get("Retry-After"); v != "" {
-		if s, err := strconv.ParseInt(v, 10, 64); err == nil && s >= 0 {
-			// Beyond this many seconds a Duration overflows; the cap is
-			// far below anyway.
+		s, err := strconv.ParseInt(v, 10, 64)
+		if errors.Is(err, strconv.ErrRange) && s > 0 {
+			return 365 * 24 * time.Hour // more seconds than an int64 holds: at least a year
+		}
+		if err == nil && s >= 0 {
+			// Beyond a year of seconds a Duration may overflow; the cap
+			// is far below anyway.
 			return time.Duration(min(s, int64(365*24*3600))) * time.Second
 		}
 		if t, err := http.ParseTime(v); err == nil {
