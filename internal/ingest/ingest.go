@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -115,6 +116,38 @@ type Stats struct {
 	Failed     int
 	Hashtags   int
 	Rejected   map[string]int
+	// Rejections holds the first MaxRejections rejected items in full,
+	// for a person to find them (`ingest file` prints them).
+	Rejections []Rejection
+}
+
+// MaxRejections bounds the rejections a Stats keeps in full; the rest are
+// only counted.
+const MaxRejections = 20
+
+// Rejection is one rejected item: where it was, when its source says
+// (source.Item's File and Line), and why.
+type Rejection struct {
+	File string
+	Line int
+	Err  error
+}
+
+// String gives the rejection as "file:line: reason", or the reason alone
+// when the source gave no place.
+func (r Rejection) String() string {
+	msg := r.Err.Error()
+	if r.File == "" {
+		return msg
+	}
+	loc := r.File
+	if r.Line > 0 {
+		loc = fmt.Sprintf("%s:%d", r.File, r.Line)
+	}
+	if strings.HasPrefix(msg, loc+":") {
+		return msg // the error names the place already
+	}
+	return loc + ": " + msg
 }
 
 // RejectedTotal sums the rejections over all reasons.
@@ -133,11 +166,21 @@ func (s *Stats) Add(o Stats) {
 	s.Duplicates += o.Duplicates
 	s.Failed += o.Failed
 	s.Hashtags += o.Hashtags
+	for _, rj := range o.Rejections {
+		s.reject(rj)
+	}
 	for k, v := range o.Rejected {
 		if s.Rejected == nil {
 			s.Rejected = map[string]int{}
 		}
 		s.Rejected[k] += v
+	}
+}
+
+// reject keeps rj unless MaxRejections are kept already.
+func (s *Stats) reject(rj Rejection) {
+	if len(s.Rejections) < MaxRejections {
+		s.Rejections = append(s.Rejections, rj)
 	}
 }
 
@@ -211,8 +254,9 @@ func (b *batch) add(it source.Item) bool {
 	if err != nil {
 		reason := post.Reason(err)
 		b.stats.Rejected[reason]++
+		b.stats.reject(Rejection{File: it.File, Line: it.Line, Err: err})
 		r.m.rejected.WithLabelValues(b.name, reason).Inc()
-		r.log.Debug("post rejected", "source", b.name, "reason", reason, "err", err)
+		r.log.Debug("post rejected", "source", b.name, "reason", reason, "file", it.File, "line", it.Line, "err", err)
 		return false
 	}
 	// The hashtags are extracted by the publishing goroutine, off the

@@ -123,6 +123,10 @@ func TestPoll(t *testing.T) {
 	}
 	want := Stats{Read: 8, Published: 3, Duplicates: 1, Hashtags: 3,
 		Rejected: map[string]int{"missing_field": 1, "too_large": 1, "invalid_utf8": 1, "wrong_type": 1}}
+	if len(stats.Rejections) != 4 || stats.Rejections[3].String() != "line 3: wrong type" {
+		t.Errorf("rejections kept %q, want the 4, the last one line 3: wrong type", stats.Rejections)
+	}
+	stats.Rejections = nil
 	if fmt.Sprint(stats) != fmt.Sprint(want) {
 		t.Errorf("stats\n got %+v\nwant %+v", stats, want)
 	}

@@ -33,6 +33,11 @@ type Item struct {
 	// Err is set when the item could not be turned into a post; it wraps one
 	// of post's reason errors (post.ErrMissingField, …).
 	Err error
+	// File and Line, when set, locate the item for a person (a file
+	// source's path and, for JSONL, the 1-based line), so that a rejection
+	// can be reported where it happened.
+	File string
+	Line int
 	// Duplicate marks a post the source's cursor had seen already.
 	Duplicate bool
 	// ValidUTF8 says every field of Post is known to be valid UTF-8: the
