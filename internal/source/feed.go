@@ -103,7 +103,7 @@ func (f *Feed) Poll(ctx context.Context, emit Emit) (Result, error) {
 	latest := f.opt.Now().Add(post.MaxFutureSkewLimit)
 	emitted := map[string]bool{}
 	nextAt := maps.Clone(atNewest) // the ids of next.AtNewest
-	var undated []string // ids of the undated items listed now
+	var undated []string           // ids of the undated items listed now
 	// Feeds list the newest item first; emit in the order they were written.
 	for i := len(feed.Items) - 1; i >= 0; i-- {
 		if err := ctx.Err(); err != nil {
