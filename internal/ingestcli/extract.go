@@ -38,7 +38,7 @@ skipped; the exit status is non-zero when any line failed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cmd.SilenceUsage = true // a bad line is no usage error
-			return runExtract(cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return runExtract(newContextReader(cmd.Context(), cmd.InOrStdin()), cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 }

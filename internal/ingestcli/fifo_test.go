@@ -2,7 +2,9 @@ package ingestcli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -121,5 +123,41 @@ func TestSummaryCapsRejections(t *testing.T) {
 	}
 	if lines[1] != "  rejected a.jsonl:1: field text: missing field" || lines[len(lines)-1] != "  and 5 more rejected" {
 		t.Errorf("summary\n%s", got)
+	}
+}
+
+// `ingest extract` reading a named pipe nobody writes to stops when the
+// command's context ends (SIGTERM, SIGINT), instead of waiting for input.
+func TestExtractStopsOnSignal(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "in")
+	mkfifo(t, fifo)
+	// Opened read-write, so the open does not wait for a writer and the
+	// reads block: the case of a terminal or an idle producer.
+	fh, err := os.OpenFile(fifo, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	if _, err := fh.WriteString("#one\n"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := New()
+	var out strings.Builder
+	cmd.SetIn(fh)
+	cmd.SetOut(&out)
+	cmd.SetErr(io.Discard)
+	cmd.SetArgs([]string{"extract"})
+	done := make(chan error, 1)
+	go func() { done <- cmd.ExecuteContext(ctx) }()
+	time.Sleep(300 * time.Millisecond) // extract reads the line, then blocks
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("extract ended with %v, want context.Canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("extract still blocked on its input 10s after the signal")
 	}
 }
