@@ -94,7 +94,9 @@ func AppendDistinct(dst []Tag, occ []Occurrence) ([]Tag, Dropped) {
 			dropped.TooLong++
 			continue
 		}
-		if len(dst)-first < linearMax {
+		// At the bound the set is in use, so that each tag beyond it is
+		// recorded, and counted once however often it repeats.
+		if len(dst)-first < min(linearMax, MaxTagsPerPost) {
 			dup := false
 			for _, t := range dst[first:] {
 				if t.Tag == o.Canonical {
@@ -118,8 +120,6 @@ func AppendDistinct(dst []Tag, occ []Occurrence) ([]Tag, Dropped) {
 			seen[o.Canonical] = struct{}{}
 		}
 		if len(dst)-first >= MaxTagsPerPost {
-			// Still recorded in seen (the set is in use past linearMax
-			// tags), so each tag beyond the bound counts once.
 			dropped.TooMany++
 			continue
 		}
