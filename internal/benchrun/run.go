@@ -20,7 +20,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"tagpulse/internal/chstore"
-	"tagpulse/internal/hashtag"
+	"tagpulse/internal/ingest"
 	"tagpulse/internal/kafkaclient"
 	"tagpulse/internal/post"
 )
@@ -339,12 +339,8 @@ func prepare(cfg Config) (*fixture, error) {
 
 // message is the Kafka value ingest publishes for p.
 func message(p post.Post) post.Message {
-	tags := hashtag.Distinct(p.Text)
-	hs := make([]post.Hashtag, len(tags))
-	for i, t := range tags {
-		hs[i] = post.Hashtag{Tag: t.Tag, Display: t.Display}
-	}
-	return post.Message{Post: p, Hashtags: hs, ExtractorVersion: hashtag.Version}
+	hs, _ := ingest.Hashtags.AppendDistinct(nil, p.Text)
+	return post.Message{Post: p, Hashtags: hs, ExtractorVersion: ingest.Hashtags.Version}
 }
 
 // flatten is the shape ClickHouse 18.16's JSONEachRow reads: no array of

@@ -69,4 +69,8 @@
 //   - A tag whose canonical key is empty (only combining accents, such as
 //     "#\u0301") is dropped: it could not be counted under any key.
 //   - The extensions above (hashtag#, invisible characters) by design.
+//   - Bounds: AppendDistinct and Distinct, which make the tags a post is
+//     counted under, drop a tag whose key or spelling is over MaxTagBytes
+//     (whole, never cut) and keep at most MaxTagsPerPost tags, counting
+//     what they drop (Dropped). Extract still returns every occurrence.
 package hashtag

@@ -41,22 +41,62 @@ func Extract(text string) []Occurrence {
 	return AppendOccurrences(nil, text)
 }
 
+// Bounds on the tags of one post, enforced where tags are made (here) and
+// again where a Kafka message is decoded (package post), so that no tag the
+// API would refuse to look up ever reaches a table, and one post cannot
+// make an unbounded number of rows.
+const (
+	// MaxTagBytes bounds a tag's canonical key and its original spelling,
+	// in bytes. A longer tag is dropped, not truncated: a cut key would
+	// count posts under a tag nobody wrote, and could merge two different
+	// tags that share their first MaxTagBytes bytes.
+	MaxTagBytes = 256
+	// MaxTagsPerPost bounds the distinct tags of one post; the tags after
+	// the first MaxTagsPerPost are dropped. Real posts carry a handful
+	// (Instagram allows 30); more is spam or a hostile producer.
+	MaxTagsPerPost = 100
+)
+
+// Dropped counts the tags that AppendDistinct left out, by reason.
+type Dropped struct {
+	// TooLong counts occurrences whose key or spelling is over MaxTagBytes.
+	TooLong int
+	// TooMany counts distinct tags beyond MaxTagsPerPost.
+	TooMany int
+}
+
+// Total returns the number of tags dropped for any reason.
+func (d Dropped) Total() int { return d.TooLong + d.TooMany }
+
 // Distinct returns the distinct tags of text (by canonical key) in order of
-// first appearance, each with the spelling of its first occurrence.
+// first appearance, each with the spelling of its first occurrence, within
+// the bounds of AppendDistinct.
 func Distinct(text string) []Tag {
 	var buf [16]Occurrence
 	occ := AppendOccurrences(buf[:0], text)
-	return AppendDistinct(nil, occ)
+	tags, _ := AppendDistinct(nil, occ)
+	return tags
 }
 
 // AppendDistinct appends to dst the distinct tags of occ (by canonical key),
-// in order of first appearance, and returns the extended slice.
-func AppendDistinct(dst []Tag, occ []Occurrence) []Tag {
+// in order of first appearance, and returns the extended slice. It keeps
+// no tag whose canonical key or original spelling is over MaxTagBytes, and
+// at most MaxTagsPerPost tags; what it leaves out is counted in Dropped.
+func AppendDistinct(dst []Tag, occ []Occurrence) ([]Tag, Dropped) {
 	first := len(dst)
 	const linearMax = 32
-	var seen map[string]struct{}
+	var (
+		seen    map[string]struct{}
+		dropped Dropped
+	)
 	for _, o := range occ {
-		if len(dst)-first < linearMax {
+		if len(o.Canonical) > MaxTagBytes || len(o.Original) > MaxTagBytes {
+			dropped.TooLong++
+			continue
+		}
+		// At the bound the set is in use, so that each tag beyond it is
+		// recorded, and counted once however often it repeats.
+		if len(dst)-first < min(linearMax, MaxTagsPerPost) {
 			dup := false
 			for _, t := range dst[first:] {
 				if t.Tag == o.Canonical {
@@ -79,9 +119,13 @@ func AppendDistinct(dst []Tag, occ []Occurrence) []Tag {
 			}
 			seen[o.Canonical] = struct{}{}
 		}
+		if len(dst)-first >= MaxTagsPerPost {
+			dropped.TooMany++
+			continue
+		}
 		dst = append(dst, Tag{Tag: o.Canonical, Display: o.Original})
 	}
-	return dst
+	return dst, dropped
 }
 
 // AppendOccurrences appends the hashtag occurrences of text to dst and

@@ -11,12 +11,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"tagpulse/internal/hashtag"
 	"tagpulse/internal/post"
 	"tagpulse/internal/retry"
 	"tagpulse/internal/source"
@@ -33,15 +35,20 @@ type Publisher interface {
 type Extractor struct {
 	Version int
 	// AppendDistinct appends the distinct hashtags of text to dst and
-	// returns the extended slice: a publish call gathers the tags of all
-	// its posts in one array.
-	AppendDistinct func(dst []post.Hashtag, text string) []post.Hashtag
+	// returns the extended slice, with the count of tags it left out (see
+	// AppendHashtags): a publish call gathers the tags of all its posts in
+	// one array.
+	AppendDistinct func(dst []post.Hashtag, text string) ([]post.Hashtag, hashtag.Dropped)
 }
 
 // Config tunes the runner.
 type Config struct {
 	// MaxTextBytes bounds a post's text.
 	MaxTextBytes int
+	// MaxFutureSkew is how far past the clock a post's created_at may lie;
+	// a later post, or one before post.MinCreatedAt, is rejected
+	// (invalid_value) whatever its source.
+	MaxFutureSkew time.Duration
 	// BatchSize is how many posts go to Kafka in one publish call.
 	BatchSize int
 	// PublishInFlight bounds the publish calls of one poll (or one webhook
@@ -68,6 +75,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		MaxTextBytes:    post.MaxTextBytes,
+		MaxFutureSkew:   post.DefaultMaxFutureSkew,
 		BatchSize:       500,
 		PublishInFlight: 4,
 		PublishTimeout:  2 * time.Minute,
@@ -83,6 +91,8 @@ func (c *Config) Validate() error {
 	switch {
 	case c.MaxTextBytes < 1:
 		return fmt.Errorf("ingest: --max-text-bytes must be positive, got %d", c.MaxTextBytes)
+	case c.MaxFutureSkew < 0 || c.MaxFutureSkew > post.MaxFutureSkewLimit:
+		return fmt.Errorf("ingest: --max-future-skew must be between 0 and %s (what the aggregator accepts), got %s", post.MaxFutureSkewLimit, c.MaxFutureSkew)
 	case c.BatchSize < 1:
 		return fmt.Errorf("ingest: batch size must be positive, got %d", c.BatchSize)
 	case c.PublishInFlight < 1:
@@ -107,6 +117,38 @@ type Stats struct {
 	Failed     int
 	Hashtags   int
 	Rejected   map[string]int
+	// Rejections holds the first MaxRejections rejected items in full,
+	// for a person to find them (`ingest file` prints them).
+	Rejections []Rejection
+}
+
+// MaxRejections bounds the rejections a Stats keeps in full; the rest are
+// only counted.
+const MaxRejections = 20
+
+// Rejection is one rejected item: where it was, when its source says
+// (source.Item's File and Line), and why.
+type Rejection struct {
+	File string
+	Line int
+	Err  error
+}
+
+// String gives the rejection as "file:line: reason", or the reason alone
+// when the source gave no place.
+func (r Rejection) String() string {
+	msg := r.Err.Error()
+	if r.File == "" {
+		return msg
+	}
+	loc := r.File
+	if r.Line > 0 {
+		loc = fmt.Sprintf("%s:%d", r.File, r.Line)
+	}
+	if strings.HasPrefix(msg, loc+":") {
+		return msg // the error names the place already
+	}
+	return loc + ": " + msg
 }
 
 // RejectedTotal sums the rejections over all reasons.
@@ -125,11 +167,21 @@ func (s *Stats) Add(o Stats) {
 	s.Duplicates += o.Duplicates
 	s.Failed += o.Failed
 	s.Hashtags += o.Hashtags
+	for _, rj := range o.Rejections {
+		s.reject(rj)
+	}
 	for k, v := range o.Rejected {
 		if s.Rejected == nil {
 			s.Rejected = map[string]int{}
 		}
 		s.Rejected[k] += v
+	}
+}
+
+// reject keeps rj unless MaxRejections are kept already.
+func (s *Stats) reject(rj Rejection) {
+	if len(s.Rejections) < MaxRejections {
+		s.Rejections = append(s.Rejections, rj)
 	}
 }
 
@@ -203,8 +255,9 @@ func (b *batch) add(it source.Item) bool {
 	if err != nil {
 		reason := post.Reason(err)
 		b.stats.Rejected[reason]++
+		b.stats.reject(Rejection{File: it.File, Line: it.Line, Err: err})
 		r.m.rejected.WithLabelValues(b.name, reason).Inc()
-		r.log.Debug("post rejected", "source", b.name, "reason", reason, "err", err)
+		r.log.Debug("post rejected", "source", b.name, "reason", reason, "file", it.File, "line", it.Line, "err", err)
 		return false
 	}
 	// The hashtags are extracted by the publishing goroutine, off the
@@ -258,12 +311,22 @@ func (b *batch) start(msgs []post.Message) {
 func (b *batch) publish(msgs []post.Message) {
 	r := b.r
 	all := make([]post.Hashtag, 0, 4*len(msgs))
+	var dropped hashtag.Dropped
 	for i := range msgs {
 		start := len(all)
-		all = r.extract.AppendDistinct(all, msgs[i].Text)
+		var d hashtag.Dropped
+		all, d = r.extract.AppendDistinct(all, msgs[i].Text)
 		// Never nil: a post without tags has "hashtags":[].
 		msgs[i].Hashtags = all[start:len(all):len(all)]
+		if d.Total() > 0 {
+			dropped.TooLong += d.TooLong
+			dropped.TooMany += d.TooMany
+			r.log.Debug("hashtags dropped", "source", b.name, "id", msgs[i].ID,
+				"too_long", d.TooLong, "too_many", d.TooMany, "max_tag_bytes", hashtag.MaxTagBytes, "max_tags", hashtag.MaxTagsPerPost)
+		}
 	}
+	r.m.tagsDropped.WithLabelValues(b.name, dropTooLong).Add(float64(dropped.TooLong))
+	r.m.tagsDropped.WithLabelValues(b.name, dropTooMany).Add(float64(dropped.TooMany))
 	ctx, cancel := context.WithTimeout(b.ctx, r.cfg.PublishTimeout)
 	defer cancel()
 	n, err := r.pub.Publish(ctx, msgs)
@@ -302,7 +365,8 @@ func (b *batch) flush() error {
 	return b.wait()
 }
 
-// check validates a post a source built and fills in created_at. The UTF-8
+// check validates a post a source built, fills in a missing created_at and
+// holds a given one to the accepted range (post.CheckCreatedAt). The UTF-8
 // of every field is checked unless the source has (validUTF8): posts
 // decoded with post.DecodePost were, and checking multilingual text again
 // was 8% of the CPU of `ingest file`.
@@ -314,8 +378,12 @@ func (r *Runner) check(p *post.Post, validUTF8 bool) error {
 			}
 		}
 	}
+	now := r.now()
 	if p.CreatedAt.IsZero() {
-		p.CreatedAt = r.now().UTC().Truncate(time.Second)
+		p.CreatedAt = now.UTC().Truncate(time.Second)
+	}
+	if err := post.CheckCreatedAt(p.CreatedAt, now, r.cfg.MaxFutureSkew); err != nil {
+		return err
 	}
 	return p.Validate(r.cfg.MaxTextBytes)
 }
@@ -370,7 +438,9 @@ func (r *Runner) Deliver(ctx context.Context, name string, items []source.Item) 
 		if !b.add(it) && firstErr == nil && !it.Duplicate {
 			firstErr = it.Err
 			if firstErr == nil {
-				firstErr = r.check(&it.Post, it.ValidUTF8)
+				if err := r.check(&it.Post, it.ValidUTF8); err != nil {
+					firstErr = fmt.Errorf("post %q: %w", it.Post.ID, err)
+				}
 			}
 		}
 	}
@@ -443,6 +513,9 @@ func (r *Runner) loop(ctx context.Context, s Scheduled, once bool) (Stats, error
 		} else {
 			failures = 0
 			wait = max(wait, res.Wait)
+			if res.Wait > 0 {
+				r.log.Info("source asked to wait", "source", name, "wait", res.Wait, "capped", res.Wait >= source.MaxRetryAfter)
+			}
 			r.log.Info("polled", "source", name, "read", st.Read, "published", st.Published, "duplicates", st.Duplicates, "rejected", st.RejectedTotal())
 		}
 		if once {

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"tagpulse/internal/hashtag"
 	"tagpulse/internal/post"
 	"tagpulse/internal/source"
 )
@@ -43,7 +44,7 @@ func (f *fakePublisher) Publish(_ context.Context, msgs []post.Message) (int, er
 }
 
 // words is a stand-in extractor: every word starting with # is a tag.
-func words(out []post.Hashtag, text string) []post.Hashtag {
+func words(out []post.Hashtag, text string) ([]post.Hashtag, hashtag.Dropped) {
 	seen := map[string]bool{}
 	for _, w := range strings.Fields(text) {
 		if strings.HasPrefix(w, "#") && len(w) > 1 && !seen[strings.ToLower(w[1:])] {
@@ -51,7 +52,7 @@ func words(out []post.Hashtag, text string) []post.Hashtag {
 			out = append(out, post.Hashtag{Tag: strings.ToLower(w[1:]), Display: w[1:]})
 		}
 	}
-	return out
+	return out, hashtag.Dropped{}
 }
 
 // staticSource emits fixed items; commits are counted.
@@ -122,6 +123,10 @@ func TestPoll(t *testing.T) {
 	}
 	want := Stats{Read: 8, Published: 3, Duplicates: 1, Hashtags: 3,
 		Rejected: map[string]int{"missing_field": 1, "too_large": 1, "invalid_utf8": 1, "wrong_type": 1}}
+	if len(stats.Rejections) != 4 || stats.Rejections[3].String() != "line 3: wrong type" {
+		t.Errorf("rejections kept %q, want the 4, the last one line 3: wrong type", stats.Rejections)
+	}
+	stats.Rejections = nil
 	if fmt.Sprint(stats) != fmt.Sprint(want) {
 		t.Errorf("stats\n got %+v\nwant %+v", stats, want)
 	}

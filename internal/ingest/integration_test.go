@@ -159,8 +159,8 @@ func TestWebhookShutdownLosesNothing(t *testing.T) {
 				default:
 				}
 				batch := []post.Post{
-					{ID: fmt.Sprintf("w-%d-%d-a", c, i), Text: "#shutdown test"},
-					{ID: fmt.Sprintf("w-%d-%d-b", c, i), Text: "#shutdown again"},
+					{ID: fmt.Sprintf("w-%d-%d-a", c, i), Text: "#shutdown test", CreatedAt: time.Now()},
+					{ID: fmt.Sprintf("w-%d-%d-b", c, i), Text: "#shutdown again", CreatedAt: time.Now()},
 				}
 				body, _ := json.Marshal(batch)
 				req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))

@@ -10,7 +10,14 @@ import (
 // rejectReasons are the reasons post.Reason returns.
 var rejectReasons = []string{"invalid_json", "invalid_utf8", "missing_field", "wrong_type", "too_large", "invalid_value", "other"}
 
+// Reasons a hashtag is left out of a message (see hashtag.Dropped).
+const (
+	dropTooLong = "too_long"
+	dropTooMany = "too_many"
+)
+
 type metrics struct {
+	tagsDropped   *prometheus.CounterVec
 	fetched       *prometheus.CounterVec
 	published     *prometheus.CounterVec
 	duplicate     *prometheus.CounterVec
@@ -55,6 +62,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "tagpulse_ingest_hashtags_extracted_total",
 			Help: "Distinct hashtags found in published posts.",
 		}, src),
+		tagsDropped: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "tagpulse_ingest_hashtags_dropped_total",
+			Help: "Hashtags left out of published posts, by reason: too_long (over hashtag.MaxTagBytes), too_many (past hashtag.MaxTagsPerPost).",
+		}, []string{"source", "reason"}),
 		lastSuccess: f.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "tagpulse_ingest_last_success_timestamp_seconds",
 			Help: "Unix time of the source's last successful fetch.",
@@ -72,6 +83,8 @@ func (m *metrics) init(name string, pulled bool) {
 	m.published.WithLabelValues(name)
 	m.duplicate.WithLabelValues(name)
 	m.hashtags.WithLabelValues(name)
+	m.tagsDropped.WithLabelValues(name, dropTooLong)
+	m.tagsDropped.WithLabelValues(name, dropTooMany)
 	for _, r := range rejectReasons {
 		m.rejected.WithLabelValues(name, r)
 	}

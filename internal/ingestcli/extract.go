@@ -30,7 +30,9 @@ func newExtractCmd() *cobra.Command {
 "text:" and the first 32 hex digits of the SHA-256 of the line. Writes one
 JSON object per post: {"id":…,"hashtags":[{"tag":…,"display":…},…]}, each
 tag (canonical key) once, in order of first appearance, with the spelling of
-its first occurrence. Blank lines are skipped.
+its first occurrence, within the bounds ingest publishes with: a tag over
+256 bytes is left out, and a post keeps its first 100 tags. Blank lines are
+skipped. SIGTERM or SIGINT stops the reading of stdin.
 
 A bad line (a line starting with "{" that is not such an object, invalid
 UTF-8, longer than 1 MiB) is reported on stderr as "line N: reason" and
@@ -38,7 +40,7 @@ skipped; the exit status is non-zero when any line failed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cmd.SilenceUsage = true // a bad line is no usage error
-			return runExtract(cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return runExtract(newContextReader(cmd.Context(), cmd.InOrStdin()), cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 }
@@ -86,7 +88,7 @@ func runExtract(in io.Reader, out, errOut io.Writer) error {
 		case id != "":
 			occ = hashtag.AppendOccurrences(occ[:0], text)
 			rec.ID = id
-			rec.Hashtags = hashtag.AppendDistinct(rec.Hashtags[:0], occ)
+			rec.Hashtags, _ = hashtag.AppendDistinct(rec.Hashtags[:0], occ)
 			if rec.Hashtags == nil {
 				rec.Hashtags = []hashtag.Tag{} // "hashtags": [] rather than null
 			}

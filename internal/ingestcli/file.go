@@ -22,7 +22,10 @@ import (
 const fileBatchSize = 5000
 
 func newFileCmd() *cobra.Command {
-	var pipe pipeline
+	var (
+		pipe   pipeline
+		strict bool
+	)
 	cmd := &cobra.Command{
 		Use:   "file PATH...",
 		Short: "Publish the posts of JSONL archives, plain-text files or folders of them, then exit",
@@ -31,15 +34,20 @@ archives (.jsonl, .ndjson, .json: one post object per line), plain-text files
 (one post per file) and folders of them, recursively in lexical order. Post
 ids are stable: a JSONL line keeps its id, a text file's id comes from its
 name and content, so a second run publishes the same ids again (aggregate
-counts each once). A progress bar goes to stderr when it is a terminal; a
-summary line ends the run. The exit status is non-zero when any post could
-not be published.`,
+counts each once). Inside folders, links to regular files are followed;
+named pipes, devices and links to folders are reported, never read, and a
+named pipe given directly is refused. A progress bar goes to stderr when it
+is a terminal; a summary ends the run: one line of counts, then the
+file:line and reason of each rejected post (the first 20, then how many
+more). The exit status is non-zero when any post could not be published,
+and with --strict also when any was rejected.`,
 		Example: `  ingest file samples/posts/nif2025-linkedin-post.txt
   ingest file archive/2025-11.jsonl more-posts/`,
 		Args: cobra.MinimumNArgs(1),
 	}
 	flags := cliflags.Flags(cmd)
 	pipe.registerFlags(flags)
+	flags.Bool(&strict, "strict", "INGEST_STRICT", false, "exit non-zero when any post was rejected (the others are still published)")
 	cmd.RunE = func(cmd *cobra.Command, paths []string) error {
 		log, err := pipe.logs.Start(cmd, flags, &pipe.kafka, &pipe.ingest)
 		if err != nil {
@@ -78,13 +86,16 @@ not be published.`,
 			return closeErr
 		case stats.Failed > 0:
 			return fmt.Errorf("file: %d posts not published", stats.Failed)
+		case strict && stats.RejectedTotal() > 0:
+			return fmt.Errorf("file: %d posts rejected (--strict)", stats.RejectedTotal())
 		}
 		return nil
 	}
 	return cmd
 }
 
-// summary is the line `ingest file` ends with.
+// summary is what `ingest file` ends with: a line of counts, then one line
+// per rejection kept (ingest.MaxRejections), then how many more there were.
 func summary(files int, s ingest.Stats) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d files: %d posts read, %d published, %d rejected", files, s.Read, s.Published, s.RejectedTotal())
@@ -101,6 +112,12 @@ func summary(files int, s ingest.Stats) string {
 		}
 	}
 	fmt.Fprintf(&b, ", %d failed, %d hashtags", s.Failed, s.Hashtags)
+	for _, rj := range s.Rejections {
+		fmt.Fprintf(&b, "\n  rejected %s", rj)
+	}
+	if more := s.RejectedTotal() - len(s.Rejections); more > 0 && len(s.Rejections) > 0 {
+		fmt.Fprintf(&b, "\n  and %d more rejected", more)
+	}
 	return b.String()
 }
 

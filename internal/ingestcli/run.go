@@ -20,8 +20,6 @@ import (
 
 	"tagpulse/internal/cliflags"
 	"tagpulse/internal/envflag"
-	"tagpulse/internal/hashtag"
-	"tagpulse/internal/htmltext"
 	"tagpulse/internal/httpserver"
 	"tagpulse/internal/ingest"
 	"tagpulse/internal/kafkaclient"
@@ -29,23 +27,6 @@ import (
 	"tagpulse/internal/publish"
 	"tagpulse/internal/source"
 )
-
-// extractor finds the hashtags ingest publishes with each post.
-var extractor = ingest.Extractor{Version: hashtag.Version, AppendDistinct: appendDistinctHashtags}
-
-// appendDistinctHashtags appends the extractor's tags as the message's,
-// with no allocation beyond dst's growth for the usual handful of tags.
-func appendDistinctHashtags(dst []post.Hashtag, text string) []post.Hashtag {
-	var occBuf [16]hashtag.Occurrence
-	var tagBuf [16]hashtag.Tag
-	for _, t := range hashtag.AppendDistinct(tagBuf[:0], hashtag.AppendOccurrences(occBuf[:0], text)) {
-		dst = append(dst, post.Hashtag{Tag: t.Tag, Display: t.Display})
-	}
-	return dst
-}
-
-// toText turns the HTML of feeds and timelines into plain text.
-var toText = htmltext.ToText
 
 // pipeline holds the settings run and file share: Kafka, the writer and
 // what a post may be.
@@ -62,6 +43,7 @@ func (p *pipeline) registerFlags(s *envflag.Set) {
 	p.publish.RegisterFlags(s)
 	p.logs.RegisterFlags(s)
 	s.Int(&p.ingest.MaxTextBytes, "max-text-bytes", "INGEST_MAX_TEXT_BYTES", post.MaxTextBytes, "posts with more text than this are rejected (too_large)")
+	s.Duration(&p.ingest.MaxFutureSkew, "max-future-skew", "INGEST_MAX_FUTURE_SKEW", p.ingest.MaxFutureSkew, "posts dated more than this after now (or before 2000) are rejected (invalid_value); at most 24h")
 	s.Int(&p.ingest.PublishInFlight, "publish-in-flight", "INGEST_PUBLISH_IN_FLIGHT", p.ingest.PublishInFlight, "publish calls of one poll or webhook request that may wait for Kafka at once, while the source is read on")
 	s.Int64(&p.ingest.MemoryLimit, "memory-limit", "INGEST_MEMORY_LIMIT", p.ingest.MemoryLimit, "soft memory limit of the process in bytes (0: the Go runtime's, GOMEMLIMIT)")
 }
@@ -80,7 +62,7 @@ func (p *pipeline) start(ctx context.Context, reg prometheus.Registerer, log *sl
 	if err != nil {
 		return nil, nil, err
 	}
-	return pub, ingest.New(p.ingest, pub, extractor, reg, log), nil
+	return pub, ingest.New(p.ingest, pub, ingest.Hashtags, reg, log), nil
 }
 
 // defaultStateDir is $XDG_STATE_HOME/tagpulse/ingest, else
@@ -213,7 +195,6 @@ func runDaemon(ctx context.Context, d daemon, log *slog.Logger) error {
 			Name:         fmt.Sprintf("%s-%d", spec.Kind, counts[spec.Kind]),
 			State:        state,
 			Client:       client,
-			ToText:       toText,
 			MaxTextBytes: d.pipe.ingest.MaxTextBytes,
 			AllowHosts:   d.allowHosts,
 		})

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"tagpulse/internal/hashtag"
 )
 
 // The strings a MessageDecoder returns share blocks that later messages
@@ -17,8 +19,9 @@ func TestMessageDecoderStringsStayValid(t *testing.T) {
 	var got []Message
 	for i := range 3000 {
 		id := fmt.Sprintf("src:%d%s", i, strings.Repeat("x", i%97))
-		tag := strings.Repeat("t", 1+i%(2*longString))
-		in := fmt.Sprintf(`{"id":%q,"text":"t","created_at":"2026-01-01T00:00:00Z","source":"s%d","lang":"fr","hashtags":[{"tag":%q,"display":"D\u00e9%d"}],"extractor_version":1}`, id, i%7, tag, i)
+		tag := strings.Repeat("t", 1+i%hashtag.MaxTagBytes)
+		src := strings.Repeat("s", 1+i%(2*longString))
+		in := fmt.Sprintf(`{"id":%q,"text":"t","created_at":"2026-01-01T00:00:00Z","source":%q,"lang":"fr","hashtags":[{"tag":%q,"display":"D\u00e9%d"}],"extractor_version":1}`, id, src, tag, i)
 		m, err := md.DecodeWithoutText([]byte(in))
 		if err != nil {
 			t.Fatalf("message %d: %v", i, err)

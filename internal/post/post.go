@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"tagpulse/internal/hashtag"
 )
 
 // Limits on what a post may hold. MaxTextBytes is the default; callers may
@@ -84,6 +86,41 @@ func Reason(err error) string {
 	return "other"
 }
 
+// The accepted range of created_at. One policy holds at every entry point
+// (files, feeds, timelines, the webhook, and the aggregator's decoding of
+// Kafka messages): a post dated outside the range is rejected with reason
+// invalid_value, never clamped, since a clamped date would count the post
+// in a minute it was not written in.
+var (
+	// MinCreatedAt is the earliest accepted created_at: no social post is
+	// older, and it keeps 0001-01-01 (Go's zero time) and Unix 0 out.
+	MinCreatedAt = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+const (
+	// DefaultMaxFutureSkew is how far past the clock of ingest a post's
+	// created_at may lie by default: enough for a source whose clock runs
+	// ahead, not enough to make a partition for a day to come.
+	DefaultMaxFutureSkew = 15 * time.Minute
+	// MaxFutureSkewLimit is the largest skew ingest may be configured
+	// with, and the one the aggregator applies when it decodes a message:
+	// nothing ingest accepted is refused later, and a producer that is not
+	// ingest cannot write far into the future.
+	MaxFutureSkewLimit = 24 * time.Hour
+)
+
+// CheckCreatedAt returns an error wrapping ErrInvalidValue when t lies
+// before MinCreatedAt or more than maxSkew after now.
+func CheckCreatedAt(t, now time.Time, maxSkew time.Duration) error {
+	switch latest := now.Add(maxSkew); {
+	case t.Before(MinCreatedAt):
+		return fmt.Errorf("field created_at: %s is before %s: %w", t.UTC().Format(time.RFC3339), MinCreatedAt.Format(time.RFC3339), ErrInvalidValue)
+	case t.After(latest):
+		return fmt.Errorf("field created_at: %s is more than %s in the future: %w", t.UTC().Format(time.RFC3339), maxSkew, ErrInvalidValue)
+	}
+	return nil
+}
+
 // DecodeOptions bound what DecodePost accepts.
 type DecodeOptions struct {
 	// MaxTextBytes bounds the text; 0 means the package default.
@@ -101,6 +138,11 @@ func DecodePost(data []byte, opt DecodeOptions) (Post, error) {
 		return Post{}, err
 	}
 	if p.CreatedAt.IsZero() {
+		if hasCreatedAt(data) {
+			// An explicit 0001-01-01T00:00:00Z is a date, and out of
+			// range; only a missing created_at means "now".
+			return Post{}, CheckCreatedAt(p.CreatedAt, time.Time{}, 0)
+		}
 		now := time.Now
 		if opt.Now != nil {
 			now = opt.Now
@@ -112,6 +154,15 @@ func DecodePost(data []byte, opt DecodeOptions) (Post, error) {
 		max = MaxTextBytes
 	}
 	return p, p.Validate(max)
+}
+
+// hasCreatedAt reports whether the JSON object data has a created_at that
+// is not null. It runs only for posts whose created_at decoded as zero.
+func hasCreatedAt(data []byte) bool {
+	var probe struct {
+		CreatedAt *json.RawMessage `json:"created_at"`
+	}
+	return json.Unmarshal(data, &probe) == nil && probe.CreatedAt != nil && string(*probe.CreatedAt) != "null"
 }
 
 // DecodeMessage decodes a Kafka value as ingest wrote it.
@@ -161,6 +212,12 @@ func (m *Message) check(raw []byte) error {
 	if m.CreatedAt.IsZero() {
 		return fmt.Errorf("field created_at: %w", ErrMissingField)
 	}
+	if err := CheckCreatedAt(m.CreatedAt, time.Now(), MaxFutureSkewLimit); err != nil {
+		return err
+	}
+	if len(m.Hashtags) > hashtag.MaxTagsPerPost {
+		return fmt.Errorf("field hashtags: %d tags, limit %d: %w", len(m.Hashtags), hashtag.MaxTagsPerPost, ErrTooLarge)
+	}
 	check := m.Post
 	if raw != nil {
 		// The raw text had no escapes: its bytes are the text.
@@ -175,6 +232,9 @@ func (m *Message) check(raw []byte) error {
 	for i, h := range m.Hashtags {
 		if h.Tag == "" {
 			return fmt.Errorf("field hashtags[%d].tag: %w", i, ErrMissingField)
+		}
+		if len(h.Tag) > hashtag.MaxTagBytes || len(h.Display) > hashtag.MaxTagBytes {
+			return fmt.Errorf("field hashtags[%d]: tag of %d bytes or display of %d, limit %d: %w", i, len(h.Tag), len(h.Display), hashtag.MaxTagBytes, ErrTooLarge)
 		}
 	}
 	return nil
@@ -211,6 +271,11 @@ func decodeStrict(data []byte, p *Post, m *Message, rawText *[]byte, fd *fastDec
 	if !isObject {
 		return fmt.Errorf("post is not a JSON object: %w", ErrInvalidJSON)
 	}
+	if i := loneSurrogate(trimmed); i >= 0 {
+		// encoding/json would turn it into U+FFFD: the post would not be
+		// the one sent. (The fast path leaves such strings to this one.)
+		return fmt.Errorf("lone UTF-16 surrogate escape %s: %w", trimmed[i:i+6], ErrInvalidUTF8)
+	}
 	if err := json.Unmarshal(trimmed, v); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		var timeErr *time.ParseError
@@ -227,6 +292,53 @@ func decodeStrict(data []byte, p *Post, m *Message, rawText *[]byte, fd *fastDec
 		return fmt.Errorf("%v: %w", err, ErrInvalidJSON)
 	}
 	return nil
+}
+
+// loneSurrogate returns the index of the first \uXXXX escape in data that
+// is half of a UTF-16 surrogate pair without its other half, or -1.
+func loneSurrogate(data []byte) int {
+	hex4 := func(i int) (rune, bool) {
+		if i+6 > len(data) || data[i+1] != 'u' {
+			return 0, false
+		}
+		var r rune
+		for _, c := range data[i+2 : i+6] {
+			switch {
+			case '0' <= c && c <= '9':
+				c -= '0'
+			case 'a' <= c && c <= 'f':
+				c = c - 'a' + 10
+			case 'A' <= c && c <= 'F':
+				c = c - 'A' + 10
+			default:
+				return 0, false
+			}
+			r = r<<4 | rune(c)
+		}
+		return r, true
+	}
+	for i := 0; i < len(data); i++ {
+		if data[i] != '\\' {
+			continue
+		}
+		r, ok := hex4(i)
+		if !ok {
+			i++ // the escaped character, which may be a backslash
+			continue
+		}
+		switch {
+		case 0xD800 <= r && r < 0xDC00:
+			if r2, ok := hex4(i + 6); ok && 0xDC00 <= r2 && r2 < 0xE000 {
+				i += 11
+				continue
+			}
+			return i
+		case 0xDC00 <= r && r < 0xE000:
+			return i
+		}
+		i += 5
+	}
+	return -1
 }
 
 // Validate checks the required fields and the size limits.

@@ -262,3 +262,31 @@ func TestFetchReasonUnwraps(t *testing.T) {
 		t.Errorf("FetchReason(%v) = %q, want parse", err, FetchReason(err))
 	}
 }
+
+// TestHTMLAlwaysBecomesText builds a feed and a timeline with no options
+// at all: their HTML still becomes plain text, since no setting can skip
+// that step (before, Options without ToText published raw markup).
+func TestHTMLAlwaysBecomesText(t *testing.T) {
+	feed := serveFile(t, "rss.xml", "application/rss+xml")
+	tl := httptest.NewServer(&fakeTimeline{pages: map[string][]byte{"": readTestdata(t, "mastodon-page1.json")}})
+	defer tl.Close()
+	f, err := NewFeed(feed.URL+"/feed.xml", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := NewMastodon(tl.URL+"/api/v1/timelines/public", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, src := range []Source{f, m} {
+		items := pollCommit(t, src)
+		if len(items) == 0 {
+			t.Fatalf("%s: no items", src.Name())
+		}
+		for _, it := range items {
+			if strings.ContainsAny(it.Post.Text, "<>") || strings.Contains(it.Post.Text, "&amp;") {
+				t.Errorf("%s: text %q still holds markup", src.Name(), it.Post.Text)
+			}
+		}
+	}
+}

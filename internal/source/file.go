@@ -56,10 +56,17 @@ type File struct {
 	Progress func(bytesRead int64)
 }
 
-// NewFile returns a source over paths (files or folders).
+// NewFile returns a source over paths (files or folders). A path that
+// exists but is neither a regular file nor a folder (a named pipe, a
+// device, a socket) is refused: reading one could block forever.
 func NewFile(paths []string, opt Options) (*File, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("file source: no paths")
+	}
+	for _, p := range paths {
+		if info, err := os.Stat(p); err == nil && !info.IsDir() && !info.Mode().IsRegular() {
+			return nil, fmt.Errorf("file source %s: %w", p, notRegular(info.Mode()))
+		}
 	}
 	opt.defaults(KindFile)
 	c, err := loadCursor[fileCursor](opt.State, StateKey(KindFile, strings.Join(paths, "\x00")))
@@ -69,17 +76,41 @@ func NewFile(paths []string, opt Options) (*File, error) {
 	return &File{paths: paths, opt: opt, cursor: c}, nil
 }
 
+// ErrNotRegular is wrapped by the error for a path that is neither a
+// regular file nor a folder.
+var ErrNotRegular = errors.New("not a regular file")
+
+// notRegular says what kind of file mode m is, wrapping ErrNotRegular.
+func notRegular(m fs.FileMode) error {
+	kind := "special file"
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		kind = "named pipe (FIFO)"
+	case m&fs.ModeSocket != 0:
+		kind = "socket"
+	case m&fs.ModeDevice != 0:
+		kind = "device"
+	}
+	return fmt.Errorf("a %s, %w: give a regular file or a folder", kind, ErrNotRegular)
+}
+
 // Name implements Source.
 func (f *File) Name() string { return f.opt.Name }
 
-// FileInfo is one file a File source reads.
+// FileInfo is one file a File source reads, or one it passes over.
 type FileInfo struct {
 	Path  string
 	Size  int64
 	JSONL bool
+	// Skip, when set, says why a file of a folder is not read (a named
+	// pipe, a link to a folder): Poll reports it as a rejected item
+	// (invalid_value) rather than passing over it without a word.
+	Skip error
 }
 
-// Files lists the files the source reads, in order.
+// Files lists the files the source reads, in order. Inside folders,
+// symbolic links to regular files are followed; links to folders (which
+// could loop) and special files are listed with Skip set.
 func (f *File) Files() ([]FileInfo, error) {
 	var out []FileInfo
 	for _, root := range f.paths {
@@ -88,6 +119,9 @@ func (f *File) Files() ([]FileInfo, error) {
 			return nil, &FetchError{Reason: ReasonIO, Err: err}
 		}
 		if !info.IsDir() {
+			if !info.Mode().IsRegular() {
+				return nil, &FetchError{Reason: ReasonIO, Err: fmt.Errorf("reading %s: %w", root, notRegular(info.Mode()))}
+			}
 			out = append(out, FileInfo{Path: root, Size: info.Size(), JSONL: jsonlExts[strings.ToLower(filepath.Ext(root))]})
 			continue
 		}
@@ -103,14 +137,22 @@ func (f *File) Files() ([]FileInfo, error) {
 				return nil
 			}
 			ext := strings.ToLower(filepath.Ext(path))
-			if hidden || !d.Type().IsRegular() || !(jsonlExts[ext] || textExts[ext]) {
+			if hidden || !(jsonlExts[ext] || textExts[ext]) {
 				return nil
 			}
-			fi, err := d.Info()
+			fi, err := os.Stat(path) // follows a symbolic link
 			if err != nil {
-				return err
+				out = append(out, FileInfo{Path: path, Skip: fmt.Errorf("%v: %w", err, post.ErrInvalidValue)})
+				return nil
 			}
-			out = append(out, FileInfo{Path: path, Size: fi.Size(), JSONL: jsonlExts[ext]})
+			switch {
+			case fi.IsDir():
+				out = append(out, FileInfo{Path: path, Skip: fmt.Errorf("%s: a link to a folder, not followed: %w", path, post.ErrInvalidValue)})
+			case !fi.Mode().IsRegular():
+				out = append(out, FileInfo{Path: path, Skip: fmt.Errorf("%s: %v: %w", path, notRegular(fi.Mode()), post.ErrInvalidValue)})
+			default:
+				out = append(out, FileInfo{Path: path, Size: fi.Size(), JSONL: jsonlExts[ext]})
+			}
 			return nil
 		})
 		if err != nil {
@@ -129,6 +171,12 @@ func (f *File) Poll(ctx context.Context, emit Emit) (Result, error) {
 	next := fileCursor{Files: make(map[string]fileMark, len(files))}
 	var done int64
 	for _, fi := range files {
+		if fi.Skip != nil {
+			if err := emit(Item{Err: fi.Skip, File: fi.Path}); err != nil {
+				return Result{}, err
+			}
+			continue
+		}
 		key, err := filepath.Abs(fi.Path)
 		if err != nil {
 			key = fi.Path
@@ -149,7 +197,7 @@ func (f *File) Poll(ctx context.Context, emit Emit) (Result, error) {
 
 // readFile emits the posts of one file and returns its new mark.
 func (f *File) readFile(ctx context.Context, fi FileInfo, prev fileMark, emit Emit, progress func(int64)) (fileMark, error) {
-	fh, err := os.Open(fi.Path)
+	fh, err := openRegular(fi.Path)
 	if err != nil {
 		return fileMark{}, &FetchError{Reason: ReasonIO, Err: err}
 	}
@@ -162,6 +210,26 @@ func (f *File) readFile(ctx context.Context, fi FileInfo, prev fileMark, emit Em
 		return f.readJSONL(ctx, fh, fi.Path, seenUpTo, emit, progress)
 	}
 	return f.readText(fh, fi.Path, seenUpTo, emit, progress)
+}
+
+// openRegular opens path for reading without blocking, and refuses it
+// unless it is a regular file: a file swapped for a named pipe after it was
+// listed would otherwise block the open, or the first read, until a writer
+// comes, deaf to shutdown.
+func openRegular(path string) (*os.File, error) {
+	fh, err := os.OpenFile(path, os.O_RDONLY|openNonBlock, 0)
+	if err != nil {
+		return nil, err
+	}
+	info, err := fh.Stat()
+	if err == nil && !info.Mode().IsRegular() {
+		err = fmt.Errorf("reading %s: %w", path, notRegular(info.Mode()))
+	}
+	if err != nil {
+		fh.Close()
+		return nil, err
+	}
+	return fh, nil
 }
 
 // matchPrefix reports how many leading bytes of fh the cursor has seen: the
@@ -210,7 +278,7 @@ func (f *File) readJSONL(ctx context.Context, r io.Reader, path string, seenUpTo
 			offset = end
 			continue
 		}
-		var it Item
+		it := Item{File: path, Line: lineNo}
 		switch {
 		case end <= seenUpTo:
 			it.Duplicate = true
@@ -292,7 +360,7 @@ func (f *File) readText(fh *os.File, path string, seenUpTo int64, emit Emit, pro
 	sum := sha256.Sum256(data)
 	mark := fileMark{Offset: int64(len(data)), Sum: hex.EncodeToString(sum[:])}
 	progress(info.Size())
-	var it Item
+	it := Item{File: path}
 	text := strings.TrimSpace(strings.TrimPrefix(string(data), "\uFEFF"))
 	switch {
 	case seenUpTo == mark.Offset && mark.Offset > 0:

@@ -6,7 +6,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"tagpulse/internal/post"
@@ -244,8 +246,10 @@ func TestFileValidUTF8(t *testing.T) {
 		}
 		valid++
 	}
-	if valid != 6 {
-		t.Errorf("%d valid posts, want 6 (all but the two with raw invalid bytes)", valid)
+	// Lone surrogate escapes (three lines) are refused like raw invalid
+	// bytes (two): decoding would have changed them to U+FFFD.
+	if valid != 3 {
+		t.Errorf("%d valid posts, want 3 (all but the two with raw invalid bytes and the three with lone surrogates)", valid)
 	}
 }
 
@@ -279,5 +283,33 @@ func TestFileOnce(t *testing.T) {
 				t.Errorf("once=%v, poll %d: new posts %v, want %v", once, poll, ids, want)
 			}
 		}
+	}
+}
+
+// A file swapped for a named pipe between listing and reading is refused
+// when opened, at once, instead of blocking the open until a writer comes.
+func TestOpenRegularRefusesFIFO(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "p.jsonl")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		fh, err := openRegular(fifo)
+		if err == nil {
+			fh.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrNotRegular) {
+			t.Fatalf("openRegular(FIFO) = %v, want ErrNotRegular", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("openRegular blocked on a named pipe")
+	}
+	if _, err := NewFile([]string{fifo}, Options{}); !errors.Is(err, ErrNotRegular) {
+		t.Errorf("NewFile(FIFO) = %v, want ErrNotRegular", err)
 	}
 }

@@ -5,26 +5,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"regexp"
-	"strings"
 	"testing"
 	"time"
 )
 
 var fixedNow = time.Date(2025, 11, 7, 12, 0, 0, 0, time.UTC)
 
-// stripTags stands in for the HTML-to-text converter in these tests; the
-// real one is tested in its own package.
-var tagRE = regexp.MustCompile(`<[^>]*>`)
-
-func stripTags(s string) string {
-	s = tagRE.ReplaceAllString(s, "")
-	return strings.NewReplacer("&amp;", "&", "&#39;", "'", "&lt;", "<", "&gt;", ">").Replace(s)
-}
-
 func testOptions(t *testing.T, state *StateStore) Options {
 	t.Helper()
-	return Options{State: state, Client: NewHTTPClient(2 * time.Second), ToText: stripTags, Now: func() time.Time { return fixedNow }}
+	return Options{State: state, Client: NewHTTPClient(2 * time.Second), Now: func() time.Time { return fixedNow }}
 }
 
 // poll runs one poll and returns what it emitted.

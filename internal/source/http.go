@@ -78,9 +78,14 @@ func get(ctx context.Context, client *http.Client, url string, hdr http.Header, 
 	case resp.StatusCode == http.StatusNotModified:
 		return &response{status: resp.StatusCode, header: resp.Header}, nil
 	case resp.StatusCode == http.StatusTooManyRequests:
-		wait := retryAfter(resp.Header, now)
+		asked := retryAfter(resp.Header, now)
+		wait := capWait(asked)
+		note := ""
+		if wait != asked {
+			note = fmt.Sprintf(" (the server asked for %s; capped at MaxRetryAfter)", asked)
+		}
 		return nil, &FetchError{Reason: ReasonRateLimited, RetryAfter: wait,
-			Err: fmt.Errorf("fetching %s: rate limited (HTTP 429), retry after %s", redact(req), wait)}
+			Err: fmt.Errorf("fetching %s: rate limited (HTTP 429), retry after %s%s", redact(req), wait, note)}
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
 		return nil, fetchErr(ReasonHTTPStatus, "fetching %s: HTTP %d", redact(req), resp.StatusCode)
 	}
@@ -102,12 +107,27 @@ func redact(req *http.Request) string {
 	return u.String()
 }
 
+// MaxRetryAfter caps how long a server's Retry-After or X-RateLimit-Reset
+// may pause a source: a hostile or broken server asking for 999999999
+// seconds would otherwise stop the source for 31 years. A rate limit
+// still in force after the cap just earns another 429 and another wait.
+const MaxRetryAfter = 15 * time.Minute
+
+// capWait bounds a wait a server asked for by MaxRetryAfter.
+func capWait(d time.Duration) time.Duration { return min(d, MaxRetryAfter) }
+
 // retryAfter reads how long to wait from Retry-After (seconds or an HTTP
 // date) or, failing that, Mastodon's X-RateLimit-Reset (an ISO 8601 time).
 func retryAfter(h http.Header, now time.Time) time.Duration {
 	if v := h.Get("Retry-After"); v != "" {
-		if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-			return time.Duration(s) * time.Second
+		s, err := strconv.ParseInt(v, 10, 64)
+		if errors.Is(err, strconv.ErrRange) && s > 0 {
+			return 365 * 24 * time.Hour // more seconds than an int64 holds: at least a year
+		}
+		if err == nil && s >= 0 {
+			// Beyond a year of seconds a Duration may overflow; the cap
+			// is far below anyway.
+			return time.Duration(min(s, int64(365*24*3600))) * time.Second
 		}
 		if t, err := http.ParseTime(v); err == nil {
 			return max(t.Sub(now), 0)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"tagpulse/internal/htmltext"
 	"tagpulse/internal/post"
 )
 
@@ -29,7 +30,9 @@ type mastodonCursor struct {
 }
 
 // Mastodon is a Mastodon-compatible timeline (/api/v1/timelines/tag/NAME,
-// /api/v1/timelines/public), paged forward with min_id.
+// /api/v1/timelines/public), paged forward with min_id. Its statuses' HTML
+// always goes through htmltext.ToText: no setting can make it publish raw
+// markup.
 type Mastodon struct {
 	url    *url.URL
 	opt    Options
@@ -101,7 +104,7 @@ func (m *Mastodon) Poll(ctx context.Context, emit Emit) (Result, error) {
 			}
 		}
 		if h := resp.header.Get("X-RateLimit-Remaining"); h == "0" {
-			res.Wait = untilReset(resp.header, m.opt.Now())
+			res.Wait = capWait(untilReset(resp.header, m.opt.Now()))
 			last = newest
 			break
 		}
@@ -162,7 +165,7 @@ func (m *Mastodon) item(raw json.RawMessage) (Item, string) {
 	}
 	return Item{Post: post.Post{
 		ID:        post.ID(KindMastodon, native),
-		Text:      strings.TrimSpace(m.opt.ToText(s.Content)),
+		Text:      strings.TrimSpace(htmltext.ToText(s.Content)),
 		CreatedAt: created,
 		Source:    KindMastodon,
 		Author:    s.Account.Acct,

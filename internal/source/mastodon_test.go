@@ -2,9 +2,11 @@ package source
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -134,6 +136,36 @@ func TestMastodonRateLimits(t *testing.T) {
 		}
 		if res.Wait != 90*time.Second {
 			t.Errorf("wait %s, want 1m30s", res.Wait)
+		}
+	})
+	// A server asking for a wait of years (999999999 s, a reset in 2100)
+	// pauses the source for MaxRetryAfter, and the error says so.
+	for name, hdr := range map[string]http.Header{
+		"429 with a huge Retry-After":      {"Retry-After": {"999999999"}},
+		"429 with Retry-After past int64":  {"Retry-After": {"99999999999999999999"}},
+		"429 with a far X-RateLimit-Reset": {"X-Ratelimit-Reset": {"2100-01-01T00:00:00.000Z"}},
+		"429 with a far HTTP-date":         {"Retry-After": {"Fri, 01 Jan 2100 00:00:00 GMT"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := httptest.NewServer(&fakeTimeline{status: http.StatusTooManyRequests, header: hdr})
+			defer srv.Close()
+			m, _ := NewMastodon(srv.URL, testOptions(t, nil))
+			_, _, err := poll(t, m)
+			if RetryAfter(err) != MaxRetryAfter || !strings.Contains(fmt.Sprint(err), "capped") {
+				t.Fatalf("err %v, retry after %s; want %s, capped", err, RetryAfter(err), MaxRetryAfter)
+			}
+		})
+	}
+	t.Run("used-up limit with a far reset waits the cap", func(t *testing.T) {
+		tl := &fakeTimeline{
+			pages:  map[string][]byte{"": readTestdata(t, "mastodon-page1.json")},
+			header: http.Header{"X-Ratelimit-Remaining": {"0"}, "X-Ratelimit-Reset": {"2100-01-01T00:00:00Z"}},
+		}
+		srv := httptest.NewServer(tl)
+		defer srv.Close()
+		m, _ := NewMastodon(srv.URL, testOptions(t, nil))
+		if _, res, err := poll(t, m); err != nil || res.Wait != MaxRetryAfter {
+			t.Fatalf("wait %s, err %v; want %s", res.Wait, err, MaxRetryAfter)
 		}
 	})
 	t.Run("garbage body", func(t *testing.T) {

@@ -33,6 +33,11 @@ type Item struct {
 	// Err is set when the item could not be turned into a post; it wraps one
 	// of post's reason errors (post.ErrMissingField, …).
 	Err error
+	// File and Line, when set, locate the item for a person (a file
+	// source's path and, for JSONL, the 1-based line), so that a rejection
+	// can be reported where it happened.
+	File string
+	Line int
 	// Duplicate marks a post the source's cursor had seen already.
 	Duplicate bool
 	// ValidUTF8 says every field of Post is known to be valid UTF-8: the
@@ -51,7 +56,7 @@ type Result struct {
 	// emitted post is safely published; nil when there is nothing to record.
 	Commit func() error
 	// Wait, when positive, asks the caller not to poll again before this
-	// long (a rate limit that is used up).
+	// long (a rate limit that is used up); never more than MaxRetryAfter.
 	Wait time.Duration
 }
 
@@ -75,9 +80,6 @@ type Options struct {
 	Once bool
 	// Client fetches feeds and timelines; NewHTTPClient's when nil.
 	Client *http.Client
-	// ToText turns HTML into plain text (entities decoded, tags removed,
-	// links' text kept).
-	ToText func(html string) string
 	// MaxBodyBytes bounds one HTTP response; 10 MiB when 0.
 	MaxBodyBytes int64
 	// MaxTextBytes bounds the text of a plain-text file; post.MaxTextBytes
@@ -109,9 +111,6 @@ func (o *Options) defaults(kind string) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
-	}
-	if o.ToText == nil {
-		o.ToText = func(s string) string { return s }
 	}
 }
 

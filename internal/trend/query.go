@@ -18,7 +18,7 @@ const (
 	MaxLimit     = 1000
 	MaxPoints    = 1440
 	MaxTags      = 50
-	MaxTagBytes  = 256
+	MaxTagBytes  = hashtag.MaxTagBytes // the bound tags are made with
 	MaxFilterLen = 64
 
 	DefaultWindow = time.Hour

@@ -1,6 +1,8 @@
 // tagpulse page: loads /api/v1/trending, /api/v1/top and /api/v1/series
 // and renders the lists with sparklines. No dependencies; every string
-// from the API goes through textContent, never HTML.
+// from the API goes through textContent, never HTML. It degrades per part:
+// a list that fails to load says so in its own panel, a tag whose history
+// fails to load says so in its own card; the rest of the page stays.
 "use strict";
 
 (function () {
@@ -45,7 +47,7 @@
     }
     return fetch(u, { headers: { Accept: "application/json" } }).then(async (r) => {
       const body = await r.json().catch(() => ({}));
-      if (!r.ok) throw new Error(body.error || "HTTP " + r.status);
+      if (!r.ok) throw Object.assign(new Error(body.error || "HTTP " + r.status), { status: r.status });
       return body;
     });
   }
@@ -106,6 +108,17 @@
       `peak ${peak(counts.slice(-Math.ceil(spark.inWindow)))} in ${WORDS[current]}, ${peak(before)} before`;
   }
 
+  // sparkError stands where a card's sparkline would: its history could
+  // not be loaded, and only that card says so.
+  function sparkError(item, message) {
+    const e = document.createElement("span");
+    e.className = "spark spark-error";
+    e.setAttribute("role", "note");
+    e.textContent = "history unavailable";
+    e.title = `#${item.display}: ${message}`;
+    return e;
+  }
+
   function render(listId, items, series, detail) {
     const list = $(listId);
     const rows = items.map((item, i) => {
@@ -125,11 +138,49 @@
       meta.className = "meta";
       meta.textContent = detail(item);
       main.append(name, meta);
-      li.append(rank, main, sparkline(series.get(item.tag) && series.get(item.tag).points, sparkLabel(item, series.get(item.tag))));
+      const one = series.get(item.tag);
+      li.append(rank, main, one instanceof Error ? sparkError(item, one.message)
+        : sparkline(one && one.points, sparkLabel(item, one)));
       return li;
     });
     list.replaceChildren(...rows);
     $(listId + "-empty").hidden = items.length > 0;
+    $(listId + "-error").hidden = true;
+  }
+
+  // failList shows, in its own panel only, that a list could not be
+  // loaded; the other panel keeps what it shows.
+  function failList(listId, err) {
+    const e = $(listId + "-error");
+    e.textContent = "Could not load this list: " + err.message + ". Retrying in 30 seconds.";
+    e.hidden = false;
+  }
+
+  // loadSeries returns a map from tag to its series, or to the Error that
+  // kept it from loading. One call asks for every tag; when the API refuses
+  // it (400: one tag it refuses is enough), each tag is asked for alone, so
+  // one bad tag costs its own card its sparkline and nothing more.
+  async function loadSeries(tags, w) {
+    const series = new Map();
+    if (tags.length === 0) return series;
+    const q = (t) => Object.assign({ tag: t, window: SPARKS[w].span, step: SPARKS[w].step }, filters);
+    try {
+      for (const one of await api("/api/v1/series", q(tags))) series.set(one.tag, one);
+      return series;
+    } catch (err) {
+      if (err.status !== 400) {
+        // The server is busy or down: asking once per tag would only add
+        // load. Every card says it has no history this time.
+        for (const t of tags) series.set(t, err);
+        return series;
+      }
+      const each = await Promise.allSettled(tags.map((t) => api("/api/v1/series", q([t]))));
+      each.forEach((r, i) => {
+        if (r.status === "fulfilled" && r.value.length > 0) series.set(tags[i], r.value[0]);
+        else if (r.status === "rejected") series.set(tags[i], r.reason);
+      });
+      return series;
+    }
   }
 
   async function load() {
@@ -138,17 +189,20 @@
     document.body.setAttribute("aria-busy", "true");
     try {
       const q = Object.assign({ window: w, limit: LIMIT }, filters);
-      const [trending, top] = await Promise.all([api("/api/v1/trending", q), api("/api/v1/top", q)]);
-      const tags = [...new Set([...trending, ...top].map((t) => t.tag))];
-      const series = new Map();
-      if (tags.length > 0) {
-        const s = await api("/api/v1/series", Object.assign({ tag: tags, window: SPARKS[w].span, step: SPARKS[w].step }, filters));
-        for (const one of s) series.set(one.tag, one);
-      }
+      const [trending, top] = await Promise.allSettled([api("/api/v1/trending", q), api("/api/v1/top", q)]);
+      const ok = [trending, top].filter((r) => r.status === "fulfilled").map((r) => r.value);
+      const tags = [...new Set(ok.flat().map((t) => t.tag))];
+      const series = await loadSeries(tags, w);
       if (mine !== generation) return; // a newer load has started
-      render("trending", trending, series, (t) => `${posts(t.count)} · expected ${number(t.expected)} · score ${number(t.score)}`);
-      render("top", top, series, (t) => posts(t.count));
+      if (trending.status === "fulfilled") {
+        render("trending", trending.value, series, (t) => `${posts(t.count)} · expected ${number(t.expected)} · score ${number(t.score)}`);
+      } else {
+        failList("trending", trending.reason);
+      }
+      if (top.status === "fulfilled") render("top", top.value, series, (t) => posts(t.count));
+      else failList("top", top.reason);
       $("trending-hint").textContent = $("top-hint").textContent = "· " + WORDS[w];
+      if (ok.length === 0) throw trending.reason;
       $("status").textContent = "Updated " + new Date().toLocaleTimeString();
       $("status").classList.remove("error");
     } catch (err) {

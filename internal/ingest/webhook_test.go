@@ -1,0 +1,72 @@
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"tagpulse/internal/source"
+)
+
+// TestWebhookRefusesPostsThatWouldNotCount sends the webhook, wired to a
+// runner as `ingest run` wires it, the posts it used to acknowledge with
+// 202 although they were never counted (dead-lettered later, dated at
+// ingestion, or changed): each is now refused at the door with 400 and a
+// reason, and nothing is published.
+func TestWebhookRefusesPostsThatWouldNotCount(t *testing.T) {
+	now := time.Now().UTC()
+	tests := []struct {
+		name   string
+		body   string
+		code   int
+		errHas string
+	}{
+		{"year 9999", `{"id":"a","text":"#x","created_at":"9999-12-31T00:00:00Z"}`, 400, "in the future"},
+		{"year 2100", `{"id":"a","text":"#x","created_at":"2100-01-01T00:00:00Z"}`, 400, "in the future"},
+		{"year 1", `{"id":"a","text":"#x","created_at":"0001-01-02T00:00:00Z"}`, 400, "before 2000"},
+		{"Go's zero time", `{"id":"a","text":"#x","created_at":"0001-01-01T00:00:00Z"}`, 400, "before 2000"},
+		{"lone surrogate", `{"id":"a","text":"#x \ud800"}`, 400, "surrogate"},
+		{"one bad post refuses the request", `[{"id":"a","text":"#x"},{"id":"b","text":"#y","created_at":"9999-01-01T00:00:00Z"}]`, 400, `post "b": field created_at`},
+		{"now", `{"id":"a","text":"#x","created_at":"` + now.Format(time.RFC3339) + `"}`, 202, ""},
+		{"no date: the time of ingestion", `{"id":"a","text":"#x"}`, 202, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pub := &fakePublisher{}
+			r := New(DefaultConfig(), pub, Hashtags, prometheus.NewPedanticRegistry(), slog.New(slog.DiscardHandler))
+			hook, err := source.NewWebhook(source.WebhookConfig{Token: "tok"},
+				func(ctx context.Context, items []source.Item) error { return r.Deliver(ctx, source.KindWebhook, items) },
+				prometheus.NewPedanticRegistry(), slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewServer(hook.Handler())
+			defer srv.Close()
+			req, _ := http.NewRequest(http.MethodPost, srv.URL+source.WebhookPath, strings.NewReader(tt.body))
+			req.Header.Set("Authorization", "Bearer tok")
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			var e struct{ Error string }
+			_ = json.Unmarshal(body, &e)
+			if resp.StatusCode != tt.code || !strings.Contains(e.Error, tt.errHas) {
+				t.Fatalf("HTTP %d %s; want %d saying %q", resp.StatusCode, body, tt.code, tt.errHas)
+			}
+			if published := len(pub.got); (tt.code == 202) != (published > 0) {
+				t.Errorf("%d posts published after HTTP %d", published, tt.code)
+			}
+		})
+	}
+}
