@@ -135,6 +135,9 @@ func (c *Consumer) Replay(ctx context.Context, opt ReplayOptions) (ReplayStats, 
 	if !opt.CreatedSince.IsZero() && !opt.CreatedUntil.IsZero() && !opt.CreatedUntil.After(opt.CreatedSince) {
 		return stats, errors.New("the end of the created_at range must be after its start")
 	}
+	if err := c.checkRetention(ctx, &stats, opt); err != nil {
+		return stats, err
+	}
 	client, err := c.kafka.Client()
 	if err != nil {
 		return stats, err
@@ -147,17 +150,6 @@ func (c *Consumer) Replay(ctx context.Context, opt ReplayOptions) (ReplayStats, 
 	logs, err := kafkaclient.LogOffsets(ctx, client, topic, parts)
 	if err != nil {
 		return stats, err
-	}
-	if stats.RetainedSince, err = retainedSince(ctx, client, topic, logs, c.now()); err != nil {
-		return stats, err
-	}
-	if start := opt.start(); !stats.RetainedSince.IsZero() && start.Before(stats.RetainedSince) {
-		err := fmt.Errorf("%w: it starts at %s, but messages that arrived before %s were deleted by the topic's retention",
-			ErrBeforeRetention, timeOrBeginning(start), stats.RetainedSince.Format(time.RFC3339))
-		if !opt.AllowTruncated {
-			return stats, err
-		}
-		c.log.Warn("replaying what is left", "err", err)
 	}
 	from := make(map[int]int64, len(parts))
 	to := make(map[int]int64, len(parts))
@@ -223,6 +215,39 @@ func (c *Consumer) Replay(ctx context.Context, opt ReplayOptions) (ReplayStats, 
 		return stats, err
 	}
 	return stats, nil
+}
+
+// checkRetention sets stats.RetainedSince and returns ErrBeforeRetention
+// when the range of opt starts before it, unless opt.AllowTruncated (then
+// it only logs a warning).
+func (c *Consumer) checkRetention(ctx context.Context, stats *ReplayStats, opt ReplayOptions) error {
+	client, err := c.kafka.Client()
+	if err != nil {
+		return err
+	}
+	topic := c.kafka.Topic
+	parts, err := kafkaclient.Partitions(ctx, client, topic)
+	if err != nil {
+		return err
+	}
+	logs, err := kafkaclient.LogOffsets(ctx, client, topic, parts)
+	if err != nil {
+		return err
+	}
+	if stats.RetainedSince, err = retainedSince(ctx, client, topic, logs, c.now()); err != nil {
+		return err
+	}
+	start := opt.start()
+	if stats.RetainedSince.IsZero() || !start.Before(stats.RetainedSince) {
+		return nil
+	}
+	err = fmt.Errorf("%w: it starts at %s, but messages that arrived before %s were deleted by the topic's retention",
+		ErrBeforeRetention, timeOrBeginning(start), stats.RetainedSince.Format(time.RFC3339))
+	if !opt.AllowTruncated {
+		return err
+	}
+	c.log.Warn("replaying what is left", "err", err)
+	return nil
 }
 
 // selector applies a replay's created_at range and re-extraction to each
