@@ -93,7 +93,9 @@ type ReplayOptions struct {
 }
 
 // createdFilter reports whether the options select by created_at.
-func (o ReplayOptions) createdFilter() bool { return !o.CreatedSince.IsZero() || !o.CreatedUntil.IsZero() }
+func (o ReplayOptions) createdFilter() bool {
+	return !o.CreatedSince.IsZero() || !o.CreatedUntil.IsZero()
+}
 
 // keeps reports whether a post created at t is selected.
 func (o ReplayOptions) keeps(t time.Time) bool {
