@@ -243,8 +243,8 @@ func (c *Consumer) checkRetention(ctx context.Context, stats *ReplayStats, opt R
 	if stats.RetainedSince.IsZero() || !start.Before(stats.RetainedSince) {
 		return nil
 	}
-	err = fmt.Errorf("%w: it starts at %s, but messages that arrived before %s were deleted by the topic's retention",
-		ErrBeforeRetention, timeOrBeginning(start), stats.RetainedSince.Format(time.RFC3339))
+	err = fmt.Errorf("%w: it starts at %s, but the topic's retention has deleted its oldest messages: what is left arrived at or after %s",
+		ErrBeforeRetention, timeOrBeginning(start), stats.RetainedSince.Format(time.RFC3339Nano))
 	if !opt.AllowTruncated {
 		return err
 	}
