@@ -1,6 +1,7 @@
 package aggregatecli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -14,47 +15,69 @@ import (
 	"tagpulse/internal/kafkaclient"
 )
 
+// replayHidden are the flags of the consuming group that replay and
+// rebuild do not act on: they read outside the consumer group, create no
+// topic, flush by size only and have no poison guard or lag monitor.
+var replayHidden = append([]string{
+	"kafka-group", "flush-interval", "queue-capacity", "lag-interval", "poison-window", "poison-max", "poison-policy",
+}, kafkaCreateFlags...)
+
 func newReplayCmd() *cobra.Command {
 	var (
-		set          consuming
-		since, until string
+		set                  consuming
+		since, until         string
+		createdSince, cUntil string
+		allowTruncated       bool
 	)
 	cmd := &cobra.Command{
-		Use:   "replay --since T --until T",
-		Short: "Re-read a time range of the topic and rewrite its counts, idempotently",
-		Long: `replay looks up, on every partition, the offsets of the Kafka timestamps
---since and --until (RFC 3339, a date meaning its midnight UTC, or a
-duration such as 2h meaning that long ago; Kafka can select times from
-1970 to April 2262), re-reads that range outside the consumer group (whose offsets it
-leaves alone) and writes its rows to ClickHouse again. Counts are idempotent
-by post id: a replay changes no count that was right and repairs any that
-was not. Progress goes to stderr.`,
+		Use:   "replay (--since T [--until T] | --created-since T [--created-until T])",
+		Short: "Re-read a range of the topic and add its posts to the counts again (restores, never removes)",
+		Long: `replay re-reads a range of the posts topic outside the consumer group (whose
+offsets it leaves alone) and writes its rows to ClickHouse again. Two clocks
+select the range:
+
+  --since/--until                 the Kafka timestamp: when a message ARRIVED
+                                  in the topic (offsets are looked up by it)
+  --created-since/--created-until the post's created_at: the whole retained
+                                  topic (or the --since/--until range) is
+                                  read and only the posts created in range
+                                  are kept
+
+A post backfilled today with a created_at of last week arrived today: it is
+in --since 1d, not in --since 8d --until 7d; --created-since finds it. Times
+are RFC 3339, a date (2026-03-01, midnight UTC), or a duration such as 2h
+meaning that long ago; ends are exclusive. The summary says how many
+messages were read and how many posts kept.
+
+Counts are sets of post ids: a replay only adds. It restores what is
+missing and changes no count that was right, but it cannot remove a tag
+counted wrongly; 'aggregate rebuild' drops a range's counts and recomputes
+them (docs/operations.md says which to use).
+
+A range that starts before the oldest message the topic still holds (Kafka
+deleted older ones at the end of its retention, --kafka-retention) is
+refused, exit 1, unless --allow-truncated replays what is left.`,
 		Args: cobra.NoArgs,
 	}
 	flags := cliflags.Flags(cmd)
 	set.registerFlags(flags)
-	flags.String(&since, "since", "", "", "start of the range: RFC 3339 time, date or a duration ago (required)")
-	flags.String(&until, "until", "", "", "end of the range (exclusive): RFC 3339 time, date or a duration ago; default now")
+	hideFlags(cmd, replayHidden...)
+	flags.String(&since, "since", "", "", "start of the range of Kafka arrival times: RFC 3339 time, date or duration ago")
+	flags.String(&until, "until", "", "", "end of the range of Kafka arrival times (exclusive); default now")
+	flags.String(&createdSince, "created-since", "", "", "keep only posts whose created_at is at or after this: RFC 3339 time, date or duration ago")
+	flags.String(&cUntil, "created-until", "", "", "keep only posts whose created_at is before this")
+	flags.Bool(&allowTruncated, "allow-truncated", "", false, "replay what is left of a range that starts before the oldest message the topic still holds")
 
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		log, err := set.start(cmd, flags)
 		if err != nil {
 			return err
 		}
-		now := time.Now()
-		from, err := parseTime(since, now)
+		opt, err := replayRange(time.Now(), since, until, createdSince, cUntil)
 		if err != nil {
-			return fmt.Errorf("--since: %w", err)
+			return err
 		}
-		to := now
-		if until != "" {
-			if to, err = parseTime(until, now); err != nil {
-				return fmt.Errorf("--until: %w", err)
-			}
-		}
-		if !to.After(from) {
-			return fmt.Errorf("--until must be after --since (%s is not after %s)", to.Format(time.RFC3339), from.Format(time.RFC3339))
-		}
+		opt.AllowTruncated = allowTruncated
 		ctx := cmd.Context()
 		// A wrong address or credential is named here, before ClickHouse
 		// is opened, rather than by the first offset lookup.
@@ -68,16 +91,56 @@ was not. Progress goes to stderr.`,
 		defer conn.Close()
 		c := set.newConsumer(conn, aggregator.NewMetrics(prometheus.NewRegistry()), log)
 		bar := progressBar{w: cmd.ErrOrStderr()}
-		stats, err := c.Replay(ctx, aggregator.ReplayOptions{Since: from, Until: to, Progress: bar.update})
+		opt.Progress = bar.update
+		stats, err := c.Replay(ctx, opt)
 		bar.done()
+		if errors.Is(err, aggregator.ErrBeforeRetention) {
+			return fmt.Errorf("replay: %w; nothing was replayed (--allow-truncated replays what is left)", err)
+		}
 		if err != nil {
 			return fmt.Errorf("replay: %w", err)
 		}
-		log.Info("replay done", "messages", stats.Messages, "rows", stats.Rows, "poison_skipped", stats.Poison,
-			"since", from.Format(time.RFC3339), "until", to.Format(time.RFC3339))
+		log.Info("replay done", "messages_read", stats.Messages, "posts_kept", stats.Kept, "rows", stats.Rows, "poison_skipped", stats.Poison)
+		if stats.Kept == 0 {
+			fmt.Fprintln(cmd.ErrOrStderr(), "replay: no post in the range; check the clock you selected by (--since is arrival in Kafka, --created-since the post's created_at)")
+		}
 		return nil
 	}
 	return cmd
+}
+
+// replayRange builds the range of a replay from its flags, relative to now.
+func replayRange(now time.Time, since, until, createdSince, createdUntil string) (aggregator.ReplayOptions, error) {
+	var opt aggregator.ReplayOptions
+	if since == "" && createdSince == "" {
+		return opt, errors.New("give --since (Kafka arrival time) or --created-since (the post's created_at)")
+	}
+	for _, f := range []struct {
+		name, value string
+		dst         *time.Time
+	}{
+		{"--since", since, &opt.Since}, {"--until", until, &opt.Until},
+		{"--created-since", createdSince, &opt.CreatedSince}, {"--created-until", createdUntil, &opt.CreatedUntil},
+	} {
+		if f.value == "" {
+			continue
+		}
+		t, err := parseTime(f.value, now)
+		if err != nil {
+			return opt, fmt.Errorf("%s: %w", f.name, err)
+		}
+		*f.dst = t
+	}
+	if since != "" && until == "" {
+		opt.Until = now
+	}
+	if !opt.Until.IsZero() && !opt.Until.After(opt.Since) {
+		return opt, fmt.Errorf("--until must be after --since (%s is not after %s)", opt.Until.Format(time.RFC3339), opt.Since.Format(time.RFC3339))
+	}
+	if !opt.CreatedUntil.IsZero() && !opt.CreatedUntil.After(opt.CreatedSince) {
+		return opt, fmt.Errorf("--created-until must be after --created-since (%s is not after %s)", opt.CreatedUntil.Format(time.RFC3339), opt.CreatedSince.Format(time.RFC3339))
+	}
+	return opt, nil
 }
 
 // parseTime reads an RFC 3339 time, a date (its midnight UTC) or a

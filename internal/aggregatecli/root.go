@@ -1,5 +1,5 @@
 // Package aggregatecli is the command line of cmd/aggregate: the consumer
-// that writes hashtag counts to ClickHouse (run, replay, dlq), the schema
+// that writes hashtag counts to ClickHouse (run, replay, rebuild, dlq), the schema
 // (migrate) and the trend queries (top, trending, series). Each subcommand
 // lives in its own file; the logic they call lives in the packages named
 // there.
@@ -24,7 +24,7 @@ answers trend questions on the command line and over HTTP.`,
 	}
 	root.AddCommand(newMigrateCmd())
 	root.AddCommand(newRunCmd())
-	root.AddCommand(newReplayCmd())
+	root.AddCommand(newReplayCmd(), newRebuildCmd())
 	root.AddCommand(newDLQCmd())
 	root.AddCommand(newTopCmd(), newTrendingCmd(), newSeriesCmd())
 	cliflags.AddCPUProfile(root)

@@ -53,6 +53,9 @@ func New(o Options) *Consumer {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if o.Kafka != nil {
+		o.Metrics.initTopics(o.Kafka.Topic, o.Kafka.DLQTopic())
+	}
 	return &Consumer{cfg: o.Config, kafka: o.Kafka, store: o.Store, metrics: o.Metrics, log: log, now: now, health: newHealth(o.Metrics.Ready)}
 }
 
@@ -101,6 +104,7 @@ func (c *Consumer) Run(ctx context.Context, opt RunOptions) error {
 		return err
 	}
 	c.metrics.initPartitions(parts)
+	c.reportRetention(ctx, client)
 	var target map[int]kafkaclient.PartitionOffsets
 	if opt.UntilCaughtUp {
 		if target, err = kafkaclient.LogOffsets(ctx, client, topic, parts); err != nil {
@@ -179,4 +183,33 @@ func (c *Consumer) newReader() (*kafka.Reader, error) {
 		JoinGroupBackoff:      time.Second,
 		ErrorLogger:           kafka.LoggerFunc(func(msg string, args ...any) { c.log.Debug("kafka reader: " + fmt.Sprintf(msg, args...)) }),
 	}), nil
+}
+
+// reportRetention logs the retention of the posts topic and its
+// dead-letter topic and exports it as a metric. The retention bounds what
+// replay, rebuild and dlq replay can read; a topic created before tagpulse
+// set it, or by someone else, may not have the one configured, and says
+// so here. A broker that refuses DescribeConfigs (an ACL) is only logged.
+func (c *Consumer) reportRetention(ctx context.Context, client *kafka.Client) {
+	topics := []string{c.kafka.Topic, c.kafka.DLQTopic()}
+	got, err := kafkaclient.TopicRetention(ctx, client, topics...)
+	if err != nil {
+		c.log.Warn("reading topic retention", "err", err)
+		return
+	}
+	for _, t := range topics {
+		r := got[t]
+		secs := r.Seconds()
+		if r < 0 {
+			secs = -1
+		}
+		c.metrics.TopicRetention.WithLabelValues(t).Set(secs)
+		want := c.kafka.RetentionFor(t)
+		if want > 0 && r != want {
+			c.log.Warn("topic retention differs from the configured one, which applies only when tagpulse creates the topic",
+				"topic", t, "retention", r.String(), "configured", want.String())
+			continue
+		}
+		c.log.Info("topic retention", "topic", t, "retention", r.String())
+	}
 }

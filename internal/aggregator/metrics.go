@@ -24,6 +24,9 @@ type Metrics struct {
 	// PoisonGuardTripped is 1 while the share of poison is above the
 	// guard's limit.
 	PoisonGuardTripped prometheus.Gauge
+	// TopicRetention is the retention of the posts topic and its
+	// dead-letter topic as the brokers apply it, read at start.
+	TopicRetention *prometheus.GaugeVec
 }
 
 // Label values known at start-up; each is exported from the start so that
@@ -108,6 +111,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "tagpulse_aggregate_poison_guard_tripped",
 			Help: "1 while poison is above the guard's limit (--poison-window, --poison-max): a producer may be writing another format.",
 		}),
+		TopicRetention: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "tagpulse_aggregate_topic_retention_seconds",
+			Help: "Retention of the posts topic and its dead-letter topic as the brokers apply it (-1: never expires), read when run starts: how far back replay, rebuild and dlq replay can read.",
+		}, []string{"topic"}),
 	}
 	m.RowsInserted.WithLabelValues("mentions")
 	for _, v := range dlqReasons {
@@ -130,5 +137,13 @@ func (m *Metrics) initPartitions(partitions []int) {
 	for _, p := range partitions {
 		m.LagMessages.WithLabelValues(strconv.Itoa(p))
 		m.LagSeconds.WithLabelValues(strconv.Itoa(p))
+	}
+}
+
+// initTopics exports the retention gauge of each topic (0 until the
+// brokers have answered).
+func (m *Metrics) initTopics(topics ...string) {
+	for _, t := range topics {
+		m.TopicRetention.WithLabelValues(t)
 	}
 }

@@ -163,6 +163,7 @@ func TestMetricsExportedFromStart(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := NewMetrics(reg)
 	m.initPartitions([]int{0, 1})
+	m.initTopics("posts", "posts.dlq")
 	names := map[string]bool{}
 	mfs, err := reg.Gather()
 	if err != nil {

@@ -37,6 +37,10 @@ type Config struct {
 	Brokers    []string
 	Topic      string
 	Partitions int
+	// Retention and DLQRetention are set on the posts topic and its
+	// dead-letter topic when EnsureTopics creates them; zero leaves the
+	// broker's default. A topic that exists keeps its own.
+	Retention, DLQRetention time.Duration
 
 	TLS                bool
 	TLSCAFile          string
@@ -57,6 +61,8 @@ func (c *Config) RegisterFlags(s *envflag.Set) {
 	s.Strings(&c.Brokers, "kafka-brokers", "KAFKA_BROKERS", []string{"127.0.0.1:9092"}, "Kafka bootstrap brokers")
 	s.String(&c.Topic, "kafka-topic", "KAFKA_TOPIC", DefaultTopic, "topic that carries posts")
 	s.Int(&c.Partitions, "partitions", "KAFKA_PARTITIONS", 6, "partitions of the topic when it is created")
+	s.Duration(&c.Retention, "kafka-retention", "KAFKA_RETENTION", DefaultRetention, "retention.ms of the posts topic when it is created: how far back replay and rebuild can read; 0 leaves the broker's default")
+	s.Duration(&c.DLQRetention, "kafka-dlq-retention", "KAFKA_DLQ_RETENTION", DefaultDLQRetention, "retention.ms of the dead-letter topic when it is created; 0 leaves the broker's default")
 	s.Bool(&c.TLS, "kafka-tls", "KAFKA_TLS", false, "connect to Kafka over TLS")
 	s.String(&c.TLSCAFile, "kafka-tls-ca", "KAFKA_TLS_CA_FILE", "", "PEM file of CAs to trust instead of the system's")
 	s.String(&c.TLSCertFile, "kafka-tls-cert", "KAFKA_TLS_CERT_FILE", "", "PEM client certificate")
@@ -76,6 +82,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Partitions < 1 {
 		return fmt.Errorf("kafka: --partitions must be at least 1, got %d", c.Partitions)
+	}
+	if c.Retention < 0 || c.DLQRetention < 0 {
+		return fmt.Errorf("kafka: --kafka-retention and --kafka-dlq-retention must not be negative, got %s and %s", c.Retention, c.DLQRetention)
 	}
 	switch strings.ToLower(c.SASLMechanism) {
 	case "":
@@ -200,12 +209,13 @@ func (c *Config) Client() (*kafka.Client, error) {
 	return &kafka.Client{Addr: kafka.TCP(c.Brokers...), Transport: tr, Timeout: 15 * time.Second}, nil
 }
 
-// EnsureTopics creates each topic with the configured partition count when
-// it is missing. A topic that exists already is left as it is. It asks for
-// the cluster's metadata first, because CreateTopics reports a refused
-// connection, a wrong password and a protocol mismatch all alike ("[8]
-// Broker Not Available"), while the metadata request's error tells them
-// apart (see Ping).
+// EnsureTopics creates each topic with the configured partition count and
+// retention (RetentionFor) when it is missing. A topic that exists already
+// is left as it is: its retention is whatever it was given then
+// (TopicRetention reads it). It asks for the cluster's metadata first,
+// because CreateTopics reports a refused connection, a wrong password and a
+// protocol mismatch all alike ("[8] Broker Not Available"), while the
+// metadata request's error tells them apart (see Ping).
 func (c *Config) EnsureTopics(ctx context.Context, topics ...string) error {
 	client, err := c.Client()
 	if err != nil {
@@ -216,7 +226,9 @@ func (c *Config) EnsureTopics(ctx context.Context, topics ...string) error {
 	}
 	req := &kafka.CreateTopicsRequest{}
 	for _, t := range topics {
-		req.Topics = append(req.Topics, kafka.TopicConfig{Topic: t, NumPartitions: c.Partitions, ReplicationFactor: -1})
+		req.Topics = append(req.Topics, kafka.TopicConfig{
+			Topic: t, NumPartitions: c.Partitions, ReplicationFactor: -1, ConfigEntries: c.topicConfigs(t),
+		})
 	}
 	resp, err := client.CreateTopics(ctx, req)
 	if err != nil {

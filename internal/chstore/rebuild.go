@@ -1,0 +1,98 @@
+package chstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// ErrNotWholeDays is returned by DropDays for a range that does not start
+// and end at midnight UTC: the tables are partitioned by UTC day, and
+// dropping whole partitions is what removes a range's counts exactly on
+// every ClickHouse tagpulse supports.
+var ErrNotWholeDays = errors.New("range is not whole UTC days")
+
+// dayTables are the tables partitioned by toYYYYMMDD of the post's
+// created_at (tag_minute by its minute, which has the same day).
+var dayTables = []string{"mentions", "tag_minute"}
+
+// mutationWait bounds how long DropDays waits for the deletion from
+// tag_display to be applied.
+const mutationWait = 5 * time.Minute
+
+// DayRange returns the UTC days of [from, to), which must start and end at
+// midnight UTC (ErrNotWholeDays otherwise) and hold at least one day.
+func DayRange(from, to time.Time) ([]time.Time, error) {
+	from, to = from.UTC(), to.UTC()
+	if !from.Equal(from.Truncate(24*time.Hour)) || !to.Equal(to.Truncate(24*time.Hour)) {
+		return nil, fmt.Errorf("%w: %s to %s; give dates such as 2026-03-01", ErrNotWholeDays, from.Format(time.RFC3339), to.Format(time.RFC3339))
+	}
+	if !to.After(from) {
+		return nil, fmt.Errorf("day range: the end %s is not after the start %s", to.Format(time.DateOnly), from.Format(time.DateOnly))
+	}
+	var days []time.Time
+	for d := from; d.Before(to); d = d.AddDate(0, 0, 1) {
+		days = append(days, d)
+	}
+	return days, nil
+}
+
+// DropDays removes every count of the posts created in [from, to), which
+// must be whole UTC days: the day partitions of mentions and tag_minute
+// are dropped (a metadata operation, immediate and exact), and the rows of
+// tag_display for those days, which is partitioned by month, are deleted
+// with a mutation that DropDays waits for. It returns the days dropped.
+// Rows inserted meanwhile by a running consumer may be dropped too: a
+// rebuild then reads them again from Kafka.
+func DropDays(ctx context.Context, conn driver.Conn, from, to time.Time) ([]string, error) {
+	all, err := DayRange(from, to)
+	if err != nil {
+		return nil, err
+	}
+	from, to = from.UTC(), to.UTC()
+	var days []string
+	for _, d := range all {
+		id := d.Format("20060102")
+		for _, table := range dayTables {
+			// ALTER takes no bound parameter here; the table is one of
+			// ours and the partition only digits.
+			if err := conn.Exec(ctx, "ALTER TABLE `"+table+"` DROP PARTITION "+id); err != nil {
+				return days, fmt.Errorf("dropping partition %s of %s: %w", id, table, err)
+			}
+		}
+		days = append(days, d.Format(time.DateOnly))
+	}
+	if err := conn.Exec(ctx, "ALTER TABLE tag_display DELETE WHERE day >= toDate(?) AND day < toDate(?)",
+		from.Format(time.DateOnly), to.Format(time.DateOnly)); err != nil {
+		return days, fmt.Errorf("deleting the rows of tag_display from %s to %s: %w", from.Format(time.DateOnly), to.Format(time.DateOnly), err)
+	}
+	if err := waitForMutations(ctx, conn, "tag_display"); err != nil {
+		return days, err
+	}
+	return days, nil
+}
+
+// waitForMutations waits until table has no mutation left to apply.
+// ClickHouse 18.16 has no mutations_sync, so system.mutations is polled.
+func waitForMutations(ctx context.Context, conn driver.Conn, table string) error {
+	ctx, cancel := context.WithTimeout(ctx, mutationWait)
+	defer cancel()
+	for {
+		var pending uint64
+		row := conn.QueryRow(ctx, "SELECT count() FROM system.mutations WHERE database = currentDatabase() AND table = ? AND is_done = 0", table)
+		if err := row.Scan(&pending); err != nil {
+			return fmt.Errorf("reading the mutations of %s: %w", table, err)
+		}
+		if pending == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %d mutations of %s: %w", pending, table, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
