@@ -21,9 +21,15 @@ clickhouse26_ready_limit() { echo 60; }
 clickhouse26_purge_keep() { echo "venv venv.ok"; }
 
 clickhouse26_tools() {
-  command -v python3 >/dev/null 2>&1 || echo python3
-  # Debian splits ensurepip, which `python3 -m venv` needs, into python3-venv.
-  python3 -c 'import ensurepip' >/dev/null 2>&1 || echo python3-venv
+  if ! command -v python3 >/dev/null 2>&1; then
+    printf '%s\n' python3 python3-venv
+    return 0
+  fi
+  # Debian's python3 leaves what `python3 -m venv` needs to python3-venv.
+  if [[ $(command -v python3) == /usr/bin/python3 ]] && command -v dpkg >/dev/null 2>&1 &&
+    ! dpkg -s python3-venv >/dev/null 2>&1; then
+    echo python3-venv
+  fi
 }
 
 # clickhouse26_install: the venv with the pinned chdb-core, made once (about
@@ -36,7 +42,7 @@ clickhouse26_install() {
   rm -rf "$dir/venv" "$dir/venv.ok"
   if ! { python3 -m venv "$dir/venv" && "$dir/venv/bin/pip" install -q --disable-pip-version-check "chdb-core==$CHDB_VERSION"; } >"$dir/pip.log" 2>&1; then
     tail -n 30 "$dir/pip.log" >&2
-    die "clickhouse26: installing chdb-core $CHDB_VERSION failed (full log: $dir/pip.log)"
+    die "clickhouse26: installing chdb-core $CHDB_VERSION failed (full log: $dir/pip.log; on Debian, python3 -m venv needs python3-venv)"
   fi
   echo "$CHDB_VERSION" >"$dir/venv.ok"
 }
