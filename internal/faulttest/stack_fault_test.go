@@ -180,7 +180,21 @@ func TestFaultClickHouseKilled(t *testing.T) {
 		t.Fatalf("reading the PID of %s: %v", svc, err)
 	}
 	supervised := stack.supervised(svc)
-	if !supervised {
+	resumeSupervisor := func() {}
+	if supervised {
+		// The supervisor would start the server again within a second or
+		// two, maybe before aggregate notices: it waits, frozen, until
+		// aggregate has reported the outage.
+		sup, err := stack.pid(svc)
+		if err != nil {
+			t.Fatalf("reading the PID of %s's supervisor: %v", svc, err)
+		}
+		if err := syscall.Kill(sup, syscall.SIGSTOP); err != nil {
+			t.Fatalf("pausing %s's supervisor (pid %d): %v", svc, sup, err)
+		}
+		resumeSupervisor = func() { syscall.Kill(sup, syscall.SIGCONT) }
+		t.Cleanup(resumeSupervisor)
+	} else {
 		t.Cleanup(func() { stack.run(t, "start", svc) })
 	}
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
@@ -189,6 +203,7 @@ func TestFaultClickHouseKilled(t *testing.T) {
 	mustRun(t, "ingest file (during)", ingestBin, nil, append([]string{"file", writeJSONL(t, t.TempDir(), "during.jsonl", during)}, e.kafkaArgs()...)...)
 	waitFor(t, 30*time.Second, "/readyz 503 while ClickHouse is down", func() bool { return readyz(addr) == 503 })
 	if supervised {
+		resumeSupervisor()
 		waitFor(t, 60*time.Second, svc+" started again by its supervisor", func() bool {
 			p, err := stack.serverPID(svc)
 			return err == nil && p != pid
