@@ -10,6 +10,7 @@ clickhouse_ports() { echo "9000 8123 9440"; }
 clickhouse_addr() { echo "127.0.0.1:9000 (native) 127.0.0.1:8123 (http) 127.0.0.1:9440 (native TLS)"; }
 clickhouse_log() { echo "$STACK/clickhouse/logs/clickhouse-server.log"; }
 clickhouse_ready_limit() { echo 60; }
+clickhouse_system_units() { echo clickhouse-server; }
 
 clickhouse_tools() {
   command -v clickhouse-server >/dev/null 2>&1 || echo clickhouse-server

@@ -11,6 +11,7 @@ prometheus_ports() { echo "9090"; }
 prometheus_addr() { echo "http://127.0.0.1:9090"; }
 prometheus_log() { echo "$STACK/prometheus/logs/console.log"; } # Debian build logs to stderr
 prometheus_ready_limit() { echo 30; }
+prometheus_system_units() { printf '%s\n' prometheus prometheus-node-exporter; }
 
 prometheus_tools() {
   command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || echo prometheus
