@@ -160,10 +160,11 @@ func TestFaultClickHouseFrozen(t *testing.T) {
 }
 
 // TestFaultClickHouseKilled kills the ClickHouse server (SIGKILL) while
-// aggregate runs and posts keep arriving. A supervised server (clickhouse26)
-// must come back by itself; Debian's 18.16 is started again with
-// scripts/stack start. aggregate keeps running and the counts end exact:
-// what ClickHouse acknowledged survived the kill, and the rest was retried.
+// aggregate runs and posts keep arriving. A server scripts/stack
+// supervises must come back by itself; one an older scripts/stack started
+// without a supervisor is started again with scripts/stack start.
+// aggregate keeps running and the counts end exact: what ClickHouse
+// acknowledged survived the kill, and the rest was retried.
 func TestFaultClickHouseKilled(t *testing.T) {
 	stack := requireFaultTests(t)
 	svc := stacktest.ClickHouseService

@@ -185,7 +185,7 @@ kafka_start() {
       die "kafka: storage format failed"
     }
   fi
-  launch kafka java -Xms256m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+  launch_supervised kafka java -Xms256m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
     -Djava.awt.headless=true \
     -Dlog4j2.configurationFile="$dir/log4j2.properties" -Dkafka.logs.dir="$dir/logs" \
     -cp "$KAFKA_LIBS/*" kafka.Kafka "$dir/server.properties"

@@ -132,7 +132,7 @@ clickhouse_start() {
   # ClickHouse wants many open files; raise the limit for its process only.
   (
     ulimit -n 262144 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-    launch clickhouse clickhouse-server --config-file="$dir/config.xml"
+    launch_supervised clickhouse clickhouse-server --config-file="$dir/config.xml"
   )
 }
 

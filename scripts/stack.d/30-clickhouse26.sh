@@ -1,9 +1,8 @@
 # scripts/stack.d/30-clickhouse26.sh — the clickhouse26 service of
 # scripts/stack (sourced): a current ClickHouse beside Debian's 18.16.
-#: clickhouse26 ClickHouse 26.9 from PyPI's chdb-core       127.0.0.1:9001 (native), 8124 (HTTP)
+#: clickhouse26 ClickHouse 26.9 from PyPI's chdb-core    127.0.0.1:9001 (native), 8124 (HTTP)
 #:              (pinned, in a venv under .stack/clickhouse26/venv, kept by
-#:              purge); run by scripts/stack.d/chdb-server.py under
-#:              scripts/stack.d/supervise.py, which starts it again if it dies
+#:              purge); served by scripts/stack.d/chdb-server.py
 # chdb-core holds the whole engine in one Python extension; a server runs as
 # long as one query batch that opened its listeners (see chdb-server.py).
 # Not in this mode: the Kafka engine, replication, ON CLUSTER,

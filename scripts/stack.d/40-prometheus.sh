@@ -59,7 +59,7 @@ prometheus_start() {
     die "prometheus: promtool check config failed for $dir/prometheus.yml (rules in deploy/compose/prometheus/rules/)"
   fi
   # Debian's binary logs to stderr; console.log is its log.
-  launch prometheus prometheus \
+  launch_supervised prometheus prometheus \
     --config.file="$dir/prometheus.yml" \
     --storage.tsdb.path="$dir/data" \
     --web.listen-address=127.0.0.1:9090 \
