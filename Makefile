@@ -20,11 +20,15 @@ all: build
 build:
 	$(GO) build -o $(BIN)/ ./cmd/ingest ./cmd/aggregate
 
-## run: start the stack, build, publish the bundled sample posts and serve trends
-run: stack-up build
-	scripts/run-local
+# Which ClickHouse of the stack `make run` uses: 18 (Debian's 18.16, the
+# default) or 26 (ClickHouse 26.9, the clickhouse26 service).
+TAGPULSE_CLICKHOUSE ?= 18
 
-## test: start the stack, vet, and run every test (unit, integration, deployment checks), then govulncheck
+## run: start the stack, build, publish the bundled sample posts and serve trends (TAGPULSE_CLICKHOUSE=18|26)
+run: stack-up build
+	TAGPULSE_CLICKHOUSE=$(TAGPULSE_CLICKHOUSE) scripts/run-local
+
+## test: start the stack, vet, and run every test (unit, integration, deployment checks; the ClickHouse ones on 18.16 and 26.9), then govulncheck
 test: stack-up lint
 	scripts/test
 	scripts/vulncheck

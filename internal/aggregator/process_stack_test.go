@@ -101,9 +101,9 @@ func stackCmd(t *testing.T, script string, args ...string) {
 	}
 }
 
-// TestFaultClickHouseStoppedAndRestarted stops the shared ClickHouse of
-// the local stack for about fifteen seconds, so it runs only when
-// TAGPULSE_FAULT_TESTS=1, alone.
+// TestFaultClickHouseStoppedAndRestarted stops the ClickHouse under test
+// (stacktest.ClickHouseService) of the local stack for about fifteen
+// seconds, so it runs only when TAGPULSE_FAULT_TESTS=1, alone.
 func TestFaultClickHouseStoppedAndRestarted(t *testing.T) {
 	stacktest.RequireFault(t)
 	script := stackScript(t)
@@ -123,11 +123,11 @@ func TestFaultClickHouseStoppedAndRestarted(t *testing.T) {
 	go func() { done <- c.Run(ctx, RunOptions{}) }()
 	waitFor(t, 60*time.Second, "the first pass", func() bool { return groupLag(t, s, group) == 0 })
 
-	stackCmd(t, script, "stop", "clickhouse")
+	stackCmd(t, script, "stop", stacktest.ClickHouseService)
 	restarted := false
 	defer func() {
 		if !restarted {
-			stackCmd(t, script, "start", "clickhouse")
+			stackCmd(t, script, "start", stacktest.ClickHouseService)
 		}
 	}()
 	publish(t, s.kafka, during)
@@ -136,7 +136,7 @@ func TestFaultClickHouseStoppedAndRestarted(t *testing.T) {
 	if lag := groupLag(t, s, group); lag != int64(len(during)) {
 		t.Errorf("with ClickHouse down the group committed some of the new messages: lag %d, want %d", lag, len(during))
 	}
-	stackCmd(t, script, "start", "clickhouse")
+	stackCmd(t, script, "start", stacktest.ClickHouseService)
 	restarted = true
 
 	waitFor(t, 90*time.Second, "the consumer to catch up after the restart", func() bool { return groupLag(t, s, group) == 0 })

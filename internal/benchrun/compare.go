@@ -47,6 +47,7 @@ func Compare(ctx context.Context, cfg Config, builds []Build) (*Comparison, erro
 	if len(builds) < 2 {
 		return nil, fmt.Errorf("compare: want at least two builds, got %d", len(builds))
 	}
+	cfg.CurrentClickHouseAddr = "" // builds are compared on one server
 	e, fx, done, err := setUp(ctx, cfg)
 	if err != nil {
 		return nil, err

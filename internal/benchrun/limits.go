@@ -232,6 +232,20 @@ func (e *env) rawInsert(ctx context.Context, fx *fixture, r *Report) error {
 	return nil
 }
 
+// currentInsert measures rawInsert's two limits on the current
+// ClickHouse, when the run has one.
+func (e *env) currentInsert(ctx context.Context, fx *fixture, r *Report) error {
+	if e.current == nil {
+		return nil
+	}
+	var cr Report
+	if err := e.current.rawInsert(ctx, fx, &cr); err != nil {
+		return fmt.Errorf("on ClickHouse %s: %w", r.Current.Version, err)
+	}
+	r.Current.RawInsert, r.Current.SchemaInsert = cr.RawInsert, cr.SchemaInsert
+	return nil
+}
+
 // insertBatchRows is the aggregator's default --batch-rows (not imported:
 // the aggregator's micro-benchmarks import this package).
 const insertBatchRows = 100000

@@ -37,10 +37,29 @@ type Report struct {
 	FreshP50, FreshP99, FreshMax float64 // seconds
 	FreshMarkers                 int
 
+	// ClickHouseVersion is the server the figures above were measured on
+	// (Config.ClickHouseAddr); Current holds the same inserts and
+	// aggregate on the current ClickHouse, nil when not measured.
+	ClickHouseVersion string
+	Current           *CurrentFigures
+
 	// Checked counts the exactness checks made; Inexact lists the ones
 	// that failed.
 	Checked int
 	Inexact []string
+}
+
+// CurrentFigures are the ClickHouse-bound figures measured again on a
+// current ClickHouse (Config.CurrentClickHouseAddr), in the same run.
+type CurrentFigures struct {
+	Version                 string
+	RawInsert, SchemaInsert float64 // mention rows
+	AggregatePosts          float64
+	// AggregateVsKcat is the median ratio of each run to the kcat consume
+	// paired with it; AggregateVsOld the median ratio to the aggregate run
+	// on Config.ClickHouseAddr of the same round.
+	AggregateVsKcat, AggregateVsOld float64
+	AggregateRows                   float64
 }
 
 // Table renders the report as a Markdown table with ratios to the limits
@@ -66,6 +85,9 @@ func (r *Report) Table() string {
 	row := func(name, fig, extra, rat, target string) {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", name, fig, extra, rat, target)
 	}
+	if r.ClickHouseVersion != "" {
+		fmt.Fprintf(&b, "| ClickHouse (rows without a version) | %s | | | |\n", r.ClickHouseVersion)
+	}
 	row("kcat produce (limit)", rate(r.KcatProduce, "msg"), mbps(r.KcatProduce, r.ValueBytes), "1.00×", "")
 	row("kafka-go Writer produce (limit)", rate(r.KafkaGoWrite, "msg"), mbps(r.KafkaGoWrite, r.ValueBytes), ratio(r.KafkaGoWrite, r.KcatProduce)+" of kcat", "")
 	row("**`ingest file`**", rate(r.IngestPosts, "posts"), mbps(r.IngestPosts, r.CorpusBytes)+" of JSONL", fmt.Sprintf("%.2f× of kcat (paired)", r.IngestVsKcat), "≥ 0.8× kcat: "+verdict(r.IngestVsKcat >= 0.8))
@@ -81,6 +103,12 @@ func (r *Report) Table() string {
 		row("aggregate vs the Kafka engine", "", "", ratio(r.AggregatePosts, r.PeerPosts), "> 1×: "+verdict(r.AggregatePosts > r.PeerPosts))
 	}
 	row("aggregate vs insert into its schema", "", "", ratio(r.AggregateRows, r.SchemaInsert)+" of insert", "")
+	if c := r.Current; c != nil {
+		on := " on ClickHouse " + c.Version
+		row("clickhouse-go batch insert, plain MergeTree"+on+" (limit)", rate(c.RawInsert, "rows"), rate(c.RawInsert*float64(r.Posts)/float64(r.Mentions), "posts"), ratio(c.RawInsert, r.RawInsert)+" of "+r.ClickHouseVersion, "")
+		row("clickhouse-go batch insert, tagpulse schema"+on+" (limit)", rate(c.SchemaInsert, "rows"), rate(c.SchemaInsert*float64(r.Posts)/float64(r.Mentions), "posts"), ratio(c.SchemaInsert, r.SchemaInsert)+" of "+r.ClickHouseVersion, "")
+		row("**`aggregate run --until-caught-up`**"+on, rate(c.AggregatePosts, "posts"), rate(c.AggregateRows, "rows"), fmt.Sprintf("%.2f× of kcat, %.2f× of %s (paired)", c.AggregateVsKcat, c.AggregateVsOld, r.ClickHouseVersion), "≥ 0.5× kcat: "+verdict(c.AggregateVsKcat >= 0.5))
+	}
 	row("aggregate peak RSS (VmHWM), whole backlog", fmt.Sprintf("%.0f MB", r.AggregateRSS/1e6), fmt.Sprintf("%d posts", r.Posts), "", "≤ 256 MB: "+verdict(r.AggregateRSS <= 256e6))
 	row("freshness p50 (created → in tag_minute)", fmt.Sprintf("%.2f s", r.FreshP50), fmt.Sprintf("at %s offered", rate(r.FreshOffered, "posts")), "", "")
 	row("freshness p99", fmt.Sprintf("%.2f s", r.FreshP99), fmt.Sprintf("max %.2f s, %d markers", r.FreshMax, r.FreshMarkers), "", "≤ 2 s: "+verdict(r.FreshP99 <= 2))

@@ -37,9 +37,14 @@ type Config struct {
 	Bin string
 	// KcatBin is librdkafka's kcat.
 	KcatBin string
-	// Brokers and ClickHouseAddr reach the local stack.
+	// Brokers and ClickHouseAddr reach the local stack (ClickHouseAddr is
+	// Debian's ClickHouse 18.16, which the Kafka-engine peer needs).
 	Brokers        []string
 	ClickHouseAddr string
+	// CurrentClickHouseAddr is a current ClickHouse (the stack's
+	// clickhouse26 service) on which the inserts and aggregate are measured
+	// too, side by side with ClickHouseAddr; empty leaves it out.
+	CurrentClickHouseAddr string
 	// Partitions of every topic the run creates.
 	Partitions int
 	// FreshRate posts/s are offered for FreshDuration to measure
@@ -54,15 +59,16 @@ type Config struct {
 // DefaultConfig is the configuration of `make bench`.
 func DefaultConfig() Config {
 	return Config{
-		Corpus:         DefaultCorpusOptions(),
-		Runs:           3,
-		Bin:            "bin",
-		KcatBin:        "kcat",
-		Brokers:        []string{"127.0.0.1:9092"},
-		ClickHouseAddr: "127.0.0.1:9000",
-		Partitions:     6,
-		FreshRate:      5000,
-		FreshDuration:  30 * time.Second,
+		Corpus:                DefaultCorpusOptions(),
+		Runs:                  3,
+		Bin:                   "bin",
+		KcatBin:               "kcat",
+		Brokers:               []string{"127.0.0.1:9092"},
+		ClickHouseAddr:        "127.0.0.1:9000",
+		CurrentClickHouseAddr: "127.0.0.1:9001",
+		Partitions:            6,
+		FreshRate:             5000,
+		FreshDuration:         30 * time.Second,
 	}
 }
 
@@ -100,6 +106,10 @@ type env struct {
 	db     string
 	topics []string
 	suffix string
+	// current is the same stack with the current ClickHouse
+	// (Config.CurrentClickHouseAddr) in place of 18.16; nil when not
+	// measured.
+	current *env
 }
 
 // Run measures everything and returns the report. It fails when a count is
@@ -112,13 +122,18 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	defer done()
 
-	r := &Report{Posts: fx.exp.Posts, Mentions: fx.exp.Mentions, CorpusBytes: fx.corpusBytes, ValueBytes: fx.valueBytes, Runs: e.cfg.Runs}
+	r := &Report{Posts: fx.exp.Posts, Mentions: fx.exp.Mentions, CorpusBytes: fx.corpusBytes, ValueBytes: fx.valueBytes, Runs: e.cfg.Runs,
+		ClickHouseVersion: e.serverVersion()}
+	if e.current != nil {
+		r.Current = &CurrentFigures{Version: e.current.serverVersion()}
+	}
 	steps := []struct {
 		name string
 		fn   func(context.Context, *fixture, *Report) error
 	}{
 		{"limits: kafka-go", e.kafkaGo},
 		{"limits: clickhouse-go insert", e.rawInsert},
+		{"limits: clickhouse-go insert on the current ClickHouse", e.currentInsert},
 		{"peer: ClickHouse Kafka engine", e.peer},
 		{"tagpulse: kcat produce, ingest, kcat consume, aggregate, in turn", e.tagpulse},
 		{"tagpulse: freshness", e.freshness},
@@ -189,19 +204,44 @@ func newEnv(ctx context.Context, cfg Config) (*env, error) {
 	if err := kc.Ping(pctx); err != nil {
 		return nil, fmt.Errorf("reaching Kafka at %v (is the stack up?): %w", cfg.Brokers, err)
 	}
+	e, err := newClickHouseEnv(pctx, cfg, kc, suffix)
+	if err != nil || cfg.CurrentClickHouseAddr == "" {
+		return e, err
+	}
+	cur := cfg
+	cur.ClickHouseAddr = cfg.CurrentClickHouseAddr
+	if e.current, err = newClickHouseEnv(pctx, cur, kc, suffix); err != nil {
+		e.cleanup()
+		return nil, err
+	}
+	return e, nil
+}
+
+// newClickHouseEnv reaches cfg.ClickHouseAddr and creates the run's
+// database there.
+func newClickHouseEnv(ctx context.Context, cfg Config, kc *kafkaclient.Config, suffix string) (*env, error) {
 	admin, err := clickhouse.Open(&clickhouse.Options{Addr: []string{cfg.ClickHouseAddr}, Auth: clickhouse.Auth{Database: "default", Username: "default"}})
 	if err == nil {
-		err = admin.Ping(pctx)
+		err = admin.Ping(ctx)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reaching ClickHouse at %s (is the stack up?): %w", cfg.ClickHouseAddr, err)
 	}
 	db := "bench_" + suffix
-	if err := admin.Exec(pctx, "CREATE DATABASE "+db); err != nil {
+	if err := admin.Exec(ctx, "CREATE DATABASE "+db); err != nil {
 		admin.Close()
 		return nil, fmt.Errorf("creating database %s: %w", db, err)
 	}
 	return &env{cfg: cfg, log: cfg.Log, kafka: kc, admin: admin, db: db, suffix: suffix}, nil
+}
+
+// serverVersion is the version the ClickHouse of e reports, for the report.
+func (e *env) serverVersion() string {
+	v, err := e.admin.ServerVersion()
+	if err != nil {
+		return "?"
+	}
+	return v.Version.String()
 }
 
 // topic creates a fresh topic (and its dead-letter topic, which the
@@ -237,6 +277,9 @@ func (e *env) dsn(db string) string {
 }
 
 func (e *env) cleanup() {
+	if e.current != nil {
+		e.current.cleanup()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var dbs []string

@@ -46,11 +46,22 @@ func TestSmoke(t *testing.T) {
 			t.Errorf("%s: no figure (%v)", name, v)
 		}
 	}
+	if r.Current == nil {
+		t.Fatalf("no figures of the current ClickHouse at %s", cfg.CurrentClickHouseAddr)
+	}
+	for name, v := range map[string]float64{
+		"raw insert": r.Current.RawInsert, "schema insert": r.Current.SchemaInsert, "aggregate": r.Current.AggregatePosts,
+		"aggregate vs kcat (paired)": r.Current.AggregateVsKcat, "aggregate vs the first server (paired)": r.Current.AggregateVsOld,
+	} {
+		if v <= 0 {
+			t.Errorf("%s on ClickHouse %s: no figure (%v)", name, r.Current.Version, v)
+		}
+	}
 	if r.FreshMarkers != int(cfg.FreshDuration/(10*time.Millisecond)) {
 		t.Errorf("freshness: %d markers seen, want %d", r.FreshMarkers, int(cfg.FreshDuration/(10*time.Millisecond)))
 	}
 	table := r.Table()
-	for _, want := range []string{"kcat produce", "`ingest file`", "`aggregate run --until-caught-up`", "freshness p99", "counts exact | yes"} {
+	for _, want := range []string{"kcat produce", "`ingest file`", "`aggregate run --until-caught-up`", "freshness p99", "counts exact | yes", "`aggregate run --until-caught-up`** on ClickHouse 26."} {
 		if !strings.Contains(table, want) {
 			t.Errorf("table lacks %q:\n%s", want, table)
 		}

@@ -25,6 +25,7 @@ import (
 // ratios of each pair, not ratios of medians taken minutes apart.
 func (e *env) tagpulse(ctx context.Context, fx *fixture, r *Report) error {
 	var kcatProd, kcatCons, ingest, agg, ingestRatio, aggRatio, rss []float64
+	var cur, curVsKcat, curVsOld []float64
 	for i := range e.cfg.Runs {
 		run := strconv.Itoa(i)
 		kt, err := e.topic(ctx, "kcat"+run)
@@ -59,6 +60,22 @@ func (e *env) tagpulse(ctx context.Context, fx *fixture, r *Report) error {
 		if err != nil {
 			return err
 		}
+		if e.current != nil {
+			// The same topic into the current ClickHouse, paired with a
+			// kcat consume of its own and with the run above.
+			kc2, err := e.measure("kcat consume", i, func() (float64, error) { return e.kcatConsume(ctx, fx, it) })
+			if err != nil {
+				return err
+			}
+			cp, err := e.measure("aggregate run --until-caught-up on ClickHouse "+r.Current.Version, i, func() (float64, error) {
+				res, err := e.current.aggregate(ctx, fx, e.cfg.Bin, it, "current"+run, r)
+				return float64(len(fx.msgs)) / res.wall.Seconds(), err
+			})
+			if err != nil {
+				return err
+			}
+			cur, curVsKcat, curVsOld = append(cur, cp), append(curVsKcat, cp/kc2), append(curVsOld, cp/ap)
+		}
 		kcatProd, ingest, ingestRatio = append(kcatProd, kp), append(ingest, ip), append(ingestRatio, ip/kp)
 		kcatCons, agg, aggRatio = append(kcatCons, kc), append(agg, ap), append(aggRatio, ap/kc)
 		rss = append(rss, float64(peak))
@@ -68,6 +85,10 @@ func (e *env) tagpulse(ctx context.Context, fx *fixture, r *Report) error {
 	r.AggregatePosts, r.AggregateVsKcat = median(agg), median(aggRatio)
 	r.AggregateRows = r.AggregatePosts * float64(len(fx.rows)) / float64(len(fx.msgs))
 	r.AggregateRSS = slicesMax(rss)
+	if c := r.Current; c != nil {
+		c.AggregatePosts, c.AggregateVsKcat, c.AggregateVsOld = median(cur), median(curVsKcat), median(curVsOld)
+		c.AggregateRows = c.AggregatePosts * float64(len(fx.rows)) / float64(len(fx.msgs))
+	}
 	return nil
 }
 

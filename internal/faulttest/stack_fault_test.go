@@ -1,7 +1,9 @@
 package faulttest
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -31,14 +33,15 @@ type stackScript string
 
 // findStackScript returns TAGPULSE_STACK_SCRIPT, else the scripts/stack of
 // this checkout. It refuses a script whose .stack holds no running
-// ClickHouse and Kafka: restarting those would start a second stack.
+// ClickHouse (the service under test, stacktest.ClickHouseService) and
+// Kafka: restarting those would start a second stack.
 func findStackScript(t *testing.T) stackScript {
 	t.Helper()
 	s := stackScript(os.Getenv("TAGPULSE_STACK_SCRIPT"))
 	if s == "" {
 		s = stackScript(filepath.Join(stacktest.RepoRoot(t), "scripts", "stack"))
 	}
-	for _, svc := range []string{"kafka", "clickhouse"} {
+	for _, svc := range []string{"kafka", stacktest.ClickHouseService} {
 		pid, err := s.pid(svc)
 		if err == nil {
 			err = syscall.Kill(pid, 0)
@@ -67,6 +70,27 @@ func (s stackScript) run(t *testing.T, args ...string) {
 	}
 }
 
+// serverPID is the PID of the server process of a service: for a service
+// scripts/stack supervises (it keeps .stack/SERVICE/server.pid), the server
+// the supervisor runs now, not the supervisor.
+func (s stackScript) serverPID(svc string) (int, error) {
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(string(s)), "..", ".stack", svc, "server.pid"))
+	if errors.Is(err, os.ErrNotExist) {
+		return s.pid(svc)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(strings.TrimSpace(string(b)))
+}
+
+// supervised reports whether scripts/stack restarts svc by itself when
+// its server dies.
+func (s stackScript) supervised(svc string) bool {
+	_, err := os.Stat(filepath.Join(filepath.Dir(string(s)), "..", ".stack", svc, "server.pid"))
+	return err == nil
+}
+
 // stop stops a service; cleanup starts it again whatever happens.
 func (s stackScript) stop(t *testing.T, svc string) {
 	t.Helper()
@@ -74,11 +98,12 @@ func (s stackScript) stop(t *testing.T, svc string) {
 	s.run(t, "stop", svc)
 }
 
-// freeze stops ClickHouse with SIGSTOP, so it holds its connections and
-// answers nothing; the returned function (also run at cleanup) resumes it.
+// freeze stops the ClickHouse under test with SIGSTOP, so it holds its
+// connections and answers nothing; the returned function (also run at
+// cleanup) resumes it.
 func (s stackScript) freeze(t *testing.T) (resume func()) {
 	t.Helper()
-	pid, err := s.pid("clickhouse")
+	pid, err := s.serverPID(stacktest.ClickHouseService)
 	if err != nil {
 		t.Fatalf("reading ClickHouse's PID: %v", err)
 	}
@@ -129,6 +154,74 @@ func TestFaultClickHouseFrozen(t *testing.T) {
 	waitTotals(t, e.conn, 90*time.Second, before, during)
 	if n := metricSum(t, addr, "tagpulse_aggregate_retries_total"); n == 0 {
 		t.Errorf("tagpulse_aggregate_retries_total is 0; the inserts never waited for ClickHouse")
+	}
+	agg.stop(t)
+	assertTotals(t, e.conn, before, during)
+}
+
+// TestFaultClickHouseKilled kills the ClickHouse server (SIGKILL) while
+// aggregate runs and posts keep arriving. A server scripts/stack
+// supervises must come back by itself; one an older scripts/stack started
+// without a supervisor is started again with scripts/stack start.
+// aggregate keeps running and the counts end exact: what ClickHouse
+// acknowledged survived the kill, and the rest was retried.
+func TestFaultClickHouseKilled(t *testing.T) {
+	stack := requireFaultTests(t)
+	svc := stacktest.ClickHouseService
+	e := newEnv(t, 6)
+	before := genPosts("before", 5000, 60, 10)
+	during := genPosts("during", 5000, 60, 11)
+	agg := start(t, "aggregate run", aggregateBin, nil, e.aggregateArgs("--insert-timeout", "2s")...)
+	addr := agg.httpAddr(t)
+	mustRun(t, "ingest file (before)", ingestBin, nil, append([]string{"file", writeJSONL(t, t.TempDir(), "before.jsonl", before)}, e.kafkaArgs()...)...)
+	waitTotals(t, e.conn, 60*time.Second, before)
+
+	pid, err := stack.serverPID(svc)
+	if err != nil {
+		t.Fatalf("reading the PID of %s: %v", svc, err)
+	}
+	supervised := stack.supervised(svc)
+	resumeSupervisor := func() {}
+	if supervised {
+		// The supervisor would start the server again within a second or
+		// two, maybe before aggregate notices: it waits, frozen, until
+		// aggregate has reported the outage.
+		sup, err := stack.pid(svc)
+		if err != nil {
+			t.Fatalf("reading the PID of %s's supervisor: %v", svc, err)
+		}
+		if err := syscall.Kill(sup, syscall.SIGSTOP); err != nil {
+			t.Fatalf("pausing %s's supervisor (pid %d): %v", svc, sup, err)
+		}
+		resumeSupervisor = func() { syscall.Kill(sup, syscall.SIGCONT) }
+		t.Cleanup(resumeSupervisor)
+	} else {
+		t.Cleanup(func() { stack.run(t, "start", svc) })
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatalf("killing %s (pid %d): %v", svc, pid, err)
+	}
+	mustRun(t, "ingest file (during)", ingestBin, nil, append([]string{"file", writeJSONL(t, t.TempDir(), "during.jsonl", during)}, e.kafkaArgs()...)...)
+	waitFor(t, 30*time.Second, "/readyz 503 while ClickHouse is down", func() bool { return readyz(addr) == 503 })
+	if supervised {
+		resumeSupervisor()
+		waitFor(t, 60*time.Second, svc+" started again by its supervisor", func() bool {
+			p, err := stack.serverPID(svc)
+			return err == nil && p != pid
+		})
+	} else {
+		stack.run(t, "start", svc)
+	}
+	waitFor(t, 60*time.Second, svc+" answering again", func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		return e.conn.Ping(ctx) == nil
+	})
+
+	waitFor(t, 60*time.Second, "/readyz 200 after ClickHouse returned", func() bool { return readyz(addr) == 200 })
+	waitTotals(t, e.conn, 90*time.Second, before, during)
+	if agg.exited() {
+		t.Fatalf("aggregate exited while ClickHouse was down: %v", agg.err)
 	}
 	agg.stop(t)
 	assertTotals(t, e.conn, before, during)

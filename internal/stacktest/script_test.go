@@ -8,16 +8,19 @@ import (
 	"testing"
 )
 
+// services are the services scripts/stack runs.
+var services = []string{"kafka", "clickhouse", "clickhouse26", "prometheus"}
+
 // TestStackUpIsIdempotent runs scripts/stack up on the running stack and
 // checks that it started nothing new: every PID file still names the same
-// process, and status reports the three services up.
+// process, and status reports every service up.
 func TestStackUpIsIdempotent(t *testing.T) {
 	Require(t)
 	root := RepoRoot(t)
 	script := filepath.Join(root, "scripts", "stack")
 	pids := func() map[string]string {
 		out := map[string]string{}
-		for _, svc := range []string{"kafka", "clickhouse", "prometheus"} {
+		for _, svc := range services {
 			b, err := os.ReadFile(filepath.Join(root, ".stack", svc, svc+".pid"))
 			if err != nil {
 				t.Fatalf("%s has no PID file: %v; %s", svc, err, hint)
@@ -40,7 +43,7 @@ func TestStackUpIsIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatalf("scripts/stack status: %v\n%s", err, out)
 	}
-	for _, svc := range []string{"kafka", "clickhouse", "prometheus"} {
+	for _, svc := range services {
 		if !strings.Contains(string(out), svc) {
 			t.Errorf("status does not mention %s:\n%s", svc, out)
 		}

@@ -34,10 +34,16 @@ import (
 const hint = "run scripts/stack up (or make test, which does)"
 
 // Addresses of the local stack; the environment may point elsewhere.
+// scripts/test sets TAGPULSE_TEST_CLICKHOUSE_ADDR to 127.0.0.1:9001 for its
+// second pass, against the clickhouse26 service (ClickHouse 26.9), and
+// TAGPULSE_TEST_CLICKHOUSE_SERVICE to clickhouse26.
 var (
 	KafkaBrokers   = env("TAGPULSE_TEST_KAFKA_BROKERS", "127.0.0.1:9092")
 	ClickHouseAddr = env("TAGPULSE_TEST_CLICKHOUSE_ADDR", "127.0.0.1:9000")
-	PrometheusURL  = env("TAGPULSE_TEST_PROMETHEUS_URL", "http://127.0.0.1:9090")
+	// ClickHouseService is the scripts/stack service serving ClickHouseAddr,
+	// which the fault tests freeze and kill.
+	ClickHouseService = env("TAGPULSE_TEST_CLICKHOUSE_SERVICE", "clickhouse")
+	PrometheusURL     = env("TAGPULSE_TEST_PROMETHEUS_URL", "http://127.0.0.1:9090")
 )
 
 func env(name, def string) string {
@@ -115,6 +121,13 @@ func ClickHouse(t testing.TB) (chstore.Config, driver.Conn) {
 	if err != nil {
 		t.Fatalf("ClickHouse is not reachable at %s: %v; %s", ClickHouseAddr, err, hint)
 	}
+	// scripts/test runs the ClickHouse tests once per server: the version
+	// in the log says which one a failure came from.
+	v, err := admin.ServerVersion()
+	if err != nil {
+		t.Fatalf("reading the version of ClickHouse at %s: %v", ClickHouseAddr, err)
+	}
+	t.Logf("clickhouse server %s at %s", v.Version, ClickHouseAddr)
 	if err := admin.Exec(ctx, "CREATE DATABASE "+db); err != nil {
 		t.Fatalf("creating test database %s: %v", db, err)
 	}

@@ -16,6 +16,10 @@ func TestSummarize(t *testing.T) {
 		{"two-passes.json", true, "2 passed, 0 failed, 0 skipped", "PASS p"},
 		{"failure.json", false, "0 passed, 1 failed, 1 skipped", "got 2, want 3"},
 		{"package-failed-then-passed.json", false, "2 passed, 0 failed, 0 skipped", "boom in TestMain"},
+		// scripts/test's second pass, on ClickHouse 26.9, labels its
+		// packages: the same test counts once per server, and a failure
+		// shows the server's version.
+		{"two-servers.json", false, "1 passed, 1 failed, 0 skipped", "clickhouse server 26.9.2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
