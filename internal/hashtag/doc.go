@@ -14,7 +14,7 @@
 // # Extraction
 //
 // Extraction follows twitter-text (its conformance data lives in
-// ../shared/conformance/twitter-text/): a '#' or '＃' not followed by U+FE0F
+// testdata/twitter-text/): a '#' or '＃' not followed by U+FE0F
 // or U+20E3 (the keycap emoji #️⃣), preceded by the start of the text,
 // U+FE0E/U+FE0F, or a character that is neither '&' nor a tag character;
 // then the longest run of tag characters (letters, marks, decimal digits,
