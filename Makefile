@@ -37,7 +37,9 @@ test-unit:
 bench:
 	GO=$(GO) scripts/bench
 
+## lint: gofmt, go vet, then staticcheck and shellcheck at pinned versions (scripts/lint)
 lint: fmt-check vet
+	GO=$(GO) scripts/lint
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.stack/*')); \

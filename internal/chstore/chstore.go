@@ -3,7 +3,7 @@
 // and the tables the aggregator writes and the trend queries read.
 //
 // The SQL stays inside the subset that both ClickHouse 18.16 (the local
-// stack and CI) and current releases understand; see DESIGN.md.
+// stack and CI) and current releases understand; see docs/design.md.
 package chstore
 
 import (

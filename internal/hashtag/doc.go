@@ -44,7 +44,7 @@
 //
 // # Canonical key
 //
-// Canonical implements DESIGN.md's definition: NFKC, full case folding, NFD
+// Canonical implements docs/design.md's definition: NFKC, full case folding, NFD
 // with U+0300–U+036F removed, NFC. Fast paths yield the same keys (the fuzz
 // tests compare them with the definition): ASCII tags are lowered; tags made
 // of runes that never interact under normalisation join cached per-rune
