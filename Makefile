@@ -41,14 +41,20 @@ test-unit:
 bench:
 	GO=$(GO) scripts/bench
 
+## lint: gofmt, go vet, then staticcheck and shellcheck at pinned versions (scripts/lint)
 lint: fmt-check vet
+	GO=$(GO) scripts/lint
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.stack/*')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
+# Nested modules, which ./... does not enter.
+SUBMODULES := internal/deploycheck
+
 vet:
 	$(GO) vet ./...
+	for m in $(SUBMODULES); do (cd $$m && $(GO) vet ./...) || exit 1; done
 
 vulncheck:
 	scripts/vulncheck

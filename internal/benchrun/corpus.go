@@ -50,7 +50,7 @@ type Expected struct {
 	Tags     map[string]int
 }
 
-// vocabEntry is one tag: its canonical key (as DESIGN.md defines it,
+// vocabEntry is one tag: its canonical key (as docs/design.md defines it,
 // written out by hand) and spellings that all fold to it.
 type vocabEntry struct {
 	key       string

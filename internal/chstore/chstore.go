@@ -3,8 +3,9 @@
 // and the tables the aggregator writes and the trend queries read.
 //
 // The SQL stays inside the subset that both ClickHouse 18.16 and current
-// releases understand; make test runs it on 18.16 and 26.9, and
-// docs/clickhouse-versions.md lists the subset and why.
+// releases understand; make test runs it on 18.16 and 26.9.
+// docs/clickhouse-versions.md lists the subset and why, docs/design.md
+// the contracts.
 package chstore
 
 import (

@@ -9,9 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
-
 	"tagpulse/internal/chstore"
 	"tagpulse/internal/stacktest"
 )
@@ -83,13 +80,8 @@ func TestEveryUsedMetricIsExported(t *testing.T) {
 func scrape(ctx context.Context, t *testing.T, url string) map[string]bool {
 	t.Helper()
 	body := stacktest.WaitHTTP(ctx, t, url)
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(strings.NewReader(string(body)))
-	if err != nil {
-		t.Fatalf("parsing %s: %v", url, err)
-	}
 	names := map[string]bool{}
-	for name := range families {
+	for name := range stacktest.ParseMetrics(t, string(body)) {
 		names[name] = true
 	}
 	return names

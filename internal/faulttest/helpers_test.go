@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -404,22 +403,7 @@ func metricSum(t *testing.T, addr, name string) float64 {
 	if err != nil || code != http.StatusOK {
 		t.Fatalf("scraping %s/metrics: %d %v", addr, code, err)
 	}
-	var sum float64
-	for _, line := range strings.Split(body, "\n") {
-		if !strings.HasPrefix(line, name) {
-			continue
-		}
-		rest := line[len(name):]
-		if rest == "" || (rest[0] != ' ' && rest[0] != '{') {
-			continue
-		}
-		fields := strings.Fields(line)
-		v, err := strconv.ParseFloat(fields[len(fields)-1], 64)
-		if err == nil {
-			sum += v
-		}
-	}
-	return sum
+	return stacktest.SampleSum(stacktest.ParseMetrics(t, body)[name])
 }
 
 // readyz returns the status of GET /readyz, or 0 when it does not answer.

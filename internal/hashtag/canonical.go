@@ -11,7 +11,7 @@ import (
 )
 
 // Canonical returns the canonical key of a tag (given without its '#'), the
-// one DESIGN.md defines: Unicode NFKC, then full case folding, then NFD with
+// one docs/design.md defines: Unicode NFKC, then full case folding, then NFD with
 // the combining diacritical marks U+0300–U+036F removed, then NFC. Before
 // that it drops the invisible characters Extract ignores (soft hyphen, word
 // joiner, zero-width space, BOM) and replaces invalid UTF-8 with U+FFFD.

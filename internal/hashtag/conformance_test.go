@@ -8,51 +8,13 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
-// conformanceEnv names the folder of the twitter-text conformance YAML files.
-const conformanceEnv = "TAGPULSE_CONFORMANCE_DIR"
-
-// conformanceDir finds the twitter-text conformance data: the folder in
-// $TAGPULSE_CONFORMANCE_DIR, else ../shared/conformance/twitter-text beside
-// the repository (as CI lays it out), else the first
-// shared/conformance/twitter-text found walking up from the package folder.
-// Missing data fails the test: the conformance suite is the proof of the
-// extraction rules and must never be skipped silently.
-func conformanceDir(t *testing.T) string {
-	t.Helper()
-	if dir := os.Getenv(conformanceEnv); dir != "" {
-		if !isDir(dir) {
-			t.Fatalf("%s=%s is not a folder", conformanceEnv, dir)
-		}
-		return dir
-	}
-	const rel = "shared/conformance/twitter-text"
-	if dir := filepath.Join("..", "..", "..", rel); isDir(dir) {
-		return dir
-	}
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatalf("getting the working directory: %v", err)
-	}
-	for dir := wd; ; dir = filepath.Dir(dir) {
-		if cand := filepath.Join(dir, rel); isDir(cand) {
-			return cand
-		}
-		if filepath.Dir(dir) == dir {
-			break
-		}
-	}
-	t.Fatalf("twitter-text conformance data not found: set %s to the folder holding extract.yml, "+
-		"or put it at ../shared/conformance/twitter-text beside the repository", conformanceEnv)
-	return ""
-}
-
-func isDir(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.IsDir()
-}
+// conformanceDir holds the twitter-text conformance files the tests read,
+// copied verbatim from upstream (testdata/twitter-text/README.md names the
+// source, the version and the licence).
+const conformanceDir = "testdata/twitter-text"
 
 // conformanceCase is one test case; Expected differs by section.
 type conformanceCase struct {
@@ -65,7 +27,7 @@ type conformanceCase struct {
 // section fails the test.
 func loadSection(t *testing.T, file, section string) []conformanceCase {
 	t.Helper()
-	path := filepath.Join(conformanceDir(t), file)
+	path := filepath.Join(conformanceDir, file)
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatalf("reading conformance file: %v", err)

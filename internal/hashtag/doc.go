@@ -14,7 +14,7 @@
 // # Extraction
 //
 // Extraction follows twitter-text (its conformance data lives in
-// ../shared/conformance/twitter-text/): a '#' or '＃' not followed by U+FE0F
+// testdata/twitter-text/): a '#' or '＃' not followed by U+FE0F
 // or U+20E3 (the keycap emoji #️⃣), preceded by the start of the text,
 // U+FE0E/U+FE0F, or a character that is neither '&' nor a tag character;
 // then the longest run of tag characters (letters, marks, decimal digits,
@@ -44,7 +44,7 @@
 //
 // # Canonical key
 //
-// Canonical implements DESIGN.md's definition: NFKC, full case folding, NFD
+// Canonical implements docs/design.md's definition: NFKC, full case folding, NFD
 // with U+0300–U+036F removed, NFC. Fast paths yield the same keys (the fuzz
 // tests compare them with the definition): ASCII tags are lowered; tags made
 // of runes that never interact under normalisation join cached per-rune

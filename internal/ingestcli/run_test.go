@@ -111,7 +111,8 @@ func TestRunDaemon(t *testing.T) {
 	if resp.StatusCode != http.StatusAccepted {
 		t.Errorf("webhook: %d, want 202", resp.StatusCode)
 	}
-	_, metrics := get("http://" + metricsAddr + "/metrics")
+	_, body := get("http://" + metricsAddr + "/metrics")
+	metrics := stacktest.ParseMetrics(t, body)
 	for _, name := range []string{
 		"tagpulse_ingest_posts_fetched_total", "tagpulse_ingest_posts_published_total",
 		"tagpulse_ingest_posts_duplicate_total", "tagpulse_ingest_posts_rejected_total",
@@ -120,11 +121,11 @@ func TestRunDaemon(t *testing.T) {
 		"tagpulse_ingest_last_success_timestamp_seconds", "tagpulse_ingest_kafka_write_errors_total",
 		"tagpulse_ingest_webhook_requests_total", "tagpulse_ingest_source_up",
 	} {
-		if !strings.Contains(metrics, "\n"+name) {
+		if metrics[name] == nil {
 			t.Errorf("/metrics lacks %s", name)
 		}
 	}
-	if !strings.Contains(metrics, `tagpulse_ingest_webhook_requests_total{code="202"} 1`) {
+	if stacktest.SampleSum(metrics["tagpulse_ingest_webhook_requests_total"], "code", "202") != 1 {
 		t.Error(`/metrics: want tagpulse_ingest_webhook_requests_total{code="202"} 1`)
 	}
 	cancel()

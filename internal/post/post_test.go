@@ -73,7 +73,7 @@ func TestDecodeMessageNeedsCreatedAt(t *testing.T) {
 }
 
 func TestContentIDIsStable(t *testing.T) {
-	if ContentID("text", "hello") != ContentID("text", "hello") || ContentID("text", "hello") == ContentID("text", "hello!") {
+	if a, b := ContentID("text", "hello"), ContentID("text", "hello"); a != b || a == ContentID("text", "hello!") {
 		t.Fatal("ContentID must be a function of the content")
 	}
 	if got := ContentID("text", "hello"); !strings.HasPrefix(got, "text:") || len(got) != 5+32 {

@@ -1,7 +1,7 @@
 // Package source reads posts from where comms teams find them: files (JSONL
 // archives and plain-text posts), RSS and Atom feeds, Mastodon-compatible
 // timelines, and an authenticated webhook. Each pulled source gives every
-// post a stable id (see DESIGN: source plus native id, or a content hash) and
+// post a stable id (see docs/design.md: source plus native id, or a content hash) and
 // keeps a cursor in a state directory, so a restart does not emit the same
 // posts as new again. What happens to the posts next (validation, hashtags,
 // Kafka) is package ingest's job.

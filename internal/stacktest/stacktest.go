@@ -180,7 +180,9 @@ func sanitize(name string) string {
 	return b.String()
 }
 
-// RepoRoot returns the root of the checkout (the folder holding go.mod).
+// RepoRoot returns the root of the checkout: the folder holding the go.mod
+// of module tagpulse. A nested module's go.mod (internal/deploycheck has
+// one) is passed over, so its tests find the same root.
 func RepoRoot(t testing.TB) string {
 	t.Helper()
 	dir, err := os.Getwd()
@@ -188,15 +190,25 @@ func RepoRoot(t testing.TB) string {
 		t.Fatal(err)
 	}
 	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+		if data, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && modfileNames(data, "tagpulse") {
 			return dir
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			t.Fatal("no go.mod above the test's folder")
+			t.Fatal("no go.mod of module tagpulse above the test's folder")
 		}
 		dir = parent
 	}
+}
+
+// modfileNames reports whether the go.mod text data declares module name.
+func modfileNames(data []byte, name string) bool {
+	for line := range strings.Lines(string(data)) {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "module" {
+			return f[1] == name
+		}
+	}
+	return false
 }
 
 // Produce writes msgs to topic as any producer would, retrying while a
