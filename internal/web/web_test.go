@@ -37,7 +37,7 @@ func (f *fakeStore) Top(_ context.Context, q trend.Query) ([]trend.Count, error)
 
 func (f *fakeStore) Trending(_ context.Context, q trend.Query) ([]trend.Trend, error) {
 	f.query = q
-	return []trend.Trend{{Tag: "nif2025", Display: "NIF2025", Count: 40, Expected: 1, Score: 39}}, f.err
+	return []trend.Trend{{Tag: "nif2025", Display: "NIF2025", Count: 40, Expected: 1, Score: 39, HistoryWindows: 24, EnoughHistory: true}}, f.err
 }
 
 func (f *fakeStore) Series(_ context.Context, q trend.SeriesQuery) ([]trend.Series, error) {
@@ -143,7 +143,7 @@ func TestQueriesAndShapes(t *testing.T) {
 		if store.query != want {
 			t.Errorf("query %+v, want %+v", store.query, want)
 		}
-		want1 := `[{"tag":"nif2025","display":"NIF2025","count":40,"expected":1,"score":39}]` + "\n"
+		want1 := `[{"tag":"nif2025","display":"NIF2025","count":40,"expected":1,"score":39,"history_windows":24,"enough_history":true}]` + "\n"
 		if rec.Body.String() != want1 {
 			t.Errorf("body %s, want %s", rec.Body, want1)
 		}
