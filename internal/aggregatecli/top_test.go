@@ -173,13 +173,7 @@ func TestTrendCommandsExplainEmptyAnswers(t *testing.T) {
 	})
 
 	// A fresh import: the last 90 minutes of the story only.
-	var fresh []trendtest.Mention
-	for _, m := range trendtest.NewStory(end).Mentions {
-		if !m.At.Before(end.Add(-90 * time.Minute)) {
-			fresh = append(fresh, m)
-		}
-	}
-	trendtest.Insert(t, conn, fresh)
+	trendtest.Insert(t, conn, trendtest.Since(trendtest.NewStory(end).Mentions, end.Add(-90*time.Minute)))
 
 	for _, tc := range []struct {
 		name    string

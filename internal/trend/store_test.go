@@ -248,20 +248,11 @@ func TestValidation(t *testing.T) {
 // enough posts trends, and the answer says the history is short.
 func TestTrendingWithoutHistory(t *testing.T) {
 	at := time.Date(2025, 11, 20, 14, 37, 30, 0, time.UTC)
-	cfg, conn := stacktest.ClickHouse(t)
+	_, conn := stacktest.MigratedClickHouse(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if _, err := chstore.Migrate(ctx, cfg); err != nil {
-		t.Fatal(err)
-	}
 	end := time.Unix(newFrame(at, time.Hour).end, 0)
-	var ms []trendtest.Mention
-	for _, m := range trendtest.NewStory(end).Mentions {
-		if !m.At.Before(end.Add(-90 * time.Minute)) {
-			ms = append(ms, m)
-		}
-	}
-	trendtest.Insert(t, conn, ms)
+	trendtest.Insert(t, conn, trendtest.Since(trendtest.NewStory(end).Mentions, end.Add(-90*time.Minute)))
 	store := NewStore(conn, DefaultParams())
 	got, err := store.Trending(ctx, Query{At: at, Window: time.Hour, Limit: 20})
 	if err != nil {

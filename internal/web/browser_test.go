@@ -166,22 +166,12 @@ func servePage(t *testing.T, conn driver.Conn, now time.Time) string {
 // On a fresh import (the last 90 minutes of the story) the page says that
 // the history is too short for trending to mean anything yet.
 func TestPageSaysWhenHistoryIsShort(t *testing.T) {
-	stacktest.Require(t)
-	cfg, conn := stacktest.ClickHouse(t)
+	_, conn := stacktest.MigratedClickHouse(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if _, err := chstore.Migrate(ctx, cfg); err != nil {
-		t.Fatalf("migrating: %v", err)
-	}
 	now := time.Date(2025, 11, 20, 14, 37, 30, 0, time.UTC)
 	end := now.Truncate(time.Minute).Add(time.Minute)
-	var fresh []trendtest.Mention
-	for _, m := range trendtest.NewStory(end).Mentions {
-		if !m.At.Before(end.Add(-90 * time.Minute)) {
-			fresh = append(fresh, m)
-		}
-	}
-	trendtest.Insert(t, conn, fresh)
+	trendtest.Insert(t, conn, trendtest.Since(trendtest.NewStory(end).Mentions, end.Add(-90*time.Minute)))
 	base := servePage(t, conn, now)
 
 	tab, cancelTab := chromedp.NewContext(stacktest.Browser(ctx, t))
