@@ -3,14 +3,18 @@ package deploycheck
 import (
 	"context"
 	"fmt"
+	"math"
 	"reflect"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"tagpulse/internal/chstore"
+
 	"tagpulse/internal/stacktest"
+	"tagpulse/internal/trend"
 	"tagpulse/internal/trend/trendtest"
 )
 
@@ -101,10 +105,11 @@ func TestHashtagTrendsQueriesOnClickHouse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// First column of each query's rows, in order.
+	// First column of each query's rows, in order. otan rises (a score of
+	// 1.5) but has fewer than the 5 posts a tag needs to trend.
 	want := map[string][]string{
 		"Top tags":      {"nif2025", "otan", "nato"},
-		"Rising tags":   {"nif2025", "otan"},
+		"Rising tags":   {"nif2025"},
 		"variable tags": {"otan", "nato", "nif2025"},
 	}
 	vars := map[string][]string{"window": {"3600"}, "tags": {"nif2025", "nato"}}
@@ -160,6 +165,118 @@ func TestHashtagTrendsQueriesOnClickHouse(t *testing.T) {
 	if ran < 5 {
 		t.Errorf("ran %d ClickHouse queries, want the 4 panels and the tags variable", ran)
 	}
+}
+
+// The Rising tags panel ranks as the API does: on the same data, as of the
+// same minute, it lists the same tags in the same order with the same
+// counts, expectations and scores as trend.Store.Trending.
+func TestRisingTagsPanelRanksAsTheAPI(t *testing.T) {
+	_, conn := stacktest.MigratedClickHouse(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var rising string
+	dashboards, err := LoadDashboards(repoRoot(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range dashboards {
+		queries, err := d.Queries()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range queries {
+			if q.Panel == "Rising tags" {
+				rising = q.RawSQL
+			}
+		}
+	}
+	if rising == "" {
+		t.Fatal("no Rising tags panel")
+	}
+
+	// The story (a burst, a steady giant, a quiet tag) plus tags that
+	// make the ranking and the variance guard matter: one rising 3×, one
+	// bursty every few hours, one brand new, one with 5 posts over 2 of
+	// history.
+	at := serverNow(ctx, t, conn)
+	end := at.Truncate(time.Minute).Add(time.Minute)
+	ms := trendtest.NewStory(end).Mentions
+	ms = append(ms, trendtest.Hourly("defense", "Defense", end, append([]int{15}, trendtest.Steady(5, 24)...), "rss", "fr")...)
+	ms = append(ms, trendtest.Hourly("drones", "Drones", end, []int{12, 0, 0, 9, 0, 0, 11, 0, 0, 10, 0, 0, 12, 0, 0, 9, 0, 0, 11, 0, 0, 10, 0, 0, 12}, "file", "en")...)
+	ms = append(ms, trendtest.Hourly("ia", "IA", end, []int{7}, "file", "fr")...)
+	ms = append(ms, trendtest.Hourly("ue", "UE", end, append([]int{5}, trendtest.Steady(2, 24)...), "rss", "fr")...)
+	trendtest.Insert(t, conn, ms)
+
+	for _, tc := range []struct {
+		window  time.Duration
+		atLeast int // trending tags, so that the comparison means something
+	}{{time.Hour, 4}, {15 * time.Minute, 1}} {
+		window := tc.window
+		t.Run(trend.FormatDuration(window), func(t *testing.T) {
+			// now() moves on: ask both as of one minute, and again if the
+			// minute turned meanwhile.
+			for attempt := 0; ; attempt++ {
+				at := serverNow(ctx, t, conn)
+				sql, err := expandClickHouseSQL(rising, at.Add(-time.Hour), at, map[string][]string{"window": {fmt.Sprint(int(window / time.Second))}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				panel := risingRows(ctx, t, conn, sql)
+				api, err := trend.NewStore(conn, trend.DefaultParams()).Trending(ctx, trend.Query{At: at, Window: window, Limit: 20})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !serverNow(ctx, t, conn).Truncate(time.Minute).Equal(at.Truncate(time.Minute)) && attempt < 3 {
+					continue
+				}
+				if len(api) < tc.atLeast {
+					t.Fatalf("the API lists %d trending tags, want at least %d for a ranking to compare: %+v", len(api), tc.atLeast, api)
+				}
+				if len(panel) != len(api) {
+					t.Fatalf("panel %+v\nAPI %+v", panel, api)
+				}
+				for i, a := range api {
+					p := panel[i]
+					if p.Tag != a.Tag || p.Count != a.Count || math.Abs(p.Expected-a.Expected) > 0.0015 || math.Abs(p.Score-a.Score) > 0.0015 {
+						t.Errorf("#%d: panel %+v, API %+v", i+1, p, a)
+					}
+				}
+				return
+			}
+		})
+	}
+}
+
+// serverNow is ClickHouse's now(), which the dashboard queries use.
+func serverNow(ctx context.Context, t *testing.T, conn driver.Conn) time.Time {
+	t.Helper()
+	var now time.Time
+	if err := conn.QueryRow(ctx, "SELECT now()").Scan(&now); err != nil {
+		t.Fatal(err)
+	}
+	return now.UTC()
+}
+
+// risingRows runs the Rising tags query and reads its rows as trends.
+func risingRows(ctx context.Context, t *testing.T, conn driver.Conn, sql string) []trend.Trend {
+	t.Helper()
+	rows, err := conn.Query(ctx, sql)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, sql)
+	}
+	defer rows.Close()
+	var out []trend.Trend
+	for rows.Next() {
+		var tr trend.Trend
+		if err := rows.Scan(&tr.Tag, &tr.Count, &tr.Expected, &tr.Score); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, tr)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func newScanTarget(typ reflect.Type) any { return reflect.New(typ).Interface() }
