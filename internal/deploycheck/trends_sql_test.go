@@ -100,11 +100,6 @@ func TestHashtagTrendsQueriesOnClickHouse(t *testing.T) {
 	}
 	trendtest.Insert(t, conn, mentions)
 
-	root := repoRoot(t)
-	dashboards, err := LoadDashboards(root)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// First column of each query's rows, in order. otan rises (a score of
 	// 1.5) but has fewer than the 5 posts a tag needs to trend.
 	want := map[string][]string{
@@ -114,53 +109,47 @@ func TestHashtagTrendsQueriesOnClickHouse(t *testing.T) {
 	}
 	vars := map[string][]string{"window": {"3600"}, "tags": {"nif2025", "nato"}}
 	ran := 0
-	for _, d := range dashboards {
-		queries, err := d.Queries()
-		if err != nil {
-			t.Fatal(err)
+	for _, q := range dashboardQueries(t) {
+		if q.RawSQL == "" {
+			continue
 		}
-		for _, q := range queries {
-			if q.RawSQL == "" {
-				continue
+		ran++
+		t.Run(q.Panel, func(t *testing.T) {
+			sql, err := expandClickHouseSQL(q.RawSQL, now.Add(-3*time.Hour), now, vars)
+			if err != nil {
+				t.Fatalf("%s: %v", q, err)
 			}
-			ran++
-			t.Run(q.Panel, func(t *testing.T) {
-				sql, err := expandClickHouseSQL(q.RawSQL, now.Add(-3*time.Hour), now, vars)
-				if err != nil {
-					t.Fatalf("%s: %v", q, err)
+			rows, err := conn.Query(ctx, sql)
+			if err != nil {
+				t.Fatalf("%s: %v\n%s", q, err, sql)
+			}
+			defer rows.Close()
+			var first []string
+			n := 0
+			for rows.Next() {
+				n++
+				cols := rows.ColumnTypes()
+				dest := make([]any, len(cols))
+				for i, c := range cols {
+					dest[i] = newScanTarget(c.ScanType())
 				}
-				rows, err := conn.Query(ctx, sql)
-				if err != nil {
-					t.Fatalf("%s: %v\n%s", q, err, sql)
-				}
-				defer rows.Close()
-				var first []string
-				n := 0
-				for rows.Next() {
-					n++
-					cols := rows.ColumnTypes()
-					dest := make([]any, len(cols))
-					for i, c := range cols {
-						dest[i] = newScanTarget(c.ScanType())
-					}
-					if err := rows.Scan(dest...); err != nil {
-						t.Fatal(err)
-					}
-					if s, ok := dest[0].(*string); ok {
-						first = append(first, *s)
-					}
-				}
-				if err := rows.Err(); err != nil {
+				if err := rows.Scan(dest...); err != nil {
 					t.Fatal(err)
 				}
-				if n == 0 {
-					t.Errorf("%s: no rows", q)
+				if s, ok := dest[0].(*string); ok {
+					first = append(first, *s)
 				}
-				if w, ok := want[q.Panel]; ok && strings.Join(first, " ") != strings.Join(w, " ") {
-					t.Errorf("%s: first column %v, want %v", q, first, w)
-				}
-			})
-		}
+			}
+			if err := rows.Err(); err != nil {
+				t.Fatal(err)
+			}
+			if n == 0 {
+				t.Errorf("%s: no rows", q)
+			}
+			if w, ok := want[q.Panel]; ok && strings.Join(first, " ") != strings.Join(w, " ") {
+				t.Errorf("%s: first column %v, want %v", q, first, w)
+			}
+		})
 	}
 	if ran < 5 {
 		t.Errorf("ran %d ClickHouse queries, want the 4 panels and the tags variable", ran)
@@ -175,19 +164,9 @@ func TestRisingTagsPanelRanksAsTheAPI(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var rising string
-	dashboards, err := LoadDashboards(repoRoot(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range dashboards {
-		queries, err := d.Queries()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, q := range queries {
-			if q.Panel == "Rising tags" {
-				rising = q.RawSQL
-			}
+	for _, q := range dashboardQueries(t) {
+		if q.Panel == "Rising tags" {
+			rising = q.RawSQL
 		}
 	}
 	if rising == "" {
@@ -245,6 +224,24 @@ func TestRisingTagsPanelRanksAsTheAPI(t *testing.T) {
 			}
 		})
 	}
+}
+
+// dashboardQueries returns the queries of every provisioned dashboard.
+func dashboardQueries(t *testing.T) []Query {
+	t.Helper()
+	dashboards, err := LoadDashboards(repoRoot(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []Query
+	for _, d := range dashboards {
+		queries, err := d.Queries()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, queries...)
+	}
+	return out
 }
 
 // serverNow is ClickHouse's now(), which the dashboard queries use.
