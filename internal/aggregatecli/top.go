@@ -84,8 +84,8 @@ func (q *trendQuery) open(cmd *cobra.Command, flags *envflag.Set, build func(at 
 }
 
 // answer opens the store as open does, asks it (a failed question is
-// named after the command), prints the answer with write and, when the
-// answer is empty, explains why with explain (on stderr, or as an error).
+// named after the command), lets explain say what the answer cannot (why
+// it is empty, on stderr or as an error) and prints it with write.
 func answer[T any](cmd *cobra.Command, q *trendQuery, flags *envflag.Set, build func(at time.Time, window time.Duration) error,
 	ask func(context.Context, *trend.Store) (T, error), write func(io.Writer, T, bool) error,
 	explain func(context.Context, *trend.Store, T) error) error {
@@ -98,13 +98,12 @@ func answer[T any](cmd *cobra.Command, q *trendQuery, flags *envflag.Set, build 
 	if err != nil {
 		return fmt.Errorf("%s: %w", cmd.Name(), err)
 	}
-	if err := write(cmd.OutOrStdout(), got, q.json); err != nil {
-		return err
-	}
+	// Explained first: a filter no post matches is an error, and then no
+	// table is printed.
 	if err := explain(cmd.Context(), store, got); err != nil {
 		return fmt.Errorf("%s: %w", cmd.Name(), err)
 	}
-	return nil
+	return write(cmd.OutOrStdout(), got, q.json)
 }
 
 // explainEmpty says why a question over from..to under f has no answer: a

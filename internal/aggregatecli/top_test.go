@@ -196,8 +196,8 @@ func TestTrendCommandsExplainEmptyAnswers(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			out, errOut, err := runTrendCmd(ctx, cfg.DSN, tc.at, tc.args...)
 			if tc.wantErr != "" {
-				if err == nil || err.Error() != tc.wantErr {
-					t.Fatalf("error %v, want %q", err, tc.wantErr)
+				if err == nil || err.Error() != tc.wantErr || out != "" {
+					t.Fatalf("error %v, stdout %q; want %q and no table", err, out, tc.wantErr)
 				}
 				return
 			}
