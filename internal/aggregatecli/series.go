@@ -34,6 +34,7 @@ point's start ("time") and end ("end", excluded).`,
 		Args: cobra.NoArgs,
 	}
 	flags := q.register(cmd, "24h")
+	cmd.Flags().Lookup("window").Usage = "how far back to chart, ending with the step that holds now (or --at): 24h, 7d, … (1m to 90d, a whole number of steps)"
 	cmd.Flags().StringArrayVar(&tags, "tag", nil, fmt.Sprintf("a tag to chart; repeat for more (up to %d)", trend.MaxTags))
 	cmd.Flags().StringVar(&step, "step", "1h", "the length of one point: 1m, 15m, 1h, 1d, …")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
