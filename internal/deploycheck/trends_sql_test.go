@@ -158,19 +158,23 @@ func TestHashtagTrendsQueriesOnClickHouse(t *testing.T) {
 
 // The Rising tags panel ranks as the API does: on the same data, as of the
 // same minute, it lists the same tags in the same order with the same
-// counts, expectations and scores as trend.Store.Trending.
+// counts, expectations and scores as trend.Store.Trending; the Top tags
+// panel lists what trend.Store.Top does.
 func TestRisingTagsPanelRanksAsTheAPI(t *testing.T) {
 	_, conn := stacktest.MigratedClickHouse(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	var rising string
+	var rising, top string
 	for _, q := range dashboardQueries(t) {
-		if q.Panel == "Rising tags" {
+		switch q.Panel {
+		case "Rising tags":
 			rising = q.RawSQL
+		case "Top tags":
+			top = q.RawSQL
 		}
 	}
-	if rising == "" {
-		t.Fatal("no Rising tags panel")
+	if rising == "" || top == "" {
+		t.Fatal("no Rising tags or Top tags panel")
 	}
 
 	// The story (a burst, a steady giant, a quiet tag) plus tags that
@@ -196,12 +200,22 @@ func TestRisingTagsPanelRanksAsTheAPI(t *testing.T) {
 			// minute turned meanwhile.
 			for attempt := 0; ; attempt++ {
 				at := serverNow(ctx, t, conn)
-				sql, err := expandClickHouseSQL(rising, at.Add(-time.Hour), at, map[string][]string{"window": {fmt.Sprint(int(window / time.Second))}})
+				vars := map[string][]string{"window": {fmt.Sprint(int(window / time.Second))}}
+				sql, err := expandClickHouseSQL(rising, at.Add(-time.Hour), at, vars)
 				if err != nil {
 					t.Fatal(err)
 				}
 				panel := risingRows(ctx, t, conn, sql)
-				api, err := trend.NewStore(conn, trend.DefaultParams()).Trending(ctx, trend.Query{At: at, Window: window, Limit: 20})
+				store := trend.NewStore(conn, trend.DefaultParams())
+				api, err := store.Trending(ctx, trend.Query{At: at, Window: window, Limit: 20})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if sql, err = expandClickHouseSQL(top, at.Add(-time.Hour), at, vars); err != nil {
+					t.Fatal(err)
+				}
+				panelTop := topRows(ctx, t, conn, sql)
+				apiTop, err := store.Top(ctx, trend.Query{At: at, Window: window, Limit: 20})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -219,6 +233,9 @@ func TestRisingTagsPanelRanksAsTheAPI(t *testing.T) {
 					if p.Tag != a.Tag || p.Count != a.Count || math.Abs(p.Expected-a.Expected) > 0.0015 || math.Abs(p.Score-a.Score) > 0.0015 {
 						t.Errorf("#%d: panel %+v, API %+v", i+1, p, a)
 					}
+				}
+				if !reflect.DeepEqual(panelTop, apiTop) {
+					t.Errorf("Top tags panel %+v\nAPI top %+v", panelTop, apiTop)
 				}
 				return
 			}
@@ -256,19 +273,37 @@ func serverNow(ctx context.Context, t *testing.T, conn driver.Conn) time.Time {
 
 // risingRows runs the Rising tags query and reads its rows as trends.
 func risingRows(ctx context.Context, t *testing.T, conn driver.Conn, sql string) []trend.Trend {
+	return queryRows(ctx, t, conn, sql, func(rows driver.Rows) (trend.Trend, error) {
+		var tr trend.Trend
+		err := rows.Scan(&tr.Tag, &tr.Count, &tr.Expected, &tr.Score)
+		return tr, err
+	})
+}
+
+// topRows runs the Top tags query and reads its rows as counts.
+func topRows(ctx context.Context, t *testing.T, conn driver.Conn, sql string) []trend.Count {
+	return queryRows(ctx, t, conn, sql, func(rows driver.Rows) (trend.Count, error) {
+		var c trend.Count
+		err := rows.Scan(&c.Tag, &c.Display, &c.Count)
+		return c, err
+	})
+}
+
+// queryRows runs sql and reads each row with scan.
+func queryRows[T any](ctx context.Context, t *testing.T, conn driver.Conn, sql string, scan func(driver.Rows) (T, error)) []T {
 	t.Helper()
 	rows, err := conn.Query(ctx, sql)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, sql)
 	}
 	defer rows.Close()
-	var out []trend.Trend
+	out := []T{}
 	for rows.Next() {
-		var tr trend.Trend
-		if err := rows.Scan(&tr.Tag, &tr.Count, &tr.Expected, &tr.Score); err != nil {
+		v, err := scan(rows)
+		if err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, tr)
+		out = append(out, v)
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
