@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -185,6 +187,14 @@ func TestQueriesAndShapes(t *testing.T) {
 		rec := get(t, h, "/api/v1/top")
 		if rec.Code != http.StatusInternalServerError || strings.Contains(rec.Body.String(), "secret") {
 			t.Errorf("status %d body %s", rec.Code, rec.Body)
+		}
+	})
+	t.Run("no schema yet is a 503 that says what to run", func(t *testing.T) {
+		store.err = fmt.Errorf("querying top tags: %w", trend.MissingSchema(&clickhouse.Exception{Code: 81, Message: "Database secret doesn't exist"}))
+		defer func() { store.err = nil }()
+		rec := get(t, h, "/api/v1/trending?window=2h")
+		if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "run `aggregate migrate`") || strings.Contains(rec.Body.String(), "secret") {
+			t.Errorf("status %d body %s, want 503 naming aggregate migrate without ClickHouse's message", rec.Code, rec.Body)
 		}
 	})
 	t.Run("method", func(t *testing.T) {
