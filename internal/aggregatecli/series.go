@@ -66,7 +66,10 @@ point's start ("time") and end ("end", excluded).`,
 				}
 			}
 			from, to := trend.SeriesSpan(query.At, query.Window, query.Step)
-			return explainEmpty(ctx, store, query.Filter, from, to, cmd.ErrOrStderr())
+			return explainEmpty(ctx, store, query.Filter, from, to, cmd.ErrOrStderr(), func(w io.Writer, posts uint64, _ trend.Extent) {
+				fmt.Fprintf(w, "none of these tags is in the %d posts with hashtags from %s to %s UTC; `aggregate top` lists the tags used\n",
+					posts, formatMinute(from), formatMinute(to))
+			})
 		})
 	}
 	return cmd

@@ -108,9 +108,11 @@ func answer[T any](cmd *cobra.Command, q *trendQuery, flags *envflag.Set, build 
 
 // explainEmpty says why a question over from..to under f has no answer: a
 // filter value no post has is an error naming the known ones; otherwise a
-// note on w says that there are no posts yet, or none in the window and
-// when the newest one is.
-func explainEmpty(ctx context.Context, store *trend.Store, f trend.Filter, from, to time.Time, w io.Writer) error {
+// note on w says that there are no posts yet, or none in the window (and
+// when the stored ones are), or, when the window has posts, what busy
+// says about them (nil for a question that is only empty without posts).
+func explainEmpty(ctx context.Context, store *trend.Store, f trend.Filter, from, to time.Time, w io.Writer,
+	busy func(w io.Writer, posts uint64, ext trend.Extent)) error {
 	if err := store.CheckFilter(ctx, f); err != nil {
 		return err
 	}
@@ -125,6 +127,16 @@ func explainEmpty(ctx context.Context, store *trend.Store, f trend.Filter, from,
 	if ext.Empty {
 		fmt.Fprintf(w, "no posts%s are stored yet: load some with `ingest file PATH`, then `aggregate run --until-caught-up`\n", filtered)
 		return nil
+	}
+	if busy != nil {
+		n, err := store.Posts(ctx, f, from, to)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			busy(w, n, ext)
+			return nil
+		}
 	}
 	fmt.Fprintf(w, "no posts%s from %s to %s UTC; the stored posts run from %s to %s UTC (minutes, by created_at): try --at or a longer --window\n",
 		filtered, formatMinute(from), formatMinute(to), formatMinute(ext.First), formatMinute(ext.Last.Add(time.Minute)))
@@ -149,17 +161,19 @@ most first, with the spelling most posts used. Counts come from the
 per-minute buckets in ClickHouse; the current minute is included.`,
 		Example: `  aggregate top --window 1h --limit 20
   aggregate top --window 7d --lang fr --json`,
-	}, (*trend.Store).Top, writeTop, nil)
+	}, (*trend.Store).Top, writeTop, nil, nil)
 }
 
 // newListCmd completes cmd as a command that prints one list of tags (top
 // or trending) from --window, --limit and the filters. note, when set,
-// adds what the rows say about themselves (on stderr).
+// adds what the rows say about themselves (on stderr); busy, when set,
+// says why the list is empty although the window has posts.
 func newListCmd[T any](
 	cmd *cobra.Command,
 	list func(*trend.Store, context.Context, trend.Query) ([]T, error),
 	write func(io.Writer, []T, bool) error,
 	note func(io.Writer, trend.Query, []T),
+	busy func(trend.Query) func(io.Writer, uint64, trend.Extent),
 ) *cobra.Command {
 	var (
 		q     trendQuery
@@ -189,7 +203,11 @@ func newListCmd[T any](
 				return nil
 			}
 			from, to := trend.Span(query.At, query.Window)
-			return explainEmpty(ctx, store, query.Filter, from, to, cmd.ErrOrStderr())
+			var says func(io.Writer, uint64, trend.Extent)
+			if busy != nil {
+				says = busy(query)
+			}
+			return explainEmpty(ctx, store, query.Filter, from, to, cmd.ErrOrStderr(), says)
 		})
 	}
 	return cmd

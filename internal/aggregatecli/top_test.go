@@ -190,6 +190,10 @@ func TestTrendCommandsExplainEmptyAnswers(t *testing.T) {
 			`trending: no posts have lang "de"; the posts stored have lang "en", "fr"`, ""},
 		{"series of a known source outside the window", []string{"series", "--tag", "nato", "--source", "rss", "--window", "1h", "--step", "1h"}, end.Add(-5 * time.Hour), "",
 			"no posts matching the filters from 2025-11-20 09:00 to 2025-11-20 10:00 UTC"},
+		{"nothing trending in a window with posts", []string{"trending", "--window", "2m"}, at, "",
+			"no tag is trending from 2025-11-20 14:36 to 2025-11-20 14:38 UTC: of 1 posts with hashtags, no tag has 5 or more with a score above 1\n"},
+		{"series of tags without posts", []string{"series", "--tag", "unknown", "--window", "1h", "--step", "1h"}, at, "",
+			"none of these tags is in the 32 posts with hashtags from 2025-11-20 14:00 to 2025-11-20 15:00 UTC"},
 		{"trending without history", []string{"trending"}, at, "",
 			"not enough history yet: the stored posts cover 0 of the 24 windows of 1h before 2025-11-20 13:38 UTC"},
 	} {

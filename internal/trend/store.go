@@ -266,6 +266,30 @@ WHERE 1`+filterSQL(f), filterArgs(f)...)
 	return Extent{First: time.Unix(int64(first), 0).UTC(), Last: time.Unix(int64(last), 0).UTC()}, nil
 }
 
+// Posts returns how many distinct posts with hashtags under f were
+// created from from (included) to to (excluded), both rounded down to the
+// minute.
+func (s *Store) Posts(ctx context.Context, f Filter, from, to time.Time) (uint64, error) {
+	rows, err := s.query(ctx, "posts in the window", `SELECT uniqExactMerge(posts)
+FROM tag_minute
+WHERE minute >= toDateTime(@from) AND minute < toDateTime(@end)`+filterSQL(f),
+		append(filterArgs(f), clickhouse.Named("from", from.Unix()), clickhouse.Named("end", to.Unix()))...)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	var n uint64
+	if rows.Next() {
+		if err := rows.Scan(&n); err != nil {
+			return 0, fmt.Errorf("reading posts in the window: %w", err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("reading posts in the window: %w", err)
+	}
+	return n, nil
+}
+
 // Known lists the distinct sources and languages of the stored posts, in
 // order, so a filter naming neither can be told apart from a quiet window.
 func (s *Store) Known(ctx context.Context) (sources, langs []string, err error) {
