@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -51,12 +52,16 @@ answer at start is waited for, /readyz false meanwhile; the HTTP server and
 the consumer stop together when either fails.
 
 With --until-caught-up it exits 0 once everything up to the end offsets the
-topic had at start is written and committed.`,
+topic had at start is written and committed, and says on stderr what it
+loaded: messages read, posts, mentions written, dead letters, partitions
+and the time taken. Such a one-shot run serves no HTTP unless --http-addr
+(or AGGREGATE_HTTP_ADDR) is given, so it runs beside a daemon that holds
+the default port.`,
 		Args: cobra.NoArgs,
 	}
 	flags := cliflags.Flags(cmd)
 	set.registerFlags(flags)
-	flags.String(&httpAddr, "http-addr", "AGGREGATE_HTTP_ADDR", DefaultHTTPAddr, "address of the HTTP server (metrics, health, API, page); empty disables it")
+	flags.String(&httpAddr, "http-addr", "AGGREGATE_HTTP_ADDR", DefaultHTTPAddr, "address of the HTTP server (metrics, health, API, page); empty disables it; a run --until-caught-up serves it only when this is given")
 	flags.Duration(&retention, "retention", "AGGREGATE_RETENTION", 90*24*time.Hour, "drop ClickHouse partitions older than this; 0 keeps everything")
 	flags.Bool(&caughtUp, "until-caught-up", "", false, "exit 0 once everything up to the end offsets seen at start is written and committed")
 	api.RegisterFlags(flags)
@@ -72,6 +77,10 @@ topic had at start is written and committed.`,
 		if err := api.Validate(); err != nil {
 			return err
 		}
+		if caughtUp && !httpAddrGiven(cmd) {
+			httpAddr = ""
+		}
+		started := time.Now()
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 		metrics := aggregator.NewMetrics(reg)
@@ -121,9 +130,64 @@ topic had at start is written and committed.`,
 			}
 			return c.Run(ctx, aggregator.RunOptions{UntilCaughtUp: caughtUp})
 		})
-		return g.Wait()
+		if err := g.Wait(); err != nil {
+			return err
+		}
+		if caughtUp {
+			sum, err := summarise(reg, time.Since(started))
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.ErrOrStderr(), sum)
+		}
+		return nil
 	}
 	return cmd
+}
+
+// httpAddrGiven reports whether the HTTP address was asked for, by the
+// flag or its environment variable, rather than left at its default.
+func httpAddrGiven(cmd *cobra.Command) bool {
+	return cmd.Flags().Changed("http-addr") || os.Getenv("AGGREGATE_HTTP_ADDR") != ""
+}
+
+// loadSummary is what a run --until-caught-up loaded, read from its
+// metrics when it ends.
+type loadSummary struct {
+	messages, deadLetters, mentions uint64
+	partitions                      int
+	took                            time.Duration
+}
+
+func (s loadSummary) String() string {
+	return fmt.Sprintf("caught up in %s: read %d messages from %d partitions: %d posts written as %d mentions, %d dead letters",
+		s.took.Round(time.Millisecond), s.messages, s.partitions, s.messages-s.deadLetters, s.mentions, s.deadLetters)
+}
+
+// summarise reads the summary of a run from the aggregate metrics in g:
+// every message is either a post or a dead letter, and the lag gauge has
+// one series per partition consumed.
+func summarise(g prometheus.Gatherer, took time.Duration) (loadSummary, error) {
+	families, err := g.Gather()
+	if err != nil {
+		return loadSummary{}, fmt.Errorf("reading the run's metrics: %w", err)
+	}
+	s := loadSummary{took: took}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			switch f.GetName() {
+			case "tagpulse_aggregate_messages_consumed_total":
+				s.messages += uint64(m.GetCounter().GetValue())
+			case "tagpulse_aggregate_dlq_messages_total":
+				s.deadLetters += uint64(m.GetCounter().GetValue())
+			case "tagpulse_aggregate_rows_inserted_total":
+				s.mentions += uint64(m.GetCounter().GetValue())
+			case "tagpulse_aggregate_consumer_lag_messages":
+				s.partitions++
+			}
+		}
+	}
+	return s, nil
 }
 
 // consuming holds the settings of the commands that write posts from

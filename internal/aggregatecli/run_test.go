@@ -3,12 +3,20 @@ package aggregatecli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"tagpulse/internal/post"
+	"tagpulse/internal/stacktest"
 )
 
 // lockedBuffer is a log the command writes while the test reads it.
@@ -119,5 +127,78 @@ func TestRunStopsWhenItsHTTPAddressIsTaken(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatalf("aggregate run still running 5s after failing to listen\n%s", logs.String())
+	}
+}
+
+// A run --until-caught-up serves no HTTP unless asked, so it works while
+// the daemon holds the default port, and ends by saying what it loaded.
+func TestRunUntilCaughtUpNeedsNoPortAndSaysWhatItLoaded(t *testing.T) {
+	k := stacktest.Kafka(t, 3)
+	store, conn := stacktest.ClickHouse(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	// Hold the default port as a daemon would (if something else holds
+	// it already, that serves as well).
+	if ln, err := net.Listen("tcp", DefaultHTTPAddr); err == nil {
+		defer ln.Close()
+	}
+	t.Setenv("AGGREGATE_HTTP_ADDR", "")
+
+	created := time.Now().UTC().Truncate(time.Second)
+	var msgs []kafka.Message
+	for i, tags := range [][]string{{"otan", "nif2025"}, {"otan"}, {}} {
+		m := post.Message{Post: post.Post{ID: fmt.Sprintf("p%d", i), Text: "text", CreatedAt: created, Source: "file", Lang: "fr"}, ExtractorVersion: 1}
+		for _, tag := range tags {
+			m.Hashtags = append(m.Hashtags, post.Hashtag{Tag: tag, Display: tag})
+		}
+		v, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs = append(msgs, kafka.Message{Key: []byte(m.ID), Value: v})
+	}
+	msgs = append(msgs, kafka.Message{Key: []byte("poison"), Value: []byte("not json")})
+	stacktest.Produce(t, k, k.Topic, msgs...)
+
+	cmd := New()
+	var out, errOut bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&errOut)
+	cmd.SetArgs([]string{"run", "--until-caught-up", "--kafka-brokers", strings.Join(k.Brokers, ","), "--kafka-topic", k.Topic,
+		"--kafka-group", stacktest.UniqueName("caughtup"), "--clickhouse-dsn", store.DSN})
+	if err := cmd.ExecuteContext(ctx); err != nil {
+		t.Fatalf("aggregate run --until-caught-up with %s taken: %v\n%s", DefaultHTTPAddr, err, errOut.String())
+	}
+	summary := regexp.MustCompile(`caught up in [0-9.]+m?s: read 4 messages from 3 partitions: 3 posts written as 3 mentions, 1 dead letters\n`)
+	if !summary.MatchString(errOut.String()) {
+		t.Errorf("stderr does not end with the summary:\n%s", errOut.String())
+	}
+	if got := stacktest.TagTotals(t, conn); got["otan"] != 2 || got["nif2025"] != 1 {
+		t.Errorf("tag totals = %v, want otan 2 and nif2025 1", got)
+	}
+}
+
+func TestHTTPAddrGiven(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  string
+		want bool
+	}{
+		{nil, "", false},
+		{[]string{"--http-addr", "127.0.0.1:9999"}, "", true},
+		{[]string{"--http-addr", ""}, "", true},
+		{nil, "127.0.0.1:9999", true},
+	} {
+		t.Run(fmt.Sprint(tc.args, tc.env), func(t *testing.T) {
+			t.Setenv("AGGREGATE_HTTP_ADDR", tc.env)
+			cmd := newRunCmd()
+			if err := cmd.ParseFlags(tc.args); err != nil {
+				t.Fatal(err)
+			}
+			if got := httpAddrGiven(cmd); got != tc.want {
+				t.Errorf("httpAddrGiven = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

@@ -22,12 +22,19 @@ func newSeriesCmd() *cobra.Command {
 		Short: "Print the counts of tags per step over the last window",
 		Long: `series prints, for one or more tags (canonical keys, with or without #),
 the distinct posts per --step over the last --window, oldest first; steps
-without posts print 0. The window must be a whole number of steps.`,
+without posts print 0. The window must be a whole number of steps.
+
+Steps are aligned to the step, counted in UTC from the Unix epoch: whole
+hours for 1h, midnights UTC for 1d, quarter hours for 15m. The last step
+is the one holding the current minute (or --at), so it may not be over
+yet. The table's first column is each step's start; --json gives each
+point's start ("time") and end ("end", excluded).`,
 		Example: `  aggregate series --tag nif2025 --tag otan --window 24h --step 1h
   aggregate series --tag nato --window 7d --step 6h --json`,
 		Args: cobra.NoArgs,
 	}
 	flags := q.register(cmd, "24h")
+	cmd.Flags().Lookup("window").Usage = "how far back to chart, ending with the step that holds now (or --at): 24h, 7d, … (1m to 90d, a whole number of steps)"
 	cmd.Flags().StringArrayVar(&tags, "tag", nil, fmt.Sprintf("a tag to chart; repeat for more (up to %d)", trend.MaxTags))
 	cmd.Flags().StringVar(&step, "step", "1h", "the length of one point: 1m, 15m, 1h, 1d, …")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -44,7 +51,26 @@ without posts print 0. The window must be a whole number of steps.`,
 			return query.Validate()
 		}, func(ctx context.Context, store *trend.Store) ([]trend.Series, error) {
 			return store.Series(ctx, query)
-		}, writeSeries)
+		}, func(w io.Writer, series []trend.Series, asJSON bool) error {
+			if !asJSON {
+				from, to := trend.SeriesSpan(query.At, query.Window, query.Step)
+				writeSpan(w, fmt.Sprintf("Steps of %s", trend.FormatDuration(query.Step)), from, to)
+			}
+			return writeSeries(w, series, asJSON)
+		}, func(ctx context.Context, store *trend.Store, series []trend.Series) error {
+			for _, s := range series {
+				for _, p := range s.Points {
+					if p.Count > 0 {
+						return nil
+					}
+				}
+			}
+			from, to := trend.SeriesSpan(query.At, query.Window, query.Step)
+			return explainEmpty(ctx, store, query.Filter, from, to, cmd.ErrOrStderr(), func(w io.Writer, posts uint64, _ trend.Extent) {
+				fmt.Fprintf(w, "none of these tags is in the %d posts with hashtags from %s to %s UTC; `aggregate top` lists the tags used\n",
+					posts, formatMinute(from), formatMinute(to))
+			})
+		})
 	}
 	return cmd
 }
@@ -56,14 +82,14 @@ func writeSeries(w io.Writer, series []trend.Series, asJSON bool) error {
 		return writeJSON(w, series)
 	}
 	tw := newTable(w)
-	fmt.Fprint(tw, "TIME (UTC)")
+	fmt.Fprint(tw, "STEP START (UTC)")
 	for _, s := range series {
 		fmt.Fprintf(tw, "\t#%s", s.Display)
 	}
 	fmt.Fprintln(tw)
 	if len(series) > 0 {
 		for i, p := range series[0].Points {
-			fmt.Fprint(tw, p.Time.UTC().Format("2006-01-02 15:04"))
+			fmt.Fprint(tw, formatMinute(p.Time))
 			for _, s := range series {
 				fmt.Fprintf(tw, "\t%d", s.Points[i].Count)
 			}

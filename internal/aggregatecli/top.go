@@ -78,15 +78,17 @@ func (q *trendQuery) open(cmd *cobra.Command, flags *envflag.Set, build func(at 
 	}
 	conn, err := chstore.Open(cmd.Context(), q.store)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, trend.MissingSchema(err)
 	}
 	return trend.NewStore(conn, trend.DefaultParams()), func() { conn.Close() }, nil
 }
 
 // answer opens the store as open does, asks it (a failed question is
-// named after the command) and prints the answer with write.
+// named after the command), lets explain say what the answer cannot (why
+// it is empty, on stderr or as an error) and prints it with write.
 func answer[T any](cmd *cobra.Command, q *trendQuery, flags *envflag.Set, build func(at time.Time, window time.Duration) error,
-	ask func(context.Context, *trend.Store) (T, error), write func(io.Writer, T, bool) error) error {
+	ask func(context.Context, *trend.Store) (T, error), write func(io.Writer, T, bool) error,
+	explain func(context.Context, *trend.Store, T) error) error {
 	store, closeStore, err := q.open(cmd, flags, build)
 	if err != nil {
 		return err
@@ -96,7 +98,58 @@ func answer[T any](cmd *cobra.Command, q *trendQuery, flags *envflag.Set, build 
 	if err != nil {
 		return fmt.Errorf("%s: %w", cmd.Name(), err)
 	}
+	// Explained first: a filter no post matches is an error, and then no
+	// table is printed.
+	if err := explain(cmd.Context(), store, got); err != nil {
+		return fmt.Errorf("%s: %w", cmd.Name(), err)
+	}
 	return write(cmd.OutOrStdout(), got, q.json)
+}
+
+// explainEmpty says why a question over from..to under f has no answer: a
+// filter value no post has is an error naming the known ones; otherwise a
+// note on w says that there are no posts yet, or none in the window (and
+// when the stored ones are), or, when the window has posts, what busy
+// says about them (nil for a question that is only empty without posts).
+func explainEmpty(ctx context.Context, store *trend.Store, f trend.Filter, from, to time.Time, w io.Writer,
+	busy func(w io.Writer, posts uint64, ext trend.Extent)) error {
+	if err := store.CheckFilter(ctx, f); err != nil {
+		return err
+	}
+	ext, err := store.Extent(ctx, f)
+	if err != nil {
+		return err
+	}
+	filtered := ""
+	if f.Source != "" || f.Lang != "" {
+		filtered = " matching the filters"
+	}
+	if ext.Empty {
+		fmt.Fprintf(w, "no posts%s are stored yet: load some with `ingest file PATH`, then `aggregate run --until-caught-up`\n", filtered)
+		return nil
+	}
+	if busy != nil {
+		n, err := store.Posts(ctx, f, from, to)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			busy(w, n, ext)
+			return nil
+		}
+	}
+	fmt.Fprintf(w, "no posts%s from %s to %s UTC; the stored posts run from %s to %s UTC (minutes, by created_at): try --at or a longer --window\n",
+		filtered, formatMinute(from), formatMinute(to), formatMinute(ext.First), formatMinute(ext.Last.Add(time.Minute)))
+	return nil
+}
+
+// formatMinute prints a UTC time to the minute, as the tables do.
+func formatMinute(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") }
+
+// writeSpan prints the line above a table that says which minutes it
+// counts.
+func writeSpan(w io.Writer, what string, from, to time.Time) {
+	fmt.Fprintf(w, "%s from %s to %s UTC (start included, end excluded)\n", what, formatMinute(from), formatMinute(to))
 }
 
 func newTopCmd() *cobra.Command {
@@ -108,15 +161,19 @@ most first, with the spelling most posts used. Counts come from the
 per-minute buckets in ClickHouse; the current minute is included.`,
 		Example: `  aggregate top --window 1h --limit 20
   aggregate top --window 7d --lang fr --json`,
-	}, (*trend.Store).Top, writeTop)
+	}, (*trend.Store).Top, writeTop, nil, nil)
 }
 
 // newListCmd completes cmd as a command that prints one list of tags (top
-// or trending) from --window, --limit and the filters.
+// or trending) from --window, --limit and the filters. note, when set,
+// adds what the rows say about themselves (on stderr); busy, when set,
+// says why the list is empty although the window has posts.
 func newListCmd[T any](
 	cmd *cobra.Command,
 	list func(*trend.Store, context.Context, trend.Query) ([]T, error),
 	write func(io.Writer, []T, bool) error,
+	note func(io.Writer, trend.Query, []T),
+	busy func(trend.Query) func(io.Writer, uint64, trend.Extent),
 ) *cobra.Command {
 	var (
 		q     trendQuery
@@ -132,7 +189,26 @@ func newListCmd[T any](
 			return query.Validate()
 		}, func(ctx context.Context, store *trend.Store) ([]T, error) {
 			return list(store, ctx, query)
-		}, write)
+		}, func(w io.Writer, rows []T, asJSON bool) error {
+			if !asJSON {
+				from, to := trend.Span(query.At, query.Window)
+				writeSpan(w, "Posts", from, to)
+			}
+			return write(w, rows, asJSON)
+		}, func(ctx context.Context, store *trend.Store, rows []T) error {
+			if note != nil {
+				note(cmd.ErrOrStderr(), query, rows)
+			}
+			if len(rows) > 0 {
+				return nil
+			}
+			from, to := trend.Span(query.At, query.Window)
+			var says func(io.Writer, uint64, trend.Extent)
+			if busy != nil {
+				says = busy(query)
+			}
+			return explainEmpty(ctx, store, query.Filter, from, to, cmd.ErrOrStderr(), says)
+		})
 	}
 	return cmd
 }

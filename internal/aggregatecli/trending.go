@@ -16,10 +16,17 @@ func newTrendingCmd() *cobra.Command {
 		Long: `trending prints the tags whose count over the last --window is furthest
 above what their own history predicts, highest score first. The expected
 count comes from the same tag over the previous windows; the score is the
-surprise in standard deviations. docs/trends.md explains the formula.`,
+surprise in standard deviations. docs/trends.md explains the formula.
+
+The history is the 24 windows before the current one. While the stored
+posts do not reach that far back (a fresh import), the missing windows
+count as zero, every tag looks new and trending repeats top: trending
+then says "not enough history yet" on stderr, and --json carries
+history_windows and enough_history on every tag. A list with no tag says
+why on stderr.`,
 		Example: `  aggregate trending --window 1h --limit 10
   aggregate trending --window 24h --source mastodon --json`,
-	}, (*trend.Store).Trending, writeTrending)
+	}, (*trend.Store).Trending, writeTrending, noteHistory, noneTrending)
 }
 
 // writeTrending prints a trending list as an aligned table, or as JSON.
@@ -33,4 +40,33 @@ func writeTrending(w io.Writer, rows []trend.Trend, asJSON bool) error {
 		fmt.Fprintf(tw, "%d\t#%s\t%d\t%.1f\t%.1f\n", i+1, r.Display, r.Count, r.Expected, r.Score)
 	}
 	return tw.Flush()
+}
+
+// noteHistory says on w when the scores of rows rest on fewer earlier
+// windows than the score needs.
+func noteHistory(w io.Writer, q trend.Query, rows []trend.Trend) {
+	if len(rows) == 0 || rows[0].EnoughHistory {
+		return
+	}
+	writeShortHistory(w, q, rows[0].HistoryWindows)
+}
+
+func writeShortHistory(w io.Writer, q trend.Query, have int) {
+	from, _ := trend.Span(q.At, q.Window)
+	fmt.Fprintf(w, "not enough history yet: the stored posts cover %d of the %d windows of %s before %s UTC that the score compares with, so tags look new and this list repeats top; see docs/trends.md\n",
+		have, trend.DefaultParams().BaselineWindows, trend.FormatDuration(q.Window), formatMinute(from))
+}
+
+// noneTrending says why no tag trends in a window that has posts: none
+// reached the thresholds, and, when so, the history is short.
+func noneTrending(q trend.Query) func(io.Writer, uint64, trend.Extent) {
+	return func(w io.Writer, posts uint64, ext trend.Extent) {
+		p := trend.DefaultParams()
+		from, to := trend.Span(q.At, q.Window)
+		fmt.Fprintf(w, "no tag is trending from %s to %s UTC: of %d posts with hashtags, no tag has %d or more with a score above %g\n",
+			formatMinute(from), formatMinute(to), posts, p.MinCount, p.MinScore)
+		if have := p.HistoryWindows(ext, q.At, q.Window); have < p.BaselineWindows {
+			writeShortHistory(w, q, have)
+		}
+	}
 }

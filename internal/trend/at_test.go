@@ -29,7 +29,13 @@ func TestQueryTimeWithinClickHouseDateTime(t *testing.T) {
 				t.Fatal(err)
 			}
 			q := Query{At: at, Window: tt.window, Limit: 10}
-			sq := SeriesQuery{At: at, Window: tt.window, Step: tt.window, Tags: []string{"a"}}
+			// Series steps are aligned to the step, so a 1m step keeps
+			// the window's end; 90d is charted by day.
+			step := time.Minute
+			if tt.window > 24*time.Hour {
+				step = 24 * time.Hour
+			}
+			sq := SeriesQuery{At: at, Window: tt.window, Step: step, Tags: []string{"a"}}
 			for name, err := range map[string]error{"top": q.Validate(), "series": sq.Validate()} {
 				switch {
 				case tt.want == "" && err != nil:

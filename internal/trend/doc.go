@@ -12,5 +12,11 @@
 // parameterised and bounded (Query.Validate, SeriesQuery.Validate), and
 // takes the time it is asked at explicitly, so callers inject their clock.
 //
+// Windows of Top and Trending end with the minute of the query time (Span);
+// the steps of Series are aligned to the step (SeriesSpan). A trending
+// answer says how much history it rests on (Trend.HistoryWindows), and
+// Extent, Posts, Known and CheckFilter let callers say why an answer is
+// empty. Grafana's Rising tags panel computes the same score in SQL.
+//
 // The trending formula and its parameters are documented in docs/trends.md.
 package trend

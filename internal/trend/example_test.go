@@ -79,3 +79,34 @@ func ExampleParseDuration() {
 	// 100d -> window must be between 1m and 90d, got 100d
 	// 90s -> window must be a whole number of minutes, got 1m30s
 }
+
+// HistoryWindows says how many of the 24 windows a score compares with
+// hold stored posts. After importing a week of posts, an hourly window has
+// all 24 behind it, a daily window only 6: its scores cannot yet tell a
+// burst from a normal day, and the answers say so (enough_history false).
+func ExampleParams_HistoryWindows() {
+	p := trend.DefaultParams()
+	at := time.Date(2025, 11, 20, 14, 37, 30, 0, time.UTC)
+	imported := trend.Extent{First: at.Add(-7 * 24 * time.Hour), Last: at}
+	for _, window := range []time.Duration{time.Hour, 6 * time.Hour, 24 * time.Hour} {
+		from, to := trend.Span(at, window)
+		n := p.HistoryWindows(imported, at, window)
+		fmt.Printf("%-3s %s–%s: %2d of %d earlier windows, enough %v\n", trend.FormatDuration(window),
+			from.Format("02 15:04"), to.Format("02 15:04"), n, p.BaselineWindows, n >= p.BaselineWindows)
+	}
+	// Output:
+	// 1h  20 13:38–20 14:38: 24 of 24 earlier windows, enough true
+	// 6h  20 08:38–20 14:38: 24 of 24 earlier windows, enough true
+	// 1d  19 14:38–20 14:38:  6 of 24 earlier windows, enough false
+}
+
+// SeriesSpan shows how series steps are aligned to the step: a 6-hour
+// chart by the hour, asked at 14:37, runs from 09:00 to 15:00, its last
+// step (14:00–15:00) not over yet.
+func ExampleSeriesSpan() {
+	at := time.Date(2025, 11, 20, 14, 37, 30, 0, time.UTC)
+	from, to := trend.SeriesSpan(at, 6*time.Hour, time.Hour)
+	fmt.Println(from.Format(time.RFC3339), "to", to.Format(time.RFC3339))
+	// Output:
+	// 2025-11-20T09:00:00Z to 2025-11-20T15:00:00Z
+}

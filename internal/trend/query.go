@@ -88,7 +88,9 @@ func validateWindow(w time.Duration) error {
 }
 
 // SeriesQuery asks for the counts of Tags per Step over the window of
-// length Window that ends with the minute containing At.
+// length Window that ends with the step containing At's minute. Steps are
+// aligned to whole multiples of Step since the Unix epoch (whole hours for
+// 1h, UTC midnights for 1d), so the last step may reach past At.
 type SeriesQuery struct {
 	At     time.Time
 	Window time.Duration
@@ -114,6 +116,10 @@ func (q *SeriesQuery) Validate() error {
 	}
 	if err := validateAt(q.At, q.Window); err != nil {
 		return err
+	}
+	if f := newSeriesFrame(q.At, q.Window, q.Step); f.end > MaxTime.Unix() {
+		return invalid("at %s: the last step of %s ending then must end by %s",
+			q.At.UTC().Format(time.RFC3339), FormatDuration(q.Step), MaxTime.Format(time.RFC3339))
 	}
 	tags, err := NormaliseTags(q.Tags)
 	if err != nil {
@@ -163,6 +169,30 @@ func newFrame(at time.Time, window time.Duration) frame {
 	return frame{end: end, window: int64(window / time.Second)}
 }
 
+// newSeriesFrame is the frame of a series: its end is the end of the step
+// that contains at's minute, steps counted from the Unix epoch.
+func newSeriesFrame(at time.Time, window, step time.Duration) frame {
+	f := newFrame(at, window)
+	st := int64(step / time.Second)
+	f.end += mod(-f.end, st)
+	return f
+}
+
+// Span returns the times a window of length window asked at at covers:
+// from its first minute (inclusive) to the end of at's minute (exclusive),
+// in UTC. Top and trending count exactly these minutes.
+func Span(at time.Time, window time.Duration) (from, to time.Time) {
+	f := newFrame(at, window)
+	return time.Unix(f.start(0), 0).UTC(), time.Unix(f.end, 0).UTC()
+}
+
+// SeriesSpan returns the times a series covers: from the start of its
+// first step to the end of its last, in UTC.
+func SeriesSpan(at time.Time, window, step time.Duration) (from, to time.Time) {
+	f := newSeriesFrame(at, window, step)
+	return time.Unix(f.start(0), 0).UTC(), time.Unix(f.end, 0).UTC()
+}
+
 func mod(a, b int64) int64 {
 	m := a % b
 	if m < 0 {
@@ -185,7 +215,7 @@ func (f frame) slot(t time.Time) int {
 	return int((d - 1) / f.window)
 }
 
-// formatDuration prints durations the way people write windows: 90d, 1h,
+// FormatDuration prints durations the way people write windows: 90d, 1h,
 // 15m.
 func FormatDuration(d time.Duration) string {
 	const day = 24 * time.Hour

@@ -3,6 +3,7 @@ package trend
 import (
 	"math"
 	"sort"
+	"time"
 )
 
 // Params are the parameters of the trending score; docs/trends.md explains
@@ -104,6 +105,20 @@ func (p Params) Rank(slots map[string][]uint64, limit int) []Trend {
 		out = out[:limit]
 	}
 	return out
+}
+
+// HistoryWindows returns how many of the BaselineWindows windows before
+// the one asked at at the stored posts of ext cover: a window counts once
+// the first stored minute is at or before its start. It is
+// BaselineWindows when the posts reach back far enough and 0 when they
+// start within the current window (or there are none).
+func (p Params) HistoryWindows(ext Extent, at time.Time, window time.Duration) int {
+	if ext.Empty {
+		return 0
+	}
+	f := newFrame(at, window)
+	covered := (f.start(0) - ext.First.Unix()) / f.window
+	return int(max(0, min(covered, int64(p.BaselineWindows))))
 }
 
 func round(x float64, digits int) float64 {

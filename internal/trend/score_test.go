@@ -153,3 +153,62 @@ func TestFrame(t *testing.T) {
 		})
 	}
 }
+
+func TestHistoryWindows(t *testing.T) {
+	p := DefaultParams()
+	at := clock // 14:37:30; the 1h window is 13:38–14:38
+	for _, tc := range []struct {
+		name  string
+		first string
+		want  int
+	}{
+		{"posts only in the window", "2025-11-20T14:00:00Z", 0},
+		{"first at the window's start", "2025-11-20T13:38:00Z", 0},
+		{"first one window before", "2025-11-20T12:38:00Z", 1},
+		{"first within the window before", "2025-11-20T12:39:00Z", 0},
+		{"exactly 24 windows", "2025-11-19T13:38:00Z", 24},
+		{"a week", "2025-11-13T00:00:00Z", 24},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			first, err := time.Parse(time.RFC3339, tc.first)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := p.HistoryWindows(Extent{First: first, Last: at}, at, time.Hour); got != tc.want {
+				t.Errorf("HistoryWindows = %d, want %d", got, tc.want)
+			}
+		})
+	}
+	if got := p.HistoryWindows(Extent{Empty: true}, at, time.Hour); got != 0 {
+		t.Errorf("no posts: %d, want 0", got)
+	}
+}
+
+func TestSeriesFrameAlignsToStep(t *testing.T) {
+	for _, tc := range []struct {
+		at           string
+		window, step time.Duration
+		from, to     string
+	}{
+		{"2025-11-20T14:37:30Z", 3 * time.Hour, time.Hour, "2025-11-20T12:00:00Z", "2025-11-20T15:00:00Z"},
+		{"2025-11-20T14:00:00Z", time.Hour, time.Hour, "2025-11-20T14:00:00Z", "2025-11-20T15:00:00Z"},
+		{"2025-11-20T13:59:59Z", time.Hour, time.Hour, "2025-11-20T13:00:00Z", "2025-11-20T14:00:00Z"},
+		{"2025-11-20T14:37:30Z", 7 * 24 * time.Hour, 24 * time.Hour, "2025-11-14T00:00:00Z", "2025-11-21T00:00:00Z"},
+		{"2025-11-20T14:37:30Z", time.Hour, 15 * time.Minute, "2025-11-20T13:45:00Z", "2025-11-20T14:45:00Z"},
+		{"2025-11-20T14:37:30Z", 10 * time.Minute, time.Minute, "2025-11-20T14:28:00Z", "2025-11-20T14:38:00Z"},
+	} {
+		t.Run(tc.at+" "+FormatDuration(tc.step), func(t *testing.T) {
+			at, err := time.Parse(time.RFC3339, tc.at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			from, to := SeriesSpan(at, tc.window, tc.step)
+			if got := from.Format(time.RFC3339); got != tc.from {
+				t.Errorf("from = %s, want %s", got, tc.from)
+			}
+			if got := to.Format(time.RFC3339); got != tc.to {
+				t.Errorf("to = %s, want %s", got, tc.to)
+			}
+		})
+	}
+}

@@ -2,7 +2,9 @@ package trend
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,12 +22,21 @@ type Count struct {
 
 // Trend is one tag of a trending list: its count in the window, what its
 // history predicts for the window, and the score of the difference.
+//
+// HistoryWindows is how many of the Params.BaselineWindows earlier windows
+// the stored posts cover (under the query's filter), the same for every
+// tag of one answer; EnoughHistory is false while it is short of them. A
+// window before the first stored post counts as zero posts, so on a fresh
+// import every tag looks new and trending repeats top: the score is not
+// yet meaningful.
 type Trend struct {
-	Tag      string  `json:"tag"`
-	Display  string  `json:"display"`
-	Count    uint64  `json:"count"`
-	Expected float64 `json:"expected"`
-	Score    float64 `json:"score"`
+	Tag            string  `json:"tag"`
+	Display        string  `json:"display"`
+	Count          uint64  `json:"count"`
+	Expected       float64 `json:"expected"`
+	Score          float64 `json:"score"`
+	HistoryWindows int     `json:"history_windows"`
+	EnoughHistory  bool    `json:"enough_history"`
 }
 
 // Series is the count of one tag per step, oldest first, with no gaps.
@@ -35,9 +46,12 @@ type Series struct {
 	Points  []Point `json:"points"`
 }
 
-// Point is the count of distinct posts in the step starting at Time.
+// Point is the count of distinct posts in the step from Time (its start,
+// inclusive) to End (exclusive). The last step of a series contains the
+// query time, so it may not be over yet.
 type Point struct {
 	Time  time.Time `json:"time"`
+	End   time.Time `json:"end"`
 	Count uint64    `json:"count"`
 }
 
@@ -63,9 +77,35 @@ func (s *Store) query(ctx context.Context, what, sql string, args ...any) (drive
 	}))
 	rows, err := s.conn.Query(ctx, sql, args...)
 	if err != nil {
-		return nil, fmt.Errorf("querying %s: %w", what, err)
+		return nil, fmt.Errorf("querying %s: %w", what, MissingSchema(err))
 	}
 	return rows, nil
+}
+
+// ErrNoSchema matches the errors of questions asked of a ClickHouse where
+// tagpulse's database or tables do not exist yet (errors.Is).
+var ErrNoSchema = errors.New("the tagpulse database does not exist yet: run `aggregate migrate` (or `aggregate run`, which migrates at start), then load posts")
+
+// ClickHouse's codes for an unknown database and an unknown table.
+const (
+	codeUnknownTable    = 60
+	codeUnknownDatabase = 81
+)
+
+type schemaError struct{ err error }
+
+func (e *schemaError) Error() string   { return ErrNoSchema.Error() + " (" + e.err.Error() + ")" }
+func (e *schemaError) Unwrap() []error { return []error{ErrNoSchema, e.err} }
+
+// MissingSchema returns err as an error matching ErrNoSchema when
+// ClickHouse answered that the database or a table is unknown, and err
+// unchanged otherwise.
+func MissingSchema(err error) error {
+	var ex *clickhouse.Exception
+	if errors.As(err, &ex) && (ex.Code == codeUnknownDatabase || ex.Code == codeUnknownTable) {
+		return &schemaError{err: err}
+	}
+	return err
 }
 
 // filterSQL returns the conditions for the filters that are set. Only
@@ -177,7 +217,150 @@ GROUP BY tag, slot`
 		return nil, fmt.Errorf("reading trending tags: %w", err)
 	}
 	out := s.params.Rank(slots, q.Limit)
+	if len(out) > 0 {
+		ext, err := s.Extent(ctx, q.Filter)
+		if err != nil {
+			return nil, err
+		}
+		n := s.params.HistoryWindows(ext, q.At, q.Window)
+		for i := range out {
+			out[i].HistoryWindows = n
+			out[i].EnoughHistory = n >= k
+		}
+	}
 	return out, setDisplays(ctx, s, out)
+}
+
+// Extent is the stretch of time the stored posts cover under a filter:
+// the first and the last minute with a post. Empty is true when there is
+// no post at all, and the times are then zero.
+type Extent struct {
+	Empty       bool
+	First, Last time.Time
+}
+
+// Extent returns the first and last minute with posts under f.
+func (s *Store) Extent(ctx context.Context, f Filter) (Extent, error) {
+	rows, err := s.query(ctx, "the time range of the posts", `SELECT count(), toUInt32(min(minute)), toUInt32(max(minute))
+FROM tag_minute
+WHERE 1`+filterSQL(f), filterArgs(f)...)
+	if err != nil {
+		return Extent{}, err
+	}
+	defer rows.Close()
+	var (
+		n           uint64
+		first, last uint32
+	)
+	if rows.Next() {
+		if err := rows.Scan(&n, &first, &last); err != nil {
+			return Extent{}, fmt.Errorf("reading the time range of the posts: %w", err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return Extent{}, fmt.Errorf("reading the time range of the posts: %w", err)
+	}
+	if n == 0 {
+		return Extent{Empty: true}, nil
+	}
+	return Extent{First: time.Unix(int64(first), 0).UTC(), Last: time.Unix(int64(last), 0).UTC()}, nil
+}
+
+// Posts returns how many distinct posts with hashtags under f were
+// created from from (included) to to (excluded), both rounded down to the
+// minute.
+func (s *Store) Posts(ctx context.Context, f Filter, from, to time.Time) (uint64, error) {
+	rows, err := s.query(ctx, "posts in the window", `SELECT uniqExactMerge(posts)
+FROM tag_minute
+WHERE minute >= toDateTime(@from) AND minute < toDateTime(@end)`+filterSQL(f),
+		append(filterArgs(f), clickhouse.Named("from", from.Unix()), clickhouse.Named("end", to.Unix()))...)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	var n uint64
+	if rows.Next() {
+		if err := rows.Scan(&n); err != nil {
+			return 0, fmt.Errorf("reading posts in the window: %w", err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("reading posts in the window: %w", err)
+	}
+	return n, nil
+}
+
+// Known lists the distinct sources and languages of the stored posts, in
+// order, so a filter naming neither can be told apart from a quiet window.
+func (s *Store) Known(ctx context.Context) (sources, langs []string, err error) {
+	rows, err := s.query(ctx, "sources and languages", `SELECT DISTINCT 's', source FROM tag_minute
+UNION ALL
+SELECT DISTINCT 'l', lang FROM tag_minute`)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var kind, v string
+		if err := rows.Scan(&kind, &v); err != nil {
+			return nil, nil, fmt.Errorf("reading sources and languages: %w", err)
+		}
+		if kind == "s" {
+			sources = append(sources, v)
+		} else {
+			langs = append(langs, v)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("reading sources and languages: %w", err)
+	}
+	slices.Sort(sources)
+	slices.Sort(langs)
+	return sources, langs, nil
+}
+
+// ErrUnknownFilter matches the error of CheckFilter (errors.Is); it also
+// matches ErrInvalidQuery.
+var ErrUnknownFilter = errors.New("no posts have this source or language")
+
+type filterError struct{ msg string }
+
+func (e *filterError) Error() string { return e.msg }
+func (e *filterError) Is(target error) bool {
+	return target == ErrUnknownFilter || target == ErrInvalidQuery
+}
+
+// CheckFilter returns an error naming the known values when f asks for a
+// source or a language no stored post has, and nil otherwise (also when
+// there are no posts at all).
+func (s *Store) CheckFilter(ctx context.Context, f Filter) error {
+	if f.Source == "" && f.Lang == "" {
+		return nil
+	}
+	sources, langs, err := s.Known(ctx)
+	if err != nil {
+		return err
+	}
+	if len(sources) == 0 {
+		return nil
+	}
+	for _, c := range []struct {
+		name, value string
+		known       []string
+	}{{"source", f.Source, sources}, {"lang", f.Lang, langs}} {
+		if c.value != "" && !slices.Contains(c.known, c.value) {
+			return &filterError{msg: fmt.Sprintf("no posts have %s %q; the posts stored have %s %s", c.name, c.value, c.name, quoteList(c.known))}
+		}
+	}
+	return nil
+}
+
+func quoteList(values []string) string {
+	q := make([]string, len(values))
+	for i, v := range values {
+		q[i] = fmt.Sprintf("%q", v)
+	}
+	return strings.Join(q, ", ")
 }
 
 // Series returns, for each tag in the order asked, its count per step over
@@ -186,7 +369,7 @@ func (s *Store) Series(ctx context.Context, q SeriesQuery) ([]Series, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
-	f := newFrame(q.At, q.Window)
+	f := newSeriesFrame(q.At, q.Window, q.Step)
 	from := f.start(0)
 	step := int64(q.Step / time.Second)
 	points := int(f.window / step)
@@ -210,7 +393,9 @@ GROUP BY tag, i`
 		index[tag] = i
 		out[i] = Series{Tag: tag, Points: make([]Point, points)}
 		for j := range out[i].Points {
-			out[i].Points[j].Time = time.Unix(from+int64(j)*step, 0).UTC()
+			start := from + int64(j)*step
+			out[i].Points[j].Time = time.Unix(start, 0).UTC()
+			out[i].Points[j].End = time.Unix(start+step, 0).UTC()
 		}
 	}
 	for rows.Next() {

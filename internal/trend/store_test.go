@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -138,6 +139,9 @@ func TestTrending(t *testing.T) {
 	for i := range want {
 		w := want[i]
 		w.Display = displays[w.Tag]
+		// The story's 25 hours cover the current window and all 24
+		// before it.
+		w.HistoryWindows, w.EnoughHistory = 24, true
 		if got[i] != w {
 			t.Errorf("#%d = %+v, want %+v", i, got[i], w)
 		}
@@ -168,8 +172,11 @@ func TestSeries(t *testing.T) {
 	if len(got) != 3 {
 		t.Fatalf("got %d series, want 3", len(got))
 	}
-	f := newFrame(at, q.Window)
-	step := newFrame(at, q.Step)
+	// Steps are aligned to half hours: the series covers 12:00 to 15:00,
+	// its last step (14:30–15:00) holding the query time.
+	f := newSeriesFrame(at, q.Window, q.Step)
+	step := frame{end: f.end, window: int64(q.Step / time.Second)}
+	first := time.Date(2025, 11, 20, 12, 0, 0, 0, time.UTC)
 	for i, tag := range []string{"nif2025", "nato", "unknown"} {
 		s := got[i]
 		if s.Tag != tag {
@@ -189,13 +196,14 @@ func TestSeries(t *testing.T) {
 			if p.Count != want[j] {
 				t.Errorf("%s point %d (%s) = %d, want %d", tag, j, p.Time, p.Count, want[j])
 			}
-			if wantTime := time.Unix(f.start(0), 0).Add(time.Duration(j) * q.Step); !p.Time.Equal(wantTime) {
-				t.Errorf("%s point %d at %s, want %s", tag, j, p.Time, wantTime)
+			if wantTime := first.Add(time.Duration(j) * q.Step); !p.Time.Equal(wantTime) || !p.End.Equal(wantTime.Add(q.Step)) {
+				t.Errorf("%s point %d from %s to %s, want from %s to %s", tag, j, p.Time, p.End, wantTime, wantTime.Add(q.Step))
 			}
 			total += p.Count
 		}
-		if tag == "nif2025" && (s.Points[5].Count+s.Points[4].Count != 40 || s.Display != "NIF2025") {
-			t.Errorf("nif2025 last hour = %d, display %q; want 40 and NIF2025", s.Points[4].Count+s.Points[5].Count, s.Display)
+		if tag == "nif2025" && (total != 41 || s.Display != "NIF2025") {
+			// 40 in 13:38–14:38 and one an hour before, at 12:38.
+			t.Errorf("nif2025 total %d, display %q; want 41 and NIF2025", total, s.Display)
 		}
 		if tag == "unknown" && (total != 0 || s.Display != "unknown") {
 			t.Errorf("unknown tag: total %d display %q, want 0 and the tag", total, s.Display)
@@ -233,5 +241,80 @@ func TestValidation(t *testing.T) {
 	}
 	if err := (Query{At: at, Window: 90 * 24 * time.Hour, Limit: 1000}).Validate(); err != nil {
 		t.Errorf("largest query rejected: %v", err)
+	}
+}
+
+// On a fresh import (posts of the last 90 minutes only) every tag with
+// enough posts trends, and the answer says the history is short.
+func TestTrendingWithoutHistory(t *testing.T) {
+	at := time.Date(2025, 11, 20, 14, 37, 30, 0, time.UTC)
+	_, conn := stacktest.MigratedClickHouse(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	end := time.Unix(newFrame(at, time.Hour).end, 0)
+	trendtest.Insert(t, conn, trendtest.Since(trendtest.NewStory(end).Mentions, end.Add(-90*time.Minute)))
+	store := NewStore(conn, DefaultParams())
+	got, err := store.Trending(ctx, Query{At: at, Window: time.Hour, Limit: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("trending = %+v, want nif2025 and nato: with no history, every tag of 5 posts or more trends", got)
+	}
+	for _, tr := range got {
+		if tr.HistoryWindows != 0 || tr.EnoughHistory {
+			t.Errorf("%s: history_windows %d, enough_history %v; want 0 and false", tr.Tag, tr.HistoryWindows, tr.EnoughHistory)
+		}
+	}
+	got, err = store.Trending(ctx, Query{At: at, Window: 30 * time.Minute, Limit: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) == 0 || got[0].HistoryWindows != 2 || got[0].EnoughHistory {
+		t.Errorf("30m window = %+v, want history_windows 2 of 24, not enough", got)
+	}
+}
+
+func TestExtentAndFilters(t *testing.T) {
+	at := time.Date(2025, 11, 20, 14, 37, 30, 0, time.UTC)
+	store, _ := newTestStore(t, at)
+	ctx := context.Background()
+	ext, err := store.Extent(ctx, Filter{Source: "file"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Extent{First: time.Date(2025, 11, 19, 13, 38, 0, 0, time.UTC), Last: time.Date(2025, 11, 20, 14, 36, 0, 0, time.UTC)}
+	if ext != want {
+		t.Errorf("extent of file = %+v, want %+v", ext, want)
+	}
+	if ext, err := store.Extent(ctx, Filter{Source: "nowhere"}); err != nil || !ext.Empty {
+		t.Errorf("extent of an unknown source = %+v, %v; want empty", ext, err)
+	}
+	for _, tc := range []struct {
+		f    Filter
+		want string // "" for no error
+	}{
+		{Filter{}, ""},
+		{Filter{Source: "rss", Lang: "en"}, ""},
+		{Filter{Source: "file-1"}, `no posts have source "file-1"; the posts stored have source "file", "rss"`},
+		{Filter{Lang: "de"}, `no posts have lang "de"; the posts stored have lang "en", "fr"`},
+	} {
+		err := store.CheckFilter(ctx, tc.f)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%+v: %v, want no error", tc.f, err)
+		case tc.want != "" && (err == nil || err.Error() != tc.want || !errors.Is(err, ErrUnknownFilter) || !errors.Is(err, ErrInvalidQuery)):
+			t.Errorf("%+v: %v, want %q matching ErrUnknownFilter", tc.f, err, tc.want)
+		}
+	}
+}
+
+// Asked before any migration, a query says the schema is missing.
+func TestQueryBeforeMigration(t *testing.T) {
+	_, conn := stacktest.ClickHouse(t)
+	store := NewStore(conn, DefaultParams())
+	_, err := store.Top(context.Background(), Query{At: time.Now(), Window: time.Hour, Limit: 1})
+	if !errors.Is(err, ErrNoSchema) || !strings.Contains(err.Error(), "aggregate migrate") {
+		t.Fatalf("top before migration: %v, want ErrNoSchema naming aggregate migrate", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/chromedp/chromedp"
 
 	"tagpulse/internal/chstore"
@@ -54,19 +55,7 @@ func TestPageInBrowser(t *testing.T) {
 	story := trendtest.NewStory(now.Truncate(time.Minute).Add(time.Minute))
 	trendtest.Insert(t, conn, story.Mentions)
 
-	h := NewHandler(Options{
-		Store:  trend.NewStore(conn, trend.DefaultParams()),
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Now:    func() time.Time { return now },
-	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	base := "http://" + ln.Addr().String()
+	base := servePage(t, conn, now)
 
 	browser := stacktest.Browser(ctx, t)
 
@@ -101,6 +90,7 @@ func TestPageInBrowser(t *testing.T) {
 			topNames := run(t, tab, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#top .name')].map(e => e.textContent)`))
 			sparkLabel := run(t, tab, chromedp.AttributeValue(chromedp.CSS(`#trending li:first-child svg`), "aria-label")).Value
 			status := run(t, tab, chromedp.Text(chromedp.CSS(`#status`)))
+			noteHidden := run(t, tab, chromedp.Evaluate[bool](`document.getElementById('trending-history').hidden`))
 			shot := run(t, tab, chromedp.FullScreenshot(100))
 			if firstTrending != "#NIF2025" {
 				t.Errorf("first trending tag %q, want #NIF2025 (trending %v)", firstTrending, trendingNames)
@@ -115,6 +105,9 @@ func TestPageInBrowser(t *testing.T) {
 			}
 			if !strings.Contains(sparkLabel, "#NIF2025 per 12 minutes over the last 6 hours: peak 8 in the last hour, 1 before") {
 				t.Errorf("sparkline label %q", sparkLabel)
+			}
+			if !noteHidden {
+				t.Errorf("the not-enough-history note shows over 25 hours of history")
 			}
 			if !strings.HasPrefix(status, "Updated") {
 				t.Errorf("status %q, want Updated …", status)
@@ -149,6 +142,47 @@ func TestPageInBrowser(t *testing.T) {
 			t.Errorf("location %q does not keep the window", location)
 		}
 	})
+}
+
+// servePage serves the handler on the trend store of conn, as of now, and
+// returns its base URL.
+func servePage(t *testing.T, conn driver.Conn, now time.Time) string {
+	t.Helper()
+	h := NewHandler(Options{
+		Store:  trend.NewStore(conn, trend.DefaultParams()),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Now:    func() time.Time { return now },
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return "http://" + ln.Addr().String()
+}
+
+// On a fresh import (the last 90 minutes of the story) the page says that
+// the history is too short for trending to mean anything yet.
+func TestPageSaysWhenHistoryIsShort(t *testing.T) {
+	_, conn := stacktest.MigratedClickHouse(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	now := time.Date(2025, 11, 20, 14, 37, 30, 0, time.UTC)
+	end := now.Truncate(time.Minute).Add(time.Minute)
+	trendtest.Insert(t, conn, trendtest.Since(trendtest.NewStory(end).Mentions, end.Add(-90*time.Minute)))
+	base := servePage(t, conn, now)
+
+	tab, cancelTab := chromedp.NewContext(stacktest.Browser(ctx, t))
+	defer cancelTab()
+	if err := chromedp.Do(tab, chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(`#trending-history`))); err != nil {
+		t.Fatalf("loading the page in Chromium: %v", err)
+	}
+	note := run(t, tab, chromedp.Text(chromedp.CSS(`#trending-history`)))
+	if !strings.Contains(note, "Not enough history yet: the stored posts cover 0 of the 24 earlier windows") {
+		t.Errorf("note %q, want it to say the history is too short", note)
+	}
 }
 
 // run runs one action that returns a value, failing the test on error.

@@ -316,8 +316,8 @@ func (h *handler) series(p params) (question, error) {
 
 // api serves one route: check the parameters, answer from the cache or
 // query in a free slot, answer JSON. Bad parameters get 400 with a
-// message, a full server 503 with Retry-After, anything else 500 without
-// details.
+// message, a full server 503 with Retry-After, a database without the
+// schema 503 saying to migrate, anything else 500 without details.
 func (h *handler) api(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := checkParams(&rt, r.URL.Query())
@@ -348,6 +348,9 @@ func (h *handler) api(rt route) http.Handler {
 			writeBody(w, http.StatusOK, body)
 		case errors.As(err, new(badRequest)), errors.Is(err, trend.ErrInvalidQuery):
 			writeJSON(w, http.StatusBadRequest, errorBody{Error: err.Error()})
+		case errors.Is(err, trend.ErrNoSchema):
+			// Only ours: ClickHouse's message names the database.
+			writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: trend.ErrNoSchema.Error()})
 		case errors.Is(err, errBusy):
 			w.Header().Set("Retry-After", strconv.Itoa(int(RetryAfter/time.Second)))
 			writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "the server is answering as many trend queries as it may; retry shortly"})

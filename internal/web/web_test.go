@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -37,7 +39,7 @@ func (f *fakeStore) Top(_ context.Context, q trend.Query) ([]trend.Count, error)
 
 func (f *fakeStore) Trending(_ context.Context, q trend.Query) ([]trend.Trend, error) {
 	f.query = q
-	return []trend.Trend{{Tag: "nif2025", Display: "NIF2025", Count: 40, Expected: 1, Score: 39}}, f.err
+	return []trend.Trend{{Tag: "nif2025", Display: "NIF2025", Count: 40, Expected: 1, Score: 39, HistoryWindows: 24, EnoughHistory: true}}, f.err
 }
 
 func (f *fakeStore) Series(_ context.Context, q trend.SeriesQuery) ([]trend.Series, error) {
@@ -143,7 +145,7 @@ func TestQueriesAndShapes(t *testing.T) {
 		if store.query != want {
 			t.Errorf("query %+v, want %+v", store.query, want)
 		}
-		want1 := `[{"tag":"nif2025","display":"NIF2025","count":40,"expected":1,"score":39}]` + "\n"
+		want1 := `[{"tag":"nif2025","display":"NIF2025","count":40,"expected":1,"score":39,"history_windows":24,"enough_history":true}]` + "\n"
 		if rec.Body.String() != want1 {
 			t.Errorf("body %s, want %s", rec.Body, want1)
 		}
@@ -185,6 +187,14 @@ func TestQueriesAndShapes(t *testing.T) {
 		rec := get(t, h, "/api/v1/top")
 		if rec.Code != http.StatusInternalServerError || strings.Contains(rec.Body.String(), "secret") {
 			t.Errorf("status %d body %s", rec.Code, rec.Body)
+		}
+	})
+	t.Run("no schema yet is a 503 that says what to run", func(t *testing.T) {
+		store.err = fmt.Errorf("querying top tags: %w", trend.MissingSchema(&clickhouse.Exception{Code: 81, Message: "Database secret doesn't exist"}))
+		defer func() { store.err = nil }()
+		rec := get(t, h, "/api/v1/trending?window=2h")
+		if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "run `aggregate migrate`") || strings.Contains(rec.Body.String(), "secret") {
+			t.Errorf("status %d body %s, want 503 naming aggregate migrate without ClickHouse's message", rec.Code, rec.Body)
 		}
 	})
 	t.Run("method", func(t *testing.T) {

@@ -99,3 +99,15 @@ func NewStory(end time.Time) Story {
 	ms = append(ms, Hourly("otan", "OTAN", end, Steady(2, 25), "file", "fr")...)
 	return Story{End: end, Mentions: ms}
 }
+
+// Since returns the mentions at or after from: the story as a fresh
+// import of its last part would hold it, with no history before.
+func Since(ms []Mention, from time.Time) []Mention {
+	var out []Mention
+	for _, m := range ms {
+		if !m.At.Before(from) {
+			out = append(out, m)
+		}
+	}
+	return out
+}

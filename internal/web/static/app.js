@@ -10,7 +10,10 @@
   const LIMIT = 20;
   // Each sparkline shows the window and some history before it, so a rise
   // stands out; the window itself is shaded. The span is a whole number of
-  // steps (the API requires it) and 24 to 30 points long.
+  // steps (the API requires it) and 24 to 30 points long. The API aligns
+  // steps to whole steps (12-minute marks, hours, days), the last one
+  // holding the current minute, so the window overlaps the last
+  // ceil(inWindow) + 1 points: those are shaded and called "the window".
   const SPARKS = {
     "15m": { span: "1h", step: "2m", points: 30, inWindow: 7.5 },
     "1h": { span: "6h", step: "12m", points: 30, inWindow: 5 },
@@ -71,7 +74,7 @@
     if (!points || points.length === 0) return svg;
     const max = Math.max(1, ...points.map((p) => p.count));
     const dx = points.length > 1 ? (w - 2 * pad) / (points.length - 1) : 0;
-    const inWindow = SPARKS[current].inWindow;
+    const inWindow = windowPoints();
     const now = document.createElementNS(SVG, "rect");
     const x0 = Math.max(0, pad + (points.length - inWindow - 0.5) * dx);
     now.setAttribute("x", x0.toFixed(1));
@@ -98,14 +101,31 @@
     return svg;
   }
 
+  // windowPoints is how many of a sparkline's last points the window
+  // overlaps.
+  function windowPoints() { return Math.ceil(SPARKS[current].inWindow) + 1; }
+
   function sparkLabel(item, series) {
     const spark = SPARKS[current];
     if (!series) return `#${item.display}: no history`;
     const counts = series.points.map((p) => p.count);
-    const before = counts.slice(0, counts.length - Math.ceil(spark.inWindow));
+    const before = counts.slice(0, counts.length - windowPoints());
     const peak = (xs) => number(Math.max(0, ...xs));
     return `#${item.display} per ${STEP_WORDS[spark.step]} over ${WORDS[spark.span]}: ` +
-      `peak ${peak(counts.slice(-Math.ceil(spark.inWindow)))} in ${WORDS[current]}, ${peak(before)} before`;
+      `peak ${peak(counts.slice(-windowPoints()))} in ${WORDS[current]}, ${peak(before)} before`;
+  }
+
+  // historyNote says when the trending scores rest on fewer earlier
+  // windows than they compare with (a fresh import): every tag then looks
+  // new and Trending repeats Top.
+  function historyNote(trending) {
+    const note = $("trending-history");
+    const short = trending.length > 0 && trending[0].enough_history === false;
+    note.hidden = !short;
+    if (short) {
+      note.textContent = `Not enough history yet: the stored posts cover ${trending[0].history_windows} of the 24 earlier ` +
+        `windows the score compares with, so every tag looks new and this list repeats Top.`;
+    }
   }
 
   // sparkError stands where a card's sparkline would: its history could
@@ -201,6 +221,7 @@
       }
       if (top.status === "fulfilled") render("top", top.value, series, (t) => posts(t.count));
       else failList("top", top.reason);
+      historyNote(trending.status === "fulfilled" ? trending.value : []);
       $("trending-hint").textContent = $("top-hint").textContent = "· " + WORDS[w];
       if (ok.length === 0) throw trending.reason;
       $("status").textContent = "Updated " + new Date().toLocaleTimeString();
