@@ -10,6 +10,15 @@ import (
 	"tagpulse/internal/post"
 )
 
+// MaxDaysPerBatch bounds the days of created_at one batch holds, and so
+// the partitions one insert touches (mentions and tag_minute are partitioned
+// by day): a batch is flushed when it reaches this many. Without it, one
+// batch of posts spread over years (a backfill, or a producer's wrong dates)
+// would create a part in every day's partition at once, which ClickHouse
+// refuses on current releases (max_partitions_per_insert_block, 100 by
+// default) and which on any release makes thousands of small parts to merge.
+const MaxDaysPerBatch = 100
+
 // rowOverhead is the memory of a row in the batch's columns beyond its
 // strings' bytes: five string headers, two times and three integers.
 const rowOverhead = 144
@@ -24,6 +33,7 @@ type batch struct {
 	poison   []Poison
 	last     map[int]kafka.Message
 	times    []stamp
+	days     map[int64]struct{} // days of created_at among the rows
 	messages int
 	bytes    int
 	started  time.Time
@@ -32,9 +42,19 @@ type batch struct {
 // stamp is the two clocks of a message, for the freshness histogram.
 type stamp struct{ created, kafka time.Time }
 
-func newBatch() *batch { return &batch{last: map[int]kafka.Message{}} }
+func newBatch() *batch {
+	return &batch{last: map[int]kafka.Message{}, days: map[int64]struct{}{}}
+}
 
 func (b *batch) empty() bool { return b.messages == 0 }
+
+// full says whether the batch must be flushed before it takes another
+// message: it holds maxRows rows, maxBytes bytes, or MaxDaysPerBatch days.
+// A message's rows share one created_at, so a batch never exceeds the
+// bound on days.
+func (b *batch) full(maxRows, maxBytes int) bool {
+	return b.rows.Len() >= maxRows || b.bytes >= maxBytes || len(b.days) >= MaxDaysPerBatch
+}
 
 // add decodes m and adds its rows; a message that does not decode is
 // returned as poison (and kept for the dead-letter topic). The message's
@@ -61,6 +81,7 @@ func (b *batch) add(m kafka.Message, now time.Time) *Poison {
 	created := now
 	if r.Len() > first {
 		created = r.CreatedAt[first]
+		b.days[created.Unix()/86400] = struct{}{}
 	}
 	b.times = append(b.times, stamp{created: created, kafka: m.Time})
 	return nil

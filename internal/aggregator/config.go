@@ -22,8 +22,9 @@ const DefaultGroup = "tagpulse-aggregate"
 type Config struct {
 	Group string
 
-	// A batch is flushed when it holds BatchRows rows or BatchBytes bytes,
-	// or FlushInterval after its first message, whichever comes first.
+	// A batch is flushed when it holds BatchRows rows, BatchBytes bytes or
+	// posts of MaxDaysPerBatch days, or FlushInterval after its first
+	// message, whichever comes first.
 	BatchRows     int
 	BatchBytes    int
 	FlushInterval time.Duration

@@ -263,3 +263,28 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestPostsOverManyDays: posts spread over 300 days (a backfill, or a
+// producer's wrong dates) are counted, each batch touching at most
+// MaxDaysPerBatch day partitions. Current ClickHouse releases refuse an
+// insert into more than 100 partitions, which would wedge the consumer.
+func TestPostsOverManyDays(t *testing.T) {
+	s := newStack(t, 1)
+	posts := genPosts("d", 300, time.Now(), 5)
+	for i := range posts {
+		posts[i].CreatedAt = time.Now().UTC().AddDate(0, 0, -i)
+	}
+	publish(t, s.kafka, posts)
+	cfg := testConfig(s.kafka.Topic + "-group")
+	cfg.BatchRows = 100000
+	runCaughtUp(t, s, cfg)
+	assertCounts(t, s.conn, posts)
+
+	var days uint64
+	if err := s.conn.QueryRow(context.Background(), "SELECT uniqExact(partition) FROM system.parts WHERE database = currentDatabase() AND table = 'mentions'").Scan(&days); err != nil {
+		t.Fatalf("counting partitions: %v", err)
+	}
+	if days < 300 {
+		t.Errorf("mentions has %d day partitions, want 300 (one per post's day)", days)
+	}
+}

@@ -95,7 +95,7 @@ func (l *loop) run(ctx context.Context) error {
 			return perr
 		}
 		tailRead := tail.read(m) // always: it crosses the partition off
-		if b.rows.Len() >= l.cfg.BatchRows || b.bytes >= l.cfg.BatchBytes || tailRead {
+		if b.full(l.cfg.BatchRows, l.cfg.BatchBytes) || tailRead {
 			if err := fl.send(ctx, b); err != nil {
 				return l.stopped(err, b)
 			}

@@ -204,7 +204,7 @@ func (c *Consumer) Replay(ctx context.Context, opt ReplayOptions) (ReplayStats, 
 			if b.add(m, c.now()) == nil {
 				stats.Kept++
 			}
-			if b.rows.Len() >= c.cfg.BatchRows || b.bytes >= c.cfg.BatchBytes {
+			if b.full(c.cfg.BatchRows, c.cfg.BatchBytes) {
 				return flush()
 			}
 			return nil

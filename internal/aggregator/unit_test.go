@@ -286,3 +286,25 @@ func TestTagSetIsLinear(t *testing.T) {
 		t.Errorf("distinct = %d, want %d", distinct, n/2)
 	}
 }
+
+func TestBatchFullAtMaxDays(t *testing.T) {
+	now := time.Date(2026, 3, 1, 10, 16, 0, 0, time.UTC)
+	b := newBatch()
+	for i := range MaxDaysPerBatch + 1 {
+		if b.full(1<<30, 1<<30) {
+			if i != MaxDaysPerBatch {
+				t.Fatalf("batch full after %d days, want %d", i, MaxDaysPerBatch)
+			}
+			return
+		}
+		// Two posts a day: a day already held does not count again.
+		for j := range 2 {
+			created := now.AddDate(0, 0, -i).Format(time.RFC3339)
+			value := fmt.Sprintf(`{"id":"p%d-%d","text":"t","created_at":%q,"hashtags":[{"tag":"a","display":"A"}]}`, i, j, created)
+			if p := b.add(kafka.Message{Value: []byte(value)}, now); p != nil {
+				t.Fatalf("poison: %v", p.Err)
+			}
+		}
+	}
+	t.Fatalf("batch of %d days not full", MaxDaysPerBatch+1)
+}
