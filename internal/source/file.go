@@ -46,7 +46,7 @@ const (
 var formats = map[string]Format{
 	".jsonl": FormatJSON, ".ndjson": FormatJSON, ".json": FormatJSON,
 	".csv": FormatCSV,
-	".txt":  FormatText, ".text": FormatText, ".md": FormatText,
+	".txt": FormatText, ".text": FormatText, ".md": FormatText,
 }
 
 // formatOf returns the format of the file at path, and whether a folder
