@@ -84,6 +84,7 @@ func (f *File) readCSV(ctx context.Context, br *bufio.Reader, path string, base,
 			return 0, err
 		}
 		lim.limit = lim.n + maxLineBytes + lookAhead
+		start := cr.InputOffset()
 		row, err := cr.Read()
 		if errors.Is(err, io.EOF) {
 			break
@@ -100,6 +101,8 @@ func (f *File) readCSV(ctx context.Context, br *bufio.Reader, path string, base,
 		switch end := base + cr.InputOffset(); {
 		case end <= seenUpTo:
 			it.Duplicate = true
+		case end-base-start > maxLineBytes+2: // "\r\n" is not counted
+			it.Err = fmt.Errorf("%s:%d: CSV row over %d bytes: %w", path, line, maxLineBytes, post.ErrTooLarge)
 		case perr != nil:
 			it.Line = perr.StartLine
 			it.Err = fmt.Errorf("%s:%d: CSV: %v: %w", path, perr.StartLine, perr.Err, post.ErrInvalidValue)
