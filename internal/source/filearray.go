@@ -107,6 +107,9 @@ func (s *arrayScanner) element(c byte) (byte, error) {
 func (f *File) readArray(ctx context.Context, br *bufio.Reader, path string, base, seenUpTo int64, emit Emit, progress func(int64)) (int64, error) {
 	s := &arrayScanner{br: br, n: base, line: 1}
 	fault := func(line int, format string, args ...any) error {
+		if s.n <= seenUpTo { // reported when the cursor's part was read
+			return emit(Item{File: path, Line: line, Duplicate: true})
+		}
 		err := fmt.Errorf("%s:%d: %s: %w", path, line, fmt.Sprintf(format, args...), post.ErrInvalidJSON)
 		return emit(Item{File: path, Line: line, Err: err})
 	}

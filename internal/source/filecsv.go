@@ -59,14 +59,19 @@ func (f *File) readCSV(ctx context.Context, br *bufio.Reader, path string, base,
 	// rest drains the file after a fault that ends the reading, and
 	// returns its end.
 	rest := func(line int, err error) (int64, error) {
-		if eerr := emit(Item{File: path, Line: line, Err: err}); eerr != nil {
-			return 0, eerr
-		}
 		n, cerr := io.Copy(io.Discard, br)
 		if cerr != nil {
 			return 0, &FetchError{Reason: ReasonIO, Err: fmt.Errorf("reading %s: %w", path, cerr)}
 		}
-		return base + lim.n + n, nil
+		end := base + lim.n + n
+		it := Item{File: path, Line: line, Err: err}
+		if end <= seenUpTo { // reported when the cursor's part was read
+			it = Item{File: path, Line: line, Duplicate: true}
+		}
+		if eerr := emit(it); eerr != nil {
+			return 0, eerr
+		}
+		return end, nil
 	}
 	header, err := cr.Read()
 	if errors.Is(err, io.EOF) {

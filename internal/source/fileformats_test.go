@@ -143,7 +143,7 @@ func TestFileFormatsBounds(t *testing.T) {
 }
 
 // A folder reads .csv and .json files as it reads .jsonl ones, and a file
-// unchanged since the last poll gives only duplicates.
+// unchanged since the last poll gives only duplicates, its faults too.
 func TestFileFormatsCursor(t *testing.T) {
 	dir := t.TempDir()
 	state, err := OpenState(filepath.Join(dir, "state"))
@@ -154,7 +154,7 @@ func TestFileFormatsCursor(t *testing.T) {
 	if err := os.MkdirAll(data, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"array-pretty.json", "posts.csv"} {
+	for _, name := range []string{"array-pretty.json", "posts.csv", "array-trailing-comma.json", "no-id-column.csv"} {
 		b := readTestdata(t, "formats/"+name)
 		if err := os.WriteFile(filepath.Join(data, name), b, 0o644); err != nil {
 			t.Fatal(err)
@@ -174,10 +174,12 @@ func TestFileFormatsCursor(t *testing.T) {
 		}
 		return fresh, dup
 	}
-	if fresh, _ := run(); len(fresh) != 10 {
-		t.Fatalf("first poll: %q, want the 10 items of both files", fresh)
+	// The faults of a file (a trailing comma, a header without id) are
+	// reported once, like its posts.
+	if fresh, _ := run(); len(fresh) != 13 {
+		t.Fatalf("first poll: %q, want the 13 items of the files", fresh)
 	}
-	if fresh, dup := run(); len(fresh) != 0 || dup != 10 {
-		t.Fatalf("second poll: new %q, %d duplicates; want none new, 10 duplicates", fresh, dup)
+	if fresh, dup := run(); len(fresh) != 0 || dup != 13 {
+		t.Fatalf("second poll: new %q, %d duplicates; want none new, 13 duplicates", fresh, dup)
 	}
 }
