@@ -84,6 +84,7 @@ func (f *File) readCSV(ctx context.Context, br *bufio.Reader, path string, base,
 	if err != nil {
 		return rest(1, fmt.Errorf("%s:1: %w", path, err))
 	}
+	lastLine := 1 // of the last row read
 	for {
 		if err := ctx.Err(); err != nil {
 			return 0, err
@@ -94,8 +95,15 @@ func (f *File) readCSV(ctx context.Context, br *bufio.Reader, path string, base,
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		var perr *csv.ParseError
+		line := lastLine + 1 // a guess when the row could not be read
+		switch {
+		case err == nil:
+			line, _ = cr.FieldPos(0)
+			lastLine = line
+		case errors.As(err, &perr):
+			line = perr.StartLine
+		}
 		switch {
 		case errors.Is(err, errRowTooLarge):
 			return rest(line, fmt.Errorf("%s:%d: CSV row over %d bytes (an unclosed quote?): the rest of the file is not read: %w", path, line, maxLineBytes, post.ErrTooLarge))
@@ -109,8 +117,7 @@ func (f *File) readCSV(ctx context.Context, br *bufio.Reader, path string, base,
 		case end-base-start > maxLineBytes+2: // "\r\n" is not counted
 			it.Err = fmt.Errorf("%s:%d: CSV row over %d bytes: %w", path, line, maxLineBytes, post.ErrTooLarge)
 		case perr != nil:
-			it.Line = perr.StartLine
-			it.Err = fmt.Errorf("%s:%d: CSV: %v: %w", path, perr.StartLine, perr.Err, post.ErrInvalidValue)
+			it.Err = fmt.Errorf("%s:%d: CSV: %v: %w", path, line, perr.Err, post.ErrInvalidValue)
 		case len(row) != len(header):
 			it.Err = fmt.Errorf("%s:%d: %d fields, the header has %d: %w", path, line, len(row), len(header), post.ErrInvalidValue)
 		default:

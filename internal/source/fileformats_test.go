@@ -183,3 +183,38 @@ func TestFileFormatsCursor(t *testing.T) {
 		t.Fatalf("second poll: new %q, %d duplicates; want none new, 13 duplicates", fresh, dup)
 	}
 }
+
+// FuzzFileFormats reads arbitrary bytes as a JSON file and as a CSV file:
+// the reading never fails or panics, and every rejection wraps one of the
+// documented reasons.
+func FuzzFileFormats(f *testing.F) {
+	for _, name := range []string{"array-pretty.json", "array-empty-element.json", "array-unclosed.json", "posts.csv", "bare-quote.csv", "unclosed-quote.csv"} {
+		b, err := os.ReadFile(filepath.Join("testdata", "formats", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dir := t.TempDir()
+		for _, name := range []string{"f.json", "f.csv"} {
+			path := filepath.Join(dir, name)
+			if err := os.WriteFile(path, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			src, err := NewFile([]string{path}, testOptions(t, nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			items, _, err := poll(t, src)
+			if err != nil {
+				t.Fatalf("%s: poll: %v", name, err)
+			}
+			for _, it := range items {
+				if it.Err != nil && post.Reason(it.Err) == "other" {
+					t.Fatalf("%s: rejection without a reason: %v", name, it.Err)
+				}
+			}
+		}
+	})
+}
