@@ -262,7 +262,7 @@ func (b *batch) add(it source.Item) bool {
 	}
 	// The hashtags are extracted by the publishing goroutine, off the
 	// source's.
-	b.msgs = append(b.msgs, post.Message{Post: it.Post, ExtractorVersion: r.extract.Version})
+	b.msgs = append(b.msgs, post.Message{Post: it.Post, ExtractorVersion: r.extract.Version, ProducerTags: post.ProducerTags(it.Post.Tags)})
 	return true
 }
 

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -78,6 +79,13 @@ func TestWebhookRefusesPostsThatWouldNotCount(t *testing.T) {
 				}
 				if got := strings.Join(tags, " "); got != tt.tags {
 					t.Errorf("published tags %q, want %q", got, tt.tags)
+				}
+				// The message keeps the producer's tags apart, for a rebuild
+				// to merge them again.
+				m := pub.got[0]
+				again, _ := AppendHashtags(nil, m.Text, m.ProducerTags)
+				if !reflect.DeepEqual(again, m.Hashtags) {
+					t.Errorf("extracting again from the message gives %v, want %v (producer tags %q)", again, m.Hashtags, m.ProducerTags)
 				}
 			}
 		})

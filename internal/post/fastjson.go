@@ -104,6 +104,14 @@ func decodeFast(d *fastDecoder, p *Post, m *Message, rawText *[]byte) bool {
 			var ok bool
 			m.Hashtags, ok = d.hashtags()
 			return ok
+		case "producer_hashtags":
+			if m == nil {
+				return d.unknown(key, false)
+			}
+			if m.ProducerTags != nil {
+				return false // a repeated key: encoding/json's rules
+			}
+			return d.stringArray(&m.ProducerTags)
 		case "extractor_version":
 			if m == nil {
 				return d.unknown(key, false)
@@ -160,7 +168,7 @@ func (d *fastDecoder) unknown(key []byte, message bool) bool {
 
 var (
 	postFields    = []string{"id", "text", "created_at", "source", "author", "url", "lang", "hashtags"}
-	messageFields = []string{"hashtags", "extractor_version"}
+	messageFields = []string{"hashtags", "extractor_version", "producer_hashtags"}
 	tagFields     = []string{"tag", "display"}
 )
 

@@ -67,6 +67,26 @@ type Message struct {
 	Post
 	Hashtags         []Hashtag `json:"hashtags"`
 	ExtractorVersion int       `json:"extractor_version"`
+	// ProducerTags are the post's Tags (the producer's own, without their
+	// '#') within the bounds of tags (hashtag.MaxTagBytes each, at most
+	// hashtag.MaxTagsPerPost), kept apart from Hashtags so that extracting
+	// again from a message (a rebuild with a newer extractor) merges them
+	// as ingest did: ingest.AppendHashtags(dst, m.Text, m.ProducerTags).
+	ProducerTags []string `json:"producer_hashtags,omitempty"`
+}
+
+// ProducerTags returns the tags of a post's producer as a message keeps
+// them (Message.ProducerTags): without their '#', the ones over
+// hashtag.MaxTagBytes left out (they are never counted), at most
+// hashtag.MaxTagsPerPost; nil when there are none.
+func ProducerTags(tags []string) []string {
+	var out []string
+	for _, t := range tags {
+		if name := TagName(t); len(name) <= hashtag.MaxTagBytes && len(out) < hashtag.MaxTagsPerPost {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // Reasons a post is rejected. They are bounded, so they serve as metric
@@ -260,6 +280,17 @@ func (m *Message) check(raw []byte) error {
 	}
 	if err := check.Validate(MaxMessageBytes); err != nil {
 		return err
+	}
+	if len(m.ProducerTags) > hashtag.MaxTagsPerPost {
+		return fmt.Errorf("field producer_hashtags: %d tags, limit %d: %w", len(m.ProducerTags), hashtag.MaxTagsPerPost, ErrTooLarge)
+	}
+	for i, tag := range m.ProducerTags {
+		if len(tag) > hashtag.MaxTagBytes {
+			return fmt.Errorf("field producer_hashtags[%d]: %d bytes, limit %d: %w", i, len(tag), hashtag.MaxTagBytes, ErrTooLarge)
+		}
+		if err := checkTag(tag); err != nil {
+			return fmt.Errorf("field producer_hashtags[%d]: %w", i, err)
+		}
 	}
 	for i, h := range m.Hashtags {
 		if h.Tag == "" {

@@ -2,10 +2,13 @@ package post
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"tagpulse/internal/hashtag"
 )
 
 func TestDecodePost(t *testing.T) {
@@ -90,5 +93,29 @@ func TestContentIDIsStable(t *testing.T) {
 	}
 	if got := ContentID("text", "hello"); !strings.HasPrefix(got, "text:") || len(got) != 5+32 {
 		t.Fatalf("unexpected shape %q", got)
+	}
+}
+
+func TestProducerTags(t *testing.T) {
+	long := strings.Repeat("a", hashtag.MaxTagBytes+1)
+	many := make([]string, hashtag.MaxTagsPerPost+5)
+	for i := range many {
+		many[i] = fmt.Sprint("#t", i)
+	}
+	tests := []struct {
+		in   []string
+		want int    // how many are kept
+		head string // the first kept
+	}{
+		{nil, 0, ""},
+		{[]string{"#Otan", "＃Ｘ", "y"}, 3, "Otan"},
+		{[]string{long, "#ok"}, 1, "ok"},
+		{many, hashtag.MaxTagsPerPost, "t0"},
+	}
+	for _, tt := range tests {
+		got := ProducerTags(tt.in)
+		if len(got) != tt.want || (tt.want > 0 && got[0] != tt.head) {
+			t.Errorf("ProducerTags(%.40q) = %.60q, want %d tags starting %q", tt.in, got, tt.want, tt.head)
+		}
 	}
 }
