@@ -85,6 +85,12 @@ func TestDecodeMessageBounds(t *testing.T) {
 		{"two days ahead", msg(now.Add(48*time.Hour).Format(time.RFC3339), "x"), ErrInvalidValue},
 		{"year 1", msg("0001-01-02T00:00:00Z", "x"), ErrInvalidValue},
 		{"1999", msg("1999-12-31T23:59:59Z", "x"), ErrInvalidValue},
+		{"producer tags", withProducer(msg("2025-11-05T09:00:00Z", "x"), `"X","Réarmement"`), nil},
+		{"producer tags at the bounds", withProducer(msg("2025-11-05T09:00:00Z", "x"), quoted(many[:hashtag.MaxTagsPerPost])), nil},
+		{"too many producer tags", withProducer(msg("2025-11-05T09:00:00Z", "x"), quoted(many)), ErrTooLarge},
+		{"producer tag too long", withProducer(msg("2025-11-05T09:00:00Z", "x"), quoted([]string{strings.Repeat("a", hashtag.MaxTagBytes+1)})), ErrTooLarge},
+		{"producer tag with a space", withProducer(msg("2025-11-05T09:00:00Z", "x"), `"a b"`), ErrInvalidValue},
+		{"producer tags not strings", withProducer(msg("2025-11-05T09:00:00Z", "x"), `1`), ErrWrongType},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -99,6 +105,21 @@ func TestDecodeMessageBounds(t *testing.T) {
 			}
 		})
 	}
+}
+
+// withProducer adds producer_hashtags (the JSON of its elements) to a
+// message.
+func withProducer(msg, elems string) string {
+	return strings.TrimSuffix(msg, "}") + `,"producer_hashtags":[` + elems + "]}"
+}
+
+// quoted gives tags as the JSON of array elements.
+func quoted(tags []string) string {
+	q := make([]string, len(tags))
+	for i, t := range tags {
+		q[i] = fmt.Sprintf("%q", t)
+	}
+	return strings.Join(q, ",")
 }
 
 func TestCheckCreatedAt(t *testing.T) {

@@ -53,6 +53,16 @@ func AppendMessage(dst []byte, m *Message) ([]byte, error) {
 	}
 	dst = append(dst, `,"extractor_version":`...)
 	dst = appendInt(dst, m.ExtractorVersion)
+	if len(m.ProducerTags) > 0 {
+		dst = append(dst, `,"producer_hashtags":[`...)
+		for i, t := range m.ProducerTags {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendString(dst, t)
+		}
+		dst = append(dst, ']')
+	}
 	return append(dst, '}'), nil
 }
 

@@ -21,6 +21,8 @@ func TestAppendMessageMatchesMarshal(t *testing.T) {
 			Hashtags: []Hashtag{}, ExtractorVersion: 12}},
 		{"invalid UTF-8", Message{Post: Post{ID: "\xff", Text: "a\xc3(b\xed\xa0\x80"}, ExtractorVersion: -3}},
 		{"nil hashtags", Message{Post: Post{ID: "a", Text: "t", CreatedAt: time.Unix(0, 1)}}},
+		{"producer tags", Message{Post: Post{ID: "a", Text: "t", Tags: []string{"#x"}}, Hashtags: []Hashtag{{"x", "x"}}, ProducerTags: []string{"Réarmement", "<&>", "\xff"}}},
+		{"empty producer tags", Message{Post: Post{ID: "a", Text: "t"}, ProducerTags: []string{}}},
 		// Around the 2- and 3-byte fast paths: the edges of each lead byte's
 		// range, E2 sequences next to U+2028/U+2029, and invalid ones.
 		{"multi-byte", Message{Post: Post{ID: "m", Text: "é ß ’ … — ＃ 日本 한국 عربي हिन्दी \u0080 \u07ff \u0800 \u0fff \u1000 \ud7ff \ue000 \ufeff \uffff \u2027\u2028\u2029\u202a \U0001F680"}}},
@@ -67,6 +69,9 @@ func FuzzAppendMessage(f *testing.F) {
 			Post:             Post{ID: id, Text: text, Lang: lang, Source: display, CreatedAt: time.Unix(sec, nsec).In(time.FixedZone("z", offset))},
 			Hashtags:         []Hashtag{{Tag: tag, Display: display}},
 			ExtractorVersion: version,
+		}
+		if tag != "" {
+			m.ProducerTags = []string{display, tag}
 		}
 		checkEncode(t, &m)
 	})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -74,7 +75,7 @@ func TestMastodon(t *testing.T) {
 	}
 	want := post.Post{ID: wantIDs[2], Text: "Third #OTAN", CreatedAt: time.Date(2025, 11, 6, 10, 3, 0, 0, time.UTC),
 		Source: "mastodon", Author: "bob@other.example", URL: "https://social.example/@bob/110000000000000003", Lang: "fr"}
-	if first[2].Post != want {
+	if !reflect.DeepEqual(first[2].Post, want) {
 		t.Errorf("status\n got %+v\nwant %+v", first[2].Post, want)
 	}
 
