@@ -273,10 +273,9 @@ func (s *selector) sel(m kafka.Message, opt ReplayOptions) (kafka.Message, bool)
 	if !opt.Reextract {
 		return m, true
 	}
-	msg.Hashtags = msg.Hashtags[:0]
-	for _, t := range hashtag.Distinct(msg.Text) {
-		msg.Hashtags = append(msg.Hashtags, post.Hashtag{Tag: t.Tag, Display: t.Display})
-	}
+	// The same extraction as ingest's (its text's tags and its producer's,
+	// within the same bounds), at the current version.
+	msg.Hashtags, _ = post.AppendHashtags(msg.Hashtags[:0], msg.Text, msg.ProducerTags)
 	msg.ExtractorVersion = hashtag.Version
 	if s.buf, err = post.AppendMessage(s.buf[:0], &msg); err != nil {
 		return m, true // counted as poison, as the batch decodes it

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/segmentio/kafka-go"
 
+	"tagpulse/internal/post"
 	"tagpulse/internal/retry"
 )
 
@@ -307,4 +309,35 @@ func TestBatchFullAtMaxDays(t *testing.T) {
 		}
 	}
 	t.Fatalf("batch of %d days not full", MaxDaysPerBatch+1)
+}
+
+// TestReextractKeepsProducerTags: a rebuild finds a post's tags again as
+// ingest did, from its text and from the tags its producer gave, so a
+// rebuild does not lose the producer's tags.
+func TestReextractKeepsProducerTags(t *testing.T) {
+	msg := post.Message{
+		Post:         post.Post{ID: "p1", Text: "about #Drones", CreatedAt: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)},
+		Hashtags:     []post.Hashtag{{Tag: "stale", Display: "stale"}},
+		ProducerTags: []string{"OTAN"},
+	}
+	value, err := post.AppendMessage(nil, &msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s selector
+	m, keep := s.sel(kafka.Message{Value: value}, ReplayOptions{Reextract: true})
+	if !keep {
+		t.Fatal("message not kept")
+	}
+	got, err := post.DecodeMessage(m.Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tags []string
+	for _, h := range got.Hashtags {
+		tags = append(tags, h.Tag)
+	}
+	if want := []string{"drones", "otan"}; !slices.Equal(tags, want) {
+		t.Errorf("re-extracted tags %v, want %v", tags, want)
+	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"tagpulse/internal/post"
 	"tagpulse/internal/source"
 )
 
@@ -83,7 +84,7 @@ func TestWebhookRefusesPostsThatWouldNotCount(t *testing.T) {
 				// The message keeps the producer's tags apart, for a rebuild
 				// to merge them again.
 				m := pub.got[0]
-				again, _ := AppendHashtags(nil, m.Text, m.ProducerTags)
+				again, _ := post.AppendHashtags(nil, m.Text, m.ProducerTags)
 				if !reflect.DeepEqual(again, m.Hashtags) {
 					t.Errorf("extracting again from the message gives %v, want %v (producer tags %q)", again, m.Hashtags, m.ProducerTags)
 				}

@@ -71,7 +71,7 @@ type Message struct {
 	// '#') within the bounds of tags (hashtag.MaxTagBytes each, at most
 	// hashtag.MaxTagsPerPost), kept apart from Hashtags so that extracting
 	// again from a message (a rebuild with a newer extractor) merges them
-	// as ingest did: ingest.AppendHashtags(dst, m.Text, m.ProducerTags).
+	// as ingest did: AppendHashtags(dst, m.Text, m.ProducerTags).
 	ProducerTags []string `json:"producer_hashtags,omitempty"`
 }
 

@@ -1,4 +1,4 @@
-package ingest
+package post_test
 
 import (
 	"strings"
@@ -34,7 +34,7 @@ func TestAppendHashtagsMergesKnownTags(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, dropped := AppendHashtags(nil, tt.text, tt.known)
+			got, dropped := post.AppendHashtags(nil, tt.text, tt.known)
 			if dropped != tt.dropped {
 				t.Errorf("dropped %+v, want %+v", dropped, tt.dropped)
 			}
@@ -54,7 +54,7 @@ func TestAppendHashtagsMergesKnownTags(t *testing.T) {
 		})
 	}
 	// The bound counts both kinds: the text's tag comes first and stays.
-	got, _ := AppendHashtags(nil, "#first", many)
+	got, _ := post.AppendHashtags(nil, "#first", many)
 	if len(got) != hashtag.MaxTagsPerPost || got[0] != (post.Hashtag{Tag: "first", Display: "first"}) {
 		t.Fatalf("got %d tags starting %+v", len(got), got[0])
 	}
