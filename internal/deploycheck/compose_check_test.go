@@ -3,7 +3,9 @@ package deploycheck
 import (
 	"bytes"
 	"context"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -87,4 +89,58 @@ func TestComposeCheckRefusesExampleSecrets(t *testing.T) {
 			}
 		}
 	})
+}
+
+// Grafana reads ClickHouse with the read-only account that the init script
+// mounted into the ClickHouse container creates, never the administrator's;
+// Kafka's client listeners take SASL only.
+func TestComposeLeastPrivilege(t *testing.T) {
+	p, env := loadComposeExample(t)
+	root := repoRoot(t)
+
+	grafana := service(t, p, "grafana").Environment
+	if got := deref(grafana["CLICKHOUSE_GRAFANA_USER"]); got != env["CLICKHOUSE_GRAFANA_USER"] || got == env["CLICKHOUSE_USER"] {
+		t.Errorf("grafana CLICKHOUSE_GRAFANA_USER = %q, want the .env reader %q, not the administrator", got, env["CLICKHOUSE_GRAFANA_USER"])
+	}
+	if _, ok := grafana["CLICKHOUSE_PASSWORD"]; ok {
+		t.Error("grafana gets the administrator's CLICKHOUSE_PASSWORD")
+	}
+	datasources, err := os.ReadFile(filepath.Join(root, ComposeDir, "grafana/provisioning/datasources/tagpulse.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"username: $CLICKHOUSE_GRAFANA_USER", "password: $CLICKHOUSE_GRAFANA_PASSWORD"} {
+		if !strings.Contains(string(datasources), want) {
+			t.Errorf("datasource provisioning lacks %q", want)
+		}
+	}
+
+	mounted := ""
+	for _, v := range service(t, p, "clickhouse").Volumes {
+		if v.Target == "/docker-entrypoint-initdb.d" {
+			mounted = v.Source
+		}
+	}
+	if mounted == "" {
+		t.Fatal("clickhouse: no init scripts mounted at /docker-entrypoint-initdb.d")
+	}
+	script, err := os.ReadFile(filepath.Join(mounted, "10-grafana-reader.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"CREATE USER IF NOT EXISTS", "readonly = 2", "GRANT SELECT ON \\`${CLICKHOUSE_DB}\\`.* TO \\`${CLICKHOUSE_GRAFANA_USER}\\`"} {
+		if !strings.Contains(string(script), want) {
+			t.Errorf("10-grafana-reader.sh lacks %q", want)
+		}
+	}
+	if strings.Contains(string(script), "GRANT ALL") || strings.Contains(string(script), "INSERT") {
+		t.Error("10-grafana-reader.sh grants more than SELECT")
+	}
+
+	protocols := deref(service(t, p, "kafka").Environment["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"])
+	for _, want := range []string{"INTERNAL:SASL_PLAINTEXT", "HOST:SASL_PLAINTEXT"} {
+		if !strings.Contains(protocols, want) {
+			t.Errorf("KAFKA_LISTENER_SECURITY_PROTOCOL_MAP = %q, want %s", protocols, want)
+		}
+	}
 }
