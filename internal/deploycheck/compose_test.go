@@ -49,7 +49,7 @@ func service(t *testing.T, p *types.Project, name string) types.ServiceConfig {
 
 func TestComposeServices(t *testing.T) {
 	p, env := loadComposeExample(t)
-	want := []string{"aggregate", "clickhouse", "grafana", "ingest", "kafka", "migrate", "prometheus"}
+	want := []string{"aggregate", "alertmanager", "check", "clickhouse", "grafana", "ingest", "kafka", "migrate", "prometheus"}
 	got := p.ServiceNames()
 	slices.Sort(got)
 	if !slices.Equal(got, want) {
@@ -91,7 +91,7 @@ func TestComposeServices(t *testing.T) {
 
 func TestComposeHealthchecks(t *testing.T) {
 	p, _ := loadComposeExample(t)
-	for _, name := range []string{"kafka", "clickhouse", "prometheus", "grafana", "aggregate", "ingest"} {
+	for _, name := range []string{"kafka", "clickhouse", "prometheus", "alertmanager", "grafana", "aggregate", "ingest"} {
 		t.Run(name, func(t *testing.T) {
 			hc := service(t, p, name).HealthCheck
 			if hc == nil || hc.Disable || len(hc.Test) < 2 || hc.Test[0] == "NONE" {
@@ -102,11 +102,13 @@ func TestComposeHealthchecks(t *testing.T) {
 			}
 		})
 	}
-	t.Run("migrate is a one-shot job", func(t *testing.T) {
-		if r := service(t, p, "migrate").Restart; r != "no" {
-			t.Errorf("migrate restart = %q, want \"no\"", r)
-		}
-	})
+	for _, name := range []string{"migrate", "check"} {
+		t.Run(name+" is a one-shot job", func(t *testing.T) {
+			if r := service(t, p, name).Restart; r != "no" {
+				t.Errorf("%s restart = %q, want \"no\"", name, r)
+			}
+		})
+	}
 }
 
 func TestComposeDependencies(t *testing.T) {
@@ -159,6 +161,7 @@ func TestComposePorts(t *testing.T) {
 		{"kafka", []uint32{9092}},
 		{"clickhouse", []uint32{9000, 8123}},
 		{"prometheus", []uint32{9090}},
+		{"alertmanager", []uint32{9093}},
 		{"grafana", []uint32{3000}},
 		{"ingest", []uint32{9101, 8090}},
 		{"aggregate", []uint32{8080}},
@@ -191,6 +194,7 @@ func TestComposeVolumes(t *testing.T) {
 		{"clickhouse", "clickhouse-data", "/var/lib/clickhouse"},
 		{"prometheus", "prometheus-data", "/prometheus"},
 		{"grafana", "grafana-data", "/var/lib/grafana"},
+		{"alertmanager", "alertmanager-data", "/alertmanager"},
 		{"ingest", "ingest-state", "/var/lib/tagpulse/ingest"},
 	}
 	for _, tt := range tests {
@@ -231,7 +235,7 @@ func TestComposeCommandsAndEnvironment(t *testing.T) {
 	commands := map[string]string{
 		"migrate":   "aggregate migrate",
 		"aggregate": "aggregate run --http-addr 0.0.0.0:8080",
-		"ingest":    "ingest run --source file=/samples --webhook-addr 0.0.0.0:8090 --metrics-addr 0.0.0.0:9101",
+		"ingest":    "ingest run --webhook-addr 0.0.0.0:8090 --metrics-addr 0.0.0.0:9101",
 	}
 	for name, want := range commands {
 		t.Run(name+"/command", func(t *testing.T) {
@@ -244,13 +248,17 @@ func TestComposeCommandsAndEnvironment(t *testing.T) {
 		t.Run(name+"/environment", func(t *testing.T) {
 			e := service(t, p, name).Environment
 			wantEnv := map[string]string{
-				"KAFKA_BROKERS":       "kafka:29092",
-				"KAFKA_TOPIC":         env["KAFKA_TOPIC"],
-				"CLICKHOUSE_DSN":      "clickhouse://" + env["CLICKHOUSE_USER"] + "@clickhouse:9000/" + env["CLICKHOUSE_DATABASE"],
-				"CLICKHOUSE_PASSWORD": env["CLICKHOUSE_PASSWORD"],
+				"KAFKA_BROKERS":        "kafka:29092",
+				"KAFKA_TOPIC":          env["KAFKA_TOPIC"],
+				"CLICKHOUSE_DSN":       "clickhouse://" + env["CLICKHOUSE_USER"] + "@clickhouse:9000/" + env["CLICKHOUSE_DATABASE"],
+				"CLICKHOUSE_PASSWORD":  env["CLICKHOUSE_PASSWORD"],
+				"KAFKA_SASL_MECHANISM": "plain",
+				"KAFKA_SASL_USERNAME":  env["KAFKA_SASL_USERNAME"],
+				"KAFKA_SASL_PASSWORD":  env["KAFKA_SASL_PASSWORD"],
 			}
 			if name == "ingest" {
 				wantEnv["INGEST_WEBHOOK_TOKEN"] = env["INGEST_WEBHOOK_TOKEN"]
+				wantEnv["INGEST_SOURCES"] = env["INGEST_SOURCES"]
 			}
 			for k, want := range wantEnv {
 				got := e[k]
@@ -295,7 +303,7 @@ func TestComposeRequiresSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, secret := range []string{"CLICKHOUSE_PASSWORD", "INGEST_WEBHOOK_TOKEN", "GRAFANA_ADMIN_PASSWORD", "KAFKA_CLUSTER_ID"} {
+	for _, secret := range []string{"CLICKHOUSE_PASSWORD", "CLICKHOUSE_GRAFANA_PASSWORD", "KAFKA_SASL_PASSWORD", "INGEST_WEBHOOK_TOKEN", "GRAFANA_ADMIN_PASSWORD", "KAFKA_CLUSTER_ID", "ALERT_WEBHOOK_URL", "INGEST_SOURCES", "RUNBOOK_BASE_URL"} {
 		t.Run(secret, func(t *testing.T) {
 			var kept []string
 			for _, line := range strings.Split(string(example), "\n") {
@@ -315,8 +323,10 @@ func TestComposeRequiresSecrets(t *testing.T) {
 	}
 }
 
-// The Prometheus of the compose project scrapes the services where they
-// listen.
+// The Prometheus of the compose project finds every replica of ingest and
+// aggregate (and ClickHouse's exporter) by DNS: one target per A record of
+// the service name, so `--scale aggregate=3` gives three targets rather
+// than one replica picked anew at each scrape.
 func TestComposePrometheusTargets(t *testing.T) {
 	root := repoRoot(t)
 	raw, err := os.ReadFile(filepath.Join(root, PrometheusConfig))
@@ -329,6 +339,11 @@ func TestComposePrometheusTargets(t *testing.T) {
 			StaticConfigs []struct {
 				Targets []string `yaml:"targets"`
 			} `yaml:"static_configs"`
+			DNSSDConfigs []struct {
+				Names []string `yaml:"names"`
+				Type  string   `yaml:"type"`
+				Port  int      `yaml:"port"`
+			} `yaml:"dns_sd_configs"`
 		} `yaml:"scrape_configs"`
 	}
 	if err := yaml.Unmarshal(raw, &cfg); err != nil {
@@ -339,10 +354,15 @@ func TestComposePrometheusTargets(t *testing.T) {
 		for _, st := range sc.StaticConfigs {
 			targets[sc.JobName] = append(targets[sc.JobName], st.Targets...)
 		}
+		for _, sd := range sc.DNSSDConfigs {
+			for _, name := range sd.Names {
+				targets[sc.JobName] = append(targets[sc.JobName], sd.Type+" "+name+":"+strconv.Itoa(sd.Port))
+			}
+		}
 	}
-	for job, want := range map[string]string{"ingest": "ingest:9101", "aggregate": "aggregate:8080"} {
+	for job, want := range map[string]string{"ingest": "A ingest:9101", "aggregate": "A aggregate:8080", "clickhouse": "A clickhouse:9363"} {
 		if !slices.Equal(targets[job], []string{want}) {
-			t.Errorf("job %s targets = %v, want [%s]", job, targets[job], want)
+			t.Errorf("job %s targets = %v, want [%s] (dns_sd_configs type A)", job, targets[job], want)
 		}
 	}
 }
