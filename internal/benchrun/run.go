@@ -339,7 +339,7 @@ func prepare(cfg Config) (*fixture, error) {
 
 // message is the Kafka value ingest publishes for p.
 func message(p post.Post) post.Message {
-	hs, _ := ingest.Hashtags.AppendDistinct(nil, p.Text)
+	hs, _ := ingest.Hashtags.AppendDistinct(nil, p.Text, p.Tags)
 	return post.Message{Post: p, Hashtags: hs, ExtractorVersion: ingest.Hashtags.Version}
 }
 

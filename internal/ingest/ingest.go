@@ -30,15 +30,15 @@ type Publisher interface {
 	Publish(ctx context.Context, msgs []post.Message) (int, error)
 }
 
-// Extractor finds the distinct hashtags of a text, in order of first
+// Extractor finds the distinct hashtags of a post, in order of first
 // appearance, and names its version.
 type Extractor struct {
 	Version int
-	// AppendDistinct appends the distinct hashtags of text to dst and
-	// returns the extended slice, with the count of tags it left out (see
-	// AppendHashtags): a publish call gathers the tags of all its posts in
-	// one array.
-	AppendDistinct func(dst []post.Hashtag, text string) ([]post.Hashtag, hashtag.Dropped)
+	// AppendDistinct appends the distinct hashtags of a post's text and of
+	// the tags its producer knew (known) to dst and returns the extended
+	// slice, with the count of tags it left out (see AppendHashtags): a
+	// publish call gathers the tags of all its posts in one array.
+	AppendDistinct func(dst []post.Hashtag, text string, known []string) ([]post.Hashtag, hashtag.Dropped)
 }
 
 // Config tunes the runner.
@@ -315,7 +315,7 @@ func (b *batch) publish(msgs []post.Message) {
 	for i := range msgs {
 		start := len(all)
 		var d hashtag.Dropped
-		all, d = r.extract.AppendDistinct(all, msgs[i].Text)
+		all, d = r.extract.AppendDistinct(all, msgs[i].Text, msgs[i].Tags)
 		// Never nil: a post without tags has "hashtags":[].
 		msgs[i].Hashtags = all[start:len(all):len(all)]
 		if d.Total() > 0 {
@@ -365,12 +365,20 @@ func (b *batch) flush() error {
 	return b.wait()
 }
 
-// check validates a post a source built, fills in a missing created_at and
-// holds a given one to the accepted range (post.CheckCreatedAt). The UTF-8
-// of every field is checked unless the source has (validUTF8): posts
-// decoded with post.DecodePost were, and checking multilingual text again
-// was 8% of the CPU of `ingest file`.
+// check validates a post a source built (Config.CheckPost).
 func (r *Runner) check(p *post.Post, validUTF8 bool) error {
+	return r.cfg.CheckPost(p, r.now(), validUTF8)
+}
+
+// CheckPost is the one validation of a post that every way in shares
+// (files, feeds, timelines, the webhook, and `ingest extract`): it fills
+// in a missing created_at with now, holds a given one to the accepted
+// range (post.CheckCreatedAt with c.MaxFutureSkew), and checks the fields
+// and their bounds (post.Post.Validate with c.MaxTextBytes). The UTF-8 of
+// every field is checked unless the caller has (validUTF8): posts decoded
+// with post.DecodePost were, and checking multilingual text again was 8%
+// of the CPU of `ingest file`.
+func (c Config) CheckPost(p *post.Post, now time.Time, validUTF8 bool) error {
 	if !validUTF8 {
 		for _, f := range [...]struct{ name, v string }{{"id", p.ID}, {"text", p.Text}, {"author", p.Author}, {"url", p.URL}, {"lang", p.Lang}, {"source", p.Source}} {
 			if !utf8.ValidString(f.v) {
@@ -378,14 +386,13 @@ func (r *Runner) check(p *post.Post, validUTF8 bool) error {
 			}
 		}
 	}
-	now := r.now()
 	if p.CreatedAt.IsZero() {
 		p.CreatedAt = now.UTC().Truncate(time.Second)
 	}
-	if err := post.CheckCreatedAt(p.CreatedAt, now, r.cfg.MaxFutureSkew); err != nil {
+	if err := post.CheckCreatedAt(p.CreatedAt, now, c.MaxFutureSkew); err != nil {
 		return err
 	}
-	return p.Validate(r.cfg.MaxTextBytes)
+	return p.Validate(c.MaxTextBytes)
 }
 
 // Poll polls src once and publishes what it emits, keeping up to

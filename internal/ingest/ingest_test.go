@@ -43,10 +43,11 @@ func (f *fakePublisher) Publish(_ context.Context, msgs []post.Message) (int, er
 	return n, nil
 }
 
-// words is a stand-in extractor: every word starting with # is a tag.
-func words(out []post.Hashtag, text string) ([]post.Hashtag, hashtag.Dropped) {
+// words is a stand-in extractor: every word starting with # is a tag, and
+// so is every known tag.
+func words(out []post.Hashtag, text string, known []string) ([]post.Hashtag, hashtag.Dropped) {
 	seen := map[string]bool{}
-	for _, w := range strings.Fields(text) {
+	for _, w := range append(strings.Fields(text), known...) {
 		if strings.HasPrefix(w, "#") && len(w) > 1 && !seen[strings.ToLower(w[1:])] {
 			seen[strings.ToLower(w[1:])] = true
 			out = append(out, post.Hashtag{Tag: strings.ToLower(w[1:]), Display: w[1:]})

@@ -28,15 +28,19 @@ func TestWebhookRefusesPostsThatWouldNotCount(t *testing.T) {
 		body   string
 		code   int
 		errHas string
+		tags   string // the tags published, when the post is
 	}{
-		{"year 9999", `{"id":"a","text":"#x","created_at":"9999-12-31T00:00:00Z"}`, 400, "in the future"},
-		{"year 2100", `{"id":"a","text":"#x","created_at":"2100-01-01T00:00:00Z"}`, 400, "in the future"},
-		{"year 1", `{"id":"a","text":"#x","created_at":"0001-01-02T00:00:00Z"}`, 400, "before 2000"},
-		{"Go's zero time", `{"id":"a","text":"#x","created_at":"0001-01-01T00:00:00Z"}`, 400, "before 2000"},
-		{"lone surrogate", `{"id":"a","text":"#x \ud800"}`, 400, "surrogate"},
-		{"one bad post refuses the request", `[{"id":"a","text":"#x"},{"id":"b","text":"#y","created_at":"9999-01-01T00:00:00Z"}]`, 400, `post "b": field created_at`},
-		{"now", `{"id":"a","text":"#x","created_at":"` + now.Format(time.RFC3339) + `"}`, 202, ""},
-		{"no date: the time of ingestion", `{"id":"a","text":"#x"}`, 202, ""},
+		{"year 9999", `{"id":"a","text":"#x","created_at":"9999-12-31T00:00:00Z"}`, 400, "in the future", ""},
+		{"year 2100", `{"id":"a","text":"#x","created_at":"2100-01-01T00:00:00Z"}`, 400, "in the future", ""},
+		{"year 1", `{"id":"a","text":"#x","created_at":"0001-01-02T00:00:00Z"}`, 400, "before 2000", ""},
+		{"Go's zero time", `{"id":"a","text":"#x","created_at":"0001-01-01T00:00:00Z"}`, 400, "before 2000", ""},
+		{"lone surrogate", `{"id":"a","text":"#x \ud800"}`, 400, "surrogate", ""},
+		{"one bad post refuses the request", `[{"id":"a","text":"#x"},{"id":"b","text":"#y","created_at":"9999-01-01T00:00:00Z"}]`, 400, `post "b": field created_at`, ""},
+		{"now", `{"id":"a","text":"#x","created_at":"` + now.Format(time.RFC3339) + `"}`, 202, "", "x"},
+		{"no date: the time of ingestion", `{"id":"a","text":"#x"}`, 202, "", "x"},
+		{"a producer's hashtags are merged", `{"id":"a","text":"#Otan news","hashtags":["#otan","Réarmement","＃Ｘ"]}`, 202, "", "otan rearmement x"},
+		{"a producer's hashtag with a space", `{"id":"a","text":"#x","hashtags":["two words"]}`, 400, "field hashtags[0]", ""},
+		{"a producer's hashtags not strings", `{"id":"a","text":"#x","hashtags":[{"tag":"x"}]}`, 400, "field hashtags", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -66,6 +70,15 @@ func TestWebhookRefusesPostsThatWouldNotCount(t *testing.T) {
 			}
 			if published := len(pub.got); (tt.code == 202) != (published > 0) {
 				t.Errorf("%d posts published after HTTP %d", published, tt.code)
+			}
+			if tt.code == 202 {
+				var tags []string
+				for _, h := range pub.got[0].Hashtags {
+					tags = append(tags, h.Tag)
+				}
+				if got := strings.Join(tags, " "); got != tt.tags {
+					t.Errorf("published tags %q, want %q", got, tt.tags)
+				}
 			}
 		})
 	}

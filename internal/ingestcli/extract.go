@@ -9,11 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
-	"tagpulse/internal/hashtag"
+	"tagpulse/internal/ingest"
+	"tagpulse/internal/post"
 )
 
 // maxLineBytes bounds one input line of `ingest extract`, newline excluded.
@@ -45,10 +47,14 @@ skipped; the exit status is non-zero when any line failed.`,
 	}
 }
 
+// extractChecks are the bounds `ingest extract` checks posts with: those
+// `ingest file` and `ingest run` apply by default.
+var extractChecks = ingest.DefaultConfig()
+
 // extractOutput is one line of `ingest extract` output.
 type extractOutput struct {
-	ID       string        `json:"id"`
-	Hashtags []hashtag.Tag `json:"hashtags"`
+	ID       string         `json:"id"`
+	Hashtags []post.Hashtag `json:"hashtags"`
 }
 
 // runExtract reads posts from in and writes their hashtags to out, reporting
@@ -61,7 +67,6 @@ func runExtract(in io.Reader, out, errOut io.Writer) error {
 	enc.SetEscapeHTML(false)
 	var (
 		line      []byte
-		occ       []hashtag.Occurrence
 		rec       extractOutput
 		n, failed int
 	)
@@ -76,7 +81,7 @@ func runExtract(in io.Reader, out, errOut io.Writer) error {
 			break
 		}
 		n++
-		id, text, bad := parseLine(line, tooLong)
+		p, bad := parseLine(line, tooLong, time.Now())
 		switch {
 		case bad != "":
 			failed++
@@ -85,12 +90,11 @@ func runExtract(in io.Reader, out, errOut io.Writer) error {
 				return fmt.Errorf("writing output: %w", ferr)
 			}
 			fmt.Fprintf(errOut, "line %d: %s\n", n, bad)
-		case id != "":
-			occ = hashtag.AppendOccurrences(occ[:0], text)
-			rec.ID = id
-			rec.Hashtags, _ = hashtag.AppendDistinct(rec.Hashtags[:0], occ)
+		case p.ID != "":
+			rec.ID = p.ID
+			rec.Hashtags, _ = ingest.Hashtags.AppendDistinct(rec.Hashtags[:0], p.Text, p.Tags)
 			if rec.Hashtags == nil {
-				rec.Hashtags = []hashtag.Tag{} // "hashtags": [] rather than null
+				rec.Hashtags = []post.Hashtag{} // "hashtags": [] rather than null
 			}
 			if werr := enc.Encode(&rec); werr != nil {
 				return fmt.Errorf("writing output: %w", werr)
@@ -134,50 +138,33 @@ func readLine(r *bufio.Reader, buf []byte) (line []byte, tooLong bool, err error
 	}
 }
 
-// parseLine turns an input line into a post id and text. A blank line gives
-// an empty id; a bad line gives the reason.
-func parseLine(line []byte, tooLong bool) (id, text, bad string) {
+// parseLine turns an input line into a post, checked as ingest checks
+// the posts it publishes (ingest.Config.CheckPost with the default
+// bounds, at now). A blank line gives a post without id; a bad line gives
+// the reason.
+func parseLine(line []byte, tooLong bool, now time.Time) (p post.Post, bad string) {
 	if tooLong {
-		return "", "", fmt.Sprintf("longer than %d bytes", maxLineBytes)
+		return post.Post{}, fmt.Sprintf("longer than %d bytes", maxLineBytes)
 	}
 	if !utf8.Valid(line) {
-		return "", "", "invalid UTF-8"
+		return post.Post{}, "invalid UTF-8"
 	}
 	trimmed := bytes.TrimSpace(line)
 	if len(trimmed) == 0 {
-		return "", "", ""
+		return post.Post{}, ""
 	}
 	if trimmed[0] != '{' {
 		sum := sha256.Sum256(line)
-		return "text:" + hex.EncodeToString(sum[:16]), string(line), ""
+		p = post.Post{ID: "text:" + hex.EncodeToString(sum[:16]), Text: string(line)}
+	} else {
+		var err error
+		p, err = post.DecodePost(trimmed, post.DecodeOptions{MaxTextBytes: extractChecks.MaxTextBytes, Now: func() time.Time { return now }})
+		if err != nil {
+			return post.Post{}, err.Error()
+		}
 	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(trimmed, &obj); err != nil {
-		return "", "", "invalid JSON: " + err.Error()
+	if err := extractChecks.CheckPost(&p, now, true); err != nil {
+		return post.Post{}, err.Error()
 	}
-	id, bad = stringField(obj, "id")
-	if bad != "" {
-		return "", "", bad
-	}
-	if id == "" {
-		return "", "", `"id" is empty`
-	}
-	text, bad = stringField(obj, "text")
-	return id, text, bad
-}
-
-// stringField returns the string value of a JSON object's field.
-func stringField(obj map[string]json.RawMessage, name string) (string, string) {
-	raw, ok := obj[name]
-	if !ok {
-		return "", fmt.Sprintf("missing %q", name)
-	}
-	if len(raw) == 0 || raw[0] != '"' {
-		return "", fmt.Sprintf("%q is not a string", name)
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", fmt.Sprintf("%q: %v", name, err)
-	}
-	return s, ""
+	return p, ""
 }

@@ -91,7 +91,11 @@ func decodeFast(d *fastDecoder, p *Post, m *Message, rawText *[]byte) bool {
 			return d.stringInto(&p.Lang)
 		case "hashtags":
 			if m == nil {
-				return d.unknown(key, false)
+				if sawTags {
+					return false
+				}
+				sawTags = true
+				return d.stringArray(&p.Tags)
 			}
 			if sawTags {
 				return false
@@ -155,7 +159,7 @@ func (d *fastDecoder) unknown(key []byte, message bool) bool {
 }
 
 var (
-	postFields    = []string{"id", "text", "created_at", "source", "author", "url", "lang"}
+	postFields    = []string{"id", "text", "created_at", "source", "author", "url", "lang", "hashtags"}
 	messageFields = []string{"hashtags", "extractor_version"}
 	tagFields     = []string{"tag", "display"}
 )
@@ -469,6 +473,32 @@ func (d *fastDecoder) hashtags() ([]Hashtag, bool) {
 			return out, true
 		}
 		return nil, false
+	}
+}
+
+// stringArray reads a non-empty array of strings into *dst (a producer's
+// tags); an empty array or a null is left to encoding/json.
+func (d *fastDecoder) stringArray(dst *[]string) bool {
+	if !d.consume('[') {
+		return false
+	}
+	var out []string
+	for {
+		d.ws()
+		var s string
+		if !d.stringInto(&s) {
+			return false
+		}
+		out = append(out, s)
+		d.ws()
+		if d.consume(',') {
+			continue
+		}
+		if d.consume(']') {
+			*dst = out
+			return true
+		}
+		return false
 	}
 }
 

@@ -3,6 +3,7 @@ package post
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -100,7 +101,7 @@ func FuzzDecodePost(f *testing.F) {
 			t.Fatalf("re-decoding %s: %+v, %v; want %+v", again, q, err, p)
 		}
 		q.CreatedAt = p.CreatedAt
-		if q != p {
+		if !reflect.DeepEqual(q, p) {
 			t.Fatalf("re-decoding %s: %+v, want %+v", again, q, p)
 		}
 	})

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"tagpulse/internal/hashtag"
@@ -28,16 +29,29 @@ const (
 	MaxMessageBytes = 1 << 20
 )
 
-// Post is one social post. ID and Text are required; CreatedAt defaults to
-// the time of ingestion.
+// Post is one social post, as a JSONL line or a webhook body gives it
+// (docs/ingest.md, "The post format"). ID and Text are required; CreatedAt
+// defaults to the time of ingestion.
 type Post struct {
-	ID        string    `json:"id"`
-	Text      string    `json:"text"`
+	// ID identifies the post; aggregate counts a post id once per tag, so
+	// the same id published twice is counted once.
+	ID string `json:"id"`
+	// Text is what the hashtags are extracted from.
+	Text string `json:"text"`
+	// CreatedAt is the minute the post is counted in: RFC 3339, within
+	// [MinCreatedAt, now + the future skew] (CheckCreatedAt).
 	CreatedAt time.Time `json:"created_at"`
-	Source    string    `json:"source,omitempty"`
-	Author    string    `json:"author,omitempty"`
-	URL       string    `json:"url,omitempty"`
-	Lang      string    `json:"lang,omitempty"`
+	// Source, Author, URL and Lang are carried to Kafka as given; Source
+	// and Lang are the filters of the queries. Nothing is detected.
+	Source string `json:"source,omitempty"`
+	Author string `json:"author,omitempty"`
+	URL    string `json:"url,omitempty"`
+	Lang   string `json:"lang,omitempty"`
+	// Tags are the hashtags the producer already knows (JSON "hashtags":
+	// an array of strings, each with or without its '#'), merged with the
+	// ones extracted from Text. A Message's own "hashtags" field (the
+	// extracted tags) hides this one in its JSON.
+	Tags []string `json:"hashtags,omitempty"`
 }
 
 // Hashtag is one distinct tag of a post: its canonical key and the spelling
@@ -120,6 +134,9 @@ func CheckCreatedAt(t, now time.Time, maxSkew time.Duration) error {
 	}
 	return nil
 }
+
+// createdAtExample is the form of created_at the errors show.
+const createdAtExample = "2025-11-05T09:00:00Z"
 
 // DecodeOptions bound what DecodePost accepts.
 type DecodeOptions struct {
@@ -283,11 +300,13 @@ func decodeStrict(data []byte, p *Post, m *Message, rawText *[]byte, fd *fastDec
 		case errors.As(err, &typeErr):
 			return fmt.Errorf("field %s: expected %s, got %s: %w", typeErr.Field, typeErr.Type, typeErr.Value, ErrWrongType)
 		case errors.As(err, &timeErr):
-			return fmt.Errorf("field created_at: not RFC 3339: %w", ErrInvalidValue)
+			return fmt.Errorf("field created_at: not RFC 3339 (like %q): %w", createdAtExample, ErrInvalidValue)
 		case strings.HasPrefix(err.Error(), "Time.UnmarshalJSON"):
 			// time.Time refuses a number or an object with an error of no
-			// type; the only time field is created_at.
-			return fmt.Errorf("field created_at: expected an RFC 3339 string: %w", ErrWrongType)
+			// type; the only time field is created_at. Epoch numbers are
+			// refused, not guessed at: seconds, milliseconds and
+			// microseconds all occur in exports.
+			return fmt.Errorf("field created_at: expected an RFC 3339 string like %q, not a number or an object (epoch times are not accepted): %w", createdAtExample, ErrWrongType)
 		}
 		return fmt.Errorf("%v: %w", err, ErrInvalidJSON)
 	}
@@ -357,6 +376,38 @@ func (p Post) Validate(maxText int) error {
 		if len(f.v) > MaxFieldBytes {
 			return fmt.Errorf("field %s: %d bytes, limit %d: %w", f.name, len(f.v), MaxFieldBytes, ErrTooLarge)
 		}
+	}
+	for i, tag := range p.Tags {
+		if err := checkTag(tag); err != nil {
+			return fmt.Errorf("field hashtags[%d]: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// TagName returns a producer's tag without its leading '#' (or fullwidth
+// '＃'): the spelling a message displays.
+func TagName(tag string) string {
+	if t, ok := strings.CutPrefix(tag, "#"); ok {
+		return t
+	}
+	t, _ := strings.CutPrefix(tag, "\uFF03")
+	return t
+}
+
+// checkTag refuses a producer's tag that no text could hold as one tag:
+// empty, or with white space or control characters. Its length is bounded
+// where tags are made (hashtag.MaxTagBytes), like an extracted tag's.
+func checkTag(tag string) error {
+	name := TagName(tag)
+	if name == "" {
+		return fmt.Errorf("empty tag: %w", ErrInvalidValue)
+	}
+	if i := strings.IndexFunc(name, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }); i >= 0 {
+		return fmt.Errorf("tag %q holds white space or a control character: %w", name, ErrInvalidValue)
+	}
+	if !utf8.ValidString(name) {
+		return fmt.Errorf("tag: %w", ErrInvalidUTF8)
 	}
 	return nil
 }

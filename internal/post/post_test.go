@@ -2,6 +2,7 @@ package post
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -27,7 +28,18 @@ func TestDecodePost(t *testing.T) {
 		{name: "missing id", in: `{"text":"a"}`, wantErr: ErrMissingField, errHas: "field id"},
 		{name: "invalid utf-8", in: "{\"id\":\"a\",\"text\":\"\xff\"}", wantErr: ErrInvalidUTF8},
 		{name: "text too large", in: `{"id":"a","text":"` + strings.Repeat("x", 65) + `"}`, wantErr: ErrTooLarge},
-		{name: "bad time", in: `{"id":"a","text":"t","created_at":"yesterday"}`, wantErr: ErrInvalidValue},
+		{name: "bad time", in: `{"id":"a","text":"t","created_at":"yesterday"}`, wantErr: ErrInvalidValue, errHas: "2025-11-05T09:00:00Z"},
+		{name: "epoch seconds refused", in: `{"id":"a","text":"t","created_at":1762333200}`, wantErr: ErrWrongType, errHas: "epoch times are not accepted"},
+		{name: "epoch milliseconds refused", in: `{"id":"a","text":"t","created_at":1762333200000}`, wantErr: ErrWrongType, errHas: "field created_at"},
+		{name: "epoch as a string refused", in: `{"id":"a","text":"t","created_at":"1762333200"}`, wantErr: ErrInvalidValue, errHas: "not RFC 3339"},
+		{name: "producer hashtags", in: `{"id":"a","text":"t","hashtags":["#Otan","réarmement","＃Ｘ"]}`,
+			want: Post{ID: "a", Text: "t", CreatedAt: fixed, Tags: []string{"#Otan", "réarmement", "＃Ｘ"}}},
+		{name: "producer hashtags through the slow path", in: `{"id":"a","text":"t","hashtags":["x\u00e9"],"n":1.5}`,
+			want: Post{ID: "a", Text: "t", CreatedAt: fixed, Tags: []string{"xé"}}},
+		{name: "hashtags not strings", in: `{"id":"a","text":"t","hashtags":[{"tag":"x"}]}`, wantErr: ErrWrongType, errHas: "field hashtags"},
+		{name: "hashtags not an array", in: `{"id":"a","text":"t","hashtags":"x"}`, wantErr: ErrWrongType, errHas: "field hashtags"},
+		{name: "empty hashtag", in: `{"id":"a","text":"t","hashtags":["x","#"]}`, wantErr: ErrInvalidValue, errHas: "field hashtags[1]: empty tag"},
+		{name: "hashtag with a space", in: `{"id":"a","text":"t","hashtags":["two words"]}`, wantErr: ErrInvalidValue, errHas: "white space"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -44,7 +56,7 @@ func TestDecodePost(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got != tt.want {
+			if !reflect.DeepEqual(got, tt.want) {
 				t.Fatalf("got %+v, want %+v", got, tt.want)
 			}
 		})
