@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -35,7 +36,7 @@ func TestFeedRSS(t *testing.T) {
 		Lang:      "fr",
 		Author:    "Rédaction",
 	}
-	if first != want {
+	if !reflect.DeepEqual(first, want) {
 		t.Errorf("first item\n got %+v\nwant %+v", first, want)
 	}
 	tests := []struct {
@@ -79,7 +80,7 @@ func TestFeedAtom(t *testing.T) {
 			CreatedAt: time.Date(2025, 11, 6, 11, 0, 0, 0, time.UTC), Source: "rss", URL: "https://blog.example.org/2", Lang: "en", Author: "Ada"}},
 	}
 	for _, tt := range tests {
-		if tt.got != tt.want {
+		if !reflect.DeepEqual(tt.got, tt.want) {
 			t.Errorf("\n got %+v\nwant %+v", tt.got, tt.want)
 		}
 	}

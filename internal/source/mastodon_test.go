@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -73,8 +74,11 @@ func TestMastodon(t *testing.T) {
 		t.Fatalf("first poll ids %v, want %v (oldest first)", got, wantIDs)
 	}
 	want := post.Post{ID: wantIDs[2], Text: "Third #OTAN", CreatedAt: time.Date(2025, 11, 6, 10, 3, 0, 0, time.UTC),
-		Source: "mastodon", Author: "bob@other.example", URL: "https://social.example/@bob/110000000000000003", Lang: "fr"}
-	if first[2].Post != want {
+		Source: "mastodon", Author: "bob@other.example", URL: "https://social.example/@bob/110000000000000003", Lang: "fr",
+		// The instance's own tags, with its leading '_' and middle dot;
+		// the one with a space and the empty one are left out.
+		Tags: []string{"otan", "_sommet·otan"}}
+	if !reflect.DeepEqual(first[2].Post, want) {
 		t.Errorf("status\n got %+v\nwant %+v", first[2].Post, want)
 	}
 
@@ -86,8 +90,8 @@ func TestMastodon(t *testing.T) {
 	if !errors.Is(second[0].Err, post.ErrWrongType) {
 		t.Errorf("status with numeric content: err %v, want wrong type", second[0].Err)
 	}
-	if second[1].Post.ID != wantIDs[1] || second[1].Post.Text != "Second #nato & #NIF2025" {
-		t.Errorf("boost: got %+v, want the boosted post under its own id %s", second[1].Post, wantIDs[1])
+	if b := second[1].Post; b.ID != wantIDs[1] || b.Text != "Second #nato & #NIF2025" || b.Author != "ann" || !slices.Equal(b.Tags, []string{"nato", "nif2025"}) {
+		t.Errorf("boost: got %+v, want the boosted post under its own id %s, with its author and tags", second[1].Post, wantIDs[1])
 	}
 	third := pollCommit(t, newSource())
 	if len(third) != 0 {
