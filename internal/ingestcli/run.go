@@ -88,12 +88,15 @@ func newRunCmd() *cobra.Command {
 		Short: "Pull every configured source and publish its posts to Kafka until stopped",
 		Long: `run polls every --source KIND[@INTERVAL]=LOCATION on its own schedule (file:
 a path or folder; rss: an RSS or Atom URL; mastodon: a Mastodon-compatible
-timeline URL), serves the webhook when --webhook-addr is set, and publishes
+timeline URL; mastodon-stream: the same URL, read through the streaming API;
+bluesky: a Jetstream websocket URL; for the two streams INTERVAL is how long
+each poll gathers posts, default 2s), serves the webhook when --webhook-addr is set, and publishes
 each new post once to Kafka. Cursors live in --state-dir, so a restart or a
 second --once run publishes nothing twice. SIGTERM stops fetching, flushes
 everything in flight and exits.`,
 		Example: `  ingest run --source rss=https://example.org/feed.xml \
     --source mastodon@2m=https://mastodon.social/api/v1/timelines/tag/otan
+  ingest run --source 'bluesky=wss://jetstream2.us-east.bsky.network/subscribe?lang=fr&tag=otan'
   INGEST_WEBHOOK_TOKEN=… ingest run --webhook-addr 127.0.0.1:8081
   ingest run --once --source file=archive/`,
 		Args: cobra.NoArgs,
@@ -189,6 +192,7 @@ func runDaemon(ctx context.Context, d daemon, log *slog.Logger) error {
 	client := source.NewHTTPClient(d.fetchTimeout, d.allowHosts...)
 	var scheduled []ingest.Scheduled
 	counts := map[string]int{}
+	sourceMetrics := source.NewMetrics(reg)
 	for _, spec := range d.specs {
 		counts[spec.Kind]++
 		src, err := source.New(spec, source.Options{
@@ -197,11 +201,19 @@ func runDaemon(ctx context.Context, d daemon, log *slog.Logger) error {
 			Client:       client,
 			MaxTextBytes: d.pipe.ingest.MaxTextBytes,
 			AllowHosts:   d.allowHosts,
+			Metrics:      sourceMetrics,
+			Log:          log,
 		})
 		if err != nil {
 			return err
 		}
-		scheduled = append(scheduled, ingest.Scheduled{Source: src, Interval: spec.Interval})
+		interval := spec.Interval
+		if source.Streaming(spec.Kind) {
+			// A stream's poll lasts one window (spec.Interval); the next
+			// follows at once.
+			interval = time.Millisecond
+		}
+		scheduled = append(scheduled, ingest.Scheduled{Source: src, Interval: interval})
 		log.Info("source configured", "source", src.Name(), "kind", spec.Kind, "location", spec.Location)
 	}
 

@@ -2,6 +2,8 @@ package source
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -70,3 +72,6 @@ func ids(items []Item) []string {
 	}
 	return out
 }
+
+// slogTo returns a logger writing text lines to w.
+func slogTo(w io.Writer) *slog.Logger { return slog.New(slog.NewTextHandler(w, nil)) }
