@@ -119,6 +119,7 @@ func TestRunDaemon(t *testing.T) {
 		"tagpulse_ingest_publish_latency_seconds", "tagpulse_ingest_hashtags_extracted_total",
 		"tagpulse_ingest_last_success_timestamp_seconds", "tagpulse_ingest_kafka_write_errors_total",
 		"tagpulse_ingest_webhook_requests_total", "tagpulse_ingest_source_up",
+		"tagpulse_ingest_source_events_skipped_total",
 	} {
 		if !strings.Contains(metrics, "\n"+name) {
 			t.Errorf("/metrics lacks %s", name)

@@ -83,7 +83,6 @@ func NewBluesky(rawURL string, opt Options) (*Bluesky, error) {
 		}
 	}
 	b.stream = stream[blueskyCursor]{opt: opt, window: opt.Window, cursor: c, connect: b.connect, buffer: streamBuffer}
-	opt.Metrics.init(opt.Name)
 	return b, nil
 }
 

@@ -63,7 +63,6 @@ func NewMastodonStream(rawURL string, opt Options) (*MastodonStream, error) {
 	}
 	m := &MastodonStream{streamURL: streamURL.String(), timeline: tl, client: streamClient(opt.Client)}
 	m.stream = stream[mastodonStreamCursor]{opt: opt, window: opt.Window, cursor: c, connect: m.connect, buffer: streamBuffer}
-	opt.Metrics.init(opt.Name)
 	return m, nil
 }
 

@@ -145,6 +145,8 @@ func (o *Options) defaults(kind string) {
 	if o.Metrics == nil {
 		o.Metrics = NewMetrics(prometheus.NewRegistry())
 	}
+	// Every source's series are exported from the start, at zero.
+	o.Metrics.init(o.Name)
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
