@@ -27,18 +27,25 @@ func newExtractCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "extract",
 		Short: "Print the hashtags of the posts read from stdin",
-		Long: `Reads posts from stdin, one per line: a JSON object with at least "id" and
-"text" (strings; other fields are ignored), or plain text, whose id is then
-"text:" and the first 32 hex digits of the SHA-256 of the line. Writes one
-JSON object per post: {"id":…,"hashtags":[{"tag":…,"display":…},…]}, each
-tag (canonical key) once, in order of first appearance, with the spelling of
-its first occurrence, within the bounds ingest publishes with: a tag over
-256 bytes is left out, and a post keeps its first 100 tags. Blank lines are
-skipped. SIGTERM or SIGINT stops the reading of stdin.
+		Long: `Reads posts from stdin, one per line: a JSON object in the post format of
+"ingest file --help" (id and text required, created_at, hashtags, …), or
+plain text, whose id is then "text:" and the first 32 hex digits of the
+SHA-256 of the line. Each post is checked as ingest file and ingest run
+check the posts they publish, with their default bounds: created_at in
+RFC 3339 from 2000-01-01 to 15 minutes after now (missing: now), text up
+to 64 KiB, the producer's hashtags well formed. So a post extract accepts
+is one ingest publishes, with the same tags.
 
-A bad line (a line starting with "{" that is not such an object, invalid
-UTF-8, longer than 1 MiB) is reported on stderr as "line N: reason" and
-skipped; the exit status is non-zero when any line failed.`,
+Writes one JSON object per post: {"id":…,"hashtags":[{"tag":…,"display":…},…]},
+each tag (canonical key) once, in order of first appearance, with the
+spelling of its first occurrence, then the producer's hashtags the text does
+not hold, within the bounds ingest publishes with: a tag over 256 bytes is
+left out, and a post keeps its first 100 tags. Blank lines are skipped.
+SIGTERM or SIGINT stops the reading of stdin.
+
+A bad line (not such a post, invalid UTF-8, longer than 1 MiB) is reported
+on stderr as "line N: reason", the reason ingest would give, and skipped;
+the exit status is non-zero when any line failed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cmd.SilenceUsage = true // a bad line is no usage error

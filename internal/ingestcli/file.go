@@ -28,21 +28,52 @@ func newFileCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "file PATH...",
-		Short: "Publish the posts of JSONL archives, plain-text files or folders of them, then exit",
-		Long: `file publishes every post of the given files to Kafka and exits: JSONL
-archives (.jsonl, .ndjson, .json: one post object per line), plain-text files
-(one post per file) and folders of them, recursively in lexical order. Post
-ids are stable: a JSONL line keeps its id, a text file's id comes from its
-name and content, so a second run publishes the same ids again (aggregate
-counts each once). Inside folders, links to regular files are followed;
-named pipes, devices and links to folders are reported, never read, and a
-named pipe given directly is refused. A progress bar goes to stderr when it
-is a terminal; a summary ends the run: one line of counts, then the
-file:line and reason of each rejected post (the first 20, then how many
-more). The exit status is non-zero when any post could not be published,
-and with --strict also when any was rejected.`,
+		Short: "Publish the posts of JSON, JSONL, CSV or plain-text files or folders of them, then exit",
+		Long: `file publishes every post of the given files to Kafka and exits.
+
+Files, by extension (in folders, recursively in lexical order, hidden
+entries skipped; a file of another extension is skipped in a folder and
+read as plain text when named directly):
+  .jsonl .ndjson .json  one post object per line; or, when the file's first
+                        character is "[", one JSON array of post objects,
+                        pretty-printed or not, read one element at a time
+  .csv                  a header row naming post fields (below; other
+                        columns are ignored), then one post per row; the
+                        hashtags column holds tags separated by spaces or
+                        commas; a header without id and text rejects the file
+  .txt .text .md        the whole file is one post; its id comes from its
+                        name and content, its created_at is its mtime
+A UTF-8 byte order mark is skipped. A line, an array element or a CSV row
+over 1 MiB is rejected alone.
+
+The post (the same for the webhook and ingest extract):
+  id          string, required: the post's stable id; aggregate counts an id
+              once, so running file again publishes nothing twice
+  text        string, required, at most --max-text-bytes: what the hashtags
+              are extracted from
+  created_at  RFC 3339 string ("2025-11-05T09:00:00Z"), the minute the post
+              is counted in; missing or null: the time of ingestion; from
+              2000-01-01 to --max-future-skew after now, else rejected; an
+              epoch number (seconds or milliseconds) is rejected, not guessed
+  source      the post's source label, which the top/trending/series
+              --source filter matches; kept as given, "file" when missing
+  lang        the post's language, which --lang filters on; kept as given,
+              never detected: a post without it matches no --lang filter
+  author, url kept as given (at most 2 KiB each)
+  hashtags    optional array of tags the producer already knows ("#otan" or
+              "otan"), merged with the extracted ones: canonicalised alike,
+              counted once, the same bounds (256 bytes, 100 tags a post)
+Other fields are ignored.
+
+Inside folders, links to regular files are followed; named pipes, devices
+and links to folders are reported, never read, and a named pipe given
+directly is refused. A progress bar goes to stderr when it is a terminal; a
+summary ends the run: one line of counts, then the file:line and reason of
+each rejected post (the first 20, then how many more). The exit status is
+non-zero when any post could not be published, and with --strict also when
+any was rejected. docs/ingest.md has the details.`,
 		Example: `  ingest file samples/posts/nif2025-linkedin-post.txt
-  ingest file archive/2025-11.jsonl more-posts/`,
+  ingest file archive/2025-11.jsonl export.json posts.csv more-posts/`,
 		Args: cobra.MinimumNArgs(1),
 	}
 	flags := cliflags.Flags(cmd)

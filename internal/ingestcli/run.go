@@ -87,10 +87,12 @@ func newRunCmd() *cobra.Command {
 		Use:   "run",
 		Short: "Pull every configured source and publish its posts to Kafka until stopped",
 		Long: `run polls every --source KIND[@INTERVAL]=LOCATION on its own schedule (file:
-a path or folder; rss: an RSS or Atom URL; mastodon: a Mastodon-compatible
-timeline URL; mastodon-stream: the same URL, read through the streaming API;
-bluesky: a Jetstream websocket URL; for the two streams INTERVAL is how long
-each poll gathers posts, default 2s), serves the webhook when --webhook-addr is set, and publishes
+a path or folder, read as "ingest file --help" says; rss: an RSS or Atom URL;
+mastodon: a Mastodon-compatible timeline URL; mastodon-stream: the same URL,
+read through the streaming API; bluesky: a Jetstream websocket URL; for the
+two streams INTERVAL is how long each poll gathers posts, default 2s),
+serves the webhook when --webhook-addr is set (posts in the format of
+"ingest file --help", with their optional hashtags), and publishes
 each new post once to Kafka. Cursors live in --state-dir, so a restart or a
 second --once run publishes nothing twice. SIGTERM stops fetching, flushes
 everything in flight and exits.`,

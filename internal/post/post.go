@@ -138,6 +138,21 @@ func CheckCreatedAt(t, now time.Time, maxSkew time.Duration) error {
 // createdAtExample is the form of created_at the errors show.
 const createdAtExample = "2025-11-05T09:00:00Z"
 
+// ParseCreatedAt parses a created_at given as text (a cell of a CSV file)
+// as the JSON decoding does: RFC 3339, with the same errors. Go's zero
+// time is refused like any date before MinCreatedAt, since a zero
+// CreatedAt means "none given".
+func ParseCreatedAt(s string) (time.Time, error) {
+	var t time.Time
+	if err := t.UnmarshalText([]byte(s)); err != nil {
+		return time.Time{}, fmt.Errorf("field created_at: not RFC 3339 (like %q): %w", createdAtExample, ErrInvalidValue)
+	}
+	if t.IsZero() {
+		return time.Time{}, CheckCreatedAt(t, time.Time{}, 0)
+	}
+	return t, nil
+}
+
 // DecodeOptions bound what DecodePost accepts.
 type DecodeOptions struct {
 	// MaxTextBytes bounds the text; 0 means the package default.

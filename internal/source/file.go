@@ -24,12 +24,44 @@ import (
 // large without being held in memory.
 const maxLineBytes = post.MaxMessageBytes
 
-// jsonlExts and textExts are the files a folder contributes; a file named
-// directly is read as JSONL when its extension says so, else as text.
-var (
-	jsonlExts = map[string]bool{".jsonl": true, ".ndjson": true, ".json": true}
-	textExts  = map[string]bool{".txt": true, ".text": true, ".md": true}
+// Format is how the posts of a file are read; its extension says which.
+type Format string
+
+// The formats of files.
+const (
+	// FormatJSON (.jsonl, .ndjson, .json): one post object per line, or,
+	// when the file's first character is '[', one JSON array of post
+	// objects, pretty-printed or not.
+	FormatJSON Format = "json"
+	// FormatCSV (.csv): a header row naming post fields, then one post per
+	// row (see readCSV).
+	FormatCSV Format = "csv"
+	// FormatText (.txt, .text, .md in a folder; any other file named
+	// directly): the whole file is one post.
+	FormatText Format = "text"
 )
+
+// formats maps the extensions a folder contributes to their format; a file
+// named directly is read as text when its extension is not here.
+var formats = map[string]Format{
+	".jsonl": FormatJSON, ".ndjson": FormatJSON, ".json": FormatJSON,
+	".csv": FormatCSV,
+	".txt": FormatText, ".text": FormatText, ".md": FormatText,
+}
+
+// formatOf returns the format of the file at path, and whether a folder
+// reads it.
+func formatOf(path string) (Format, bool) {
+	ft, ok := formats[strings.ToLower(filepath.Ext(path))]
+	if !ok {
+		return FormatText, false
+	}
+	return ft, true
+}
+
+// utf8BOM is the byte order mark some tools (spreadsheets) start a UTF-8
+// file with; it is skipped.
+var utf8BOM = []byte("\xef\xbb\xbf")
 
 // fileMark says how much of a file the cursor has seen: the first Offset
 // bytes, whose SHA-256 is Sum. A file that still starts with those bytes
@@ -45,9 +77,9 @@ type fileCursor struct {
 	Files map[string]fileMark `json:"files,omitempty"`
 }
 
-// File reads posts from JSONL archives (one post object per line) and
-// plain-text files (one post per file), and from folders of them,
-// recursively in lexical order.
+// File reads posts from JSON files (one post object per line, or one
+// array of them), CSV files with a header row, and plain-text files (one
+// post per file), and from folders of them, recursively in lexical order.
 type File struct {
 	paths  []string
 	opt    Options
@@ -99,9 +131,9 @@ func (f *File) Name() string { return f.opt.Name }
 
 // FileInfo is one file a File source reads, or one it passes over.
 type FileInfo struct {
-	Path  string
-	Size  int64
-	JSONL bool
+	Path   string
+	Size   int64
+	Format Format
 	// Skip, when set, says why a file of a folder is not read (a named
 	// pipe, a link to a folder): Poll reports it as a rejected item
 	// (invalid_value) rather than passing over it without a word.
@@ -122,7 +154,8 @@ func (f *File) Files() ([]FileInfo, error) {
 			if !info.Mode().IsRegular() {
 				return nil, &FetchError{Reason: ReasonIO, Err: fmt.Errorf("reading %s: %w", root, notRegular(info.Mode()))}
 			}
-			out = append(out, FileInfo{Path: root, Size: info.Size(), JSONL: jsonlExts[strings.ToLower(filepath.Ext(root))]})
+			ft, _ := formatOf(root)
+			out = append(out, FileInfo{Path: root, Size: info.Size(), Format: ft})
 			continue
 		}
 		err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
@@ -136,8 +169,8 @@ func (f *File) Files() ([]FileInfo, error) {
 				}
 				return nil
 			}
-			ext := strings.ToLower(filepath.Ext(path))
-			if hidden || !(jsonlExts[ext] || textExts[ext]) {
+			ft, read := formatOf(path)
+			if hidden || !read {
 				return nil
 			}
 			fi, err := os.Stat(path) // follows a symbolic link
@@ -151,7 +184,7 @@ func (f *File) Files() ([]FileInfo, error) {
 			case !fi.Mode().IsRegular():
 				out = append(out, FileInfo{Path: path, Skip: fmt.Errorf("%s: %v: %w", path, notRegular(fi.Mode()), post.ErrInvalidValue)})
 			default:
-				out = append(out, FileInfo{Path: path, Size: fi.Size(), JSONL: jsonlExts[ext]})
+				out = append(out, FileInfo{Path: path, Size: fi.Size(), Format: ft})
 			}
 			return nil
 		})
@@ -206,10 +239,10 @@ func (f *File) readFile(ctx context.Context, fi FileInfo, prev fileMark, emit Em
 	if err != nil {
 		return fileMark{}, &FetchError{Reason: ReasonIO, Err: fmt.Errorf("reading %s: %w", fi.Path, err)}
 	}
-	if fi.JSONL {
-		return f.readJSONL(ctx, fh, fi.Path, seenUpTo, emit, progress)
+	if fi.Format == FormatText {
+		return f.readText(fh, fi.Path, seenUpTo, emit, progress)
 	}
-	return f.readText(fh, fi.Path, seenUpTo, emit, progress)
+	return f.readPosts(ctx, fh, fi, seenUpTo, emit, progress)
 }
 
 // openRegular opens path for reading without blocking, and refuses it
@@ -253,22 +286,80 @@ func matchPrefix(fh *os.File, m fileMark) (int64, error) {
 	return m.Offset, nil
 }
 
-func (f *File) readJSONL(ctx context.Context, r io.Reader, path string, seenUpTo int64, emit Emit, progress func(int64)) (fileMark, error) {
+// readPosts emits the posts of a JSON or CSV file and returns its new mark.
+func (f *File) readPosts(ctx context.Context, r io.Reader, fi FileInfo, seenUpTo int64, emit Emit, progress func(int64)) (fileMark, error) {
 	var h hash.Hash
 	if !f.opt.Once {
 		h = sha256.New()
 		r = io.TeeReader(r, h)
 	}
 	br := bufio.NewReaderSize(r, 64<<10)
-	var offset int64
+	var base int64
+	if b, _ := br.Peek(len(utf8BOM)); bytes.Equal(b, utf8BOM) {
+		br.Discard(len(utf8BOM)) // bytes already peeked at: cannot fail
+		base = int64(len(utf8BOM))
+	}
+	var (
+		offset int64
+		err    error
+	)
+	switch {
+	case fi.Format == FormatCSV:
+		offset, err = f.readCSV(ctx, br, fi.Path, base, seenUpTo, emit, progress)
+	case firstNonSpace(br) == '[':
+		offset, err = f.readArray(ctx, br, fi.Path, base, seenUpTo, emit, progress)
+	default:
+		offset, err = f.readJSONL(ctx, br, fi.Path, base, seenUpTo, emit, progress)
+	}
+	if err != nil {
+		return fileMark{}, err
+	}
+	// Each reader drains the file to its end, so h has seen exactly the
+	// first offset bytes.
+	if h == nil {
+		return fileMark{Offset: offset}, nil
+	}
+	return fileMark{Offset: offset, Sum: hex.EncodeToString(h.Sum(nil))}, nil
+}
+
+// firstNonSpace returns the first byte of br that is not JSON white space
+// without reading it, or 0 when there is none within br's buffer.
+func firstNonSpace(br *bufio.Reader) byte {
+	b, _ := br.Peek(br.Size())
+	if b = trimSpace(b); len(b) == 0 {
+		return 0
+	}
+	return b[0]
+}
+
+// decode decodes one post of a JSON file, found at path:line; what (the
+// element of an array, or empty) goes before the reason of an error.
+func (f *File) decode(data []byte, path string, line int, what string) Item {
+	it := Item{File: path, Line: line}
+	p, err := post.DecodePost(data, post.DecodeOptions{MaxTextBytes: f.opt.MaxTextBytes, Now: f.opt.Now})
+	if err != nil {
+		it.Err = fmt.Errorf("%s:%d: %s%w", path, line, what, err)
+		return it
+	}
+	if p.Source == "" {
+		p.Source = KindFile
+	}
+	it.Post, it.ValidUTF8 = p, true
+	return it
+}
+
+// readJSONL emits the posts of a file of one JSON object per line, from
+// offset base of br on, and returns the offset of the file's end.
+func (f *File) readJSONL(ctx context.Context, br *bufio.Reader, path string, base, seenUpTo int64, emit Emit, progress func(int64)) (int64, error) {
+	offset := base
 	var long []byte
 	for lineNo := 1; ; lineNo++ {
 		if err := ctx.Err(); err != nil {
-			return fileMark{}, err
+			return 0, err
 		}
 		line, n, tooLong, err := readLine(br, &long)
 		if err != nil && !errors.Is(err, io.EOF) {
-			return fileMark{}, &FetchError{Reason: ReasonIO, Err: fmt.Errorf("reading %s: %w", path, err)}
+			return 0, &FetchError{Reason: ReasonIO, Err: fmt.Errorf("reading %s: %w", path, err)}
 		}
 		end := offset + n
 		if !tooLong && len(bytes.TrimSpace(line)) == 0 {
@@ -285,18 +376,10 @@ func (f *File) readJSONL(ctx context.Context, r io.Reader, path string, seenUpTo
 		case tooLong:
 			it.Err = fmt.Errorf("%s:%d: line over %d bytes: %w", path, lineNo, maxLineBytes, post.ErrTooLarge)
 		default:
-			p, derr := post.DecodePost(line, post.DecodeOptions{MaxTextBytes: f.opt.MaxTextBytes, Now: f.opt.Now})
-			if derr != nil {
-				it.Err = fmt.Errorf("%s:%d: %w", path, lineNo, derr)
-			} else {
-				if p.Source == "" {
-					p.Source = KindFile
-				}
-				it.Post, it.ValidUTF8 = p, true
-			}
+			it = f.decode(line, path, lineNo, "")
 		}
 		if eerr := emit(it); eerr != nil {
-			return fileMark{}, eerr
+			return 0, eerr
 		}
 		offset = end
 		progress(offset)
@@ -307,11 +390,7 @@ func (f *File) readJSONL(ctx context.Context, r io.Reader, path string, seenUpTo
 	// A last line without its newline may still be being written: it is
 	// read (and published) now, and the mark covers it, so a rewrite of it
 	// reads the file again rather than publishing half a post as new.
-	// h has seen exactly the first offset bytes: the reader was drained to EOF.
-	if h == nil {
-		return fileMark{Offset: offset}, nil
-	}
-	return fileMark{Offset: offset, Sum: hex.EncodeToString(h.Sum(nil))}, nil
+	return offset, nil
 }
 
 // readLine returns the next line without its newline, the bytes it took
