@@ -113,7 +113,7 @@ everything in flight and exits.`,
 	flags.DescribeDefault("state-dir", "$XDG_STATE_HOME/tagpulse/ingest, else ~/.local/state/tagpulse/ingest")
 	flags.Duration(&pipe.ingest.Interval, "poll-interval", "INGEST_POLL_INTERVAL", pipe.ingest.Interval, "default time between two polls of a source")
 	flags.Duration(&d.fetchTimeout, "fetch-timeout", "INGEST_FETCH_TIMEOUT", 30*time.Second, "timeout of one HTTP fetch")
-	flags.Strings(&d.allowHosts, "source-allow-hosts", "INGEST_SOURCE_ALLOW_HOSTS", nil, `hosts rss and mastodon sources (and their redirects) may reach, comma-separated; ".example.org" allows its subdomains; empty = any`)
+	flags.Strings(&d.allowHosts, "source-allow-hosts", "INGEST_SOURCE_ALLOW_HOSTS", nil, `hosts the rss, mastodon, mastodon-stream and bluesky sources (and their redirects) may reach, comma-separated; ".example.org" allows its subdomains; empty = any`)
 	flags.Int(&d.rateLimit, "webhook-rate-limit", "INGEST_WEBHOOK_RATE_LIMIT", 50, "webhook requests a second one client may make on average (429 with Retry-After beyond); 0 = no limit")
 	flags.Int(&d.rateBurst, "webhook-rate-burst", "INGEST_WEBHOOK_RATE_BURST", 100, "webhook requests one client may make in a row before the rate limit applies")
 
