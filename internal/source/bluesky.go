@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -58,6 +59,9 @@ type Bluesky struct {
 	client *http.Client
 	langs  []string
 	tags   map[string]bool
+	// idle is how long the connection may be silent before a ping
+	// (streamIdle; shorter in tests).
+	idle time.Duration
 }
 
 // NewBluesky returns the Jetstream endpoint at rawURL (ws, wss, http or
@@ -73,7 +77,7 @@ func NewBluesky(rawURL string, opt Options) (*Bluesky, error) {
 		return nil, err
 	}
 	q := u.Query()
-	b := &Bluesky{url: u, client: streamClient(opt.Client), tags: map[string]bool{}}
+	b := &Bluesky{url: u, client: streamClient(opt.Client), tags: map[string]bool{}, idle: streamIdle}
 	for _, l := range splitParam(q["lang"]) {
 		b.langs = append(b.langs, strings.ToLower(l))
 	}
@@ -172,6 +176,11 @@ func (b *Bluesky) connect(ctx context.Context, from blueskyCursor, send func(str
 		return &FetchError{Reason: reason, Err: fmt.Errorf("connecting to %s: %w", redactURL(b.url), err)}
 	}
 	defer conn.CloseNow()
+	var reading atomic.Bool // the reader waits for, or reads, a message
+	var lastRead atomic.Int64
+	lastRead.Store(time.Now().UnixNano())
+	stopPing := b.keepalive(ctx, conn, &reading, &lastRead)
+	defer stopPing()
 	// Messages up to MaxMessageBytes are read; larger ones, up to four
 	// times that, are skipped as rejects (the server was asked not to
 	// send them); beyond, the connection is closed.
@@ -180,6 +189,7 @@ func (b *Bluesky) connect(ctx context.Context, from blueskyCursor, send func(str
 	cur := from
 	first := true
 	for {
+		reading.Store(true)
 		_, r, err := conn.Reader(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -195,6 +205,8 @@ func (b *Bluesky) connect(ctx context.Context, from blueskyCursor, send func(str
 		if err == nil && int64(len(data)) > limit {
 			_, err = io.Copy(io.Discard, r)
 			data = nil
+			reading.Store(false)
+			lastRead.Store(time.Now().UnixNano())
 			if err == nil {
 				it := Item{Err: fmt.Errorf("jetstream message over %d bytes: %w", limit, post.ErrTooLarge)}
 				if err := send(streamMsg[blueskyCursor]{item: &it, cursor: cur}); err != nil {
@@ -206,6 +218,8 @@ func (b *Bluesky) connect(ctx context.Context, from blueskyCursor, send func(str
 		if err != nil {
 			return &FetchError{Reason: ReasonNetwork, Err: fmt.Errorf("reading %s: %w", redactURL(b.url), err)}
 		}
+		reading.Store(false)
+		lastRead.Store(time.Now().UnixNano())
 		it, at := b.event(data)
 		if at > 0 {
 			if first && from.TimeUS > 0 {
@@ -221,6 +235,40 @@ func (b *Bluesky) connect(ctx context.Context, from blueskyCursor, send func(str
 			return err
 		}
 	}
+}
+
+// keepalive pings the connection when it has been silent for b.idle
+// while its reader waits (a reader held back by a slow consumer is busy,
+// not idle, and could not read the pong); when no pong comes within
+// b.idle the peer is taken for gone and the connection closed, so the
+// reader returns and the source connects again. It returns a function
+// that stops it.
+func (b *Bluesky) keepalive(ctx context.Context, conn *websocket.Conn, reading *atomic.Bool, lastRead *atomic.Int64) func() {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(b.idle / 2)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			if !reading.Load() || time.Since(time.Unix(0, lastRead.Load())) < b.idle {
+				continue
+			}
+			pctx, cancel := context.WithTimeout(ctx, b.idle)
+			err := conn.Ping(pctx)
+			cancel()
+			if err != nil && ctx.Err() == nil {
+				b.opt.Log.Warn("bluesky: no answer to a ping; connecting again", "source", b.opt.Name, "err", err)
+				conn.CloseNow()
+				return
+			}
+			lastRead.Store(time.Now().UnixNano())
+		}
+	}()
+	return func() { close(done) }
 }
 
 // redactURL drops the query string and user of u.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"slices"
 	"strconv"
@@ -11,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -291,7 +294,7 @@ func TestBlueskyCursorTooOld(t *testing.T) {
 	if err := state.Save(StateKey(KindBluesky, srv.URL), blueskyCursor{TimeUS: old}); err != nil {
 		t.Fatal(err)
 	}
-	var logs strings.Builder
+	var logs syncBuilder
 	opt, _ := streamOptions(t, state)
 	opt.Log = slogTo(&logs)
 	b := newBluesky(t, srv.URL, opt)
@@ -302,4 +305,39 @@ func TestBlueskyCursorTooOld(t *testing.T) {
 	if !strings.Contains(logs.String(), "older than Jetstream keeps") {
 		t.Errorf("log %q: want a warning that the cursor was too old", logs.String())
 	}
+}
+
+// A peer that no longer answers (no message, no pong) is taken for gone:
+// the poll fails, and the next one connects again.
+func TestBlueskyDeadPeer(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer conn.CloseNow()
+		<-r.Context().Done() // never reads: pings go unanswered
+	}))
+	defer srv.Close()
+	opt, _ := streamOptions(t, nil)
+	var logs syncBuilder
+	opt.Log = slogTo(&logs)
+	b := newBluesky(t, "ws"+strings.TrimPrefix(srv.URL, "http"), opt)
+	b.idle = 100 * time.Millisecond
+	err := pollUntilError(t, b, 5*time.Second)
+	if FetchReason(err) != ReasonNetwork || !strings.Contains(logs.String(), "no answer to a ping") {
+		t.Errorf("err %v, log %q: want a network error once the ping went unanswered", err, logs.String())
+	}
+}
+
+// pollUntilError polls src until a poll fails, and returns that error.
+func pollUntilError(t *testing.T, src Source, within time.Duration) error {
+	t.Helper()
+	for deadline := time.Now().Add(within); time.Now().Before(deadline); {
+		if _, err := src.Poll(context.Background(), func(Item) error { return nil }); err != nil {
+			return err
+		}
+	}
+	t.Fatalf("no poll failed within %s", within)
+	return nil
 }

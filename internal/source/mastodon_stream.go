@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // mastodonStreamCursor is the last status id seen (for the backfill) and
@@ -35,6 +36,9 @@ type MastodonStream struct {
 	streamURL string
 	timeline  *Mastodon
 	client    *http.Client
+	// idle is how long the stream may be silent, heartbeats included,
+	// before it is taken for dead (streamIdle; shorter in tests).
+	idle time.Duration
 }
 
 // NewMastodonStream returns the timeline at rawURL, given as a timeline
@@ -61,13 +65,16 @@ func NewMastodonStream(rawURL string, opt Options) (*MastodonStream, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &MastodonStream{streamURL: streamURL.String(), timeline: tl, client: streamClient(opt.Client)}
+	m := &MastodonStream{streamURL: streamURL.String(), timeline: tl, client: streamClient(opt.Client), idle: streamIdle}
 	m.stream = stream[mastodonStreamCursor]{opt: opt, window: opt.Window, cursor: c, connect: m.connect, buffer: streamBuffer}
 	return m, nil
 }
 
 // Name implements Source.
 func (m *MastodonStream) Name() string { return m.opt.Name }
+
+// errStreamIdle ends a stream that stayed silent too long.
+var errStreamIdle = errors.New("stream silent")
 
 // mastodonStreamURLs returns the streaming URL and the timeline URL of a
 // timeline given in either form.
@@ -139,6 +146,8 @@ func mastodonStreamURLs(u *url.URL) (stream, timeline *url.URL, err error) {
 // (connectFunc). The stream is opened before the backfill, so a status
 // that comes between the two is in one or the other.
 func (m *MastodonStream) connect(ctx context.Context, from mastodonStreamCursor, send func(streamMsg[mastodonStreamCursor]) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.streamURL, nil)
 	if err != nil {
 		return fetchErr(ReasonOther, "building request: %w", err)
@@ -159,9 +168,15 @@ func (m *MastodonStream) connect(ctx context.Context, from mastodonStreamCursor,
 	}
 
 	cur := from
+	var idle *time.Timer // set once the events are read
 	msg := func(it Item, id string) error {
 		if idAfter(id, cur.LastID) {
 			cur.LastID = id
+		}
+		if idle != nil {
+			// Waiting for a slow consumer is not silence.
+			idle.Stop()
+			defer idle.Reset(m.idle)
 		}
 		return send(streamMsg[mastodonStreamCursor]{item: &it, cursor: cur})
 	}
@@ -170,9 +185,18 @@ func (m *MastodonStream) connect(ctx context.Context, from mastodonStreamCursor,
 	}
 
 	events := newSSEReader(resp.Body, int(m.opt.MaxMessageBytes))
+	// A peer gone without closing the connection sends no heartbeat:
+	// after m.idle of silence the request is cancelled and the source
+	// connects again.
+	idle = time.AfterFunc(m.idle, func() { cancel(errStreamIdle) })
+	defer idle.Stop()
+	events.onLine = func() { idle.Reset(m.idle) }
 	for {
 		ev, err := events.next()
 		if err != nil {
+			if errors.Is(context.Cause(ctx), errStreamIdle) {
+				return &FetchError{Reason: ReasonTimeout, Err: fmt.Errorf("reading %s: nothing, not even a heartbeat, for %s: %w", redact(req), m.idle, errStreamIdle)}
+			}
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -178,5 +179,23 @@ func TestMastodonStream(t *testing.T) {
 	}
 	if tags := items[4].Post.Tags; !slices.Equal(tags, []string{"otan"}) {
 		t.Errorf("streamed status tags %q, want [otan]", tags)
+	}
+}
+
+// A stream that sends nothing, not even a heartbeat, is taken for dead.
+func TestMastodonStreamSilent(t *testing.T) {
+	f := &fakeStreaming{fakeTimeline: fakeTimeline{pages: map[string][]byte{"": []byte("[]")}}, scripts: []string{":thump\n\n"}}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	opt, _ := streamOptions(t, nil)
+	s, err := NewMastodonStream(srv.URL+"/api/v1/timelines/tag/otan", opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.idle = 200 * time.Millisecond
+	err = pollUntilError(t, s, 5*time.Second)
+	if FetchReason(err) != ReasonTimeout || !errors.Is(err, errStreamIdle) {
+		t.Errorf("err %v, want a timeout for the silent stream", err)
 	}
 }

@@ -22,6 +22,9 @@ type sseEvent struct {
 type sseReader struct {
 	r   *bufio.Reader
 	max int
+	// onLine, when set, is called for every line read, comments
+	// (heartbeats) included: the connection is alive.
+	onLine func()
 }
 
 // errSSETooLarge is returned for a line or an event over the bound.
@@ -45,6 +48,9 @@ func (s *sseReader) line() ([]byte, error) {
 		}
 		if err != nil {
 			return nil, err
+		}
+		if s.onLine != nil {
+			s.onLine()
 		}
 		buf = bytes.TrimSuffix(buf, []byte("\n"))
 		return bytes.TrimSuffix(buf, []byte("\r")), nil

@@ -27,6 +27,12 @@ const (
 	streamRecent = 1000
 	// streamDialTimeout bounds connecting and the handshake.
 	streamDialTimeout = 30 * time.Second
+	// streamIdle is how long a connection may stay silent before it is
+	// checked (a websocket ping) or, for server-sent events, whose
+	// servers send a heartbeat every few seconds, taken for dead: a peer
+	// gone without closing the connection would otherwise stall the
+	// source for good.
+	streamIdle = 90 * time.Second
 )
 
 // streamMsg is one event a pump read: the item to emit (nil for an event
