@@ -78,8 +78,14 @@ type status struct {
 // take every status after the cursor, page by page, oldest page first.
 func (m *Mastodon) Poll(ctx context.Context, emit Emit) (Result, error) {
 	last := m.cursor.value.LastID
+	// A status and a boost of it in one poll are one post: the second is
+	// a duplicate.
+	emitted := map[string]bool{}
 	next, wait, err := m.pages(ctx, last, func(it Item, id string) error {
-		it.Duplicate = id != "" && !idAfter(id, last)
+		it.Duplicate = id != "" && !idAfter(id, last) || emitted[it.Post.ID]
+		if it.Err == nil {
+			emitted[it.Post.ID] = true
+		}
 		return emit(it)
 	})
 	if err != nil {

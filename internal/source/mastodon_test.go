@@ -194,3 +194,22 @@ func TestIDAfter(t *testing.T) {
 		}
 	}
 }
+
+// A status and its boost in one poll are one post: the boost is a
+// duplicate, whatever the order.
+func TestMastodonBoostInSamePoll(t *testing.T) {
+	orig := `{"id":"101","uri":"https://social.example/users/ann/statuses/101","content":"<p>#otan</p>","account":{"acct":"ann"},"tags":[{"name":"otan"}]}`
+	boost := `{"id":"102","uri":"https://social.example/users/bob/statuses/102/activity","content":"","account":{"acct":"bob"},"reblog":` + orig + `}`
+	srv := httptest.NewServer(&fakeTimeline{pages: map[string][]byte{"": []byte("[" + boost + "," + orig + "]")}})
+	defer srv.Close()
+	m, err := NewMastodon(srv.URL, testOptions(t, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := pollCommit(t, m)
+	id := "mastodon:https://social.example/users/ann/statuses/101"
+	if len(items) != 2 || items[0].Post.ID != id || items[0].Duplicate || items[1].Post.ID != id || !items[1].Duplicate ||
+		items[1].Post.Author != "ann" {
+		t.Errorf("items %+v: want the status, then its boost as a duplicate of it", items)
+	}
+}
