@@ -90,7 +90,7 @@ func newRunCmd() *cobra.Command {
 a path or folder, read as "ingest file --help" says; rss: an RSS or Atom URL;
 mastodon: a Mastodon-compatible timeline URL; mastodon-stream: the same URL,
 read through the streaming API; bluesky: a Jetstream websocket URL; for the
-two streams INTERVAL is how long each poll gathers posts, default 2s),
+two streams INTERVAL is how long each poll gathers posts, default 5s),
 serves the webhook when --webhook-addr is set (posts in the format of
 "ingest file --help", with their optional hashtags), and publishes
 each new post once to Kafka. Cursors live in --state-dir, so a restart or a

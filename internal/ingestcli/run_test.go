@@ -53,6 +53,8 @@ func TestRunFlagErrors(t *testing.T) {
 	}{
 		{"no sources", []string{"run"}, nil, "nothing to do"},
 		{"bad source", []string{"run", "--source", "rss=file:///etc/passwd"}, nil, "scheme"},
+		{"bad bluesky URL", []string{"run", "--source", "bluesky=ftp://jetstream.example/subscribe"}, nil, "scheme"},
+		{"unknown kind", []string{"run", "--source", "twitter=https://x.example"}, nil, "mastodon-stream or bluesky"},
 		{"webhook without token", []string{"run", "--webhook-addr", "127.0.0.1:0"}, map[string]string{"INGEST_WEBHOOK_TOKEN": ""}, "INGEST_WEBHOOK_TOKEN"},
 		{"once with webhook", []string{"run", "--once", "--webhook-addr", "127.0.0.1:0", "--source", "file=x"}, nil, "--once"},
 	}

@@ -347,6 +347,11 @@ func (b *Bluesky) event(data []byte) (*Item, int64) {
 		}
 	}
 	tags := platformTags(raw)
+	if strings.TrimSpace(rec.Text) == "" && len(tags) == 0 {
+		// An image or a quote alone: nothing to count, and no fault.
+		b.opt.Metrics.skip(b.opt.Name, SkipEmpty)
+		return nil, ev.TimeUS
+	}
 	if !b.keep(rec, tags) {
 		b.opt.Metrics.skip(b.opt.Name, SkipFiltered)
 		return nil, ev.TimeUS

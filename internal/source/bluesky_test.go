@@ -341,3 +341,42 @@ func pollUntilError(t *testing.T, src Source, within time.Duration) error {
 	t.Fatalf("no poll failed within %s", within)
 	return nil
 }
+
+func TestBlueskyEventKinds(t *testing.T) {
+	opt, m := streamOptions(t, nil)
+	b := newBluesky(t, "wss://jetstream.example/subscribe", opt)
+	tests := []struct {
+		name, event string
+		skip        string // the kind counted, when skipped
+		reason      string // the reject reason, when rejected
+	}{
+		{"an image alone", `{"did":"did:plc:a","time_us":1,"kind":"commit","commit":{"operation":"create","collection":"app.bsky.feed.post","rkey":"r","record":{"text":" ","embed":{}}}}`, SkipEmpty, ""},
+		{"tags without text: the runner refuses it", `{"did":"did:plc:a","time_us":1,"kind":"commit","commit":{"operation":"create","collection":"app.bsky.feed.post","rkey":"r","record":{"text":"","tags":["otan"]}}}`, "", ""},
+		{"no rkey", `{"did":"did:plc:a","time_us":1,"kind":"commit","commit":{"operation":"create","collection":"app.bsky.feed.post","record":{"text":"x"}}}`, "", "missing_field"},
+		{"unknown kind", `{"did":"did:plc:a","time_us":1,"kind":"sync"}`, SkipOther, ""},
+		{"not JSON", `hello`, "", "invalid_json"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var before float64
+			if tt.skip != "" {
+				before = testutil.ToFloat64(m.skipped.WithLabelValues("bluesky-1", tt.skip))
+			}
+			it, _ := b.event([]byte(tt.event))
+			switch {
+			case tt.skip != "":
+				if after := testutil.ToFloat64(m.skipped.WithLabelValues("bluesky-1", tt.skip)); it != nil || after != before+1 {
+					t.Errorf("item %+v, %s count %v→%v: want skipped and counted", it, tt.skip, before, after)
+				}
+			case tt.reason != "":
+				if it == nil || post.Reason(it.Err) != tt.reason {
+					t.Errorf("item %+v: want a reject for %s", it, tt.reason)
+				}
+			default:
+				if it == nil || it.Err != nil {
+					t.Errorf("item %+v: want a post", it)
+				}
+			}
+		})
+	}
+}

@@ -36,11 +36,12 @@ const (
 	SkipIdentity = "identity" // a Bluesky identity event (handle change)
 	SkipAccount  = "account"  // a Bluesky account event (status change)
 	SkipFiltered = "filtered" // a post left out by the source's filters
+	SkipEmpty    = "empty"    // a post with neither text nor tags (an image alone)
 	SkipOther    = "other"    // any other event (another collection, a notification, …)
 )
 
 // SkipKinds lists every kind of skipped event.
-var SkipKinds = []string{SkipDelete, SkipUpdate, SkipIdentity, SkipAccount, SkipFiltered, SkipOther}
+var SkipKinds = []string{SkipDelete, SkipUpdate, SkipIdentity, SkipAccount, SkipFiltered, SkipEmpty, SkipOther}
 
 // Metrics are the metrics sources keep themselves; the runner (package
 // ingest) counts the posts they emit.
@@ -54,7 +55,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return &Metrics{
 		skipped: promauto.With(reg).NewCounterVec(prometheus.CounterOpts{
 			Name: "tagpulse_ingest_source_events_skipped_total",
-			Help: "Events of a stream read but not published as posts, by kind: delete, update, identity, account, filtered, other.",
+			Help: "Events of a stream read but not published as posts, by kind: delete, update, identity, account, filtered, empty, other.",
 		}, []string{"source", "kind"}),
 	}
 }

@@ -15,7 +15,7 @@ const (
 	// DefaultStreamWindow is how long one poll of a stream gathers posts
 	// before they are published and the cursor saved; KIND@INTERVAL sets
 	// another.
-	DefaultStreamWindow = 2 * time.Second
+	DefaultStreamWindow = 5 * time.Second
 	// streamBuffer bounds the events a pump holds for the next poll.
 	streamBuffer = 1024
 	// streamMaxPerPoll bounds the events of one poll, so a stream that
