@@ -87,14 +87,18 @@ func newRunCmd() *cobra.Command {
 		Use:   "run",
 		Short: "Pull every configured source and publish its posts to Kafka until stopped",
 		Long: `run polls every --source KIND[@INTERVAL]=LOCATION on its own schedule (file:
-a path or folder, read as "ingest file --help" says; rss: an RSS or Atom URL; mastodon: a Mastodon-compatible
-timeline URL), serves the webhook when --webhook-addr is set (posts in the format of
+a path or folder, read as "ingest file --help" says; rss: an RSS or Atom URL;
+mastodon: a Mastodon-compatible timeline URL; mastodon-stream: the same URL,
+read through the streaming API; bluesky: a Jetstream websocket URL; for the
+two streams INTERVAL is how long each poll gathers posts, default 5s),
+serves the webhook when --webhook-addr is set (posts in the format of
 "ingest file --help", with their optional hashtags), and publishes
 each new post once to Kafka. Cursors live in --state-dir, so a restart or a
 second --once run publishes nothing twice. SIGTERM stops fetching, flushes
 everything in flight and exits.`,
 		Example: `  ingest run --source rss=https://example.org/feed.xml \
     --source mastodon@2m=https://mastodon.social/api/v1/timelines/tag/otan
+  ingest run --source 'bluesky=wss://jetstream2.us-east.bsky.network/subscribe?lang=fr&tag=otan'
   INGEST_WEBHOOK_TOKEN=… ingest run --webhook-addr 127.0.0.1:8081
   ingest run --once --source file=archive/`,
 		Args: cobra.NoArgs,
@@ -109,7 +113,7 @@ everything in flight and exits.`,
 	flags.DescribeDefault("state-dir", "$XDG_STATE_HOME/tagpulse/ingest, else ~/.local/state/tagpulse/ingest")
 	flags.Duration(&pipe.ingest.Interval, "poll-interval", "INGEST_POLL_INTERVAL", pipe.ingest.Interval, "default time between two polls of a source")
 	flags.Duration(&d.fetchTimeout, "fetch-timeout", "INGEST_FETCH_TIMEOUT", 30*time.Second, "timeout of one HTTP fetch")
-	flags.Strings(&d.allowHosts, "source-allow-hosts", "INGEST_SOURCE_ALLOW_HOSTS", nil, `hosts rss and mastodon sources (and their redirects) may reach, comma-separated; ".example.org" allows its subdomains; empty = any`)
+	flags.Strings(&d.allowHosts, "source-allow-hosts", "INGEST_SOURCE_ALLOW_HOSTS", nil, `hosts the rss, mastodon, mastodon-stream and bluesky sources (and their redirects) may reach, comma-separated; ".example.org" allows its subdomains; empty = any`)
 	flags.Int(&d.rateLimit, "webhook-rate-limit", "INGEST_WEBHOOK_RATE_LIMIT", 50, "webhook requests a second one client may make on average (429 with Retry-After beyond); 0 = no limit")
 	flags.Int(&d.rateBurst, "webhook-rate-burst", "INGEST_WEBHOOK_RATE_BURST", 100, "webhook requests one client may make in a row before the rate limit applies")
 
@@ -190,6 +194,7 @@ func runDaemon(ctx context.Context, d daemon, log *slog.Logger) error {
 	client := source.NewHTTPClient(d.fetchTimeout, d.allowHosts...)
 	var scheduled []ingest.Scheduled
 	counts := map[string]int{}
+	sourceMetrics := source.NewMetrics(reg)
 	for _, spec := range d.specs {
 		counts[spec.Kind]++
 		src, err := source.New(spec, source.Options{
@@ -198,11 +203,19 @@ func runDaemon(ctx context.Context, d daemon, log *slog.Logger) error {
 			Client:       client,
 			MaxTextBytes: d.pipe.ingest.MaxTextBytes,
 			AllowHosts:   d.allowHosts,
+			Metrics:      sourceMetrics,
+			Log:          log,
 		})
 		if err != nil {
 			return err
 		}
-		scheduled = append(scheduled, ingest.Scheduled{Source: src, Interval: spec.Interval})
+		interval := spec.Interval
+		if source.Streaming(spec.Kind) {
+			// A stream's poll lasts one window (spec.Interval); the next
+			// follows at once.
+			interval = time.Millisecond
+		}
+		scheduled = append(scheduled, ingest.Scheduled{Source: src, Interval: interval})
 		log.Info("source configured", "source", src.Name(), "kind", spec.Kind, "location", spec.Location)
 	}
 

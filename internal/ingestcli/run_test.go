@@ -53,6 +53,8 @@ func TestRunFlagErrors(t *testing.T) {
 	}{
 		{"no sources", []string{"run"}, nil, "nothing to do"},
 		{"bad source", []string{"run", "--source", "rss=file:///etc/passwd"}, nil, "scheme"},
+		{"bad bluesky URL", []string{"run", "--source", "bluesky=ftp://jetstream.example/subscribe"}, nil, "scheme"},
+		{"unknown kind", []string{"run", "--source", "twitter=https://x.example"}, nil, "mastodon-stream or bluesky"},
 		{"webhook without token", []string{"run", "--webhook-addr", "127.0.0.1:0"}, map[string]string{"INGEST_WEBHOOK_TOKEN": ""}, "INGEST_WEBHOOK_TOKEN"},
 		{"once with webhook", []string{"run", "--once", "--webhook-addr", "127.0.0.1:0", "--source", "file=x"}, nil, "--once"},
 	}
@@ -120,6 +122,7 @@ func TestRunDaemon(t *testing.T) {
 		"tagpulse_ingest_publish_latency_seconds", "tagpulse_ingest_hashtags_extracted_total",
 		"tagpulse_ingest_last_success_timestamp_seconds", "tagpulse_ingest_kafka_write_errors_total",
 		"tagpulse_ingest_webhook_requests_total", "tagpulse_ingest_source_up",
+		"tagpulse_ingest_source_events_skipped_total",
 	} {
 		if metrics[name] == nil {
 			t.Errorf("/metrics lacks %s", name)

@@ -67,57 +67,81 @@ type status struct {
 		Acct string `json:"acct"`
 	} `json:"account"`
 	Reblog *status `json:"reblog"`
+	// Tags are the tags the instance linked in the status (their name,
+	// without '#'): what its trends count.
+	Tags []struct {
+		Name string `json:"name"`
+	} `json:"tags"`
 }
 
 // Poll implements Source. The first poll takes the newest page; later polls
 // take every status after the cursor, page by page, oldest page first.
 func (m *Mastodon) Poll(ctx context.Context, emit Emit) (Result, error) {
 	last := m.cursor.value.LastID
-	var res Result
+	// A status and a boost of it in one poll are one post: the second is
+	// a duplicate.
+	emitted := map[string]bool{}
+	next, wait, err := m.pages(ctx, last, func(it Item, id string) error {
+		it.Duplicate = id != "" && !idAfter(id, last) || emitted[it.Post.ID]
+		if it.Err == nil {
+			emitted[it.Post.ID] = true
+		}
+		return emit(it)
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	res := Result{Wait: wait}
+	if next != last {
+		res.Commit = m.cursor.commit(mastodonCursor{LastID: next})
+	}
+	return res, nil
+}
+
+// pages reads the timeline after status id last (the newest page when
+// last is empty), up to mastodonMaxPages pages, and hands each status,
+// oldest first, to emit with its timeline id. It returns the newest id
+// seen, and how long the server asked to wait when its rate limit is used
+// up. The polling source and the streaming source's backfill share it.
+func (m *Mastodon) pages(ctx context.Context, last string, emit func(Item, string) error) (string, time.Duration, error) {
 	for page := 0; page < mastodonMaxPages; page++ {
 		resp, err := get(ctx, m.opt.Client, m.pageURL(last), http.Header{"Accept": {"application/json"}}, m.opt.MaxBodyBytes, m.opt.Now())
 		if err != nil {
 			if page > 0 && FetchReason(err) == ReasonRateLimited {
 				// Keep what the earlier pages brought; wait before the next poll.
-				res.Wait = RetryAfter(err)
-				break
+				return last, RetryAfter(err), nil
 			}
-			return Result{}, err
+			return "", 0, err
 		}
 		var raw []json.RawMessage
 		if err := json.Unmarshal(resp.body, &raw); err != nil {
-			return Result{}, fetchErr(ReasonParse, "decoding timeline %s: %w", m.opt.Name, err)
+			return "", 0, fetchErr(ReasonParse, "decoding timeline %s: %w", m.opt.Name, err)
 		}
 		// The server lists the newest status first; emit oldest first.
 		newest := last
 		for i := len(raw) - 1; i >= 0; i-- {
 			if err := ctx.Err(); err != nil {
-				return Result{}, err
+				return "", 0, err
 			}
 			it, id := m.item(raw[i])
-			it.Duplicate = id != "" && !idAfter(id, last)
 			if idAfter(id, newest) {
 				newest = id
 			}
-			if err := emit(it); err != nil {
-				return Result{}, err
+			if err := emit(it, id); err != nil {
+				return "", 0, err
 			}
 		}
 		if h := resp.header.Get("X-RateLimit-Remaining"); h == "0" {
-			res.Wait = capWait(untilReset(resp.header, m.opt.Now()))
-			last = newest
-			break
+			return newest, capWait(untilReset(resp.header, m.opt.Now())), nil
 		}
 		done := last == "" || len(raw) < mastodonLimit || newest == last
 		last = newest
 		if done {
-			break
+			return last, 0, nil
 		}
 	}
-	if last != m.cursor.value.LastID {
-		res.Commit = m.cursor.commit(mastodonCursor{LastID: last})
-	}
-	return res, nil
+	// More is left: the next poll goes on from here.
+	return last, 0, nil
 }
 
 func (m *Mastodon) pageURL(minID string) string {
@@ -147,8 +171,9 @@ func (m *Mastodon) item(raw json.RawMessage) (Item, string) {
 		return Item{Err: fmt.Errorf("status: %v: %w", err, post.ErrInvalidJSON)}, id.ID
 	}
 	timelineID := s.ID
-	// A boost carries the boosted status: count that post, under its own id,
-	// so a boost is not a second post.
+	// A boost carries the boosted status: count that post, under its own
+	// id, with its own text, tags and author, so a boost is not a second
+	// post.
 	if s.Reblog != nil {
 		s = *s.Reblog
 	}
@@ -158,6 +183,10 @@ func (m *Mastodon) item(raw json.RawMessage) (Item, string) {
 	}
 	if native == "" {
 		return Item{Err: fmt.Errorf("status without id or uri: %w", post.ErrMissingField)}, timelineID
+	}
+	tags := make([]string, 0, len(s.Tags))
+	for _, t := range s.Tags {
+		tags = append(tags, t.Name)
 	}
 	created := s.CreatedAt.UTC()
 	if created.IsZero() {
@@ -171,6 +200,7 @@ func (m *Mastodon) item(raw json.RawMessage) (Item, string) {
 		Author:    s.Account.Acct,
 		URL:       s.URL,
 		Lang:      s.Language,
+		Tags:      platformTags(tags),
 	}}, timelineID
 }
 

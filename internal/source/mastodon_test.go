@@ -74,7 +74,10 @@ func TestMastodon(t *testing.T) {
 		t.Fatalf("first poll ids %v, want %v (oldest first)", got, wantIDs)
 	}
 	want := post.Post{ID: wantIDs[2], Text: "Third #OTAN", CreatedAt: time.Date(2025, 11, 6, 10, 3, 0, 0, time.UTC),
-		Source: "mastodon", Author: "bob@other.example", URL: "https://social.example/@bob/110000000000000003", Lang: "fr"}
+		Source: "mastodon", Author: "bob@other.example", URL: "https://social.example/@bob/110000000000000003", Lang: "fr",
+		// The instance's own tags, with its leading '_' and middle dot;
+		// the one with a space and the empty one are left out.
+		Tags: []string{"otan", "_sommet·otan"}}
 	if !reflect.DeepEqual(first[2].Post, want) {
 		t.Errorf("status\n got %+v\nwant %+v", first[2].Post, want)
 	}
@@ -87,8 +90,8 @@ func TestMastodon(t *testing.T) {
 	if !errors.Is(second[0].Err, post.ErrWrongType) {
 		t.Errorf("status with numeric content: err %v, want wrong type", second[0].Err)
 	}
-	if second[1].Post.ID != wantIDs[1] || second[1].Post.Text != "Second #nato & #NIF2025" {
-		t.Errorf("boost: got %+v, want the boosted post under its own id %s", second[1].Post, wantIDs[1])
+	if b := second[1].Post; b.ID != wantIDs[1] || b.Text != "Second #nato & #NIF2025" || b.Author != "ann" || !slices.Equal(b.Tags, []string{"nato", "nif2025"}) {
+		t.Errorf("boost: got %+v, want the boosted post under its own id %s, with its author and tags", second[1].Post, wantIDs[1])
 	}
 	third := pollCommit(t, newSource())
 	if len(third) != 0 {
@@ -189,5 +192,24 @@ func TestIDAfter(t *testing.T) {
 		if got := idAfter(tt.a, tt.b); got != tt.want {
 			t.Errorf("idAfter(%q, %q) = %v, want %v", tt.a, tt.b, got, tt.want)
 		}
+	}
+}
+
+// A status and its boost in one poll are one post: the boost is a
+// duplicate, whatever the order.
+func TestMastodonBoostInSamePoll(t *testing.T) {
+	orig := `{"id":"101","uri":"https://social.example/users/ann/statuses/101","content":"<p>#otan</p>","account":{"acct":"ann"},"tags":[{"name":"otan"}]}`
+	boost := `{"id":"102","uri":"https://social.example/users/bob/statuses/102/activity","content":"","account":{"acct":"bob"},"reblog":` + orig + `}`
+	srv := httptest.NewServer(&fakeTimeline{pages: map[string][]byte{"": []byte("[" + boost + "," + orig + "]")}})
+	defer srv.Close()
+	m, err := NewMastodon(srv.URL, testOptions(t, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := pollCommit(t, m)
+	id := "mastodon:https://social.example/users/ann/statuses/101"
+	if len(items) != 2 || items[0].Post.ID != id || items[0].Duplicate || items[1].Post.ID != id || !items[1].Duplicate ||
+		items[1].Post.Author != "ann" {
+		t.Errorf("items %+v: want the status, then its boost as a duplicate of it", items)
 	}
 }

@@ -27,3 +27,44 @@ func newWebhookMetrics(reg prometheus.Registerer) *webhookMetrics {
 	}
 	return m
 }
+
+// Kinds of stream events that are read but publish no post, as
+// tagpulse_ingest_source_events_skipped_total labels them.
+const (
+	SkipDelete   = "delete"   // a post deleted
+	SkipUpdate   = "update"   // a post edited: it was counted when created
+	SkipIdentity = "identity" // a Bluesky identity event (handle change)
+	SkipAccount  = "account"  // a Bluesky account event (status change)
+	SkipFiltered = "filtered" // a post left out by the source's filters
+	SkipEmpty    = "empty"    // a post with neither text nor tags (an image alone)
+	SkipOther    = "other"    // any other event (another collection, a notification, …)
+)
+
+// SkipKinds lists every kind of skipped event.
+var SkipKinds = []string{SkipDelete, SkipUpdate, SkipIdentity, SkipAccount, SkipFiltered, SkipEmpty, SkipOther}
+
+// Metrics are the metrics sources keep themselves; the runner (package
+// ingest) counts the posts they emit.
+type Metrics struct {
+	skipped *prometheus.CounterVec
+}
+
+// NewMetrics registers the sources' metrics on reg; give every source of
+// a process the same one (Options.Metrics).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	return &Metrics{
+		skipped: promauto.With(reg).NewCounterVec(prometheus.CounterOpts{
+			Name: "tagpulse_ingest_source_events_skipped_total",
+			Help: "Events of a stream read but not published as posts, by kind: delete, update, identity, account, filtered, empty, other.",
+		}, []string{"source", "kind"}),
+	}
+}
+
+// init exports the skipped series of a source at zero.
+func (m *Metrics) init(name string) {
+	for _, k := range SkipKinds {
+		m.skipped.WithLabelValues(name, k)
+	}
+}
+
+func (m *Metrics) skip(name, kind string) { m.skipped.WithLabelValues(name, kind).Inc() }

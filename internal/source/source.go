@@ -11,10 +11,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"tagpulse/internal/post"
 )
@@ -25,7 +28,17 @@ const (
 	KindRSS      = "rss"
 	KindMastodon = "mastodon"
 	KindWebhook  = "webhook"
+	// KindBluesky is a Jetstream endpoint of Bluesky (a websocket).
+	KindBluesky = "bluesky"
+	// KindMastodonStream is a Mastodon timeline read through its streaming
+	// API (server-sent events).
+	KindMastodonStream = "mastodon-stream"
 )
+
+// Streaming reports whether sources of kind hold a connection open and
+// pace their polls themselves (one window of events each), so the caller
+// should poll them again at once.
+func Streaming(kind string) bool { return kind == KindBluesky || kind == KindMastodonStream }
 
 // Item is one post as a source read it, or the reason it could not be read.
 type Item struct {
@@ -91,6 +104,17 @@ type Options struct {
 	// hosts (see HostAllowed); give the same list to NewHTTPClient so
 	// redirects are held to it too.
 	AllowHosts []string
+	// Window is how long one poll of a stream (bluesky, mastodon-stream)
+	// gathers posts; DefaultStreamWindow when 0.
+	Window time.Duration
+	// MaxMessageBytes bounds one message of a stream (a websocket message,
+	// a server-sent event); post.MaxMessageBytes when 0.
+	MaxMessageBytes int64
+	// Metrics counts the events streams skip; private ones when nil.
+	Metrics *Metrics
+	// Log receives what a stream has to say (a cursor older than the
+	// server keeps); nothing when nil.
+	Log *slog.Logger
 }
 
 // DefaultMaxBodyBytes bounds an HTTP response body.
@@ -112,13 +136,28 @@ func (o *Options) defaults(kind string) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Window <= 0 {
+		o.Window = DefaultStreamWindow
+	}
+	if o.MaxMessageBytes <= 0 {
+		o.MaxMessageBytes = post.MaxMessageBytes
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics(prometheus.NewRegistry())
+	}
+	// Every source's series are exported from the start, at zero.
+	o.Metrics.init(o.Name)
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
 }
 
 // Spec is a parsed --source KIND[@INTERVAL]=LOCATION.
 type Spec struct {
 	Kind     string
 	Location string
-	// Interval overrides the default poll interval when positive.
+	// Interval overrides the default poll interval when positive; for a
+	// stream it is the window of one poll (Options.Window).
 	Interval time.Duration
 }
 
@@ -139,12 +178,16 @@ func ParseSpec(s string) (Spec, error) {
 	}
 	switch spec.Kind {
 	case KindFile:
-	case KindRSS, KindMastodon:
+	case KindRSS, KindMastodon, KindMastodonStream:
 		if err := checkURL(spec.Location, nil); err != nil {
 			return Spec{}, fmt.Errorf("source %q: %w", s, err)
 		}
+	case KindBluesky:
+		if _, err := checkStreamURL(spec.Location, nil); err != nil {
+			return Spec{}, fmt.Errorf("source %q: %w", s, err)
+		}
 	default:
-		return Spec{}, fmt.Errorf("source %q: unknown kind %q (want file, rss or mastodon)", s, spec.Kind)
+		return Spec{}, fmt.Errorf("source %q: unknown kind %q (want file, rss, mastodon, mastodon-stream or bluesky)", s, spec.Kind)
 	}
 	return spec, nil
 }
@@ -158,6 +201,14 @@ func New(spec Spec, opt Options) (Source, error) {
 		return NewFeed(spec.Location, opt)
 	case KindMastodon:
 		return NewMastodon(spec.Location, opt)
+	case KindMastodonStream, KindBluesky:
+		if spec.Interval > 0 {
+			opt.Window = spec.Interval
+		}
+		if spec.Kind == KindBluesky {
+			return NewBluesky(spec.Location, opt)
+		}
+		return NewMastodonStream(spec.Location, opt)
 	}
 	return nil, fmt.Errorf("unknown source kind %q", spec.Kind)
 }
