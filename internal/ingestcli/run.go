@@ -198,7 +198,7 @@ func runDaemon(ctx context.Context, d daemon, log *slog.Logger) error {
 	for _, spec := range d.specs {
 		counts[spec.Kind]++
 		src, err := source.New(spec, source.Options{
-			Name:         fmt.Sprintf("%s-%d", spec.Kind, counts[spec.Kind]),
+			Name:         sourceName(spec.Kind, counts[spec.Kind]),
 			State:        state,
 			Client:       client,
 			MaxTextBytes: d.pipe.ingest.MaxTextBytes,
@@ -279,4 +279,16 @@ func runDaemon(ctx context.Context, d daemon, log *slog.Logger) error {
 		return err
 	})
 	return g.Wait()
+}
+
+// sourceName names the n-th configured source of a kind: the kind itself
+// for the first (file, rss, mastodon, …), KIND-n from the second on
+// (rss-2). The name labels the source's metrics and is the source of the
+// posts it publishes that do not name their own, so `--source rss` in a
+// query and source="rss" in a metric mean the same posts.
+func sourceName(kind string, n int) string {
+	if n == 1 {
+		return kind
+	}
+	return fmt.Sprintf("%s-%d", kind, n)
 }

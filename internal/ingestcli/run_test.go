@@ -184,3 +184,17 @@ func TestRunOnceMastodon(t *testing.T) {
 		t.Errorf("published\n got %v\nwant %v", got, want)
 	}
 }
+
+// TestSourceNames: the first source of a kind is named by its kind, the
+// next ones KIND-n, in metrics and in the posts they publish alike.
+func TestSourceNames(t *testing.T) {
+	for _, tt := range []struct {
+		kind string
+		n    int
+		want string
+	}{{"file", 1, "file"}, {"rss", 1, "rss"}, {"rss", 2, "rss-2"}, {"mastodon", 3, "mastodon-3"}} {
+		if got := sourceName(tt.kind, tt.n); got != tt.want {
+			t.Errorf("sourceName(%q, %d) = %q, want %q", tt.kind, tt.n, got, tt.want)
+		}
+	}
+}

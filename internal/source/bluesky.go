@@ -359,7 +359,7 @@ func (b *Bluesky) event(data []byte) (*Item, int64) {
 	p := post.Post{
 		ID:     post.ID(KindBluesky, "at://"+ev.DID+"/"+jetstreamPosts+"/"+ev.Commit.RKey),
 		Text:   strings.TrimSpace(rec.Text),
-		Source: KindBluesky,
+		Source: b.opt.Name,
 		Author: ev.DID,
 		URL:    "https://bsky.app/profile/" + ev.DID + "/post/" + ev.Commit.RKey,
 		Tags:   tags,

@@ -36,7 +36,7 @@ func streamOptions(t *testing.T, state *StateStore) (Options, *Metrics) {
 	opt := testOptions(t, state)
 	opt.Window = 100 * time.Millisecond
 	opt.Metrics = NewMetrics(prometheus.NewRegistry())
-	opt.Name = "bluesky-1"
+	opt.Name = "bluesky-2"
 	return opt, opt.Metrics
 }
 
@@ -100,7 +100,7 @@ func TestBlueskyEvents(t *testing.T) {
 	}
 	want := post.Post{
 		ID: jetstreamPostIDs[0], Text: "Le sommet #OTAN commence", CreatedAt: time.Date(2025, 11, 6, 10, 0, 0, 0, time.UTC),
-		Source: "bluesky", Author: "did:plc:ann4example", URL: "https://bsky.app/profile/did:plc:ann4example/post/3m4aaa2post1",
+		Source: "bluesky-2", Author: "did:plc:ann4example", URL: "https://bsky.app/profile/did:plc:ann4example/post/3m4aaa2post1",
 		Lang: "fr", Tags: []string{"OTAN"},
 	}
 	if !reflect.DeepEqual(items[0].Post, want) {
@@ -122,7 +122,7 @@ func TestBlueskyEvents(t *testing.T) {
 		t.Errorf("rejects %v, want %v", reasons, want)
 	}
 	for kind, n := range map[string]float64{SkipIdentity: 1, SkipAccount: 1, SkipDelete: 1, SkipUpdate: 1, SkipOther: 1, SkipFiltered: 0} {
-		if got := testutil.ToFloat64(m.skipped.WithLabelValues("bluesky-1", kind)); got != n {
+		if got := testutil.ToFloat64(m.skipped.WithLabelValues("bluesky-2", kind)); got != n {
 			t.Errorf("skipped %s: %v, want %v", kind, got, n)
 		}
 	}
@@ -147,7 +147,7 @@ func TestBlueskyFilters(t *testing.T) {
 	if got := published(items); !slices.Equal(got, want) {
 		t.Errorf("published %v, want %v", got, want)
 	}
-	filtered := func() float64 { return testutil.ToFloat64(m.skipped.WithLabelValues("bluesky-1", SkipFiltered)) }
+	filtered := func() float64 { return testutil.ToFloat64(m.skipped.WithLabelValues("bluesky-2", SkipFiltered)) }
 	for deadline := time.Now().Add(5 * time.Second); filtered() < 3 && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond) // the last event is read after the last item
 	}
@@ -360,12 +360,12 @@ func TestBlueskyEventKinds(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var before float64
 			if tt.skip != "" {
-				before = testutil.ToFloat64(m.skipped.WithLabelValues("bluesky-1", tt.skip))
+				before = testutil.ToFloat64(m.skipped.WithLabelValues("bluesky-2", tt.skip))
 			}
 			it, _ := b.event([]byte(tt.event))
 			switch {
 			case tt.skip != "":
-				if after := testutil.ToFloat64(m.skipped.WithLabelValues("bluesky-1", tt.skip)); it != nil || after != before+1 {
+				if after := testutil.ToFloat64(m.skipped.WithLabelValues("bluesky-2", tt.skip)); it != nil || after != before+1 {
 					t.Errorf("item %+v, %s count %v→%v: want skipped and counted", it, tt.skip, before, after)
 				}
 			case tt.reason != "":

@@ -187,7 +187,7 @@ func (f *Feed) item(feed *gofeed.Feed, it *gofeed.Item) (Item, bool) {
 		ID:        f.itemID(it, text),
 		Text:      text,
 		CreatedAt: created,
-		Source:    KindRSS,
+		Source:    f.opt.Name,
 		URL:       it.Link,
 		Lang:      feed.Language,
 	}

@@ -342,7 +342,7 @@ func (f *File) decode(data []byte, path string, line int, what string) Item {
 		return it
 	}
 	if p.Source == "" {
-		p.Source = KindFile
+		p.Source = f.opt.Name
 	}
 	it.Post, it.ValidUTF8 = p, true
 	return it

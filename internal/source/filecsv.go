@@ -122,6 +122,9 @@ func (f *File) readCSV(ctx context.Context, br *bufio.Reader, path string, base,
 			it.Err = fmt.Errorf("%s:%d: %d fields, the header has %d: %w", path, line, len(row), len(header), post.ErrInvalidValue)
 		default:
 			it.Post, it.Err = csvPost(row, col)
+			if it.Post.Source == "" {
+				it.Post.Source = f.opt.Name
+			}
 			if it.Err != nil {
 				it.Err = fmt.Errorf("%s:%d: %w", path, line, it.Err)
 			}
@@ -169,9 +172,6 @@ func csvPost(row []string, col map[string]int) (post.Post, error) {
 		ID: get("id"), Text: get("text"), Author: get("author"), Lang: get("lang"),
 		Source: get("source"), URL: get("url"),
 		Tags: strings.FieldsFunc(get("hashtags"), func(r rune) bool { return r == ',' || unicode.IsSpace(r) }),
-	}
-	if p.Source == "" {
-		p.Source = KindFile
 	}
 	if v := strings.TrimSpace(get("created_at")); v != "" {
 		t, err := post.ParseCreatedAt(v)

@@ -196,7 +196,7 @@ func (m *Mastodon) item(raw json.RawMessage) (Item, string) {
 		ID:        post.ID(KindMastodon, native),
 		Text:      strings.TrimSpace(htmltext.ToText(s.Content)),
 		CreatedAt: created,
-		Source:    KindMastodon,
+		Source:    m.opt.Name,
 		Author:    s.Account.Acct,
 		URL:       s.URL,
 		Lang:      s.Language,

@@ -75,7 +75,7 @@ type Result struct {
 
 // Source is something posts can be pulled from.
 type Source interface {
-	// Name labels the source in metrics and logs ("rss-1"); it is bounded
+	// Name labels the source in metrics and logs ("rss", "rss-2"); it is bounded
 	// and never a URL.
 	Name() string
 	// Poll reads what is new since the last committed poll.
