@@ -74,16 +74,24 @@ func deadLetter(m kafka.Message) DeadLetter {
 }
 
 // postPart returns the post fields of a JSON object value, compacted, or
-// nil when the value is not a JSON object.
+// nil when the value is not a JSON object. A message's "hashtags" are the
+// tags ingest extracted (objects), not a post's: they are dropped, and the
+// tags its producer gave ("producer_hashtags") become the post's
+// "hashtags" again, as `ingest file` reads them.
 func postPart(value []byte) json.RawMessage {
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(value, &obj); err != nil || obj == nil {
 		return nil
 	}
+	producer, hasProducer := obj["producer_hashtags"]
+	delete(obj, "hashtags")
 	for k := range obj {
 		if !postFields[k] {
 			delete(obj, k)
 		}
+	}
+	if hasProducer {
+		obj["hashtags"] = producer
 	}
 	out, err := json.Marshal(obj) // compacts the values, keys in order
 	if err != nil {

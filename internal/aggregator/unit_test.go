@@ -341,3 +341,19 @@ func TestReextractKeepsProducerTags(t *testing.T) {
 		t.Errorf("re-extracted tags %v, want %v", tags, want)
 	}
 }
+
+// TestDeadLetterPostPart: the post part of a dead letter is what `ingest
+// file` reads: the message's extracted hashtags dropped, its producer's
+// tags as the post's hashtags, fields of the message alone left out.
+func TestDeadLetterPostPart(t *testing.T) {
+	tests := []struct{ value, want string }{
+		{`{"id":"a","text":"t #x","hashtags":[{"tag":"x","display":"x"}],"extractor_version":3}`, `{"id":"a","text":"t #x"}`},
+		{`{"id":"a","text":"t","hashtags":[{"tag":"otan","display":"OTAN"}],"producer_hashtags":["OTAN"]}`, `{"hashtags":["OTAN"],"id":"a","text":"t"}`},
+		{`not json`, ``},
+	}
+	for _, tt := range tests {
+		if got := string(postPart([]byte(tt.value))); got != tt.want {
+			t.Errorf("postPart(%s) = %s, want %s", tt.value, got, tt.want)
+		}
+	}
+}
