@@ -77,15 +77,22 @@ func UniqueName(prefix string) string {
 func Kafka(t testing.TB, partitions int) *kafkaclient.Config {
 	t.Helper()
 	Require(t)
+	return kafkaOn(t, KafkaBrokers, partitions, hint)
+}
+
+// kafkaOn is Kafka on the brokers of a comma-separated list; hint says how
+// to start them.
+func kafkaOn(t testing.TB, brokers string, partitions int, hint string) *kafkaclient.Config {
+	t.Helper()
 	cfg := &kafkaclient.Config{
-		Brokers:    strings.Split(KafkaBrokers, ","),
+		Brokers:    strings.Split(brokers, ","),
 		Topic:      UniqueName("test_" + sanitize(t.Name())),
 		Partitions: partitions,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := cfg.Ping(ctx); err != nil {
-		t.Fatalf("Kafka is not reachable at %s: %v; %s", KafkaBrokers, err, hint)
+		t.Fatalf("Kafka is not reachable at %s: %v; %s", brokers, err, hint)
 	}
 	if err := cfg.EnsureTopics(ctx, cfg.Topic, cfg.DLQTopic()); err != nil {
 		t.Fatalf("creating test topics: %v", err)
