@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"tagpulse/internal/kafkaclient"
-	"tagpulse/internal/stacktest"
+	"tagpulse/internal/testkit/stacktest"
 )
 
 // TestReplayRejectsTimesKafkaCannotSelect gives replay times outside what a

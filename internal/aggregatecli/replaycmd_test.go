@@ -12,7 +12,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"tagpulse/internal/aggregator"
-	"tagpulse/internal/stacktest"
+	"tagpulse/internal/testkit/stacktest"
 )
 
 // execute runs the aggregate command with args and returns its output and

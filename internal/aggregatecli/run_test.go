@@ -16,7 +16,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"tagpulse/internal/post"
-	"tagpulse/internal/stacktest"
+	"tagpulse/internal/testkit/stacktest"
 )
 
 // lockedBuffer is a log the command writes while the test reads it.

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"tagpulse/internal/chstore"
-	"tagpulse/internal/stacktest"
+	"tagpulse/internal/testkit/stacktest"
 	"tagpulse/internal/trend"
 	"tagpulse/internal/trend/trendtest"
 )

@@ -6,7 +6,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"tagpulse/internal/benchrun"
+	"tagpulse/internal/testkit/benchrun"
 )
 
 // Micro-benchmark of batch building: decoding each Kafka message of the

@@ -6,7 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"syscall"
-	"tagpulse/internal/stacktest"
+	"tagpulse/internal/testkit/stacktest"
 	"testing"
 	"time"
 

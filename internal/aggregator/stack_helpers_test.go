@@ -16,7 +16,7 @@ import (
 	"tagpulse/internal/chstore"
 	"tagpulse/internal/kafkaclient"
 	"tagpulse/internal/post"
-	"tagpulse/internal/stacktest"
+	"tagpulse/internal/testkit/stacktest"
 )
 
 // stack is one test's piece of the real local stack: its own topic and

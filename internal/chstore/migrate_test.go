@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"tagpulse/internal/chstore"
-	"tagpulse/internal/stacktest"
+	"tagpulse/internal/testkit/stacktest"
 )
 
 func TestSplitStatementsOfEveryMigration(t *testing.T) {

@@ -6,7 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"tagpulse/internal/stacktest"
+	"tagpulse/internal/testkit/stacktest"
 	"testing"
 	"time"
 )

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"tagpulse/internal/chstore"
-	"tagpulse/internal/stacktest"
+	"tagpulse/internal/testkit/stacktest"
 )
 
 // TestEveryUsedMetricIsExported runs the real ingest and aggregate daemons

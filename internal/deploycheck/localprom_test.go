@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"tagpulse/internal/stacktest"
+	"tagpulse/internal/testkit/stacktest"
 )
 
 // TestLocalPrometheusLoadsTheRules checks that the local stack's Prometheus

@@ -22,7 +22,7 @@ import (
 	"tagpulse/internal/publish"
 	"tagpulse/internal/publish/publishtest"
 	"tagpulse/internal/source"
-	"tagpulse/internal/stacktest"
+	"tagpulse/internal/testkit/stacktest"
 )
 
 func realRunner(t *testing.T, pub Publisher) *Runner {

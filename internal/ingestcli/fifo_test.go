@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"tagpulse/internal/ingest"
-	"tagpulse/internal/stacktest"
+	"tagpulse/internal/testkit/stacktest"
 )
 
 // mkfifo makes a named pipe that nobody writes to: reading it would block

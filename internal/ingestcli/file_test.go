@@ -11,7 +11,7 @@ import (
 	"tagpulse/internal/ingest"
 	"tagpulse/internal/kafkaclient"
 	"tagpulse/internal/publish/publishtest"
-	"tagpulse/internal/stacktest"
+	"tagpulse/internal/testkit/stacktest"
 )
 
 // execute runs the ingest command line with args and returns its stdout.

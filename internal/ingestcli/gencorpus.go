@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"tagpulse/internal/benchrun"
 	"tagpulse/internal/cliflags"
+	"tagpulse/internal/testkit/benchrun"
 )
 
 func newGenCorpusCmd() *cobra.Command {

@@ -15,7 +15,7 @@ import (
 
 	"tagpulse/internal/publish/publishtest"
 	"tagpulse/internal/source"
-	"tagpulse/internal/stacktest"
+	"tagpulse/internal/testkit/stacktest"
 )
 
 // freeAddr returns a loopback address that was free a moment ago.

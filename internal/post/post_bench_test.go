@@ -4,8 +4,8 @@ import (
 	"encoding/json"
 	"testing"
 
-	"tagpulse/internal/benchrun"
 	"tagpulse/internal/post"
+	"tagpulse/internal/testkit/benchrun"
 )
 
 // Micro-benchmarks of the message codec, on the values ingest publishes for

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"tagpulse/internal/chstore"
-	"tagpulse/internal/stacktest"
+	"tagpulse/internal/testkit/stacktest"
 	"tagpulse/internal/trend/trendtest"
 )
 

@@ -14,7 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"tagpulse/internal/chstore"
-	"tagpulse/internal/stacktest"
+	"tagpulse/internal/testkit/stacktest"
 	"tagpulse/internal/trend"
 	"tagpulse/internal/trend/trendtest"
 )

@@ -13,7 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"tagpulse/internal/httpserver"
-	"tagpulse/internal/stacktest"
+	"tagpulse/internal/testkit/stacktest"
 	"tagpulse/internal/trend"
 	"tagpulse/internal/trend/trendtest"
 )

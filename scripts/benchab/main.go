@@ -1,6 +1,6 @@
 // Command benchab compares builds of tagpulse on the local stack: it builds
 // each git revision given (or "." for the working tree) into a temporary
-// directory, then runs internal/benchrun's Compare, which alternates the
+// directory, then runs internal/testkit/benchrun's Compare, which alternates the
 // builds round by round on one corpus and prints a table of medians. It is
 // how the before/after tables of BENCHMARKS.md are made:
 //
@@ -19,7 +19,7 @@ import (
 	"path/filepath"
 	"syscall"
 
-	"tagpulse/internal/benchrun"
+	"tagpulse/internal/testkit/benchrun"
 )
 
 func main() {

@@ -3,7 +3,7 @@
 // creates the schema of internal/chstore as it is and in variants
 // (LowCardinality strings, compression codecs, both, LowCardinality with
 // only Delta codecs), inserts the mention
-// rows of the benchmark corpus (internal/benchrun) into each the way
+// rows of the benchmark corpus (internal/testkit/benchrun) into each the way
 // aggregate does, and prints the bytes on disk, the insert time and the
 // time of the trend queries. Run it against ClickHouse 26.9:
 //
@@ -29,10 +29,10 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
-	"tagpulse/internal/benchrun"
 	"tagpulse/internal/chstore"
 	"tagpulse/internal/hashtag"
 	"tagpulse/internal/post"
+	"tagpulse/internal/testkit/benchrun"
 )
 
 // A variant is the schema with some column types replaced: table ->

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"tagpulse/internal/stacktest"
+	"tagpulse/internal/testkit/stacktest"
 )
 
 // TestSmoke runs the whole benchmark at the smoke size against the local

@@ -17,7 +17,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"tagpulse/internal/post"
-	"tagpulse/internal/stacktest"
+	"tagpulse/internal/testkit/stacktest"
 )
 
 // requireFaultTests skips tests that disrupt the shared stack unless

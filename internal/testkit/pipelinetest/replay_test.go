@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"tagpulse/internal/kafkaclient"
-	"tagpulse/internal/stacktest"
+	"tagpulse/internal/testkit/stacktest"
 )
 
 // TestReplayThroughTheBinary publishes the bundled article and aggregates

@@ -12,7 +12,7 @@ import (
 
 	"tagpulse/internal/aggregator"
 	"tagpulse/internal/kafkaclient"
-	"tagpulse/internal/stacktest"
+	"tagpulse/internal/testkit/stacktest"
 )
 
 // TestIngestKilledWhilePublishingThenRerun kills `ingest file` with SIGKILL

@@ -24,7 +24,7 @@ import (
 
 	"tagpulse/internal/chstore"
 	"tagpulse/internal/kafkaclient"
-	"tagpulse/internal/stacktest"
+	"tagpulse/internal/testkit/stacktest"
 )
 
 // env is one test's piece of the real stack: its own topic (and dead-letter
