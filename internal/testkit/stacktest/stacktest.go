@@ -181,7 +181,7 @@ func sanitize(name string) string {
 }
 
 // RepoRoot returns the root of the checkout: the folder holding the go.mod
-// of module tagpulse. A nested module's go.mod (internal/deploycheck has
+// of module tagpulse. A nested module's go.mod (internal/testkit/deploycheck has
 // one) is passed over, so its tests find the same root.
 func RepoRoot(t testing.TB) string {
 	t.Helper()

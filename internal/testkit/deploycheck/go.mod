@@ -1,4 +1,4 @@
-module tagpulse/internal/deploycheck
+module tagpulse/internal/testkit/deploycheck
 
 go 1.26.8
 
@@ -76,4 +76,4 @@ require (
 
 // The checks read the repository's own packages (stacktest, chstore, the
 // command trees) from the main module beside them.
-replace tagpulse => ../..
+replace tagpulse => ../../..

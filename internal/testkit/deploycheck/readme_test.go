@@ -13,7 +13,7 @@ import (
 
 // The README's configuration tables lie between these lines.
 const (
-	configBegin = "<!-- BEGIN configuration tables: generated from the flags; TAGPULSE_UPDATE_README=1 go test ./internal/deploycheck -run TestREADMEConfiguration rewrites them -->\n"
+	configBegin = "<!-- BEGIN configuration tables: generated from the flags; cd internal/testkit/deploycheck && TAGPULSE_UPDATE_README=1 go test -run TestREADMEConfiguration . rewrites them -->\n"
 	configEnd   = "<!-- END configuration tables -->\n"
 )
 
@@ -61,7 +61,7 @@ func TestREADMEConfigurationIsTheFlags(t *testing.T) {
 			w = wantLines[i]
 		}
 		if g != w {
-			t.Fatalf("README.md's configuration tables differ from the flags at line %d of the section:\nREADME: %s\nflags:  %s\n(TAGPULSE_UPDATE_README=1 go test ./internal/deploycheck -run TestREADMEConfiguration rewrites them)", i+1, g, w)
+			t.Fatalf("README.md's configuration tables differ from the flags at line %d of the section:\nREADME: %s\nflags:  %s\n(cd internal/testkit/deploycheck && TAGPULSE_UPDATE_README=1 go test -run TestREADMEConfiguration . rewrites them)", i+1, g, w)
 		}
 	}
 }
