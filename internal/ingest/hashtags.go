@@ -23,3 +23,12 @@ func AppendHashtags(dst []post.Hashtag, text string) ([]post.Hashtag, hashtag.Dr
 	}
 	return dst, dropped
 }
+
+// Message is the Kafka message ingest publishes for p with extractor e:
+// the post, its distinct hashtags and e's version. The benchmark corpus and
+// its harness build their messages with it, so they match what ingest
+// writes.
+func (e Extractor) Message(p post.Post) post.Message {
+	hs, _ := e.AppendDistinct(nil, p.Text)
+	return post.Message{Post: p, Hashtags: hs, ExtractorVersion: e.Version}
+}

@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"tagpulse/internal/cliflags"
-	"tagpulse/internal/testkit/benchrun"
+	"tagpulse/internal/corpus"
 )
 
 func newGenCorpusCmd() *cobra.Command {
@@ -34,7 +34,7 @@ stderr.`,
   ingest gen-corpus --posts 1000 --end 2025-11-20T12:00:00Z | ingest extract`,
 		Args: cobra.NoArgs,
 	}
-	d := benchrun.DefaultCorpusOptions()
+	d := corpus.DefaultOptions()
 	flags := cliflags.Flags(cmd)
 	flags.String(&output, "output", "", "", "file to write (default stdout)")
 	flags.Int(&posts, "posts", "BENCH_POSTS", d.Posts, "number of posts")
@@ -66,7 +66,7 @@ stderr.`,
 			defer f.Close()
 			w = f
 		}
-		exp, err := benchrun.GenerateCorpus(w, opt)
+		exp, err := corpus.Generate(w, opt)
 		if err != nil {
 			return err
 		}

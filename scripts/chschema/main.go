@@ -30,9 +30,9 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"tagpulse/internal/chstore"
+	"tagpulse/internal/corpus"
 	"tagpulse/internal/hashtag"
 	"tagpulse/internal/post"
-	"tagpulse/internal/testkit/benchrun"
 )
 
 // A variant is the schema with some column types replaced: table ->
@@ -139,7 +139,7 @@ func main() {
 }
 
 func run(ctx context.Context, addr string, posts, runs, batch int) error {
-	opt := benchrun.DefaultCorpusOptions()
+	opt := corpus.DefaultOptions()
 	opt.Posts = posts
 	rows, err := corpusRows(opt)
 	if err != nil {
@@ -187,9 +187,9 @@ func run(ctx context.Context, addr string, posts, runs, batch int) error {
 }
 
 // corpusRows are the mention rows aggregate writes for the corpus.
-func corpusRows(opt benchrun.CorpusOptions) ([]chstore.Mention, error) {
+func corpusRows(opt corpus.Options) ([]chstore.Mention, error) {
 	var buf bytes.Buffer
-	if _, err := benchrun.GenerateCorpus(&buf, opt); err != nil {
+	if _, err := corpus.Generate(&buf, opt); err != nil {
 		return nil, err
 	}
 	now := time.Now().UTC()
@@ -207,7 +207,7 @@ func corpusRows(opt benchrun.CorpusOptions) ([]chstore.Mention, error) {
 	return rows, nil
 }
 
-func measure(ctx context.Context, admin driver.Conn, addr string, vr variant, rows []chstore.Mention, batch int, opt benchrun.CorpusOptions, run int) (result, error) {
+func measure(ctx context.Context, admin driver.Conn, addr string, vr variant, rows []chstore.Mention, batch int, opt corpus.Options, run int) (result, error) {
 	db := fmt.Sprintf("chschema_%d_%d", time.Now().UnixNano(), run)
 	if err := admin.Exec(ctx, "CREATE DATABASE "+db); err != nil {
 		return result{}, fmt.Errorf("creating database: %w", err)

@@ -15,6 +15,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"tagpulse/internal/ingest"
 	"tagpulse/internal/kafkaclient"
 	"tagpulse/internal/post"
 	"tagpulse/internal/publish"
@@ -65,7 +66,7 @@ func (e *env) freshness(ctx context.Context, fx *fixture, r *Report) error {
 
 	// Wait until the aggregator has joined its group and writes.
 	warm := post.Post{ID: "bench:warmup", Text: "#bfmwarmup", CreatedAt: time.Now().UTC()}
-	if _, err := pub.Publish(ctx, []post.Message{message(warm)}); err != nil {
+	if _, err := pub.Publish(ctx, []post.Message{ingest.Hashtags.Message(warm)}); err != nil {
 		return fmt.Errorf("publishing the warm-up post: %w", err)
 	}
 	if _, _, err := waitCount(ctx, conn, "SELECT count() FROM tag_minute WHERE tag = 'bfmwarmup'", 1, time.Now(), time.Minute); err != nil {
@@ -108,7 +109,7 @@ func (e *env) freshness(ctx context.Context, fx *fixture, r *Report) error {
 				text += " #bfm" + strconv.Itoa(n)
 			}
 			next++
-			msgs[j] = message(post.Post{ID: "bench:fresh:" + strconv.Itoa(next), Text: text, CreatedAt: now.UTC(), Source: "webhook"})
+			msgs[j] = ingest.Hashtags.Message(post.Post{ID: "bench:fresh:" + strconv.Itoa(next), Text: text, CreatedAt: now.UTC(), Source: "webhook"})
 		}
 		created[n] = now
 		sem <- struct{}{}

@@ -20,6 +20,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"tagpulse/internal/chstore"
+	"tagpulse/internal/corpus"
 	"tagpulse/internal/ingest"
 	"tagpulse/internal/kafkaclient"
 	"tagpulse/internal/post"
@@ -27,7 +28,7 @@ import (
 
 // Config says what one benchmark run measures and where.
 type Config struct {
-	Corpus CorpusOptions
+	Corpus corpus.Options
 	// Runs is how many times each throughput figure is measured; the
 	// report gives medians.
 	Runs int
@@ -59,7 +60,7 @@ type Config struct {
 // DefaultConfig is the configuration of `make bench`.
 func DefaultConfig() Config {
 	return Config{
-		Corpus:                DefaultCorpusOptions(),
+		Corpus:                corpus.DefaultOptions(),
 		Runs:                  3,
 		Bin:                   "bin",
 		KcatBin:               "kcat",
@@ -84,7 +85,7 @@ func SmokeConfig() Config {
 
 // fixture is the corpus in every form the measurements need.
 type fixture struct {
-	exp         Expected
+	exp         corpus.Expected
 	corpusPath  string
 	corpusBytes int64
 	// kcatPath holds "key<TAB>value" lines: the Kafka messages ingest
@@ -323,7 +324,7 @@ func prepare(cfg Config) (*fixture, error) {
 	if err != nil {
 		return nil, err
 	}
-	exp, err := GenerateCorpus(f, cfg.Corpus)
+	exp, err := corpus.Generate(f, cfg.Corpus)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -344,7 +345,7 @@ func prepare(cfg Config) (*fixture, error) {
 			return nil, fmt.Errorf("corpus line does not decode: %w", err)
 		}
 		fx.texts = append(fx.texts, p.Text)
-		m := message(p)
+		m := ingest.Hashtags.Message(p)
 		value, err := json.Marshal(&m)
 		if err != nil {
 			return nil, err
@@ -378,12 +379,6 @@ func prepare(cfg Config) (*fixture, error) {
 		return nil, err
 	}
 	return fx, nil
-}
-
-// message is the Kafka value ingest publishes for p.
-func message(p post.Post) post.Message {
-	hs, _ := ingest.Hashtags.AppendDistinct(nil, p.Text)
-	return post.Message{Post: p, Hashtags: hs, ExtractorVersion: ingest.Hashtags.Version}
 }
 
 // flatten is the shape ClickHouse 18.16's JSONEachRow reads: no array of

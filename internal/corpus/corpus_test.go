@@ -1,4 +1,4 @@
-package benchrun
+package corpus
 
 import (
 	"bufio"
@@ -12,15 +12,15 @@ import (
 	"tagpulse/internal/post"
 )
 
-func testOptions(n int) CorpusOptions {
-	return CorpusOptions{Posts: n, Seed: 7, End: time.Date(2025, 11, 20, 12, 0, 0, 0, time.UTC), Span: 6 * time.Hour, LongTail: 500}
+func testOptions(n int) Options {
+	return Options{Posts: n, Seed: 7, End: time.Date(2025, 11, 20, 12, 0, 0, 0, time.UTC), Span: 6 * time.Hour, LongTail: 500}
 }
 
 // The generator's own keys must be what the extractor finds: the oracle of
 // the exactness check is written by hand, this test keeps it honest.
 func TestCorpusOracleMatchesExtractor(t *testing.T) {
 	var buf bytes.Buffer
-	exp, err := GenerateCorpus(&buf, testOptions(5000))
+	exp, err := Generate(&buf, testOptions(5000))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,9 +58,9 @@ func TestCorpusOracleMatchesExtractor(t *testing.T) {
 }
 
 func TestCorpusDeterministicAndZipf(t *testing.T) {
-	sum := func(opt CorpusOptions) ([32]byte, Expected) {
+	sum := func(opt Options) ([32]byte, Expected) {
 		var buf bytes.Buffer
-		exp, err := GenerateCorpus(&buf, opt)
+		exp, err := Generate(&buf, opt)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -89,7 +89,7 @@ func TestCorpusDeterministicAndZipf(t *testing.T) {
 func TestCorpusTimesInSpan(t *testing.T) {
 	opt := testOptions(1000)
 	var buf bytes.Buffer
-	if _, err := GenerateCorpus(&buf, opt); err != nil {
+	if _, err := Generate(&buf, opt); err != nil {
 		t.Fatal(err)
 	}
 	dec := json.NewDecoder(&buf)

@@ -1,4 +1,10 @@
-package benchrun
+// Package corpus generates tagpulse's benchmark corpus: seeded,
+// deterministic, multilingual posts with Zipf-distributed hashtags, and the
+// counts a correct pipeline must find in them (Expected). `ingest
+// gen-corpus` writes it and the benchmark harness (internal/testkit/benchrun)
+// measures on it; it imports no ClickHouse and nothing of the harness, so
+// the ingest binary links only this.
+package corpus
 
 import (
 	"bufio"
@@ -10,12 +16,13 @@ import (
 	"strings"
 	"time"
 
+	"tagpulse/internal/ingest"
 	"tagpulse/internal/post"
 )
 
-// CorpusOptions say what GenerateCorpus writes. The same options always
+// Options say what Generate writes. The same options always
 // give the same bytes.
-type CorpusOptions struct {
+type Options struct {
 	// Posts is how many posts to write.
 	Posts int
 	// Seed seeds the generator.
@@ -29,10 +36,10 @@ type CorpusOptions struct {
 	LongTail int
 }
 
-// DefaultCorpusOptions are the options of `make bench`: 200,000 posts over
+// DefaultOptions are the options of `make bench`: 200,000 posts over
 // the six hours before the start of the current hour.
-func DefaultCorpusOptions() CorpusOptions {
-	return CorpusOptions{
+func DefaultOptions() Options {
+	return Options{
 		Posts:    200_000,
 		Seed:     2025,
 		End:      time.Now().UTC().Truncate(time.Hour),
@@ -108,12 +115,12 @@ var emoji = []string{"🚀", "✌️", "👨‍👩‍👧", "🇫🇷", "😀",
 
 var sources = []string{"linkedin", "mastodon", "rss", "webhook"}
 
-// GenerateCorpus writes opt.Posts posts to w as JSONL (id, text,
+// Generate writes opt.Posts posts to w as JSONL (id, text,
 // created_at, source, lang) and returns the counts a correct pipeline
 // computes from them. Tags follow a Zipf law over the vocabulary and a long
 // tail; LinkedIn posts often write them as "hashtag#Tag"; some posts repeat
 // a tag in another spelling (counted once) and some have none.
-func GenerateCorpus(w io.Writer, opt CorpusOptions) (Expected, error) {
+func Generate(w io.Writer, opt Options) (Expected, error) {
 	g := newGenerator(opt)
 	bw := bufio.NewWriterSize(w, 256<<10)
 	enc := json.NewEncoder(bw)
@@ -137,13 +144,13 @@ func GenerateCorpus(w io.Writer, opt CorpusOptions) (Expected, error) {
 }
 
 type generator struct {
-	opt   CorpusOptions
+	opt   Options
 	rng   *rand.Rand
 	zipf  *rand.Zipf
 	vocab []vocabEntry
 }
 
-func newGenerator(opt CorpusOptions) *generator {
+func newGenerator(opt Options) *generator {
 	rng := rand.New(rand.NewPCG(opt.Seed, 0x7a6770756c7365))
 	vocab := append([]vocabEntry(nil), vocabulary...)
 	for n := range opt.LongTail {
@@ -263,12 +270,12 @@ func contains(s []string, v string) bool {
 // first n posts of the corpus of seed: realistic input for the
 // micro-benchmarks of decoding and batch building.
 func SampleMessages(n int, seed uint64) [][]byte {
-	opt := CorpusOptions{Posts: n, Seed: seed, End: time.Date(2025, 11, 20, 12, 0, 0, 0, time.UTC), Span: 6 * time.Hour, LongTail: 5000}
+	opt := Options{Posts: n, Seed: seed, End: time.Date(2025, 11, 20, 12, 0, 0, 0, time.UTC), Span: 6 * time.Hour, LongTail: 5000}
 	g := newGenerator(opt)
 	out := make([][]byte, n)
 	for i := range out {
 		p, _ := g.post(i)
-		m := message(p)
+		m := ingest.Hashtags.Message(p)
 		v, err := json.Marshal(&m)
 		if err != nil {
 			panic(err)
