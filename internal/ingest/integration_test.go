@@ -17,7 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"tagpulse/internal/httpserver"
+	"tagpulse/internal/command"
 	"tagpulse/internal/post"
 	"tagpulse/internal/publish"
 	"tagpulse/internal/publish/publishtest"
@@ -139,7 +139,7 @@ func TestWebhookShutdownLosesNothing(t *testing.T) {
 	url := "http://" + ln.Addr().String() + source.WebhookPath
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- httpserver.Serve(ctx, ln, hook.Handler(), slog.New(slog.DiscardHandler)) }()
+	go func() { served <- command.Serve(ctx, ln, hook.Handler(), slog.New(slog.DiscardHandler)) }()
 
 	var (
 		mu       sync.Mutex

@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"tagpulse/internal/cliflags"
+	"tagpulse/internal/command"
 	"tagpulse/internal/corpus"
 )
 
@@ -35,7 +35,7 @@ stderr.`,
 		Args: cobra.NoArgs,
 	}
 	d := corpus.DefaultOptions()
-	flags := cliflags.Flags(cmd)
+	flags := command.Flags(cmd)
 	flags.String(&output, "output", "", "", "file to write (default stdout)")
 	flags.Int(&posts, "posts", "BENCH_POSTS", d.Posts, "number of posts")
 	flags.Int64(&seed, "seed", "BENCH_SEED", int64(d.Seed), "seed of the generator")

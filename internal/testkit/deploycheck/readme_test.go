@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"tagpulse/internal/aggregatecli"
-	"tagpulse/internal/cliflags"
+	"tagpulse/internal/command"
 	"tagpulse/internal/ingestcli"
 )
 
@@ -32,7 +32,7 @@ func TestREADMEConfigurationIsTheFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := cliflags.ConfigTables(ingestcli.New(), aggregatecli.New())
+	want, err := command.ConfigTables(ingestcli.New(), aggregatecli.New())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -282,7 +282,7 @@ func TestFaultSlowClickHouseBoundsMemory(t *testing.T) {
 	posts := genPosts("big", n, textBytes, 9)
 	// Small batches, and a memory limit to match: under a limit the
 	// collector lets the heap grow to five times what is live, up to the
-	// limit (cliflags.ApplyMemoryLimit), so the limit, not the batches
+	// limit (command.ApplyMemoryLimit), so the limit, not the batches
 	// alone, is the budget the bound checks.
 	agg := start(t, "aggregate run", aggregateBin, nil, e.aggregateArgs(
 		"--batch-rows", "20000", "--batch-bytes", "8388608", "--flush-interval", "2s",

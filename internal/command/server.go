@@ -1,7 +1,8 @@
-// Package httpserver runs the HTTP servers of tagpulse (ingest metrics and
-// webhook, aggregate API and page) with the timeouts and limits a server on
-// a network needs, and shuts them down cleanly when the context ends.
-package httpserver
+// This file: the HTTP servers of tagpulse (ingest metrics and webhook,
+// aggregate API and page), with the timeouts and limits a server on a
+// network needs, shut down cleanly when the context ends.
+
+package command
 
 import (
 	"context"
@@ -13,9 +14,9 @@ import (
 	"time"
 )
 
-// New returns a server with read, write and idle timeouts and a header size
+// NewServer returns a server with read, write and idle timeouts and a header size
 // limit.
-func New(addr string, h http.Handler) *http.Server {
+func NewServer(addr string, h http.Handler) *http.Server {
 	return &http.Server{
 		Addr:              addr,
 		Handler:           h,
@@ -40,7 +41,7 @@ func Listen(addr string) (net.Listener, error) {
 // Serve serves h on ln until ctx ends, then gives in-flight requests up to
 // ten seconds to finish.
 func Serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
-	srv := New(ln.Addr().String(), h)
+	srv := NewServer(ln.Addr().String(), h)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("HTTP server listening", "addr", ln.Addr().String())

@@ -1,6 +1,7 @@
-// Package logging builds the structured logger (log/slog) both services use,
-// from the --log-level and --log-format flags.
-package logging
+// This file: the structured logger (log/slog) both services use, from the
+// --log-level and --log-format flags.
+
+package command
 
 import (
 	"fmt"
@@ -9,9 +10,9 @@ import (
 	"strings"
 )
 
-// New returns a logger writing to w at the given level ("debug", "info",
+// NewLogger returns a logger writing to w at the given level ("debug", "info",
 // "warn", "error") in "text" or "json" format.
-func New(w io.Writer, level, format string) (*slog.Logger, error) {
+func NewLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("log level %q: want debug, info, warn or error", level)

@@ -1,4 +1,4 @@
-package logging
+package command
 
 import (
 	"bytes"
@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-func TestNew(t *testing.T) {
+func TestNewLogger(t *testing.T) {
 	tests := []struct {
 		level, format string
 		wantErr       bool
@@ -20,7 +20,7 @@ func TestNew(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.level+"/"+tt.format, func(t *testing.T) {
 			var buf bytes.Buffer
-			l, err := New(&buf, tt.level, tt.format)
+			l, err := NewLogger(&buf, tt.level, tt.format)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
 			}

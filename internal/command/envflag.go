@@ -1,11 +1,12 @@
-// Package envflag registers command-line flags whose defaults can be set by
-// environment variables, so every setting of tagpulse has both a flag and a
-// variable beside it (KAFKA_BROKERS beside --kafka-brokers, and so on).
+// This file: command-line flags whose defaults can be set by environment
+// variables, so every setting of tagpulse has both a flag and a variable
+// beside it (KAFKA_BROKERS beside --kafka-brokers, and so on).
 //
 // Precedence is flag, then environment, then the built-in default. A value
 // in the environment that does not parse is reported when the flag set is
 // checked with Err, not silently ignored.
-package envflag
+
+package command
 
 import (
 	"fmt"
@@ -17,24 +18,24 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// Set wraps a flag set and remembers environment values that did not parse.
-type Set struct {
+// FlagSet wraps a flag set and remembers environment values that did not parse.
+type FlagSet struct {
 	fs   *pflag.FlagSet
 	errs []error
 }
 
-// New returns a Set that registers its flags on fs.
-func New(fs *pflag.FlagSet) *Set { return &Set{fs: fs} }
+// NewFlagSet returns a FlagSet that registers its flags on fs.
+func NewFlagSet(fs *pflag.FlagSet) *FlagSet { return &FlagSet{fs: fs} }
 
 // Err reports the first environment variable that held an invalid value.
-func (s *Set) Err() error {
+func (s *FlagSet) Err() error {
 	if len(s.errs) == 0 {
 		return nil
 	}
 	return s.errs[0]
 }
 
-func (s *Set) lookup(env string) (string, bool) {
+func (s *FlagSet) lookup(env string) (string, bool) {
 	if env == "" {
 		return "", false
 	}
@@ -50,7 +51,7 @@ func withEnv(usage, env string) string {
 }
 
 // Annotations every flag with an environment variable carries, so that
-// documentation can be generated from the flags (cliflags.ConfigTables):
+// documentation can be generated from the flags (ConfigTables):
 // the variable's name, and the built-in default, which the flag's own
 // DefValue is not when the variable was set at registration.
 const (
@@ -63,12 +64,12 @@ const (
 // DescribeDefault documents the default of flag name in words, for a
 // default that depends on the machine (a home directory), where the value
 // itself would document one machine only.
-func (s *Set) DescribeDefault(name, text string) {
+func (s *FlagSet) DescribeDefault(name, text string) {
 	_ = s.fs.SetAnnotation(name, AnnotationDefault, []string{text})
 	_ = s.fs.SetAnnotation(name, AnnotationDefaultInWords, []string{"true"})
 }
 
-func (s *Set) annotate(name, env, def string) {
+func (s *FlagSet) annotate(name, env, def string) {
 	if env == "" {
 		return
 	}
@@ -79,7 +80,7 @@ func (s *Set) annotate(name, env, def string) {
 }
 
 // String registers a string flag.
-func (s *Set) String(p *string, name, env, def, usage string) {
+func (s *FlagSet) String(p *string, name, env, def, usage string) {
 	builtin := def
 	if v, ok := s.lookup(env); ok {
 		def = v
@@ -89,7 +90,7 @@ func (s *Set) String(p *string, name, env, def, usage string) {
 }
 
 // Strings registers a comma-separated list flag.
-func (s *Set) Strings(p *[]string, name, env string, def []string, usage string) {
+func (s *FlagSet) Strings(p *[]string, name, env string, def []string, usage string) {
 	builtin := strings.Join(def, ",")
 	if v, ok := s.lookup(env); ok {
 		def = splitList(v)
@@ -99,7 +100,7 @@ func (s *Set) Strings(p *[]string, name, env string, def []string, usage string)
 }
 
 // Int registers an integer flag.
-func (s *Set) Int(p *int, name, env string, def int, usage string) {
+func (s *FlagSet) Int(p *int, name, env string, def int, usage string) {
 	builtin := def
 	if v, ok := s.lookup(env); ok {
 		n, err := strconv.Atoi(v)
@@ -114,7 +115,7 @@ func (s *Set) Int(p *int, name, env string, def int, usage string) {
 }
 
 // Int64 registers a 64-bit integer flag.
-func (s *Set) Int64(p *int64, name, env string, def int64, usage string) {
+func (s *FlagSet) Int64(p *int64, name, env string, def int64, usage string) {
 	builtin := def
 	if v, ok := s.lookup(env); ok {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -129,7 +130,7 @@ func (s *Set) Int64(p *int64, name, env string, def int64, usage string) {
 }
 
 // Bool registers a boolean flag.
-func (s *Set) Bool(p *bool, name, env string, def bool, usage string) {
+func (s *FlagSet) Bool(p *bool, name, env string, def bool, usage string) {
 	builtin := def
 	if v, ok := s.lookup(env); ok {
 		b, err := strconv.ParseBool(v)
@@ -144,7 +145,7 @@ func (s *Set) Bool(p *bool, name, env string, def bool, usage string) {
 }
 
 // Duration registers a duration flag ("1s", "5m").
-func (s *Set) Duration(p *time.Duration, name, env string, def time.Duration, usage string) {
+func (s *FlagSet) Duration(p *time.Duration, name, env string, def time.Duration, usage string) {
 	builtin := def
 	if v, ok := s.lookup(env); ok {
 		d, err := time.ParseDuration(v)

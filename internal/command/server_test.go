@@ -1,4 +1,4 @@
-package httpserver
+package command
 
 import (
 	"bufio"
@@ -17,7 +17,7 @@ import (
 )
 
 func TestNewHasTimeoutsAndLimits(t *testing.T) {
-	s := New("127.0.0.1:0", http.NotFoundHandler())
+	s := NewServer("127.0.0.1:0", http.NotFoundHandler())
 	for name, d := range map[string]time.Duration{
 		"ReadHeaderTimeout": s.ReadHeaderTimeout, "ReadTimeout": s.ReadTimeout,
 		"WriteTimeout": s.WriteTimeout, "IdleTimeout": s.IdleTimeout,
@@ -104,7 +104,7 @@ func TestEveryServerUsesThisPackage(t *testing.T) {
 		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") && path != root || d.Name() == "testdata") {
 			return filepath.SkipDir
 		}
-		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") || strings.Contains(path, filepath.Join("internal", "httpserver")) {
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") || strings.HasSuffix(path, filepath.Join("internal", "command", "server.go")) {
 			return nil
 		}
 		b, err := os.ReadFile(path)
@@ -112,7 +112,7 @@ func TestEveryServerUsesThisPackage(t *testing.T) {
 			return err
 		}
 		if loc := bare.FindIndex(b); loc != nil {
-			t.Errorf("%s builds an HTTP server without internal/httpserver: %q", path, b[loc[0]:loc[1]])
+			t.Errorf("%s builds an HTTP server without command.NewServer: %q", path, b[loc[0]:loc[1]])
 		}
 		return nil
 	})

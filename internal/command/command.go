@@ -1,15 +1,13 @@
-// Package cliflags holds the flags every tagpulse command shares (logging)
-// and the glue between cobra and envflag, so each subcommand declares only
-// its own settings.
-package cliflags
+// This file: the flags every tagpulse command shares (logging) and the
+// glue between cobra and FlagSet, so each subcommand declares only its own
+// settings.
+
+package command
 
 import (
 	"log/slog"
 
 	"github.com/spf13/cobra"
-
-	"tagpulse/internal/envflag"
-	"tagpulse/internal/logging"
 )
 
 // Logging holds --log-level and --log-format.
@@ -19,18 +17,18 @@ type Logging struct {
 }
 
 // RegisterFlags adds the logging flags.
-func (l *Logging) RegisterFlags(s *envflag.Set) {
+func (l *Logging) RegisterFlags(s *FlagSet) {
 	s.String(&l.Level, "log-level", "LOG_LEVEL", "info", "log level: debug, info, warn or error")
 	s.String(&l.Format, "log-format", "LOG_FORMAT", "text", "log format: text or json")
 }
 
 // Logger builds the logger; it writes to the command's stderr.
 func (l *Logging) Logger(cmd *cobra.Command) (*slog.Logger, error) {
-	return logging.New(cmd.ErrOrStderr(), l.Level, l.Format)
+	return NewLogger(cmd.ErrOrStderr(), l.Level, l.Format)
 }
 
-// Flags returns an envflag.Set over the command's flags.
-func Flags(cmd *cobra.Command) *envflag.Set { return envflag.New(cmd.Flags()) }
+// Flags returns an FlagSet over the command's flags.
+func Flags(cmd *cobra.Command) *FlagSet { return NewFlagSet(cmd.Flags()) }
 
 // Validator is a component configuration that can check itself.
 type Validator interface{ Validate() error }
@@ -38,7 +36,7 @@ type Validator interface{ Validate() error }
 // Start is the first step of every subcommand: it reports environment
 // variables that did not parse, builds the logger, and validates each
 // configuration in turn.
-func (l *Logging) Start(cmd *cobra.Command, s *envflag.Set, configs ...Validator) (*slog.Logger, error) {
+func (l *Logging) Start(cmd *cobra.Command, s *FlagSet, configs ...Validator) (*slog.Logger, error) {
 	if err := s.Err(); err != nil {
 		return nil, err
 	}

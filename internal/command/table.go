@@ -1,4 +1,4 @@
-package cliflags
+package command
 
 import (
 	"fmt"
@@ -9,8 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-
-	"tagpulse/internal/envflag"
 )
 
 // Setting is one configuration setting of the commands: a flag with its
@@ -25,13 +23,13 @@ type Setting struct {
 	// Persistent is true when every command of its root takes it.
 	Persistent bool
 	// DefaultInWords is true when Default describes the value rather than
-	// being it (envflag.Set.DescribeDefault).
+	// being it (FlagSet.DescribeDefault).
 	DefaultInWords bool
 	bytes          bool
 }
 
 // envInUsage finds the variable of a flag whose environment is read by its
-// command rather than by envflag (such as --source and INGEST_SOURCES).
+// command rather than by FlagSet (such as --source and INGEST_SOURCES).
 var envInUsage = regexp.MustCompile(`\(env ([A-Z0-9_]+)`)
 
 // envAlone and envWithMore find the variable's name in a flag's help, to
@@ -51,9 +49,9 @@ func Settings(roots ...*cobra.Command) ([]Setting, error) {
 	visit := func(c *cobra.Command, persistent bool) func(*pflag.Flag) {
 		return func(f *pflag.Flag) {
 			env, def := "", f.DefValue
-			inWords := len(f.Annotations[envflag.AnnotationDefaultInWords]) > 0
-			if v := f.Annotations[envflag.AnnotationEnv]; len(v) > 0 {
-				env, def = v[0], f.Annotations[envflag.AnnotationDefault][0]
+			inWords := len(f.Annotations[AnnotationDefaultInWords]) > 0
+			if v := f.Annotations[AnnotationEnv]; len(v) > 0 {
+				env, def = v[0], f.Annotations[AnnotationDefault][0]
 			} else if m := envInUsage.FindStringSubmatch(f.Usage); m != nil {
 				env = m[1]
 				if f.Value.Type() == "stringArray" || f.Value.Type() == "stringSlice" {

@@ -1,4 +1,4 @@
-package cliflags
+package command
 
 import (
 	"fmt"
@@ -6,8 +6,6 @@ import (
 	"runtime/pprof"
 
 	"github.com/spf13/cobra"
-
-	"tagpulse/internal/envflag"
 )
 
 // AddCPUProfile gives root and every subcommand a --cpu-profile flag
@@ -16,7 +14,7 @@ import (
 // not, for `go tool pprof`.
 func AddCPUProfile(root *cobra.Command) {
 	var path string
-	envflag.New(root.PersistentFlags()).String(&path, "cpu-profile", "TAGPULSE_CPU_PROFILE", "",
+	NewFlagSet(root.PersistentFlags()).String(&path, "cpu-profile", "TAGPULSE_CPU_PROFILE", "",
 		"write a CPU profile of the command to this file (for go tool pprof)")
 	var wrap func(c *cobra.Command)
 	wrap = func(c *cobra.Command) {

@@ -1,4 +1,4 @@
-package envflag
+package command
 
 import (
 	"os"
@@ -24,7 +24,7 @@ func TestPrecedence(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv("TEST_FLUSH", tt.env)
 			fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
-			s := New(fs)
+			s := NewFlagSet(fs)
 			var d time.Duration
 			s.Duration(&d, "flush", "TEST_FLUSH", time.Second, "flush interval")
 			if err := fs.Parse(tt.args); err != nil {
@@ -42,7 +42,7 @@ func TestPrecedence(t *testing.T) {
 
 func TestInvalidEnvironmentIsReported(t *testing.T) {
 	t.Setenv("TEST_N", "many")
-	s := New(pflag.NewFlagSet("x", pflag.ContinueOnError))
+	s := NewFlagSet(pflag.NewFlagSet("x", pflag.ContinueOnError))
 	var n int
 	s.Int(&n, "n", "TEST_N", 3, "n")
 	if s.Err() == nil {
@@ -57,7 +57,7 @@ func TestStringsFromEnvironment(t *testing.T) {
 	t.Setenv("TEST_BROKERS", " a:1, b:2 ,")
 	fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
 	var v []string
-	New(fs).Strings(&v, "brokers", "TEST_BROKERS", []string{"c:3"}, "brokers")
+	NewFlagSet(fs).Strings(&v, "brokers", "TEST_BROKERS", []string{"c:3"}, "brokers")
 	if err := fs.Parse(nil); err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestSecretFromFile(t *testing.T) {
 // generated from, while the flags take the environment's values.
 func TestAnnotationsKeepTheBuiltInDefault(t *testing.T) {
 	fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
-	s := New(fs)
+	s := NewFlagSet(fs)
 	var (
 		str  string
 		list []string
