@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"reflect"
 	"testing"
 	"time"
@@ -44,42 +43,6 @@ func testConfig(group string) Config {
 	c.RetryMin = 50 * time.Millisecond
 	c.RetryMax = time.Second
 	return c
-}
-
-var testTags = []struct{ tag, display string }{
-	{"nato", "NATO"}, {"otan", "OTAN"}, {"rearmement", "Réarmement"}, {"nif2025", "NIF2025"},
-	{"strasse", "Straße"}, {"ukraine", "Ukraine"}, {"eu", "EU"}, {"defence", "Defence"},
-}
-
-// genPosts returns n posts with ids prefix-0… and one to three hashtags
-// each, created over a few minutes before base.
-func genPosts(prefix string, n int, base time.Time, seed uint64) []post.Message {
-	r := rand.New(rand.NewPCG(seed, seed+1))
-	out := make([]post.Message, n)
-	for i := range out {
-		var tags []post.Hashtag
-		seen := map[string]bool{}
-		for k := 0; k < 1+r.IntN(3); k++ {
-			t := testTags[r.IntN(len(testTags))]
-			if seen[t.tag] {
-				continue
-			}
-			seen[t.tag] = true
-			tags = append(tags, post.Hashtag{Tag: t.tag, Display: t.display})
-		}
-		out[i] = post.Message{
-			Post: post.Post{
-				ID:        fmt.Sprintf("%s-%d", prefix, i),
-				Text:      "post text",
-				CreatedAt: base.Add(-time.Duration(r.IntN(300)) * time.Second).UTC().Truncate(time.Second),
-				Source:    []string{"file", "rss-1", "webhook"}[r.IntN(3)],
-				Lang:      []string{"fr", "en"}[r.IntN(2)],
-			},
-			Hashtags:         tags,
-			ExtractorVersion: 1,
-		}
-	}
-	return out
 }
 
 // publish writes the posts to the test topic, keyed by post id, plus any
@@ -147,20 +110,6 @@ func storedCounts(t *testing.T, conn driver.Conn) map[minuteTag]uint64 {
 	return out
 }
 
-// tagTotals sums per-tag counts as the check query does.
-func tagTotals(t *testing.T, conn driver.Conn) map[string]uint64 {
-	t.Helper()
-	return stacktest.TagTotals(t, conn)
-}
-
-func expectedTotals(posts ...[]post.Message) map[string]uint64 {
-	out := map[string]uint64{}
-	for k, n := range expectedCounts(posts...) {
-		out[k.tag] += n
-	}
-	return out
-}
-
 // assertCounts compares the stored counts with the expected ones, per
 // minute and tag and per tag.
 func assertCounts(t *testing.T, conn driver.Conn, posts ...[]post.Message) {
@@ -180,7 +129,7 @@ func assertCounts(t *testing.T, conn driver.Conn, posts ...[]post.Message) {
 		}
 		t.Fatalf("per-minute counts differ in %d of %d buckets: %v", len(diffs), len(want), diffs[:min(len(diffs), 10)])
 	}
-	if got, want := tagTotals(t, conn), expectedTotals(posts...); !reflect.DeepEqual(got, want) {
+	if got, want := stacktest.TagTotals(t, conn), stacktest.WantTotals(posts...); !reflect.DeepEqual(got, want) {
 		t.Fatalf("per-tag totals: got %v, want %v", got, want)
 	}
 }

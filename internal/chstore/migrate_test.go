@@ -76,20 +76,7 @@ func TestMigrateTwiceAndConcurrently(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rows, err := conn.Query(ctx, "SELECT tag, uniqExactMerge(posts) FROM tag_minute GROUP BY tag ORDER BY tag")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]uint64{}
-	for rows.Next() {
-		var tag string
-		var n uint64
-		if err := rows.Scan(&tag, &n); err != nil {
-			t.Fatal(err)
-		}
-		got[tag] = n
-	}
-	rows.Close()
+	got := stacktest.TagTotals(t, conn)
 	if got["rearmement"] != 3 || got["otan"] != 1 || len(got) != 2 {
 		t.Fatalf("bucket counts %v, want rearmement=3 otan=1", got)
 	}

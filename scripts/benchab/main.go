@@ -20,6 +20,7 @@ import (
 	"syscall"
 
 	"tagpulse/internal/testkit/benchrun"
+	"tagpulse/internal/testkit/stacktest"
 )
 
 func main() {
@@ -77,7 +78,11 @@ func build(ctx context.Context, rev, src, bin string) error {
 		defer command(context.Background(), ".", "git", "worktree", "remove", "--force", src)
 		dir = src
 	}
-	return command(ctx, dir, "go", "build", "-o", bin+string(filepath.Separator), "./cmd/ingest", "./cmd/aggregate")
+	out, err := stacktest.Build(ctx, dir, bin)
+	if err != nil {
+		return fmt.Errorf("%w\n%s", err, out)
+	}
+	return nil
 }
 
 func command(ctx context.Context, dir, name string, args ...string) error {

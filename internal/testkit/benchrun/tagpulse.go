@@ -13,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"tagpulse/internal/testkit/stacktest"
 )
 
 // tagpulse measures `ingest file` on the corpus and `aggregate run
@@ -135,21 +137,10 @@ func (e *env) checkCounts(ctx context.Context, db string, fx *fixture, what stri
 		return err
 	}
 	defer conn.Close()
-	rows, err := conn.Query(ctx, "SELECT tag, toUInt64(uniqExactMerge(posts)) FROM tag_minute GROUP BY tag")
+	got, err := stacktest.ReadTagTotals(ctx, conn)
 	if err != nil {
-		return fmt.Errorf("reading counts: %w", err)
+		return err
 	}
-	got := map[string]uint64{}
-	for rows.Next() {
-		var tag string
-		var n uint64
-		if err := rows.Scan(&tag, &n); err != nil {
-			rows.Close()
-			return err
-		}
-		got[tag] = n
-	}
-	rows.Close()
 	var wrong []string
 	for tag, n := range fx.exp.Tags {
 		if got[tag] != uint64(n) {

@@ -36,11 +36,11 @@ func TestEveryUsedMetricIsExported(t *testing.T) {
 		t.Fatal(err)
 	}
 	aggregateAddr, ingestAddr, webhookAddr := stacktest.FreeAddr(t), stacktest.FreeAddr(t), stacktest.FreeAddr(t)
-	env := append(os.Environ(), "KAFKA_BROKERS="+strings.Join(kafka.Brokers, ","), "KAFKA_TOPIC="+kafka.Topic,
-		"INGEST_WEBHOOK_TOKEN=metrics-test-token")
-	stacktest.StartProcess(t, env, filepath.Join(bin, "aggregate"), "run", "--http-addr", aggregateAddr,
+	env := []string{"KAFKA_BROKERS=" + strings.Join(kafka.Brokers, ","), "KAFKA_TOPIC=" + kafka.Topic,
+		"INGEST_WEBHOOK_TOKEN=metrics-test-token"}
+	stacktest.Start(t, "aggregate run", filepath.Join(bin, "aggregate"), env, "run", "--http-addr", aggregateAddr,
 		"--clickhouse-dsn", store.DSN, "--kafka-group", stacktest.UniqueName("metrics"), "--retention", "0")
-	stacktest.StartProcess(t, env, filepath.Join(bin, "ingest"), "run", "--metrics-addr", ingestAddr, "--webhook-addr", webhookAddr,
+	stacktest.Start(t, "ingest run", filepath.Join(bin, "ingest"), env, "run", "--metrics-addr", ingestAddr, "--webhook-addr", webhookAddr,
 		"--source", "file="+posts, "--source", "rss=http://127.0.0.1:1/feed.xml", "--state-dir", t.TempDir())
 
 	exported := map[string]bool{}

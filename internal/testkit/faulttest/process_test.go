@@ -21,33 +21,33 @@ import (
 // first run are published again under the same ids and count once.
 func TestIngestKilledWhilePublishingThenRerun(t *testing.T) {
 	e := newEnv(t, 6)
-	posts := genPosts("kill", 100000, 60, 1)
-	path := writeJSONL(t, t.TempDir(), "posts.jsonl", posts)
+	posts := stacktest.GenPosts("kill", 100000, time.Now(), 60, 1)
+	path := stacktest.WriteJSONL(t, t.TempDir(), "posts.jsonl", posts)
 
 	// One message per produce request keeps the first run publishing for
 	// seconds (at full speed it publishes 100,000 posts in well under one,
 	// before it could be killed); the rerun has the default settings.
 	slow := []string{"file", path, "--kafka-batch-size", "1", "--publish-in-flight", "1"}
-	first := start(t, "ingest file (killed)", ingestBin, nil, append(slow, e.kafkaArgs()...)...)
-	waitFor(t, 60*time.Second, "the first posts in Kafka", func() bool {
-		if first.exited() {
-			t.Fatalf("ingest file ended before it could be killed: %v\n%s", first.err, first.stderr.String())
+	first := stacktest.Start(t, "ingest file (killed)", ingestBin(t), nil, append(slow, e.kafkaArgs()...)...)
+	stacktest.WaitFor(t, 60*time.Second, "the first posts in Kafka", func() bool {
+		if first.Exited() {
+			t.Fatalf("ingest file ended before it could be killed: %v\n%s", first.Err(), first.Stderr())
 		}
 		return topicMessages(t, e.kafka) > 0
 	})
-	first.signal(t, syscall.SIGKILL)
-	_ = first.wait(t, 10*time.Second)
+	first.Signal(t, syscall.SIGKILL)
+	_ = first.Wait(t, 10*time.Second)
 	written := topicMessages(t, e.kafka)
 	if written >= int64(len(posts)) {
 		t.Fatalf("ingest published all %d posts before it was killed; the test proves nothing", written)
 	}
 	t.Logf("killed after %d of %d posts", written, len(posts))
 
-	second := mustRun(t, "ingest file (rerun)", ingestBin, nil, append([]string{"file", path}, e.kafkaArgs()...)...)
-	if want := fmt.Sprintf("%d posts read, %d published", len(posts), len(posts)); !strings.Contains(second.stdout.String(), want) {
-		t.Errorf("rerun summary %q, want it to say %q", second.stdout.String(), want)
+	second := stacktest.Run(t, "ingest file (rerun)", ingestBin(t), nil, append([]string{"file", path}, e.kafkaArgs()...)...)
+	if want := fmt.Sprintf("%d posts read, %d published", len(posts), len(posts)); !strings.Contains(second.Stdout(), want) {
+		t.Errorf("rerun summary %q, want it to say %q", second.Stdout(), want)
 	}
-	mustRun(t, "aggregate run --until-caught-up", aggregateBin, nil, e.aggregateArgs("--until-caught-up")...)
+	stacktest.Run(t, "aggregate run --until-caught-up", aggregateBin(t), nil, e.aggregateArgs("--until-caught-up")...)
 	assertTotals(t, e.conn, posts)
 }
 
@@ -56,7 +56,7 @@ func TestIngestKilledWhilePublishingThenRerun(t *testing.T) {
 // with its reason, and every real post is counted exactly.
 func TestForeignProducerMessagesGoToDLQ(t *testing.T) {
 	e := newEnv(t, 3)
-	posts := genPosts("real", 3000, 80, 2)
+	posts := stacktest.GenPosts("real", 3000, time.Now(), 80, 2)
 	foreign := []struct {
 		value  string
 		reason string
@@ -70,15 +70,15 @@ func TestForeignProducerMessagesGoToDLQ(t *testing.T) {
 		{`{"id":"a","text":"#otan","created_at":"2025-11-05T09:00:00Z"`, "invalid_json"},
 	}
 	half := len(posts) / 2
-	mustRun(t, "ingest file (first half)", ingestBin, nil, append([]string{"file", writeJSONL(t, t.TempDir(), "a.jsonl", posts[:half])}, e.kafkaArgs()...)...)
+	stacktest.Run(t, "ingest file (first half)", ingestBin(t), nil, append([]string{"file", stacktest.WriteJSONL(t, t.TempDir(), "a.jsonl", posts[:half])}, e.kafkaArgs()...)...)
 	var raw []kafka.Message
 	for i, f := range foreign {
 		raw = append(raw, kafka.Message{Key: []byte(fmt.Sprintf("foreign-%d", i)), Value: []byte(f.value)})
 	}
 	stacktest.Produce(t, e.kafka, e.kafka.Topic, raw...)
-	mustRun(t, "ingest file (second half)", ingestBin, nil, append([]string{"file", writeJSONL(t, t.TempDir(), "b.jsonl", posts[half:])}, e.kafkaArgs()...)...)
+	stacktest.Run(t, "ingest file (second half)", ingestBin(t), nil, append([]string{"file", stacktest.WriteJSONL(t, t.TempDir(), "b.jsonl", posts[half:])}, e.kafkaArgs()...)...)
 
-	mustRun(t, "aggregate run --until-caught-up", aggregateBin, nil, e.aggregateArgs("--until-caught-up")...)
+	stacktest.Run(t, "aggregate run --until-caught-up", aggregateBin(t), nil, e.aggregateArgs("--until-caught-up")...)
 	assertTotals(t, e.conn, posts)
 
 	dlq := consumeAll(t, e.kafka, e.kafka.DLQTopic(), len(foreign))
@@ -130,48 +130,48 @@ func consumeAll(t *testing.T, k *kafkaclient.Config, topic string, want int) []k
 // read again by the others and count once.
 func TestReplicasKilledAndAdded(t *testing.T) {
 	e := newEnv(t, 6)
-	first := genPosts("r1", 40000, 60, 3)
-	second := genPosts("r2", 20000, 60, 4)
+	first := stacktest.GenPosts("r1", 40000, time.Now(), 60, 3)
+	second := stacktest.GenPosts("r2", 20000, time.Now(), 60, 4)
 	// Small batches keep the replicas busy long enough to be interrupted.
 	args := e.aggregateArgs("--batch-rows", "300", "--flush-interval", "100ms")
-	var replicas []*proc
+	var replicas []*stacktest.Proc
 	var addrs []string
 	for i := range 3 {
-		p := start(t, fmt.Sprintf("aggregate replica %d", i+1), aggregateBin, nil, args...)
+		p := stacktest.Start(t, fmt.Sprintf("aggregate replica %d", i+1), aggregateBin(t), nil, args...)
 		replicas = append(replicas, p)
-		addrs = append(addrs, p.httpAddr(t))
+		addrs = append(addrs, p.HTTPAddr(t))
 	}
 	for i, addr := range addrs {
-		waitFor(t, 60*time.Second, fmt.Sprintf("replica %d ready", i+1), func() bool { return readyz(addr) == 200 })
+		stacktest.WaitFor(t, 60*time.Second, fmt.Sprintf("replica %d ready", i+1), func() bool { return readyz(addr) == 200 })
 	}
-	mustRun(t, "ingest file (first)", ingestBin, nil, append([]string{"file", writeJSONL(t, t.TempDir(), "first.jsonl", first)}, e.kafkaArgs()...)...)
+	stacktest.Run(t, "ingest file (first)", ingestBin(t), nil, append([]string{"file", stacktest.WriteJSONL(t, t.TempDir(), "first.jsonl", first)}, e.kafkaArgs()...)...)
 
 	consumed := func(i int) float64 { return metricSum(t, addrs[i], "tagpulse_aggregate_messages_consumed_total") }
-	waitFor(t, 90*time.Second, "the victim replica to consume", func() bool { return consumed(2) > 0 })
+	stacktest.WaitFor(t, 90*time.Second, "the victim replica to consume", func() bool { return consumed(2) > 0 })
 	before := consumed(0) + consumed(1) + consumed(2)
-	replicas[2].signal(t, syscall.SIGKILL)
-	_ = replicas[2].wait(t, 10*time.Second)
+	replicas[2].Signal(t, syscall.SIGKILL)
+	_ = replicas[2].Wait(t, 10*time.Second)
 	if before >= float64(len(first)) {
 		t.Logf("the replicas had consumed everything (%v) before the kill; only the rebalance is tested", before)
 	}
 
-	added := start(t, "aggregate replica 4", aggregateBin, nil, args...)
+	added := stacktest.Start(t, "aggregate replica 4", aggregateBin(t), nil, args...)
 	replicas = append(replicas, added)
-	addrs = append(addrs, added.httpAddr(t))
-	mustRun(t, "ingest file (second)", ingestBin, nil, append([]string{"file", writeJSONL(t, t.TempDir(), "second.jsonl", second)}, e.kafkaArgs()...)...)
+	addrs = append(addrs, added.HTTPAddr(t))
+	stacktest.Run(t, "ingest file (second)", ingestBin(t), nil, append([]string{"file", stacktest.WriteJSONL(t, t.TempDir(), "second.jsonl", second)}, e.kafkaArgs()...)...)
 
 	// The killed member's partitions move once its session times out.
 	waitTotals(t, e.conn, 3*time.Minute, first, second)
 	for _, i := range []int{0, 1, 3} {
-		if replicas[i].exited() {
-			t.Errorf("%s exited: %v", replicas[i].name, replicas[i].err)
+		if replicas[i].Exited() {
+			t.Errorf("%s exited: %v", replicas[i].Name, replicas[i].Err())
 		}
 	}
 	if consumed(3) == 0 {
 		t.Errorf("the added replica consumed nothing; it never got partitions")
 	}
 	for _, i := range []int{0, 1, 3} {
-		replicas[i].stop(t)
+		replicas[i].Stop(t)
 	}
 	assertTotals(t, e.conn, first, second)
 }

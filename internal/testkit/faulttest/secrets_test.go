@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"tagpulse/internal/testkit/stacktest"
 )
 
 func secret(kind string) string {
@@ -33,9 +35,9 @@ func (o *output) add(what, text string) {
 	o.parts[what] += text
 }
 
-func (o *output) addProc(p *proc) {
-	o.add(p.name+" stdout", p.stdout.String())
-	o.add(p.name+" stderr", p.stderr.String())
+func (o *output) addProc(p *stacktest.Proc) {
+	o.add(p.Name+" stdout", p.Stdout())
+	o.add(p.Name+" stderr", p.Stderr())
 }
 
 // assertNoSecrets fails for every secret found in any part of the output.
@@ -62,11 +64,11 @@ func TestSecretsNeverShown(t *testing.T) {
 	debug := []string{"LOG_LEVEL=debug", "KAFKA_SASL_PASSWORD=" + saslPw}
 
 	// The webhook: accepted, refused and malformed requests.
-	ing := start(t, "ingest run", ingestBin, append(debug, "INGEST_WEBHOOK_TOKEN="+token), append([]string{"run",
+	ing := stacktest.Start(t, "ingest run", ingestBin(t), append(debug, "INGEST_WEBHOOK_TOKEN="+token), append([]string{"run",
 		"--webhook-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--state-dir", t.TempDir()}, e.kafkaArgs()...)...)
 	var hookAddr, metricsAddr string
-	waitFor(t, 60*time.Second, "ingest's two HTTP servers", func() bool {
-		addrs := logAddrs(ing.stderr.String())
+	stacktest.WaitFor(t, 60*time.Second, "ingest's two HTTP servers", func() bool {
+		addrs := stacktest.ListenAddrs(ing.Stderr())
 		if len(addrs) < 2 {
 			return false
 		}
@@ -79,7 +81,7 @@ func TestSecretsNeverShown(t *testing.T) {
 		}
 		return metricsAddr != "" && hookAddr != ""
 	})
-	posts := genPosts("sec", 20, 40, 10)
+	posts := stacktest.GenPosts("sec", 20, time.Now(), 40, 10)
 	requests := []struct {
 		auth, body string
 		want       int
@@ -108,19 +110,19 @@ func TestSecretsNeverShown(t *testing.T) {
 	}
 	_, metrics, _ := httpGet("http://" + metricsAddr + "/metrics")
 	out.add("ingest /metrics", metrics)
-	ing.stop(t)
+	ing.Stop(t)
 	out.addProc(ing)
 
 	// aggregate, running well, with a password in the environment it
 	// does not need (the DSN's user has none).
-	agg := start(t, "aggregate run", aggregateBin, debug, e.aggregateArgs()...)
-	addr := agg.httpAddr(t)
+	agg := stacktest.Start(t, "aggregate run", aggregateBin(t), debug, e.aggregateArgs()...)
+	addr := agg.HTTPAddr(t)
 	waitTotals(t, e.conn, 60*time.Second, posts[:1])
 	for _, path := range []string{"/metrics", "/readyz", "/healthz", "/nope"} {
 		_, body, _ := httpGet("http://" + addr + path)
 		out.add("aggregate "+path, body)
 	}
-	agg.stop(t)
+	agg.Stop(t)
 	out.addProc(agg)
 
 	// Failures, where a careless program prints its configuration.
@@ -139,30 +141,30 @@ func TestSecretsNeverShown(t *testing.T) {
 		args []string
 		says string
 	}{
-		{"aggregate run, wrong password in the DSN", aggregateBin, debug,
+		{"aggregate run, wrong password in the DSN", aggregateBin(t), debug,
 			append(e.aggregateArgs(), "--clickhouse-dsn", dsnWithPw), "password"},
-		{"aggregate migrate, wrong password in CLICKHOUSE_PASSWORD", aggregateBin, append(debug, "CLICKHOUSE_PASSWORD="+chPw),
+		{"aggregate migrate, wrong password in CLICKHOUSE_PASSWORD", aggregateBin(t), append(debug, "CLICKHOUSE_PASSWORD="+chPw),
 			[]string{"migrate", "--clickhouse-dsn", e.store.DSN, "--log-format", "json"}, "password"},
-		{"aggregate run, wrong password in CLICKHOUSE_PASSWORD_FILE", aggregateBin, append(debug, "CLICKHOUSE_PASSWORD_FILE="+pwFile),
+		{"aggregate run, wrong password in CLICKHOUSE_PASSWORD_FILE", aggregateBin(t), append(debug, "CLICKHOUSE_PASSWORD_FILE="+pwFile),
 			e.aggregateArgs(), "password"},
-		{"aggregate run, unparsable DSN with a password", aggregateBin, debug,
+		{"aggregate run, unparsable DSN with a password", aggregateBin(t), debug,
 			append(e.aggregateArgs(), "--clickhouse-dsn", "clickhouse://default:"+chPw+"@127.0.0.1:9000/bad-name?dial_timeout=x"), "DSN"},
-		{"ingest run, SASL PLAIN against a broker without SASL", ingestBin, debug,
+		{"ingest run, SASL PLAIN against a broker without SASL", ingestBin(t), debug,
 			append([]string{"run", "--once", "--source", "file=" + t.TempDir(), "--metrics-addr", "", "--state-dir", t.TempDir(),
 				"--kafka-sasl-mechanism", "plain", "--kafka-sasl-username", "tagpulse"}, e.kafkaArgs()...), "SASL"},
-		{"ingest file, SCRAM-SHA-512 against a broker without SASL", ingestBin, debug,
+		{"ingest file, SCRAM-SHA-512 against a broker without SASL", ingestBin(t), debug,
 			append([]string{"file", t.TempDir(), "--kafka-sasl-mechanism", "scram-sha-512", "--kafka-sasl-username", "tagpulse"}, e.kafkaArgs()...), "SASL"},
 	}
 	for _, f := range failures {
-		p := start(t, f.name, f.bin, f.env, f.args...)
-		err := p.wait(t, 90*time.Second)
+		p := stacktest.Start(t, f.name, f.bin, f.env, f.args...)
+		err := p.Wait(t, 90*time.Second)
 		out.addProc(p)
 		if err == nil {
 			t.Errorf("%s: exited 0, want a failure", f.name)
 			continue
 		}
-		if !strings.Contains(strings.ToLower(p.stderr.String()), strings.ToLower(f.says)) {
-			t.Errorf("%s: the error does not mention %q:\n%s", f.name, f.says, tail(p.stderr.String()))
+		if !strings.Contains(strings.ToLower(p.Stderr()), strings.ToLower(f.says)) {
+			t.Errorf("%s: the error does not mention %q:\n%s", f.name, f.says, stacktest.Tail(p.Stderr()))
 		}
 	}
 	out.assertNoSecrets(t, token, saslPw, chPw)

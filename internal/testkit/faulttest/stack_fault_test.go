@@ -16,7 +16,6 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"tagpulse/internal/post"
 	"tagpulse/internal/testkit/stacktest"
 )
 
@@ -129,33 +128,33 @@ func (s stackScript) freeze(t *testing.T) (resume func()) {
 func TestFaultClickHouseFrozen(t *testing.T) {
 	stack := requireFaultTests(t)
 	e := newEnv(t, 6)
-	before := genPosts("before", 5000, 60, 5)
-	during := genPosts("during", 5000, 60, 6)
-	agg := start(t, "aggregate run", aggregateBin, nil, e.aggregateArgs("--insert-timeout", "2s")...)
-	addr := agg.httpAddr(t)
-	mustRun(t, "ingest file (before)", ingestBin, nil, append([]string{"file", writeJSONL(t, t.TempDir(), "before.jsonl", before)}, e.kafkaArgs()...)...)
+	before := stacktest.GenPosts("before", 5000, time.Now(), 60, 5)
+	during := stacktest.GenPosts("during", 5000, time.Now(), 60, 6)
+	agg := stacktest.Start(t, "aggregate run", aggregateBin(t), nil, e.aggregateArgs("--insert-timeout", "2s")...)
+	addr := agg.HTTPAddr(t)
+	stacktest.Run(t, "ingest file (before)", ingestBin(t), nil, append([]string{"file", stacktest.WriteJSONL(t, t.TempDir(), "before.jsonl", before)}, e.kafkaArgs()...)...)
 	waitTotals(t, e.conn, 60*time.Second, before)
-	waitFor(t, 30*time.Second, "/readyz 200 before the freeze", func() bool { return readyz(addr) == 200 })
+	stacktest.WaitFor(t, 30*time.Second, "/readyz 200 before the freeze", func() bool { return readyz(addr) == 200 })
 
 	frozenAt := time.Now()
 	resume := stack.freeze(t)
-	mustRun(t, "ingest file (during)", ingestBin, nil, append([]string{"file", writeJSONL(t, t.TempDir(), "during.jsonl", during)}, e.kafkaArgs()...)...)
-	waitFor(t, 15*time.Second, "/readyz 503 while ClickHouse is frozen", func() bool { return readyz(addr) == 503 })
+	stacktest.Run(t, "ingest file (during)", ingestBin(t), nil, append([]string{"file", stacktest.WriteJSONL(t, t.TempDir(), "during.jsonl", during)}, e.kafkaArgs()...)...)
+	stacktest.WaitFor(t, 15*time.Second, "/readyz 503 while ClickHouse is frozen", func() bool { return readyz(addr) == 503 })
 	time.Sleep(time.Until(frozenAt.Add(15 * time.Second)))
-	if agg.exited() {
-		t.Fatalf("aggregate exited while ClickHouse was frozen: %v", agg.err)
+	if agg.Exited() {
+		t.Fatalf("aggregate exited while ClickHouse was frozen: %v", agg.Err())
 	}
 	if code := readyz(addr); code != 503 {
 		t.Errorf("/readyz answered %d after 15 s of frozen ClickHouse, want 503", code)
 	}
 	resume()
 
-	waitFor(t, 60*time.Second, "/readyz 200 after ClickHouse resumed", func() bool { return readyz(addr) == 200 })
+	stacktest.WaitFor(t, 60*time.Second, "/readyz 200 after ClickHouse resumed", func() bool { return readyz(addr) == 200 })
 	waitTotals(t, e.conn, 90*time.Second, before, during)
 	if n := metricSum(t, addr, "tagpulse_aggregate_retries_total"); n == 0 {
 		t.Errorf("tagpulse_aggregate_retries_total is 0; the inserts never waited for ClickHouse")
 	}
-	agg.stop(t)
+	agg.Stop(t)
 	assertTotals(t, e.conn, before, during)
 }
 
@@ -169,11 +168,11 @@ func TestFaultClickHouseKilled(t *testing.T) {
 	stack := requireFaultTests(t)
 	svc := stacktest.ClickHouseService
 	e := newEnv(t, 6)
-	before := genPosts("before", 5000, 60, 10)
-	during := genPosts("during", 5000, 60, 11)
-	agg := start(t, "aggregate run", aggregateBin, nil, e.aggregateArgs("--insert-timeout", "2s")...)
-	addr := agg.httpAddr(t)
-	mustRun(t, "ingest file (before)", ingestBin, nil, append([]string{"file", writeJSONL(t, t.TempDir(), "before.jsonl", before)}, e.kafkaArgs()...)...)
+	before := stacktest.GenPosts("before", 5000, time.Now(), 60, 10)
+	during := stacktest.GenPosts("during", 5000, time.Now(), 60, 11)
+	agg := stacktest.Start(t, "aggregate run", aggregateBin(t), nil, e.aggregateArgs("--insert-timeout", "2s")...)
+	addr := agg.HTTPAddr(t)
+	stacktest.Run(t, "ingest file (before)", ingestBin(t), nil, append([]string{"file", stacktest.WriteJSONL(t, t.TempDir(), "before.jsonl", before)}, e.kafkaArgs()...)...)
 	waitTotals(t, e.conn, 60*time.Second, before)
 
 	pid, err := stack.serverPID(svc)
@@ -201,29 +200,29 @@ func TestFaultClickHouseKilled(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatalf("killing %s (pid %d): %v", svc, pid, err)
 	}
-	mustRun(t, "ingest file (during)", ingestBin, nil, append([]string{"file", writeJSONL(t, t.TempDir(), "during.jsonl", during)}, e.kafkaArgs()...)...)
-	waitFor(t, 30*time.Second, "/readyz 503 while ClickHouse is down", func() bool { return readyz(addr) == 503 })
+	stacktest.Run(t, "ingest file (during)", ingestBin(t), nil, append([]string{"file", stacktest.WriteJSONL(t, t.TempDir(), "during.jsonl", during)}, e.kafkaArgs()...)...)
+	stacktest.WaitFor(t, 30*time.Second, "/readyz 503 while ClickHouse is down", func() bool { return readyz(addr) == 503 })
 	if supervised {
 		resumeSupervisor()
-		waitFor(t, 60*time.Second, svc+" started again by its supervisor", func() bool {
+		stacktest.WaitFor(t, 60*time.Second, svc+" started again by its supervisor", func() bool {
 			p, err := stack.serverPID(svc)
 			return err == nil && p != pid
 		})
 	} else {
 		stack.run(t, "start", svc)
 	}
-	waitFor(t, 60*time.Second, svc+" answering again", func() bool {
+	stacktest.WaitFor(t, 60*time.Second, svc+" answering again", func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		return e.conn.Ping(ctx) == nil
 	})
 
-	waitFor(t, 60*time.Second, "/readyz 200 after ClickHouse returned", func() bool { return readyz(addr) == 200 })
+	stacktest.WaitFor(t, 60*time.Second, "/readyz 200 after ClickHouse returned", func() bool { return readyz(addr) == 200 })
 	waitTotals(t, e.conn, 90*time.Second, before, during)
-	if agg.exited() {
-		t.Fatalf("aggregate exited while ClickHouse was down: %v", agg.err)
+	if agg.Exited() {
+		t.Fatalf("aggregate exited while ClickHouse was down: %v", agg.Err())
 	}
-	agg.stop(t)
+	agg.Stop(t)
 	assertTotals(t, e.conn, before, during)
 }
 
@@ -234,35 +233,35 @@ func TestFaultKafkaRestarted(t *testing.T) {
 	stack := requireFaultTests(t)
 	e := newEnv(t, 6)
 	dir := t.TempDir()
-	before := genPosts("before", 5000, 60, 7)
-	during := genPosts("during", 5000, 60, 8)
-	writeJSONL(t, dir, "before.jsonl", before)
+	before := stacktest.GenPosts("before", 5000, time.Now(), 60, 7)
+	during := stacktest.GenPosts("during", 5000, time.Now(), 60, 8)
+	stacktest.WriteJSONL(t, dir, "before.jsonl", before)
 
-	agg := start(t, "aggregate run", aggregateBin, nil, e.aggregateArgs()...)
-	aggAddr := agg.httpAddr(t)
-	ing := start(t, "ingest run", ingestBin, nil, append([]string{"run",
+	agg := stacktest.Start(t, "aggregate run", aggregateBin(t), nil, e.aggregateArgs()...)
+	aggAddr := agg.HTTPAddr(t)
+	ing := stacktest.Start(t, "ingest run", ingestBin(t), nil, append([]string{"run",
 		"--source", "file@1s=" + dir, "--state-dir", t.TempDir(), "--metrics-addr", "127.0.0.1:0",
 		"--kafka-max-attempts", "3", "--kafka-write-timeout", "2s"}, e.kafkaArgs()...)...)
-	ingAddr := ing.httpAddr(t)
+	ingAddr := ing.HTTPAddr(t)
 	waitTotals(t, e.conn, 90*time.Second, before)
 
 	stack.stop(t, "kafka")
-	writeJSONL(t, dir, "during.jsonl", during)
-	waitFor(t, 60*time.Second, "aggregate's /readyz 503 while Kafka is down", func() bool { return readyz(aggAddr) == 503 })
-	waitFor(t, 60*time.Second, "ingest to report failed fetches of the new file", func() bool {
+	stacktest.WriteJSONL(t, dir, "during.jsonl", during)
+	stacktest.WaitFor(t, 60*time.Second, "aggregate's /readyz 503 while Kafka is down", func() bool { return readyz(aggAddr) == 503 })
+	stacktest.WaitFor(t, 60*time.Second, "ingest to report failed fetches of the new file", func() bool {
 		return metricSum(t, ingAddr, "tagpulse_ingest_fetch_errors_total") > 0
 	})
 	stack.run(t, "start", "kafka")
 
 	waitTotals(t, e.conn, 4*time.Minute, before, during)
-	waitFor(t, 60*time.Second, "aggregate's /readyz 200 after the restart", func() bool { return readyz(aggAddr) == 200 })
-	for _, p := range []*proc{agg, ing} {
-		if p.exited() {
-			t.Fatalf("%s exited during the outage: %v", p.name, p.err)
+	stacktest.WaitFor(t, 60*time.Second, "aggregate's /readyz 200 after the restart", func() bool { return readyz(aggAddr) == 200 })
+	for _, p := range []*stacktest.Proc{agg, ing} {
+		if p.Exited() {
+			t.Fatalf("%s exited during the outage: %v", p.Name, p.Err())
 		}
 	}
-	ing.stop(t)
-	agg.stop(t)
+	ing.Stop(t)
+	agg.Stop(t)
 	assertTotals(t, e.conn, before, during)
 }
 
@@ -279,17 +278,17 @@ func TestFaultSlowClickHouseBoundsMemory(t *testing.T) {
 		textBytes = 40 << 10
 		limitMiB  = 100
 	)
-	posts := genPosts("big", n, textBytes, 9)
+	posts := stacktest.GenPosts("big", n, time.Now(), textBytes, 9)
 	// Small batches, and a memory limit to match: under a limit the
 	// collector lets the heap grow to five times what is live, up to the
 	// limit (command.ApplyMemoryLimit), so the limit, not the batches
 	// alone, is the budget the bound checks.
-	agg := start(t, "aggregate run", aggregateBin, nil, e.aggregateArgs(
+	agg := stacktest.Start(t, "aggregate run", aggregateBin(t), nil, e.aggregateArgs(
 		"--batch-rows", "20000", "--batch-bytes", "8388608", "--flush-interval", "2s",
 		"--queue-capacity", "100", "--fetch-max-bytes", "1048576", "--insert-timeout", "2s",
 		"--memory-limit", strconv.Itoa(64<<20))...)
-	addr := agg.httpAddr(t)
-	waitFor(t, 30*time.Second, "/readyz 200", func() bool { return readyz(addr) == 200 })
+	addr := agg.HTTPAddr(t)
+	stacktest.WaitFor(t, 30*time.Second, "/readyz 200", func() bool { return readyz(addr) == 200 })
 
 	resume := stack.freeze(t)
 	frozenAt := time.Now()
@@ -300,11 +299,7 @@ func TestFaultSlowClickHouseBoundsMemory(t *testing.T) {
 		msgs = msgs[:0]
 	}
 	for _, p := range posts {
-		m := post.Message{Post: post.Post{ID: p.ID, Text: p.Text, CreatedAt: p.CreatedAt, Source: "file"}, ExtractorVersion: 1}
-		for _, k := range p.keys {
-			m.Hashtags = append(m.Hashtags, post.Hashtag{Tag: k, Display: k})
-		}
-		v, err := json.Marshal(m)
+		v, err := json.Marshal(p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -322,7 +317,7 @@ func TestFaultSlowClickHouseBoundsMemory(t *testing.T) {
 
 	waitTotals(t, e.conn, 3*time.Minute, posts)
 	hwm := vmHWM(t, agg)
-	agg.stop(t)
+	agg.Stop(t)
 	t.Logf("topic holds %d MiB; aggregate's peak RSS %d MiB while ClickHouse was frozen, %d MiB in all", total>>20, frozenHWM>>20, hwm>>20)
 	if total < 2*limitMiB<<20 {
 		t.Fatalf("the topic holds only %d MiB; the test needs far more than the %d MiB bound", total>>20, limitMiB)
@@ -333,11 +328,11 @@ func TestFaultSlowClickHouseBoundsMemory(t *testing.T) {
 }
 
 // vmHWM reads the peak resident set size of a running process.
-func vmHWM(t *testing.T, p *proc) int64 {
+func vmHWM(t *testing.T, p *stacktest.Proc) int64 {
 	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.PID()))
 	if err != nil {
-		t.Fatalf("reading /proc status of %s: %v", p.name, err)
+		t.Fatalf("reading /proc status of %s: %v", p.Name, err)
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
@@ -348,6 +343,6 @@ func vmHWM(t *testing.T, p *proc) int64 {
 			return kb << 10
 		}
 	}
-	t.Fatalf("no VmHWM in /proc status of %s", p.name)
+	t.Fatalf("no VmHWM in /proc status of %s", p.Name)
 	return 0
 }

@@ -1,19 +1,18 @@
 package pipelinetest
 
 import (
-	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
+	"time"
+
+	"tagpulse/internal/testkit/stacktest"
 )
 
 // binaries runs the built ingest and aggregate with an environment.
 type binaries struct {
 	t   *testing.T
-	ctx context.Context
 	dir string
 	env []string
 }
@@ -45,12 +44,9 @@ func (b binaries) fail(name string, args ...string) string {
 }
 
 func (b binaries) exec(name string, args ...string) ([]byte, string, error) {
-	cmd := exec.CommandContext(b.ctx, filepath.Join(b.dir, name), args...)
-	cmd.Env = b.env
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	return out, stderr.String(), err
+	p := stacktest.Start(b.t, name, filepath.Join(b.dir, name), b.env, args...)
+	err := p.Wait(b.t, 3*time.Minute)
+	return []byte(p.Stdout()), p.Stderr(), err
 }
 
 // samplePosts copies the bundled article into a new folder and returns it.

@@ -28,7 +28,7 @@ func TestReplayThroughTheBinary(t *testing.T) {
 	defer cancel()
 
 	group := stacktest.UniqueName("replay")
-	cmd := binaries{t: t, ctx: ctx, dir: bin, env: append(os.Environ(), "KAFKA_BROKERS="+strings.Join(kafkaCfg.Brokers, ","),
+	cmd := binaries{t: t, dir: bin, env: append(os.Environ(), "KAFKA_BROKERS="+strings.Join(kafkaCfg.Brokers, ","),
 		"KAFKA_TOPIC="+kafkaCfg.Topic, "KAFKA_GROUP="+group)}
 	intoFirst, intoSecond := cmd.with("CLICKHOUSE_DSN="+first.DSN), cmd.with("CLICKHOUSE_DSN="+second.DSN)
 
@@ -74,10 +74,7 @@ func TestReplayThroughTheBinary(t *testing.T) {
 // the topic (-1 for none).
 func committedOffsets(ctx context.Context, t *testing.T, cfg *kafkaclient.Config, group string) map[int]int64 {
 	t.Helper()
-	client, err := cfg.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := stacktest.KafkaClient(t, cfg)
 	parts := make([]int, cfg.Partitions)
 	for i := range parts {
 		parts[i] = i

@@ -31,7 +31,7 @@ func TestSampleArticleFromFileToPage(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
-	cmd := binaries{t: t, ctx: ctx, dir: bin, env: append(os.Environ(), "KAFKA_BROKERS="+strings.Join(kafka.Brokers, ","), "KAFKA_TOPIC="+kafka.Topic,
+	cmd := binaries{t: t, dir: bin, env: append(os.Environ(), "KAFKA_BROKERS="+strings.Join(kafka.Brokers, ","), "KAFKA_TOPIC="+kafka.Topic,
 		"CLICKHOUSE_DSN="+store.DSN, "KAFKA_GROUP="+stacktest.UniqueName("e2e"))}
 	cmd.run("aggregate", "migrate")
 	cmd.run("ingest", "file", samplePosts(t, root))
@@ -60,7 +60,7 @@ func TestSampleArticleFromFileToPage(t *testing.T) {
 	}
 
 	addr := stacktest.FreeAddr(t)
-	stacktest.StartProcess(t, cmd.env, filepath.Join(bin, "aggregate"), "run", "--http-addr", addr)
+	stacktest.Start(t, "aggregate run", filepath.Join(bin, "aggregate"), cmd.env, "run", "--http-addr", addr)
 	stacktest.WaitHTTP(ctx, t, "http://"+addr+"/healthz")
 
 	names := pageTopNames(ctx, t, "http://"+addr+"/")

@@ -1,6 +1,7 @@
 package stacktest
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,12 +26,19 @@ func Binaries(t testing.TB) string {
 		if buildErr != nil {
 			return
 		}
-		cmd := exec.Command("go", "build", "-o", buildDir+string(filepath.Separator), "./cmd/ingest", "./cmd/aggregate")
-		cmd.Dir = root
-		buildOut, buildErr = cmd.CombinedOutput()
+		buildOut, buildErr = Build(context.Background(), root, buildDir)
 	})
 	if buildErr != nil {
 		t.Fatalf("building the binaries: %v\n%s", buildErr, buildOut)
 	}
 	return buildDir
+}
+
+// Build compiles cmd/ingest and cmd/aggregate of the checkout at src into
+// the folder out and returns the compiler's output: the one way tests and
+// benchmarks build the programs they run.
+func Build(ctx context.Context, src, out string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out+string(filepath.Separator), "./cmd/ingest", "./cmd/aggregate")
+	cmd.Dir = src
+	return cmd.CombinedOutput()
 }

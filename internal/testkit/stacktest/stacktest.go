@@ -234,9 +234,19 @@ func TagTotals(t testing.TB, conn driver.Conn) map[string]uint64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	rows, err := conn.Query(ctx, "SELECT tag, uniqExactMerge(posts) FROM tag_minute GROUP BY tag")
+	out, err := ReadTagTotals(ctx, conn)
 	if err != nil {
-		t.Fatalf("reading tag_minute: %v", err)
+		t.Fatal(err)
+	}
+	return out
+}
+
+// ReadTagTotals is TagTotals for code that reports errors (the benchmark):
+// the one reader of the counts every test and benchmark checks.
+func ReadTagTotals(ctx context.Context, conn driver.Conn) (map[string]uint64, error) {
+	rows, err := conn.Query(ctx, "SELECT tag, toUInt64(uniqExactMerge(posts)) FROM tag_minute GROUP BY tag")
+	if err != nil {
+		return nil, fmt.Errorf("reading tag_minute: %w", err)
 	}
 	defer rows.Close()
 	out := map[string]uint64{}
@@ -244,14 +254,14 @@ func TagTotals(t testing.TB, conn driver.Conn) map[string]uint64 {
 		var tag string
 		var n uint64
 		if err := rows.Scan(&tag, &n); err != nil {
-			t.Fatalf("reading tag_minute: %v", err)
+			return nil, fmt.Errorf("reading tag_minute: %w", err)
 		}
 		out[tag] = n
 	}
 	if err := rows.Err(); err != nil {
-		t.Fatalf("reading tag_minute: %v", err)
+		return nil, fmt.Errorf("reading tag_minute: %w", err)
 	}
-	return out
+	return out, nil
 }
 
 // MigratedClickHouse is ClickHouse with tagpulse's schema already created
@@ -280,4 +290,33 @@ func RequireFault(t testing.TB) {
 	if os.Getenv("TAGPULSE_FAULT_TESTS") != "1" {
 		t.Skip("disrupts the shared stack; set TAGPULSE_FAULT_TESTS=1 to run (scripts/test runs it alone)")
 	}
+}
+
+// KafkaClient opens an admin client of k's brokers (each request gives up
+// after 15 s) for a test's metadata and offset queries.
+func KafkaClient(t testing.TB, k *kafkaclient.Config) *kafka.Client {
+	t.Helper()
+	client, err := k.Client()
+	if err != nil {
+		t.Fatalf("opening a Kafka client: %v", err)
+	}
+	return client
+}
+
+// TopicOffsets returns the partitions of topic with their first and end
+// offsets, read within 30 s.
+func TopicOffsets(t testing.TB, k *kafkaclient.Config, topic string) map[int]kafkaclient.PartitionOffsets {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	client := KafkaClient(t, k)
+	parts, err := kafkaclient.Partitions(ctx, client, topic)
+	if err != nil {
+		t.Fatalf("reading the partitions of %s: %v", topic, err)
+	}
+	logs, err := kafkaclient.LogOffsets(ctx, client, topic, parts)
+	if err != nil {
+		t.Fatalf("reading the offsets of %s: %v", topic, err)
+	}
+	return logs
 }
