@@ -2,8 +2,6 @@ package aggregator
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -62,44 +60,11 @@ func TestKill9MidBatchThenRestart(t *testing.T) {
 	assertCounts(t, s.conn, posts)
 }
 
-// stackScript finds scripts/stack of the repository this test runs in, or
-// TAGPULSE_STACK_SCRIPT.
-func stackScript(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("TAGPULSE_STACK_SCRIPT"); p != "" {
-		return p
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		p := filepath.Join(dir, "scripts", "stack")
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("scripts/stack not found above the test's directory; set TAGPULSE_STACK_SCRIPT")
-		}
-		dir = parent
-	}
-}
-
-func stackCmd(t *testing.T, script string, args ...string) {
-	t.Helper()
-	out, err := exec.Command(script, args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %v: %v\n%s", script, args, err, out)
-	}
-}
-
 // TestFaultClickHouseStoppedAndRestarted stops the ClickHouse under test
 // (stacktest.ClickHouseService) of the local stack for about fifteen
 // seconds, so it runs only when TAGPULSE_FAULT_TESTS=1, alone.
 func TestFaultClickHouseStoppedAndRestarted(t *testing.T) {
-	stacktest.RequireFault(t)
-	script := stackScript(t)
+	script := stacktest.FaultStack(t)
 	s := newStack(t, 6)
 	group := s.kafka.Topic + "-group"
 	before := stacktest.GenPosts("before", 3000, time.Now(), 0, 10)
@@ -116,11 +81,11 @@ func TestFaultClickHouseStoppedAndRestarted(t *testing.T) {
 	go func() { done <- c.Run(ctx, RunOptions{}) }()
 	stacktest.WaitFor(t, 60*time.Second, "the first pass", func() bool { return groupLag(t, s, group) == 0 })
 
-	stackCmd(t, script, "stop", stacktest.ClickHouseService)
+	script.Run(t, "stop", stacktest.ClickHouseService)
 	restarted := false
 	defer func() {
 		if !restarted {
-			stackCmd(t, script, "start", stacktest.ClickHouseService)
+			script.Run(t, "start", stacktest.ClickHouseService)
 		}
 	}()
 	publish(t, s.kafka, during)
@@ -129,7 +94,7 @@ func TestFaultClickHouseStoppedAndRestarted(t *testing.T) {
 	if lag := groupLag(t, s, group); lag != int64(len(during)) {
 		t.Errorf("with ClickHouse down the group committed some of the new messages: lag %d, want %d", lag, len(during))
 	}
-	stackCmd(t, script, "start", stacktest.ClickHouseService)
+	script.Run(t, "start", stacktest.ClickHouseService)
 	restarted = true
 
 	stacktest.WaitFor(t, 90*time.Second, "the consumer to catch up after the restart", func() bool { return groupLag(t, s, group) == 0 })

@@ -3,11 +3,8 @@ package faulttest
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -19,114 +16,11 @@ import (
 	"tagpulse/internal/testkit/stacktest"
 )
 
-// requireFaultTests skips tests that disrupt the shared stack unless
-// TAGPULSE_FAULT_TESTS=1, and returns the stack script that started it.
-func requireFaultTests(t *testing.T) stackScript {
-	t.Helper()
-	stacktest.RequireFault(t)
-	return findStackScript(t)
-}
-
-// stackScript is the scripts/stack that runs the stack under test.
-type stackScript string
-
-// findStackScript returns TAGPULSE_STACK_SCRIPT, else the scripts/stack of
-// this checkout. It refuses a script whose .stack holds no running
-// ClickHouse (the service under test, stacktest.ClickHouseService) and
-// Kafka: restarting those would start a second stack.
-func findStackScript(t *testing.T) stackScript {
-	t.Helper()
-	s := stackScript(os.Getenv("TAGPULSE_STACK_SCRIPT"))
-	if s == "" {
-		s = stackScript(filepath.Join(stacktest.RepoRoot(t), "scripts", "stack"))
-	}
-	for _, svc := range []string{"kafka", stacktest.ClickHouseService} {
-		pid, err := s.pid(svc)
-		if err == nil {
-			err = syscall.Kill(pid, 0)
-		}
-		if err != nil {
-			t.Fatalf("%s of %s is not running (%v); set TAGPULSE_STACK_SCRIPT to the scripts/stack that started the stack", svc, s, err)
-		}
-	}
-	return s
-}
-
-// pid reads the PID file scripts/stack keeps for a service.
-func (s stackScript) pid(svc string) (int, error) {
-	b, err := os.ReadFile(filepath.Join(filepath.Dir(string(s)), "..", ".stack", svc, svc+".pid"))
-	if err != nil {
-		return 0, err
-	}
-	return strconv.Atoi(strings.TrimSpace(string(b)))
-}
-
-func (s stackScript) run(t *testing.T, args ...string) {
-	t.Helper()
-	out, err := exec.Command(string(s), args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %v: %v\n%s", s, args, err, out)
-	}
-}
-
-// serverPID is the PID of the server process of a service: for a service
-// scripts/stack supervises (it keeps .stack/SERVICE/server.pid), the server
-// the supervisor runs now, not the supervisor.
-func (s stackScript) serverPID(svc string) (int, error) {
-	b, err := os.ReadFile(filepath.Join(filepath.Dir(string(s)), "..", ".stack", svc, "server.pid"))
-	if errors.Is(err, os.ErrNotExist) {
-		return s.pid(svc)
-	}
-	if err != nil {
-		return 0, err
-	}
-	return strconv.Atoi(strings.TrimSpace(string(b)))
-}
-
-// supervised reports whether scripts/stack restarts svc by itself when
-// its server dies.
-func (s stackScript) supervised(svc string) bool {
-	_, err := os.Stat(filepath.Join(filepath.Dir(string(s)), "..", ".stack", svc, "server.pid"))
-	return err == nil
-}
-
-// stop stops a service; cleanup starts it again whatever happens.
-func (s stackScript) stop(t *testing.T, svc string) {
-	t.Helper()
-	t.Cleanup(func() { s.run(t, "start", svc) })
-	s.run(t, "stop", svc)
-}
-
-// freeze stops the ClickHouse under test with SIGSTOP, so it holds its
-// connections and answers nothing; the returned function (also run at
-// cleanup) resumes it.
-func (s stackScript) freeze(t *testing.T) (resume func()) {
-	t.Helper()
-	pid, err := s.serverPID(stacktest.ClickHouseService)
-	if err != nil {
-		t.Fatalf("reading ClickHouse's PID: %v", err)
-	}
-	resumed := false
-	resume = func() {
-		if !resumed {
-			resumed = true
-			if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
-				t.Errorf("resuming ClickHouse (pid %d): %v", pid, err)
-			}
-		}
-	}
-	t.Cleanup(resume)
-	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
-		t.Fatalf("freezing ClickHouse (pid %d): %v", pid, err)
-	}
-	return resume
-}
-
 // TestFaultClickHouseFrozen freezes ClickHouse (SIGSTOP) for fifteen seconds
 // while aggregate runs and posts keep arriving: aggregate keeps running,
 // /readyz turns 503 and back to 200, and the counts end exact.
 func TestFaultClickHouseFrozen(t *testing.T) {
-	stack := requireFaultTests(t)
+	stack := stacktest.FaultStack(t)
 	e := newEnv(t, 6)
 	before := stacktest.GenPosts("before", 5000, time.Now(), 60, 5)
 	during := stacktest.GenPosts("during", 5000, time.Now(), 60, 6)
@@ -137,7 +31,7 @@ func TestFaultClickHouseFrozen(t *testing.T) {
 	stacktest.WaitFor(t, 30*time.Second, "/readyz 200 before the freeze", func() bool { return readyz(addr) == 200 })
 
 	frozenAt := time.Now()
-	resume := stack.freeze(t)
+	resume := stack.Freeze(t)
 	stacktest.Run(t, "ingest file (during)", ingestBin(t), nil, append([]string{"file", stacktest.WriteJSONL(t, t.TempDir(), "during.jsonl", during)}, e.kafkaArgs()...)...)
 	stacktest.WaitFor(t, 15*time.Second, "/readyz 503 while ClickHouse is frozen", func() bool { return readyz(addr) == 503 })
 	time.Sleep(time.Until(frozenAt.Add(15 * time.Second)))
@@ -165,7 +59,7 @@ func TestFaultClickHouseFrozen(t *testing.T) {
 // aggregate keeps running and the counts end exact: what ClickHouse
 // acknowledged survived the kill, and the rest was retried.
 func TestFaultClickHouseKilled(t *testing.T) {
-	stack := requireFaultTests(t)
+	stack := stacktest.FaultStack(t)
 	svc := stacktest.ClickHouseService
 	e := newEnv(t, 6)
 	before := stacktest.GenPosts("before", 5000, time.Now(), 60, 10)
@@ -175,17 +69,17 @@ func TestFaultClickHouseKilled(t *testing.T) {
 	stacktest.Run(t, "ingest file (before)", ingestBin(t), nil, append([]string{"file", stacktest.WriteJSONL(t, t.TempDir(), "before.jsonl", before)}, e.kafkaArgs()...)...)
 	waitTotals(t, e.conn, 60*time.Second, before)
 
-	pid, err := stack.serverPID(svc)
+	pid, err := stack.ServerPID(svc)
 	if err != nil {
 		t.Fatalf("reading the PID of %s: %v", svc, err)
 	}
-	supervised := stack.supervised(svc)
+	supervised := stack.Supervised(svc)
 	resumeSupervisor := func() {}
 	if supervised {
 		// The supervisor would start the server again within a second or
 		// two, maybe before aggregate notices: it waits, frozen, until
 		// aggregate has reported the outage.
-		sup, err := stack.pid(svc)
+		sup, err := stack.PID(svc)
 		if err != nil {
 			t.Fatalf("reading the PID of %s's supervisor: %v", svc, err)
 		}
@@ -195,7 +89,7 @@ func TestFaultClickHouseKilled(t *testing.T) {
 		resumeSupervisor = func() { syscall.Kill(sup, syscall.SIGCONT) }
 		t.Cleanup(resumeSupervisor)
 	} else {
-		t.Cleanup(func() { stack.run(t, "start", svc) })
+		t.Cleanup(func() { stack.Run(t, "start", svc) })
 	}
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatalf("killing %s (pid %d): %v", svc, pid, err)
@@ -205,11 +99,11 @@ func TestFaultClickHouseKilled(t *testing.T) {
 	if supervised {
 		resumeSupervisor()
 		stacktest.WaitFor(t, 60*time.Second, svc+" started again by its supervisor", func() bool {
-			p, err := stack.serverPID(svc)
+			p, err := stack.ServerPID(svc)
 			return err == nil && p != pid
 		})
 	} else {
-		stack.run(t, "start", svc)
+		stack.Run(t, "start", svc)
 	}
 	stacktest.WaitFor(t, 60*time.Second, svc+" answering again", func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -230,7 +124,7 @@ func TestFaultClickHouseKilled(t *testing.T) {
 // file to publish and aggregate is consuming, then starts it again: both
 // recover by themselves, without a restart, and the counts end exact.
 func TestFaultKafkaRestarted(t *testing.T) {
-	stack := requireFaultTests(t)
+	stack := stacktest.FaultStack(t)
 	e := newEnv(t, 6)
 	dir := t.TempDir()
 	before := stacktest.GenPosts("before", 5000, time.Now(), 60, 7)
@@ -245,13 +139,13 @@ func TestFaultKafkaRestarted(t *testing.T) {
 	ingAddr := ing.HTTPAddr(t)
 	waitTotals(t, e.conn, 90*time.Second, before)
 
-	stack.stop(t, "kafka")
+	stack.Stop(t, "kafka")
 	stacktest.WriteJSONL(t, dir, "during.jsonl", during)
 	stacktest.WaitFor(t, 60*time.Second, "aggregate's /readyz 503 while Kafka is down", func() bool { return readyz(aggAddr) == 503 })
 	stacktest.WaitFor(t, 60*time.Second, "ingest to report failed fetches of the new file", func() bool {
 		return metricSum(t, ingAddr, "tagpulse_ingest_fetch_errors_total") > 0
 	})
-	stack.run(t, "start", "kafka")
+	stack.Run(t, "start", "kafka")
 
 	waitTotals(t, e.conn, 4*time.Minute, before, during)
 	stacktest.WaitFor(t, 60*time.Second, "aggregate's /readyz 200 after the restart", func() bool { return readyz(aggAddr) == 200 })
@@ -271,7 +165,7 @@ func TestFaultKafkaRestarted(t *testing.T) {
 // the bound its queue, fetch and batch settings imply, well under the
 // topic's size, and the counts end exact.
 func TestFaultSlowClickHouseBoundsMemory(t *testing.T) {
-	stack := requireFaultTests(t)
+	stack := stacktest.FaultStack(t)
 	e := newEnv(t, 6)
 	const (
 		n         = 6000
@@ -290,7 +184,7 @@ func TestFaultSlowClickHouseBoundsMemory(t *testing.T) {
 	addr := agg.HTTPAddr(t)
 	stacktest.WaitFor(t, 30*time.Second, "/readyz 200", func() bool { return readyz(addr) == 200 })
 
-	resume := stack.freeze(t)
+	resume := stack.Freeze(t)
 	frozenAt := time.Now()
 	var total int64
 	msgs := make([]kafka.Message, 0, 500)
