@@ -53,16 +53,6 @@ func startRun(ctx context.Context, args ...string) (*lockedBuffer, <-chan error)
 	return &logs, done
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 func status(addr, path string) int {
 	resp, err := http.Get("http://" + addr + path)
 	if err != nil {
@@ -75,23 +65,19 @@ func status(addr, path string) int {
 // A ClickHouse that does not answer at start is waited for, with /readyz
 // false and every attempt logged, until the process is told to stop.
 func TestRunWaitsForClickHouseAtStart(t *testing.T) {
-	addr := freeAddr(t)
+	addr := stacktest.FreeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	logs, done := startRun(ctx, "--http-addr", addr, "--clickhouse-dsn", unreachableDSN)
 
-	deadline := time.Now().Add(20 * time.Second)
-	for strings.Count(logs.String(), "ClickHouse not ready at start; retrying") < 3 {
+	stacktest.WaitFor(t, 20*time.Second, "three logged attempts", func() bool {
 		select {
 		case err := <-done:
 			t.Fatalf("aggregate run exited while ClickHouse was unreachable: %v\n%s", err, logs.String())
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no three logged attempts in 20s:\n%s", logs.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return strings.Count(logs.String(), "ClickHouse not ready at start; retrying") >= 3
+	}, logs.String)
 	// The page is served; its API calls fail until ClickHouse answers.
 	for path, want := range map[string]int{"/healthz": 200, "/readyz": 503, "/": 200} {
 		if got := status(addr, path); got != want {

@@ -3,10 +3,6 @@ package web
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
-	"net"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -38,23 +34,12 @@ func TestPageDegradesPerCard(t *testing.T) {
 	legacy := trendtest.Hourly(long, long, story.End, []int{30}, "file", "fr")
 	trendtest.Insert(t, conn, append(story.Mentions, legacy...))
 
-	h := NewHandler(Options{
-		Store:  trend.NewStore(conn, trend.DefaultParams()),
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Now:    func() time.Time { return now },
-	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
+	base := servePage(t, conn, now)
 
 	browser := stacktest.Browser(ctx, t)
 	tab, cancelTab := chromedp.NewContext(browser)
 	defer cancelTab()
-	if err := chromedp.Do(tab, chromedp.Navigate("http://"+ln.Addr().String()+"/")); err != nil {
+	if err := chromedp.Do(tab, chromedp.Navigate(base+"/")); err != nil {
 		t.Fatalf("loading the page in Chromium: %v", err)
 	}
 	// The script marks the page busy from DOMContentLoaded until its load
