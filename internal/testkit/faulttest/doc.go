@@ -1,6 +1,6 @@
 // Package faulttest holds end-to-end fault-injection tests of the whole
 // pipeline: the real cmd/ingest and cmd/aggregate binaries, built once per
-// test run, against the real local stack (scripts/stack), each test with its
+// test run (stacktest.Binaries), against the real local stack (scripts/stack), each test with its
 // own Kafka topic and ClickHouse database (internal/testkit/stacktest).
 //
 // Every test computes the exact hashtag counts from the posts it generated

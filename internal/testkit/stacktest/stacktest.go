@@ -7,6 +7,15 @@
 // to run scripts/stack up. It never passes silently. A developer who wants
 // only the unit tests sets TAGPULSE_SKIP_INTEGRATION=1, which skips with a
 // message saying so; CI never sets it.
+//
+// It is also the one set of helpers of the harness (internal/testkit), used
+// by every test and benchmark: building the binaries (Build, Binaries),
+// starting and stopping processes (Start, Run, Proc), waiting (WaitFor,
+// WaitHTTP), generated posts and the counts they must give (GenPosts,
+// WantTotals, WriteJSONL), the one count reader (TagTotals, ReadTagTotals),
+// Kafka offsets (KafkaClient, TopicOffsets), /metrics parsing, headless
+// Chromium, and the fault tests' hold on scripts/stack (FaultStack). A test
+// file that uses the stack is named *_stack_test.go (docs/design.md).
 package stacktest
 
 import (
