@@ -50,7 +50,7 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 # Nested modules, which ./... does not enter.
-SUBMODULES := internal/deploycheck
+SUBMODULES := internal/testkit/deploycheck
 
 vet:
 	$(GO) vet ./...

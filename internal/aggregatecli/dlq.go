@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"tagpulse/internal/aggregator"
-	"tagpulse/internal/cliflags"
+	"tagpulse/internal/command"
 	"tagpulse/internal/kafkaclient"
 )
 
@@ -46,7 +46,7 @@ func hideFlags(cmd *cobra.Command, names ...string) {
 func newDLQReplayCmd() *cobra.Command {
 	var (
 		kcfg  kafkaclient.Config
-		logs  cliflags.Logging
+		logs  command.Logging
 		group string
 		opt   aggregator.DLQReplayOptions
 	)
@@ -68,7 +68,7 @@ past them. --force re-feeds them as they are (the consumer sends them back
 here).`,
 		Args: cobra.NoArgs,
 	}
-	flags := cliflags.Flags(cmd)
+	flags := command.Flags(cmd)
 	kcfg.RegisterFlags(flags)
 	logs.RegisterFlags(flags)
 	hideFlags(cmd, kafkaCreateFlags...)
@@ -97,7 +97,7 @@ here).`,
 func newDLQListCmd() *cobra.Command {
 	var (
 		kcfg   kafkaclient.Config
-		logs   cliflags.Logging
+		logs   command.Logging
 		asJSON bool
 	)
 	cmd := &cobra.Command{
@@ -119,7 +119,7 @@ source, author, url, lang), ready to fix and publish again:
   ingest file dead.jsonl`,
 		Args: cobra.NoArgs,
 	}
-	flags := cliflags.Flags(cmd)
+	flags := command.Flags(cmd)
 	kcfg.RegisterFlags(flags)
 	logs.RegisterFlags(flags)
 	hideFlags(cmd, kafkaCreateFlags...)

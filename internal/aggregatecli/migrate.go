@@ -6,13 +6,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"tagpulse/internal/chstore"
-	"tagpulse/internal/cliflags"
+	"tagpulse/internal/command"
 )
 
 func newMigrateCmd() *cobra.Command {
 	var (
 		store chstore.Config
-		logs  cliflags.Logging
+		logs  command.Logging
 	)
 	cmd := &cobra.Command{
 		Use:   "migrate",
@@ -23,7 +23,7 @@ schema_migrations table. It is safe to run any number of times, and by two
 replicas at once.`,
 		Args: cobra.NoArgs,
 	}
-	flags := cliflags.Flags(cmd)
+	flags := command.Flags(cmd)
 	store.RegisterFlags(flags)
 	logs.RegisterFlags(flags)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {

@@ -10,7 +10,7 @@ import (
 
 	"tagpulse/internal/aggregator"
 	"tagpulse/internal/chstore"
-	"tagpulse/internal/cliflags"
+	"tagpulse/internal/command"
 	"tagpulse/internal/hashtag"
 )
 
@@ -46,7 +46,7 @@ start, it refuses, exit 1, since it could not recompute what it dropped
 (--allow-truncated rebuilds anyway and loses those posts' counts).`,
 		Args: cobra.NoArgs,
 	}
-	flags := cliflags.Flags(cmd)
+	flags := command.Flags(cmd)
 	set.registerFlags(flags)
 	hideFlags(cmd, replayHidden...)
 	flags.String(&from, "created-since", "", "", "first day to rebuild (created_at, UTC): 2026-03-01 or RFC 3339 at midnight UTC (required)")

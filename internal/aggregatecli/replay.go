@@ -11,7 +11,7 @@ import (
 
 	"tagpulse/internal/aggregator"
 	"tagpulse/internal/chstore"
-	"tagpulse/internal/cliflags"
+	"tagpulse/internal/command"
 	"tagpulse/internal/kafkaclient"
 )
 
@@ -59,7 +59,7 @@ deleted older ones at the end of its retention, --kafka-retention) is
 refused, exit 1, unless --allow-truncated replays what is left.`,
 		Args: cobra.NoArgs,
 	}
-	flags := cliflags.Flags(cmd)
+	flags := command.Flags(cmd)
 	set.registerFlags(flags)
 	hideFlags(cmd, replayHidden...)
 	flags.String(&since, "since", "", "", "start of the range of Kafka arrival times: RFC 3339 time, date or duration ago")

@@ -8,7 +8,7 @@ package aggregatecli
 import (
 	"github.com/spf13/cobra"
 
-	"tagpulse/internal/cliflags"
+	"tagpulse/internal/command"
 )
 
 // New returns the root command of cmd/aggregate.
@@ -27,6 +27,6 @@ answers trend questions on the command line and over HTTP.`,
 	root.AddCommand(newReplayCmd(), newRebuildCmd())
 	root.AddCommand(newDLQCmd())
 	root.AddCommand(newTopCmd(), newTrendingCmd(), newSeriesCmd())
-	cliflags.AddCPUProfile(root)
+	command.AddCPUProfile(root)
 	return root
 }

@@ -18,9 +18,7 @@ import (
 
 	"tagpulse/internal/aggregator"
 	"tagpulse/internal/chstore"
-	"tagpulse/internal/cliflags"
-	"tagpulse/internal/envflag"
-	"tagpulse/internal/httpserver"
+	"tagpulse/internal/command"
 	"tagpulse/internal/kafkaclient"
 	"tagpulse/internal/retry"
 	"tagpulse/internal/trend"
@@ -59,7 +57,7 @@ and the time taken. Such a one-shot run serves no HTTP unless --http-addr
 the default port.`,
 		Args: cobra.NoArgs,
 	}
-	flags := cliflags.Flags(cmd)
+	flags := command.Flags(cmd)
 	set.registerFlags(flags)
 	flags.String(&httpAddr, "http-addr", "AGGREGATE_HTTP_ADDR", DefaultHTTPAddr, "address of the HTTP server (metrics, health, API, page); empty disables it; a run --until-caught-up serves it only when this is given")
 	flags.Duration(&retention, "retention", "AGGREGATE_RETENTION", 90*24*time.Hour, "drop ClickHouse partitions older than this; 0 keeps everything")
@@ -111,11 +109,11 @@ the default port.`,
 		g, ctx := errgroup.WithContext(ctx)
 		if httpAddr != "" {
 			// Bound first, so a port in use is reported at once.
-			ln, err := httpserver.Listen(httpAddr)
+			ln, err := command.Listen(httpAddr)
 			if err != nil {
 				return err
 			}
-			g.Go(func() error { return httpserver.Serve(ctx, ln, newMux(reg, c, trends), log) })
+			g.Go(func() error { return command.Serve(ctx, ln, newMux(reg, c, trends), log) })
 		}
 		g.Go(func() error {
 			defer stop()
@@ -197,10 +195,10 @@ type consuming struct {
 	kafka    kafkaclient.Config
 	store    chstore.Config
 	consumer aggregator.Config
-	logs     cliflags.Logging
+	logs     command.Logging
 }
 
-func (s *consuming) registerFlags(flags *envflag.Set) {
+func (s *consuming) registerFlags(flags *command.FlagSet) {
 	s.kafka.RegisterFlags(flags)
 	s.store.RegisterFlags(flags)
 	s.consumer.RegisterFlags(flags)
@@ -209,12 +207,12 @@ func (s *consuming) registerFlags(flags *envflag.Set) {
 
 // start is the first step of run and replay: it checks the settings,
 // builds the logger and sets the process's soft memory limit.
-func (s *consuming) start(cmd *cobra.Command, flags *envflag.Set) (*slog.Logger, error) {
+func (s *consuming) start(cmd *cobra.Command, flags *command.FlagSet) (*slog.Logger, error) {
 	log, err := s.logs.Start(cmd, flags, &s.kafka, &s.store, &s.consumer)
 	if err != nil {
 		return nil, err
 	}
-	cliflags.ApplyMemoryLimit(s.consumer.MemoryLimit)
+	command.ApplyMemoryLimit(s.consumer.MemoryLimit)
 	return log, nil
 }
 

@@ -11,8 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"tagpulse/internal/chstore"
-	"tagpulse/internal/cliflags"
-	"tagpulse/internal/envflag"
+	"tagpulse/internal/command"
 	"tagpulse/internal/trend"
 )
 
@@ -20,15 +19,15 @@ import (
 // is, logging, the window, the filters and the output format.
 type trendQuery struct {
 	store  chstore.Config
-	logs   cliflags.Logging
+	logs   command.Logging
 	window string
 	at     string
 	json   bool
 	filter trend.Filter
 }
 
-func (q *trendQuery) register(cmd *cobra.Command, defaultWindow string) *envflag.Set {
-	flags := cliflags.Flags(cmd)
+func (q *trendQuery) register(cmd *cobra.Command, defaultWindow string) *command.FlagSet {
+	flags := command.Flags(cmd)
 	q.store.RegisterFlags(flags)
 	q.logs.RegisterFlags(flags)
 	fs := cmd.Flags()
@@ -55,7 +54,7 @@ func (q *trendQuery) now() (time.Time, error) {
 // open checks the flags, then lets build make and check the query from
 // the time and window asked for, then connects; the caller closes the
 // store's connection with the returned function.
-func (q *trendQuery) open(cmd *cobra.Command, flags *envflag.Set, build func(at time.Time, window time.Duration) error) (*trend.Store, func(), error) {
+func (q *trendQuery) open(cmd *cobra.Command, flags *command.FlagSet, build func(at time.Time, window time.Duration) error) (*trend.Store, func(), error) {
 	if err := flags.Err(); err != nil {
 		return nil, nil, err
 	}
@@ -86,7 +85,7 @@ func (q *trendQuery) open(cmd *cobra.Command, flags *envflag.Set, build func(at 
 // answer opens the store as open does, asks it (a failed question is
 // named after the command), lets explain say what the answer cannot (why
 // it is empty, on stderr or as an error) and prints it with write.
-func answer[T any](cmd *cobra.Command, q *trendQuery, flags *envflag.Set, build func(at time.Time, window time.Duration) error,
+func answer[T any](cmd *cobra.Command, q *trendQuery, flags *command.FlagSet, build func(at time.Time, window time.Duration) error,
 	ask func(context.Context, *trend.Store) (T, error), write func(io.Writer, T, bool) error,
 	explain func(context.Context, *trend.Store, T) error) error {
 	store, closeStore, err := q.open(cmd, flags, build)

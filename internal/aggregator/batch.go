@@ -146,16 +146,6 @@ func appendMentions(rows *chstore.Mentions, decoder *post.MessageDecoder, seen *
 	return nil
 }
 
-// commits returns the last message of each partition: committing them
-// commits every message of the batch.
-func (b *batch) commits() []kafka.Message {
-	out := make([]kafka.Message, 0, len(b.last))
-	for _, m := range b.last {
-		out = append(out, m)
-	}
-	return out
-}
-
 // smallTags is the most tags of a message that tagSet compares pairwise.
 // Posts carry a handful of tags, and comparing a few strings beats hashing
 // them; beyond it a map keeps the cost linear (a 1 MB message of 61,818

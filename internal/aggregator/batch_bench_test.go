@@ -6,7 +6,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"tagpulse/internal/benchrun"
+	"tagpulse/internal/corpus"
 )
 
 // Micro-benchmark of batch building: decoding each Kafka message of the
@@ -19,7 +19,7 @@ import (
 // default row limit and the next reuses their arrays, so memory stays what
 // the consumer holds.
 func BenchmarkBatchAdd(b *testing.B) {
-	values := benchrun.SampleMessages(5000, 2025)
+	values := corpus.SampleMessages(5000, 2025)
 	msgs := make([]kafka.Message, len(values))
 	var bytes int
 	for i, v := range values {

@@ -12,7 +12,7 @@ import (
 	"fmt"
 	"time"
 
-	"tagpulse/internal/envflag"
+	"tagpulse/internal/command"
 )
 
 // DefaultGroup is the consumer group of the aggregate replicas.
@@ -56,7 +56,7 @@ type Config struct {
 	// grow to twice what is live: with it, the process stays near the
 	// limit while the live heap is below it (BENCHMARKS.md, RSS). Under
 	// it the heap may grow to five times what is live unless GOGC is set
-	// (cliflags.ApplyMemoryLimit), so a busy aggregator's heap reaches the
+	// (command.ApplyMemoryLimit), so a busy aggregator's heap reaches the
 	// limit: raise or lower it with the batch sizes.
 	MemoryLimit int64
 
@@ -74,7 +74,7 @@ type Config struct {
 }
 
 // RegisterFlags adds the consumer flags with their defaults.
-func (c *Config) RegisterFlags(s *envflag.Set) {
+func (c *Config) RegisterFlags(s *command.FlagSet) {
 	d := Defaults()
 	s.String(&c.Group, "kafka-group", "KAFKA_GROUP", d.Group, "Kafka consumer group")
 	s.Int(&c.BatchRows, "batch-rows", "AGGREGATE_BATCH_ROWS", d.BatchRows, "flush a batch at this many mention rows")

@@ -2,6 +2,8 @@ package aggregator
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -11,11 +13,12 @@ import (
 
 	"tagpulse/internal/chstore"
 	"tagpulse/internal/kafkaclient"
+	"tagpulse/internal/testkit/stacktest"
 )
 
 func TestFirstPassAndRepublish(t *testing.T) {
 	s := newStack(t, 6)
-	posts := genPosts("p", 3000, time.Now(), 1)
+	posts := stacktest.GenPosts("p", 3000, time.Now(), 0, 1)
 	publish(t, s.kafka, posts)
 
 	m := runCaughtUp(t, s, testConfig(s.kafka.Topic+"-group"))
@@ -37,17 +40,17 @@ func TestFirstPassAndRepublish(t *testing.T) {
 func TestReplayRange(t *testing.T) {
 	s := newStack(t, 6)
 	t0 := time.Now()
-	first := genPosts("a", 1000, t0, 2)
+	first := stacktest.GenPosts("a", 1000, t0, 0, 2)
 	publish(t, s.kafka, first)
 	time.Sleep(50 * time.Millisecond)
 	t1 := time.Now()
 	time.Sleep(50 * time.Millisecond)
-	second := genPosts("b", 1000, t0, 3)
+	second := stacktest.GenPosts("b", 1000, t0, 0, 3)
 	publish(t, s.kafka, second)
 	time.Sleep(50 * time.Millisecond)
 	t2 := time.Now()
 	time.Sleep(50 * time.Millisecond)
-	third := genPosts("c", 500, t0, 4)
+	third := stacktest.GenPosts("c", 500, t0, 0, 4)
 	publish(t, s.kafka, third)
 
 	runCaughtUp(t, s, testConfig(s.kafka.Topic+"-group"))
@@ -89,7 +92,7 @@ func TestReplayRange(t *testing.T) {
 
 func TestPoisonGoesToDLQ(t *testing.T) {
 	s := newStack(t, 3)
-	posts := genPosts("p", 500, time.Now(), 5)
+	posts := stacktest.GenPosts("p", 500, time.Now(), 0, 5)
 	poison := [][]byte{
 		[]byte("not json at all"),
 		[]byte(`{"id": 42, "text": "wrong type", "created_at": "2026-01-01T00:00:00Z"}`),
@@ -144,21 +147,11 @@ func readAll(t *testing.T, k *kafkaclient.Config, topic string) []kafka.Message 
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	client, err := k.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
-	parts, err := kafkaclient.Partitions(ctx, client, topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs, err := kafkaclient.LogOffsets(ctx, client, topic, parts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	logs := stacktest.TopicOffsets(t, k, topic)
 	var out []kafka.Message
-	for _, p := range parts {
-		r := partitionRange{partition: p, from: logs[p].First, to: logs[p].End}
+	for _, p := range slices.Sorted(maps.Keys(logs)) {
+		o := logs[p]
+		r := partitionRange{partition: p, from: o.First, to: o.End}
 		if err := readRange(ctx, k, topic, r, 1<<20, Defaults().FetchMaxWait, func(m kafka.Message) error { out = append(out, m); return nil }); err != nil {
 			t.Fatal(err)
 		}
@@ -169,8 +162,8 @@ func readAll(t *testing.T, k *kafkaclient.Config, topic string) []kafka.Message 
 func TestThreeReplicasOneLeaves(t *testing.T) {
 	s := newStack(t, 6)
 	group := s.kafka.Topic + "-group"
-	first := genPosts("a", 3000, time.Now(), 7)
-	second := genPosts("b", 3000, time.Now(), 8)
+	first := stacktest.GenPosts("a", 3000, time.Now(), 0, 7)
+	second := stacktest.GenPosts("b", 3000, time.Now(), 0, 8)
 	publish(t, s.kafka, first)
 
 	type replica struct {
@@ -194,7 +187,7 @@ func TestThreeReplicasOneLeaves(t *testing.T) {
 		}
 	}()
 
-	waitFor(t, 60*time.Second, "the replicas to consume part of the first half", func() bool {
+	stacktest.WaitFor(t, 60*time.Second, "the replicas to consume part of the first half", func() bool {
 		var n float64
 		for _, r := range replicas {
 			n += testutil.ToFloat64(r.metrics.MessagesConsumed)
@@ -207,7 +200,7 @@ func TestThreeReplicasOneLeaves(t *testing.T) {
 		t.Fatalf("replica leaving: %v", err)
 	}
 	publish(t, s.kafka, second)
-	waitFor(t, 90*time.Second, "the group to commit everything", func() bool { return groupLag(t, s, group) == 0 })
+	stacktest.WaitFor(t, 90*time.Second, "the group to commit everything", func() bool { return groupLag(t, s, group) == 0 })
 	for _, r := range replicas[:2] {
 		r.cancel()
 		if err := <-r.done; err != nil {
@@ -230,10 +223,7 @@ func groupLag(t *testing.T, s stack, group string) int64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	client, err := s.kafka.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := stacktest.KafkaClient(t, s.kafka)
 	parts, err := kafkaclient.Partitions(ctx, client, s.kafka.Topic)
 	if err != nil {
 		t.Fatal(err)
@@ -253,24 +243,13 @@ func groupLag(t *testing.T, s stack, group string) int64 {
 	return lag
 }
 
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 // TestPostsOverManyDays: posts spread over 300 days (a backfill, or a
 // producer's wrong dates) are counted, each batch touching at most
 // MaxDaysPerBatch day partitions. Current ClickHouse releases refuse an
 // insert into more than 100 partitions, which would wedge the consumer.
 func TestPostsOverManyDays(t *testing.T) {
 	s := newStack(t, 1)
-	posts := genPosts("d", 300, time.Now(), 5)
+	posts := stacktest.GenPosts("d", 300, time.Now(), 0, 5)
 	for i := range posts {
 		posts[i].CreatedAt = time.Now().UTC().AddDate(0, 0, -i)
 	}

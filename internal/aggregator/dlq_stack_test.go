@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"tagpulse/internal/post"
+	"tagpulse/internal/testkit/stacktest"
 )
 
 // testDLQReplay follows TestPoisonGoesToDLQ: the dead-letter topic holds
@@ -29,7 +30,7 @@ func testDLQReplay(t *testing.T, s stack, posts []post.Message, nPoison int) {
 		{name: "the same again, with one fixed message", before: func() {
 			dlqCfg := *s.kafka
 			dlqCfg.Topic = s.kafka.DLQTopic()
-			publish(t, &dlqCfg, genPosts("fixed", 1, time.Now(), 6))
+			publish(t, &dlqCfg, stacktest.GenPosts("fixed", 1, time.Now(), 0, 6))
 		}, read: int64(nPoison) + 1, refed: 1, stillPoison: int64(nPoison), wantErr: true},
 		{name: "skip the poison", skip: true, read: int64(nPoison) + 1, refed: 1, stillPoison: int64(nPoison)},
 		{name: "nothing left", read: 0},
@@ -52,7 +53,7 @@ func testDLQReplay(t *testing.T, s stack, posts []post.Message, nPoison int) {
 		}
 	}
 	runCaughtUp(t, s, testConfig(s.kafka.Topic+"-group"))
-	assertCounts(t, s.conn, posts, genPosts("fixed", 1, time.Now(), 6))
+	assertCounts(t, s.conn, posts, stacktest.GenPosts("fixed", 1, time.Now(), 0, 6))
 
 	// dlq list reads every dead letter with its headers; the post fields
 	// of a JSON object are kept apart, as `ingest file` input.

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"tagpulse/internal/testkit/stacktest"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -15,7 +17,7 @@ import (
 func TestStopWhileBatchesInFlight(t *testing.T) {
 	s := newStack(t, 6)
 	group := s.kafka.Topic + "-group"
-	posts := genPosts("p", 6000, time.Now(), 11)
+	posts := stacktest.GenPosts("p", 6000, time.Now(), 0, 11)
 	publish(t, s.kafka, posts)
 
 	cfg := testConfig(group)
@@ -26,7 +28,7 @@ func TestStopWhileBatchesInFlight(t *testing.T) {
 	done := make(chan error, 1)
 	c := New(Options{Config: cfg, Kafka: s.kafka, Store: s.conn, Metrics: m, Log: testLogger(t)})
 	go func() { done <- c.Run(ctx, RunOptions{}) }()
-	waitFor(t, 60*time.Second, "the consumer to write a few batches", func() bool {
+	stacktest.WaitFor(t, 60*time.Second, "the consumer to write a few batches", func() bool {
 		return testutil.ToFloat64(m.RowsInserted.WithLabelValues("mentions")) >= 1000
 	})
 	cancel()

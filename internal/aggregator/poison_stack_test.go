@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"tagpulse/internal/testkit/stacktest"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -20,8 +22,8 @@ func TestPoisonRunDoesNotWedge(t *testing.T) {
 	for _, policy := range []string{PoisonDeadLetter, PoisonHalt} {
 		t.Run(policy, func(t *testing.T) {
 			s := newStack(t, 1) // one partition: the order below is the order read
-			before := genPosts("before", 200, time.Now(), 21)
-			after := genPosts("after", 100, time.Now(), 22)
+			before := stacktest.GenPosts("before", 200, time.Now(), 0, 21)
+			after := stacktest.GenPosts("after", 100, time.Now(), 0, 22)
 			poison := make([][]byte, 250) // trips the guard at the 201st
 			for i := range poison {
 				poison[i] = fmt.Appendf(nil, "wrong format %d", i)

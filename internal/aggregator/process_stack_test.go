@@ -2,19 +2,20 @@ package aggregator
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"syscall"
-	"tagpulse/internal/stacktest"
 	"testing"
 	"time"
+
+	"tagpulse/internal/testkit/stacktest"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-func aggregateCmd(bin string, s stack, group string, args ...string) *exec.Cmd {
-	cmd := exec.Command(bin, append([]string{"run",
+// aggregateArgs runs `aggregate run` on the test's topic, group and
+// database, flushing quickly.
+func aggregateArgs(s stack, group string, args ...string) []string {
+	return append([]string{"run",
 		"--http-addr", "127.0.0.1:0",
 		"--kafka-brokers", s.kafka.Brokers[0],
 		"--kafka-topic", s.kafka.Topic,
@@ -22,9 +23,7 @@ func aggregateCmd(bin string, s stack, group string, args ...string) *exec.Cmd {
 		"--clickhouse-dsn", s.store.DSN,
 		"--batch-rows", "300",
 		"--flush-interval", "300ms",
-	}, args...)...)
-	cmd.Env = os.Environ()
-	return cmd
+	}, args...)
 }
 
 func mentionRows(t *testing.T, s stack) uint64 {
@@ -40,77 +39,36 @@ func TestKill9MidBatchThenRestart(t *testing.T) {
 	s := newStack(t, 6)
 	bin := filepath.Join(stacktest.Binaries(t), "aggregate")
 	group := s.kafka.Topic + "-group"
-	posts := genPosts("k", 10000, time.Now(), 9)
+	posts := stacktest.GenPosts("k", 10000, time.Now(), 0, 9)
 	publish(t, s.kafka, posts)
 	var wantRows uint64
 	for _, p := range posts {
 		wantRows += uint64(len(p.Hashtags))
 	}
 
-	cmd := aggregateCmd(bin, s, group)
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting aggregate run: %v", err)
-	}
+	agg := stacktest.Start(t, "aggregate run", bin, nil, aggregateArgs(s, group)...)
 	// Kill it as soon as the first rows are in: it is then in the middle of
 	// its work, with batches inserted and not yet committed.
-	waitFor(t, 60*time.Second, "the first rows", func() bool { return mentionRows(t, s) > 0 })
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatalf("killing aggregate run: %v", err)
-	}
-	_ = cmd.Wait()
+	stacktest.WaitFor(t, 60*time.Second, "the first rows", func() bool { return mentionRows(t, s) > 0 })
+	agg.Signal(t, syscall.SIGKILL)
+	_ = agg.Wait(t, time.Minute)
 	if n := mentionRows(t, s); n >= wantRows {
 		t.Fatalf("the process wrote all %d rows before it was killed; the test proves nothing", n)
 	}
 
-	out, err := aggregateCmd(bin, s, group, "--until-caught-up").CombinedOutput()
-	if err != nil {
-		t.Fatalf("aggregate run --until-caught-up after the kill: %v\n%s", err, out)
-	}
+	stacktest.Run(t, "aggregate run --until-caught-up after the kill", bin, nil, aggregateArgs(s, group, "--until-caught-up")...)
 	assertCounts(t, s.conn, posts)
-}
-
-// stackScript finds scripts/stack of the repository this test runs in, or
-// TAGPULSE_STACK_SCRIPT.
-func stackScript(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("TAGPULSE_STACK_SCRIPT"); p != "" {
-		return p
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		p := filepath.Join(dir, "scripts", "stack")
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("scripts/stack not found above the test's directory; set TAGPULSE_STACK_SCRIPT")
-		}
-		dir = parent
-	}
-}
-
-func stackCmd(t *testing.T, script string, args ...string) {
-	t.Helper()
-	out, err := exec.Command(script, args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %v: %v\n%s", script, args, err, out)
-	}
 }
 
 // TestFaultClickHouseStoppedAndRestarted stops the ClickHouse under test
 // (stacktest.ClickHouseService) of the local stack for about fifteen
 // seconds, so it runs only when TAGPULSE_FAULT_TESTS=1, alone.
 func TestFaultClickHouseStoppedAndRestarted(t *testing.T) {
-	stacktest.RequireFault(t)
-	script := stackScript(t)
+	script := stacktest.FaultStack(t)
 	s := newStack(t, 6)
 	group := s.kafka.Topic + "-group"
-	before := genPosts("before", 3000, time.Now(), 10)
-	during := genPosts("during", 3000, time.Now(), 11)
+	before := stacktest.GenPosts("before", 3000, time.Now(), 0, 10)
+	during := stacktest.GenPosts("during", 3000, time.Now(), 0, 11)
 	publish(t, s.kafka, before)
 
 	m := NewMetrics(prometheus.NewRegistry())
@@ -121,26 +79,26 @@ func TestFaultClickHouseStoppedAndRestarted(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx, RunOptions{}) }()
-	waitFor(t, 60*time.Second, "the first pass", func() bool { return groupLag(t, s, group) == 0 })
+	stacktest.WaitFor(t, 60*time.Second, "the first pass", func() bool { return groupLag(t, s, group) == 0 })
 
-	stackCmd(t, script, "stop", stacktest.ClickHouseService)
+	script.Run(t, "stop", stacktest.ClickHouseService)
 	restarted := false
 	defer func() {
 		if !restarted {
-			stackCmd(t, script, "start", stacktest.ClickHouseService)
+			script.Run(t, "start", stacktest.ClickHouseService)
 		}
 	}()
 	publish(t, s.kafka, during)
-	waitFor(t, 30*time.Second, "/readyz to turn false", func() bool { return !c.Ready() })
+	stacktest.WaitFor(t, 30*time.Second, "/readyz to turn false", func() bool { return !c.Ready() })
 	time.Sleep(5 * time.Second)
 	if lag := groupLag(t, s, group); lag != int64(len(during)) {
 		t.Errorf("with ClickHouse down the group committed some of the new messages: lag %d, want %d", lag, len(during))
 	}
-	stackCmd(t, script, "start", stacktest.ClickHouseService)
+	script.Run(t, "start", stacktest.ClickHouseService)
 	restarted = true
 
-	waitFor(t, 90*time.Second, "the consumer to catch up after the restart", func() bool { return groupLag(t, s, group) == 0 })
-	waitFor(t, 30*time.Second, "/readyz to turn true", c.Ready)
+	stacktest.WaitFor(t, 90*time.Second, "the consumer to catch up after the restart", func() bool { return groupLag(t, s, group) == 0 })
+	stacktest.WaitFor(t, 30*time.Second, "/readyz to turn true", c.Ready)
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("consumer: %v", err)

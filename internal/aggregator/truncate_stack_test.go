@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"tagpulse/internal/kafkaclient"
+	"tagpulse/internal/testkit/stacktest"
 )
 
 // deleteRecordsBefore deletes the messages of partition 0 of topic before
@@ -83,15 +84,12 @@ func TestReplayRefusesWhatRetentionDeleted(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	t1 := time.Now()
 	time.Sleep(50 * time.Millisecond)
-	kept := genPosts("kept", 5, time.Now(), 9)
+	kept := stacktest.GenPosts("kept", 5, time.Now(), 0, 9)
 	publish(t, s.kafka, kept)
 	runCaughtUp(t, s, testConfig(s.kafka.Topic+"-group"))
 	deleteRecordsBefore(t, s.kafka, s.kafka.Topic, 5)
 
-	client, err := s.kafka.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := stacktest.KafkaClient(t, s.kafka)
 	oldest, err := kafkaclient.MessageTime(context.Background(), client, s.kafka.Topic, 0, 5)
 	if err != nil {
 		t.Fatal(err)

@@ -20,7 +20,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
-	"tagpulse/internal/envflag"
+	"tagpulse/internal/command"
 )
 
 // DefaultDSN reaches the local stack's ClickHouse.
@@ -42,7 +42,7 @@ type Config struct {
 }
 
 // RegisterFlags adds the ClickHouse flags.
-func (c *Config) RegisterFlags(s *envflag.Set) {
+func (c *Config) RegisterFlags(s *command.FlagSet) {
 	s.String(&c.DSN, "clickhouse-dsn", "CLICKHOUSE_DSN", DefaultDSN, "ClickHouse DSN (clickhouse://user:password@host:9000/database; ?secure=true for TLS)")
 	s.String(&c.TLSCAFile, "clickhouse-tls-ca", "CLICKHOUSE_TLS_CA_FILE", "", "PEM file of CAs to trust for ClickHouse TLS instead of the system's (turns TLS on)")
 }
@@ -69,7 +69,7 @@ func (c *Config) Options() (*clickhouse.Options, error) {
 	if !identifier.MatchString(opts.Auth.Database) {
 		return nil, fmt.Errorf("database name %q in CLICKHOUSE_DSN: want letters, digits and _", opts.Auth.Database)
 	}
-	pw, err := envflag.Secret("CLICKHOUSE_PASSWORD")
+	pw, err := command.Secret("CLICKHOUSE_PASSWORD")
 	if err != nil {
 		return nil, err
 	}

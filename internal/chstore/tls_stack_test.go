@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"tagpulse/internal/chstore"
-	"tagpulse/internal/stacktest"
+	"tagpulse/internal/testkit/stacktest"
 )
 
 // TestTLSAgainstTheLocalServer connects to the local ClickHouse's TLS port

@@ -64,7 +64,7 @@ type Config struct {
 	// doubles with each failure in a row, with jitter.
 	BackoffMin, BackoffMax time.Duration
 	// MemoryLimit is the Go runtime's soft memory limit for the process,
-	// set by the commands that publish (cliflags.ApplyMemoryLimit); 0
+	// set by the commands that publish (command.ApplyMemoryLimit); 0
 	// leaves the runtime's own (GOMEMLIMIT, or none). The posts in flight
 	// are the bulk of the heap: --publish-in-flight calls of up to 5,000
 	// posts for `ingest file`, ~45 MB of live heap on typical posts.

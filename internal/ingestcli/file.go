@@ -13,7 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"tagpulse/internal/cliflags"
+	"tagpulse/internal/command"
 	"tagpulse/internal/ingest"
 	"tagpulse/internal/source"
 )
@@ -76,7 +76,7 @@ any was rejected. docs/ingest.md has the details.`,
   ingest file archive/2025-11.jsonl export.json posts.csv more-posts/`,
 		Args: cobra.MinimumNArgs(1),
 	}
-	flags := cliflags.Flags(cmd)
+	flags := command.Flags(cmd)
 	pipe.registerFlags(flags)
 	flags.Bool(&strict, "strict", "INGEST_STRICT", false, "exit non-zero when any post was rejected (the others are still published)")
 	cmd.RunE = func(cmd *cobra.Command, paths []string) error {

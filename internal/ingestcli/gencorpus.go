@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"tagpulse/internal/benchrun"
-	"tagpulse/internal/cliflags"
+	"tagpulse/internal/command"
+	"tagpulse/internal/corpus"
 )
 
 func newGenCorpusCmd() *cobra.Command {
@@ -34,8 +34,8 @@ stderr.`,
   ingest gen-corpus --posts 1000 --end 2025-11-20T12:00:00Z | ingest extract`,
 		Args: cobra.NoArgs,
 	}
-	d := benchrun.DefaultCorpusOptions()
-	flags := cliflags.Flags(cmd)
+	d := corpus.DefaultOptions()
+	flags := command.Flags(cmd)
 	flags.String(&output, "output", "", "", "file to write (default stdout)")
 	flags.Int(&posts, "posts", "BENCH_POSTS", d.Posts, "number of posts")
 	flags.Int64(&seed, "seed", "BENCH_SEED", int64(d.Seed), "seed of the generator")
@@ -66,7 +66,7 @@ stderr.`,
 			defer f.Close()
 			w = f
 		}
-		exp, err := benchrun.GenerateCorpus(w, opt)
+		exp, err := corpus.Generate(w, opt)
 		if err != nil {
 			return err
 		}

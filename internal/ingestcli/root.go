@@ -7,7 +7,7 @@ package ingestcli
 import (
 	"github.com/spf13/cobra"
 
-	"tagpulse/internal/cliflags"
+	"tagpulse/internal/command"
 )
 
 // New returns the root command of cmd/ingest.
@@ -22,6 +22,6 @@ each post once to the Kafka topic that aggregate consumes.`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(newRunCmd(), newFileCmd(), newExtractCmd(), newGenCorpusCmd())
-	cliflags.AddCPUProfile(root)
+	command.AddCPUProfile(root)
 	return root
 }

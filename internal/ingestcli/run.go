@@ -18,9 +18,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
-	"tagpulse/internal/cliflags"
-	"tagpulse/internal/envflag"
-	"tagpulse/internal/httpserver"
+	"tagpulse/internal/command"
 	"tagpulse/internal/ingest"
 	"tagpulse/internal/kafkaclient"
 	"tagpulse/internal/post"
@@ -34,10 +32,10 @@ type pipeline struct {
 	kafka   kafkaclient.Config
 	publish publish.Config
 	ingest  ingest.Config
-	logs    cliflags.Logging
+	logs    command.Logging
 }
 
-func (p *pipeline) registerFlags(s *envflag.Set) {
+func (p *pipeline) registerFlags(s *command.FlagSet) {
 	p.ingest = ingest.DefaultConfig()
 	p.kafka.RegisterFlags(s)
 	p.publish.RegisterFlags(s)
@@ -50,9 +48,9 @@ func (p *pipeline) registerFlags(s *envflag.Set) {
 
 // start sets the memory limit, creates the topic and its dead-letter topic
 // when missing, and builds the publisher and the runner. The settings were validated by
-// cliflags.Start.
+// command.Start.
 func (p *pipeline) start(ctx context.Context, reg prometheus.Registerer, log *slog.Logger) (*publish.Publisher, *ingest.Runner, error) {
-	cliflags.ApplyMemoryLimit(p.ingest.MemoryLimit)
+	command.ApplyMemoryLimit(p.ingest.MemoryLimit)
 	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := p.kafka.EnsureTopics(tctx, p.kafka.Topic, p.kafka.DLQTopic()); err != nil {
@@ -103,7 +101,7 @@ everything in flight and exits.`,
   ingest run --once --source file=archive/`,
 		Args: cobra.NoArgs,
 	}
-	flags := cliflags.Flags(cmd)
+	flags := command.Flags(cmd)
 	pipe.registerFlags(flags)
 	flags.Bool(&d.once, "once", "INGEST_ONCE", false, "poll every source once, then exit")
 	cmd.Flags().StringArrayVar(&specs, "source", nil, "source KIND[@INTERVAL]=LOCATION, repeatable (env INGEST_SOURCES, separated by spaces)")
@@ -143,7 +141,7 @@ everything in flight and exits.`,
 			if d.rateLimit < 0 || d.rateBurst < 1 {
 				return fmt.Errorf("run: --webhook-rate-limit must not be negative (got %d) and --webhook-rate-burst must be at least 1 (got %d)", d.rateLimit, d.rateBurst)
 			}
-			if d.token, err = envflag.Secret("INGEST_WEBHOOK_TOKEN"); err != nil {
+			if d.token, err = command.Secret("INGEST_WEBHOOK_TOKEN"); err != nil {
 				return err
 			}
 			if d.token == "" {
@@ -229,10 +227,10 @@ func runDaemon(ctx context.Context, d daemon, log *slog.Logger) error {
 	g, ctx := errgroup.WithContext(ctx)
 	var servers []func() error
 	serve := func(ln net.Listener, h http.Handler) {
-		servers = append(servers, func() error { return httpserver.Serve(ctx, ln, h, log) })
+		servers = append(servers, func() error { return command.Serve(ctx, ln, h, log) })
 	}
 	if d.metricsAddr != "" {
-		ln, err := httpserver.Listen(d.metricsAddr)
+		ln, err := command.Listen(d.metricsAddr)
 		if err != nil {
 			return err
 		}
@@ -254,7 +252,7 @@ func runDaemon(ctx context.Context, d daemon, log *slog.Logger) error {
 		if err != nil {
 			return err
 		}
-		ln, err := httpserver.Listen(d.webhookAddr)
+		ln, err := command.Listen(d.webhookAddr)
 		if err != nil {
 			return err
 		}

@@ -12,7 +12,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"tagpulse/internal/kafkaclient"
-	"tagpulse/internal/stacktest"
+	"tagpulse/internal/testkit/stacktest"
 )
 
 // TestConnectionErrorsSayWhatIsWrong connects to the local broker in the

@@ -21,7 +21,7 @@ import (
 	"github.com/segmentio/kafka-go/sasl/plain"
 	"github.com/segmentio/kafka-go/sasl/scram"
 
-	"tagpulse/internal/envflag"
+	"tagpulse/internal/command"
 	"tagpulse/internal/retry"
 )
 
@@ -57,7 +57,7 @@ type Config struct {
 }
 
 // RegisterFlags adds the Kafka flags, each with its environment variable.
-func (c *Config) RegisterFlags(s *envflag.Set) {
+func (c *Config) RegisterFlags(s *command.FlagSet) {
 	s.Strings(&c.Brokers, "kafka-brokers", "KAFKA_BROKERS", []string{"127.0.0.1:9092"}, "Kafka bootstrap brokers")
 	s.String(&c.Topic, "kafka-topic", "KAFKA_TOPIC", DefaultTopic, "topic that carries posts")
 	s.Int(&c.Partitions, "partitions", "KAFKA_PARTITIONS", 6, "partitions of the topic when it is created")
@@ -92,7 +92,7 @@ func (c *Config) Validate() error {
 		if c.SASLUsername == "" {
 			return errors.New("kafka: SASL needs --kafka-sasl-username")
 		}
-		pw, err := envflag.Secret("KAFKA_SASL_PASSWORD")
+		pw, err := command.Secret("KAFKA_SASL_PASSWORD")
 		if err != nil {
 			return fmt.Errorf("kafka: %w", err)
 		}

@@ -8,7 +8,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"tagpulse/internal/kafkaclient"
-	"tagpulse/internal/stacktest"
+	"tagpulse/internal/testkit/stacktest"
 )
 
 // TestTopicsCreatedWithRetention creates the posts topic and its

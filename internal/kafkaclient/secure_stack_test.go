@@ -18,7 +18,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"tagpulse/internal/kafkaclient"
-	"tagpulse/internal/stacktest"
+	"tagpulse/internal/testkit/stacktest"
 )
 
 // secureAddr is the local stack's SASL_SSL listener (scripts/stack).

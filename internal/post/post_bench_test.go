@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"testing"
 
-	"tagpulse/internal/benchrun"
+	"tagpulse/internal/corpus"
 	"tagpulse/internal/post"
 )
 
@@ -15,7 +15,7 @@ import (
 //
 // One operation handles one message; MB/s counts the bytes of the value.
 
-var sample = benchrun.SampleMessages(2000, 2025)
+var sample = corpus.SampleMessages(2000, 2025)
 
 func sampleBytes() int64 {
 	var n int

@@ -21,7 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 
-	"tagpulse/internal/envflag"
+	"tagpulse/internal/command"
 	"tagpulse/internal/kafkaclient"
 	"tagpulse/internal/post"
 )
@@ -57,7 +57,7 @@ func DefaultConfig() Config {
 }
 
 // RegisterFlags adds the writer flags, each with its environment variable.
-func (c *Config) RegisterFlags(s *envflag.Set) {
+func (c *Config) RegisterFlags(s *command.FlagSet) {
 	d := DefaultConfig()
 	s.String(&c.Compression, "kafka-compression", "KAFKA_COMPRESSION", d.Compression, "compression of produced batches: none, gzip, snappy, lz4 or zstd")
 	s.Int(&c.BatchSize, "kafka-batch-size", "KAFKA_BATCH_SIZE", d.BatchSize, "most messages in one produce batch per partition")

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"tagpulse/internal/envflag"
+	"tagpulse/internal/command"
 )
 
 // Defaults of Config.
@@ -47,7 +47,7 @@ func DefaultConfig() Config {
 }
 
 // RegisterFlags adds the API flags, each with its environment variable.
-func (c *Config) RegisterFlags(s *envflag.Set) {
+func (c *Config) RegisterFlags(s *command.FlagSet) {
 	d := DefaultConfig()
 	s.Int(&c.MaxInFlight, "api-max-in-flight", "AGGREGATE_API_MAX_IN_FLIGHT", d.MaxInFlight, "trend queries of the API that may run at once; more are answered 503 with Retry-After")
 	s.Duration(&c.CacheTTL, "api-cache-ttl", "AGGREGATE_API_CACHE_TTL", d.CacheTTL, "how long the API serves an answer again to the same question; 0 turns the cache off")

@@ -12,8 +12,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"tagpulse/internal/httpserver"
-	"tagpulse/internal/stacktest"
+	"tagpulse/internal/command"
+	"tagpulse/internal/testkit/stacktest"
 	"tagpulse/internal/trend"
 	"tagpulse/internal/trend/trendtest"
 )
@@ -59,7 +59,7 @@ func (g *gatedStore) Series(ctx context.Context, q trend.SeriesQuery) ([]trend.S
 }
 
 // limitsServer serves the handler over the trendtest story in ClickHouse on
-// a real listener, through httpserver as aggregate run does, until the
+// a real listener, through command.Serve as aggregate run does, until the
 // test ends.
 func limitsServer(t *testing.T, cfg Config) (base string, store *gatedStore, reg *prometheus.Registry) {
 	t.Helper()
@@ -68,7 +68,7 @@ func limitsServer(t *testing.T, cfg Config) (base string, store *gatedStore, reg
 	trendtest.Insert(t, conn, trendtest.NewStory(now.Truncate(time.Minute).Add(time.Minute)).Mentions)
 	store = &gatedStore{real: trend.NewStore(conn, trend.DefaultParams()), arrived: make(chan struct{}, 100), open: make(chan struct{})}
 	reg = prometheus.NewRegistry()
-	ln, err := httpserver.Listen("127.0.0.1:0")
+	ln, err := command.Listen("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func limitsServer(t *testing.T, cfg Config) (base string, store *gatedStore, reg
 		Now: func() time.Time { return now }, Config: cfg, ListenAddr: ln.Addr().String()})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- httpserver.Serve(ctx, ln, h, slog.New(slog.DiscardHandler)) }()
+	go func() { done <- command.Serve(ctx, ln, h, slog.New(slog.DiscardHandler)) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {

@@ -1,6 +1,6 @@
 // Command benchab compares builds of tagpulse on the local stack: it builds
 // each git revision given (or "." for the working tree) into a temporary
-// directory, then runs internal/benchrun's Compare, which alternates the
+// directory, then runs internal/testkit/benchrun's Compare, which alternates the
 // builds round by round on one corpus and prints a table of medians. It is
 // how the before/after tables of BENCHMARKS.md are made:
 //
@@ -19,7 +19,8 @@ import (
 	"path/filepath"
 	"syscall"
 
-	"tagpulse/internal/benchrun"
+	"tagpulse/internal/testkit/benchrun"
+	"tagpulse/internal/testkit/stacktest"
 )
 
 func main() {
@@ -77,7 +78,11 @@ func build(ctx context.Context, rev, src, bin string) error {
 		defer command(context.Background(), ".", "git", "worktree", "remove", "--force", src)
 		dir = src
 	}
-	return command(ctx, dir, "go", "build", "-o", bin+string(filepath.Separator), "./cmd/ingest", "./cmd/aggregate")
+	out, err := stacktest.Build(ctx, dir, bin)
+	if err != nil {
+		return fmt.Errorf("%w\n%s", err, out)
+	}
+	return nil
 }
 
 func command(ctx context.Context, dir, name string, args ...string) error {

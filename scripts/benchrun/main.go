@@ -1,5 +1,5 @@
 // Command benchrun is the end-to-end half of `make bench` (scripts/bench):
-// it runs internal/benchrun against the local stack, prints the table and,
+// it runs internal/testkit/benchrun against the local stack, prints the table and,
 // with -write, puts it into BENCHMARKS.md.
 package main
 
@@ -14,7 +14,7 @@ import (
 	"strings"
 	"syscall"
 
-	"tagpulse/internal/benchrun"
+	"tagpulse/internal/testkit/benchrun"
 )
 
 func main() {

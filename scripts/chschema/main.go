@@ -3,7 +3,7 @@
 // creates the schema of internal/chstore as it is and in variants
 // (LowCardinality strings, compression codecs, both, LowCardinality with
 // only Delta codecs), inserts the mention
-// rows of the benchmark corpus (internal/benchrun) into each the way
+// rows of the benchmark corpus (internal/testkit/benchrun) into each the way
 // aggregate does, and prints the bytes on disk, the insert time and the
 // time of the trend queries. Run it against ClickHouse 26.9:
 //
@@ -29,8 +29,8 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
-	"tagpulse/internal/benchrun"
 	"tagpulse/internal/chstore"
+	"tagpulse/internal/corpus"
 	"tagpulse/internal/hashtag"
 	"tagpulse/internal/post"
 )
@@ -139,7 +139,7 @@ func main() {
 }
 
 func run(ctx context.Context, addr string, posts, runs, batch int) error {
-	opt := benchrun.DefaultCorpusOptions()
+	opt := corpus.DefaultOptions()
 	opt.Posts = posts
 	rows, err := corpusRows(opt)
 	if err != nil {
@@ -187,9 +187,9 @@ func run(ctx context.Context, addr string, posts, runs, batch int) error {
 }
 
 // corpusRows are the mention rows aggregate writes for the corpus.
-func corpusRows(opt benchrun.CorpusOptions) ([]chstore.Mention, error) {
+func corpusRows(opt corpus.Options) ([]chstore.Mention, error) {
 	var buf bytes.Buffer
-	if _, err := benchrun.GenerateCorpus(&buf, opt); err != nil {
+	if _, err := corpus.Generate(&buf, opt); err != nil {
 		return nil, err
 	}
 	now := time.Now().UTC()
@@ -207,7 +207,7 @@ func corpusRows(opt benchrun.CorpusOptions) ([]chstore.Mention, error) {
 	return rows, nil
 }
 
-func measure(ctx context.Context, admin driver.Conn, addr string, vr variant, rows []chstore.Mention, batch int, opt benchrun.CorpusOptions, run int) (result, error) {
+func measure(ctx context.Context, admin driver.Conn, addr string, vr variant, rows []chstore.Mention, batch int, opt corpus.Options, run int) (result, error) {
 	db := fmt.Sprintf("chschema_%d_%d", time.Now().UnixNano(), run)
 	if err := admin.Exec(ctx, "CREATE DATABASE "+db); err != nil {
 		return result{}, fmt.Errorf("creating database: %w", err)

@@ -1,0 +1,66 @@
+package pipelinetest
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"tagpulse/internal/testkit/stacktest"
+)
+
+// binaries runs the built ingest and aggregate with an environment.
+type binaries struct {
+	t   *testing.T
+	dir string
+	env []string
+}
+
+// with returns b with more environment variables (later ones win).
+func (b binaries) with(env ...string) binaries {
+	b.env = append(slices.Clip(b.env), env...)
+	return b
+}
+
+// run runs a command that must succeed and returns its stdout and stderr.
+func (b binaries) run(name string, args ...string) (stdout []byte, stderr string) {
+	b.t.Helper()
+	out, errOut, err := b.exec(name, args...)
+	if err != nil {
+		b.t.Fatalf("%s %v: %v\n%s", name, args, err, errOut)
+	}
+	return out, errOut
+}
+
+// fail runs a command that must fail and returns its stderr.
+func (b binaries) fail(name string, args ...string) string {
+	b.t.Helper()
+	_, errOut, err := b.exec(name, args...)
+	if err == nil {
+		b.t.Fatalf("%s %v succeeded, want a failure\n%s", name, args, errOut)
+	}
+	return errOut
+}
+
+func (b binaries) exec(name string, args ...string) ([]byte, string, error) {
+	p := stacktest.Start(b.t, name, filepath.Join(b.dir, name), b.env, args...)
+	err := p.Wait(b.t, 3*time.Minute)
+	return []byte(p.Stdout()), p.Stderr(), err
+}
+
+// samplePosts copies the bundled article into a new folder and returns it.
+// A plain-text post is dated by its file's modification time: the copy was
+// written now, inside the windows the tests ask for.
+func samplePosts(t *testing.T, root string) string {
+	t.Helper()
+	posts := t.TempDir()
+	article, err := os.ReadFile(filepath.Join(root, "samples", "posts", "nif2025-linkedin-post.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(posts, "nif2025-linkedin-post.txt"), article, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return posts
+}
