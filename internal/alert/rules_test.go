@@ -106,7 +106,7 @@ func TestRedacted(t *testing.T) {
 	for in, want := range map[string]string{
 		"https://hooks.slack.com/services/T1/B2/secret": "https://hooks.slack.com/…",
 		"http://user:pw@127.0.0.1:8080/hook?token=x":    "http://127.0.0.1:8080/…",
-		"::not a url":                                   "(redacted)",
+		"::not a url": "(redacted)",
 	} {
 		if got := (Webhook{URL: in}).Redacted(); got != want {
 			t.Errorf("Redacted(%q) = %q, want %q", in, got, want)
