@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"tagpulse/internal/aggregator"
+	"tagpulse/internal/alert"
 	"tagpulse/internal/chstore"
 	"tagpulse/internal/command"
 	"tagpulse/internal/kafkaclient"
@@ -36,6 +37,7 @@ func newRunCmd() *cobra.Command {
 		retention time.Duration
 		caughtUp  bool
 		api       = web.DefaultConfig()
+		alerts    alert.Config
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -47,7 +49,9 @@ Kafka offsets of a batch only once it is stored. Poison messages go to
 poison). It serves /metrics, /healthz and /readyz on --http-addr and drops
 partitions older than --retention every hour. A ClickHouse that does not
 answer at start is waited for, /readyz false meanwhile; the HTTP server and
-the consumer stop together when either fails.
+the consumer stop together when either fails. With --alerts-file it
+evaluates the alert rules of that file every minute and posts what fires
+to their webhooks (docs/alerts.md).
 
 With --until-caught-up it exits 0 once everything up to the end offsets the
 topic had at start is written and committed, and says on stderr what it
@@ -63,6 +67,7 @@ the default port.`,
 	flags.Duration(&retention, "retention", "AGGREGATE_RETENTION", 90*24*time.Hour, "drop ClickHouse partitions older than this; 0 keeps everything")
 	flags.Bool(&caughtUp, "until-caught-up", "", false, "exit 0 once everything up to the end offsets seen at start is written and committed")
 	api.RegisterFlags(flags)
+	alerts.RegisterFlags(flags)
 
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		log, err := set.start(cmd, flags)
@@ -73,6 +78,10 @@ the default port.`,
 			return fmt.Errorf("--retention must not be negative, got %s", retention)
 		}
 		if err := api.Validate(); err != nil {
+			return err
+		}
+		rules, err := alerts.Load()
+		if err != nil {
 			return err
 		}
 		if caughtUp && !httpAddrGiven(cmd) {
@@ -114,6 +123,10 @@ the default port.`,
 				return err
 			}
 			g.Go(func() error { return command.Serve(ctx, ln, newMux(reg, c, trends), log) })
+		}
+		if rules != nil && !caughtUp {
+			ev := newEvaluator(rules, conn, reg, log)
+			g.Go(func() error { return ev.Run(ctx) })
 		}
 		g.Go(func() error {
 			defer stop()
