@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"tagpulse/internal/alert"
@@ -106,14 +105,14 @@ func printFirings(cmd *cobra.Command, w io.Writer, rules *alert.Rules, state *al
 }
 
 // newEvaluator builds the alert evaluator of `aggregate run`, which
-// queries and records through conn and exports its metrics to reg.
-func newEvaluator(rules *alert.Rules, conn driver.Conn, reg prometheus.Registerer, log *slog.Logger) *alert.Evaluator {
+// queries and records through conn and counts in m.
+func newEvaluator(rules *alert.Rules, conn driver.Conn, m *alert.Metrics, log *slog.Logger) *alert.Evaluator {
 	return alert.New(alert.Options{
 		Rules:    rules,
 		Store:    trend.NewStore(conn, trend.DefaultParams()),
 		State:    alert.NewState(conn),
 		Notifier: alert.NewNotifier(rules.BaseURL),
-		Metrics:  alert.NewMetrics(reg),
+		Metrics:  m,
 		Log:      log.With("component", "alerts"),
 	})
 }

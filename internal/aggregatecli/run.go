@@ -91,6 +91,7 @@ the default port.`,
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 		metrics := aggregator.NewMetrics(reg)
+		alertMetrics := alert.NewMetrics(reg) // exported with or without rules
 
 		// The connection dials on demand: the API can be served (and
 		// fail like any query while ClickHouse is away) before
@@ -125,7 +126,7 @@ the default port.`,
 			g.Go(func() error { return command.Serve(ctx, ln, newMux(reg, c, trends), log) })
 		}
 		if rules != nil && !caughtUp {
-			ev := newEvaluator(rules, conn, reg, log)
+			ev := newEvaluator(rules, conn, alertMetrics, log)
 			g.Go(func() error { return ev.Run(ctx) })
 		}
 		g.Go(func() error {
