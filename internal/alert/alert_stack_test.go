@@ -127,15 +127,19 @@ type evaluator struct {
 	metrics *alert.Metrics
 }
 
-func newEvaluator(rules *alert.Rules, conn driver.Conn) evaluator {
+func newEvaluator(rules *alert.Rules, conn driver.Conn, opts ...func(*alert.Options)) evaluator {
 	n := alert.NewNotifier(rules.BaseURL)
 	n.Backoff = retry.Backoff{Min: 10 * time.Millisecond, Max: 50 * time.Millisecond}
 	n.SendTimeout = 10 * time.Second
 	m := alert.NewMetrics(prometheus.NewRegistry())
-	return evaluator{alert.New(alert.Options{
+	o := alert.Options{
 		Rules: rules, Store: trend.NewStore(conn, trend.DefaultParams()), State: alert.NewState(conn),
 		Notifier: n, Metrics: m, Settle: 1500 * time.Millisecond,
-	}), m}
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	return evaluator{alert.New(o), m}
 }
 
 // TestAlertsEndToEnd loads posts through Kafka into ClickHouse, then
@@ -270,6 +274,34 @@ func TestAlertsEndToEnd(t *testing.T) {
 		}
 		if got := posts() - sentBefore; got != 3 {
 			t.Errorf("%d posts to the receiver, want 3 (watch to both webhooks, spike to one)", got)
+		}
+	})
+
+	sentBefore = posts()
+
+	t.Run("run loop", func(t *testing.T) {
+		// Run as `aggregate run` does, on a fast clock interval, at a time
+		// still in the cooldown of the replicas' round: it evaluates,
+		// counts, sends nothing, and returns nil when stopped.
+		ev := newEvaluator(rules, conn, func(o *alert.Options) {
+			o.Interval = 50 * time.Millisecond
+			o.Now = func() time.Time { return at.Add(12 * time.Minute) }
+		})
+		runCtx, stop := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- ev.Run(runCtx) }()
+		stacktest.WaitFor(t, 30*time.Second, "two evaluations", func() bool {
+			return testutil.ToFloat64(ev.metrics.Evaluations.WithLabelValues("ok")) >= 2
+		})
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("Run returned %v after its context ended, want nil", err)
+		}
+		if got := testutil.ToFloat64(ev.metrics.Evaluations.WithLabelValues("error")); got != 0 {
+			t.Errorf("%v failed evaluations", got)
+		}
+		if posts() != sentBefore {
+			t.Errorf("Run sent %d alerts within the cooldown", posts()-sentBefore)
 		}
 	})
 }
