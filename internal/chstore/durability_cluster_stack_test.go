@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,8 +18,9 @@ import (
 // mentions table on the cluster profile's rep layout (cch1, cch2) with
 // Durability.Quorum 2: with both replicas up the insert is acknowledged
 // and both hold the rows; with cch2 stopped the same insert fails instead
-// of being acknowledged with one copy, while one without a quorum is
-// still acknowledged.
+// of being acknowledged with one copy (and writes nothing), while one
+// without a quorum is still acknowledged. It stops cch2: scripts/test runs
+// the cluster packages one at a time.
 func TestClusterInsertQuorum(t *testing.T) {
 	c := stacktest.ClusterClickHouse(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -28,7 +30,8 @@ func TestClusterInsertQuorum(t *testing.T) {
 	if err := c.Nodes[0].Exec(ctx, create); err != nil {
 		t.Fatal(err)
 	}
-	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{"127.0.0.1:19001"}, Auth: clickhouse.Auth{Database: c.DB, Username: "default"}})
+	cch1 := strings.Split(stacktest.ClusterClickHouseAddrs, ",")[0]
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{cch1}, Auth: clickhouse.Auth{Database: c.DB, Username: "default"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,5 +66,8 @@ func TestClusterInsertQuorum(t *testing.T) {
 	t.Logf("refused as it should be: %v", err)
 	if err := rows("c").Insert(ctx, conn, chstore.Durability{}); err != nil {
 		t.Fatalf("insert without a quorum, cch2 stopped: %v", err)
+	}
+	if n := c.Count(t, 0, "mentions"); n != 200 {
+		t.Errorf("cch1 holds %d rows, want 200: the quorum insert's and the one without", n)
 	}
 }
