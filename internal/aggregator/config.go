@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"time"
 
+	"tagpulse/internal/chstore"
 	"tagpulse/internal/command"
 )
 
@@ -71,6 +72,15 @@ type Config struct {
 	PoisonWindow int
 	PoisonMax    int
 	PoisonPolicy string
+
+	// InsertDurability is when ClickHouse may acknowledge an insert, and
+	// so when the offsets of its rows may be committed: chstore.FsyncAuto
+	// (the default: parts are fsynced where the server can), FsyncRequired
+	// or FsyncServer. InsertQuorum, above 0, is the replicas that must
+	// hold a part before a replicated table acknowledges it
+	// (docs/guarantees.md).
+	InsertDurability string
+	InsertQuorum     int
 }
 
 // RegisterFlags adds the consumer flags with their defaults.
@@ -90,6 +100,8 @@ func (c *Config) RegisterFlags(s *command.FlagSet) {
 	s.Duration(&c.LagInterval, "lag-interval", "AGGREGATE_LAG_INTERVAL", d.LagInterval, "how often consumer lag and readiness are refreshed")
 	s.Int(&c.PoisonWindow, "poison-window", "AGGREGATE_POISON_WINDOW", d.PoisonWindow, "messages the poison guard looks back over")
 	s.Int(&c.PoisonMax, "poison-max", "AGGREGATE_POISON_MAX", d.PoisonMax, "poison messages in the window tolerated whatever their share")
+	s.String(&c.InsertDurability, "insert-durability", "AGGREGATE_INSERT_DURABILITY", d.InsertDurability, "when ClickHouse may acknowledge an insert: fsync (parts fsynced, else refuse to start), auto (fsync where the server can) or server (its default: before fsync)")
+	s.Int(&c.InsertQuorum, "insert-quorum", "AGGREGATE_INSERT_QUORUM", d.InsertQuorum, "replicas that must hold an insert before a replicated table acknowledges it (0: the server's insert_quorum)")
 	s.String(&c.PoisonPolicy, "poison-policy", "AGGREGATE_POISON_POLICY", d.PoisonPolicy, "when the poison guard trips: deadletter (consume on, raise tagpulse_aggregate_poison_guard_tripped) or halt (store and commit the batch, then exit)")
 }
 
@@ -132,7 +144,18 @@ func (c *Config) Validate() error {
 	if c.PoisonPolicy != PoisonDeadLetter && c.PoisonPolicy != PoisonHalt {
 		errs = append(errs, fmt.Errorf("--poison-policy must be %s or %s, got %q", PoisonDeadLetter, PoisonHalt, c.PoisonPolicy))
 	}
+	if _, err := chstore.ParseFsyncMode(c.InsertDurability); err != nil {
+		errs = append(errs, err)
+	}
+	if c.InsertQuorum < 0 {
+		errs = append(errs, fmt.Errorf("--insert-quorum must not be negative, got %d", c.InsertQuorum))
+	}
 	return errors.Join(errs...)
+}
+
+// durability is the chstore.Durability of c; c is valid.
+func (c *Config) durability() chstore.Durability {
+	return chstore.Durability{Fsync: chstore.FsyncMode(c.InsertDurability), Quorum: c.InsertQuorum}
 }
 
 // Defaults returns the default Config; RegisterFlags uses it.
@@ -143,5 +166,6 @@ func Defaults() Config {
 		QueueCapacity: 1000, FetchMaxBytes: 1 << 20, FetchMaxWait: 100 * time.Millisecond, MemoryLimit: 192 << 20,
 		LagInterval:  10 * time.Second,
 		PoisonWindow: 1000, PoisonMax: 100, PoisonPolicy: PoisonDeadLetter,
+		InsertDurability: string(chstore.FsyncAuto),
 	}
 }

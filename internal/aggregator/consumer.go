@@ -10,6 +10,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/segmentio/kafka-go"
 
+	"tagpulse/internal/chstore"
 	"tagpulse/internal/kafkaclient"
 	"tagpulse/internal/retry"
 )
@@ -77,8 +78,24 @@ func (c *Consumer) retrier() retrier {
 func (c *Consumer) newSink(dlq *kafka.Writer, commits committer) *sink {
 	return &sink{
 		store: c.store, dlq: dlq, commits: commits, retry: c.retrier(), backoff: c.backoff(), timeout: c.cfg.InsertTimeout,
-		metrics: c.metrics, health: c.health, log: c.log, now: c.now, pending: map[int]kafka.Message{},
+		durability: c.cfg.durability(), metrics: c.metrics, health: c.health, log: c.log, now: c.now, pending: map[int]kafka.Message{},
 	}
+}
+
+// prepareDurability applies --insert-durability to the tables before the
+// first insert, whose acknowledgement lets offsets be committed, and says
+// what an acknowledgement means on this server.
+func (c *Consumer) prepareDurability(ctx context.Context) error {
+	d := c.cfg.durability()
+	fsynced, err := chstore.PrepareDurability(ctx, c.store, d.Fsync)
+	if err != nil {
+		return fmt.Errorf("applying --insert-durability=%s: %w", d.Fsync, err)
+	}
+	if !fsynced && d.Fsync != chstore.FsyncServer {
+		c.log.Warn("this ClickHouse cannot fsync inserted parts: an acknowledged insert, and so a committed offset, can be lost to a power loss (docs/guarantees.md)", "insert_durability", d.Fsync)
+	}
+	c.log.Info("insert durability", "mode", d.Fsync, "fsync", fsynced, "insert_quorum", d.Quorum)
+	return nil
 }
 
 // RunOptions change what Run does.
@@ -115,6 +132,9 @@ func (c *Consumer) Run(ctx context.Context, opt RunOptions) error {
 	// be held until it can be written.
 	if err := c.retrier().do(ctx, opInsert, kindInsert, c.store.Ping); err != nil {
 		return fmt.Errorf("waiting for ClickHouse: %w", err)
+	}
+	if err := c.prepareDurability(ctx); err != nil {
+		return err
 	}
 
 	reader, err := c.newReader()

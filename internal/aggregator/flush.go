@@ -31,10 +31,12 @@ type sink struct {
 	retry   retrier
 	backoff retry.Backoff
 	timeout time.Duration // of one insert attempt
-	metrics *Metrics
-	health  *health
-	log     *slog.Logger
-	now     func() time.Time
+	// durability holds the per-insert settings (insert_quorum).
+	durability chstore.Durability
+	metrics    *Metrics
+	health     *health
+	log        *slog.Logger
+	now        func() time.Time
 
 	// pending holds, per partition, the last message written but not yet
 	// committed.
@@ -77,7 +79,7 @@ func (s *sink) write(ctx context.Context, b *batch) error {
 	err := s.retry.do(ctx, opInsert, kindInsert, func(ctx context.Context) error {
 		ictx, cancel := context.WithTimeout(ctx, s.timeout)
 		defer cancel()
-		return b.rows.Insert(ictx, s.store)
+		return b.rows.Insert(ictx, s.store, s.durability)
 	})
 	if err != nil {
 		return err

@@ -209,6 +209,12 @@ func TestConfigValidate(t *testing.T) {
 		{"fetch wait of 1ms", func(c *Config) { c.FetchMaxWait = time.Millisecond }, true},
 		{"no memory limit", func(c *Config) { c.MemoryLimit = 0 }, true},
 		{"memory limit of 1 MiB", func(c *Config) { c.MemoryLimit = 1 << 20 }, false},
+		{"durability fsync", func(c *Config) { c.InsertDurability = "fsync" }, true},
+		{"durability server", func(c *Config) { c.InsertDurability = "server" }, true},
+		{"durability unknown", func(c *Config) { c.InsertDurability = "always" }, false},
+		{"no durability", func(c *Config) { c.InsertDurability = "" }, false},
+		{"quorum of 2", func(c *Config) { c.InsertQuorum = 2 }, true},
+		{"negative quorum", func(c *Config) { c.InsertQuorum = -1 }, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -87,22 +87,26 @@ func InsertMentions(ctx context.Context, conn driver.Conn, rows []Mention) error
 	for _, r := range rows {
 		m.Append(r)
 	}
-	return m.Insert(ctx, conn)
+	return m.Insert(ctx, conn, Durability{})
 }
 
 // Insert writes the rows to mentions in one INSERT. The materialized
 // views of the schema derive tag_minute and tag_display from the same
 // block, so a successful return means the counts include these rows. An
 // insert that fails may still have written some of its rows; writing the
-// same rows again is harmless (see docs/exactly-once.md).
-func (m *Mentions) Insert(ctx context.Context, conn driver.Conn) error {
+// same rows again is harmless (see docs/exactly-once.md). d's per-insert
+// settings (insert_quorum) go with the insert; its fsync mode was applied
+// to the tables by PrepareDurability.
+func (m *Mentions) Insert(ctx context.Context, conn driver.Conn, d Durability) error {
 	if m.Len() == 0 {
 		return nil
 	}
 	// The two materialized views process the block at the same time
 	// instead of one after the other (ClickHouse 18.16 and current):
 	// ~10% more rows/s for the same CPU (BENCHMARKS.md).
-	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"parallel_view_processing": 1}))
+	settings := clickhouse.Settings{"parallel_view_processing": 1}
+	d.insertSettings(settings)
+	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(settings))
 	batch, err := conn.PrepareBatch(ctx, `INSERT INTO mentions (post_id, tag, display, created_at, source, lang, extractor_version, kafka_partition, kafka_offset, inserted_at)`)
 	if err != nil {
 		return fmt.Errorf("preparing insert into mentions: %w", err)
