@@ -1,6 +1,7 @@
 // Package aggregatecli is the command line of cmd/aggregate: the consumer
 // that writes hashtag counts to ClickHouse (run, replay, rebuild, dlq), the schema
-// (migrate) and the trend queries (top, trending, series). Each subcommand
+// (migrate), the trend queries (top, trending, series) and the hidden tags
+// (tags). Each subcommand
 // lives in its own file; the logic they call lives in the packages named
 // there.
 package aggregatecli
@@ -27,6 +28,7 @@ answers trend questions on the command line and over HTTP.`,
 	root.AddCommand(newReplayCmd(), newRebuildCmd())
 	root.AddCommand(newDLQCmd())
 	root.AddCommand(newTopCmd(), newTrendingCmd(), newSeriesCmd())
+	root.AddCommand(newTagsCmd())
 	command.AddCPUProfile(root)
 	return root
 }

@@ -15,30 +15,40 @@ import (
 	"tagpulse/internal/trend/trendtest"
 )
 
-// TestTrendCommands runs top, trending and series against a test database
-// holding the trendtest story, as of a fixed time.
-func TestTrendCommands(t *testing.T) {
+// storyCLI gives a test a migrated database holding the trendtest story
+// and a function that runs aggregate on it (the DSN appended), failing the
+// test on error; at is a time in the story's last minute.
+func storyCLI(t *testing.T) (run func(t *testing.T, args ...string) string, at string) {
 	cfg, conn := stacktest.ClickHouse(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	t.Cleanup(cancel)
 	if _, err := chstore.Migrate(ctx, cfg); err != nil {
 		t.Fatalf("migrating: %v", err)
 	}
 	end := time.Date(2025, 11, 20, 14, 38, 0, 0, time.UTC)
 	trendtest.Insert(t, conn, trendtest.NewStory(end).Mentions)
-	at := end.Add(-time.Second).Format(time.RFC3339)
-
-	run := func(t *testing.T, args ...string) string {
+	at = end.Add(-time.Second).Format(time.RFC3339)
+	return func(t *testing.T, args ...string) string {
 		t.Helper()
 		cmd := New()
 		var out, errOut bytes.Buffer
 		cmd.SetOut(&out)
 		cmd.SetErr(&errOut)
-		cmd.SetArgs(append(args, "--clickhouse-dsn", cfg.DSN, "--at", at))
+		cmd.SetArgs(append(args, "--clickhouse-dsn", cfg.DSN))
 		if err := cmd.ExecuteContext(ctx); err != nil {
 			t.Fatalf("aggregate %s: %v\n%s", strings.Join(args, " "), err, errOut.String())
 		}
 		return out.String()
+	}, at
+}
+
+// TestTrendCommands runs top, trending and series against a test database
+// holding the trendtest story, as of a fixed time.
+func TestTrendCommands(t *testing.T) {
+	runDSN, at := storyCLI(t)
+	run := func(t *testing.T, args ...string) string {
+		t.Helper()
+		return runDSN(t, append(args, "--at", at)...)
 	}
 
 	t.Run("top json", func(t *testing.T) {
