@@ -277,3 +277,37 @@ tagpulse_api_requests_total{code="400",handler="top"} 2
 		t.Errorf("lint: %v %v", problems, err)
 	}
 }
+
+func TestCSVFormat(t *testing.T) {
+	h := newTestHandler(&fakeStore{}, nil)
+	for _, tc := range []struct {
+		target, file, want string
+	}{
+		{"/api/v1/top?format=csv", "top.csv", "rank,tag,display,count\n1,nif2025,NIF2025,40\n2,nato,NATO,10\n"},
+		{"/api/v1/trending?format=csv&window=1h", "trending.csv", "rank,tag,display,count,expected,score,history_windows,enough_history\n1,nif2025,NIF2025,40,1,39,24,true\n"},
+		{"/api/v1/series?tag=otan&format=csv", "series.csv", "tag,display,hidden,time,end,count\notan,otan,false,2025-11-20T14:37:30Z,0001-01-01T00:00:00Z,1\n"},
+	} {
+		t.Run(tc.target, func(t *testing.T) {
+			rec := get(t, h, tc.target)
+			if rec.Code != http.StatusOK {
+				t.Fatalf("status %d: %s", rec.Code, rec.Body)
+			}
+			if ct := rec.Header().Get("Content-Type"); ct != "text/csv; charset=utf-8" {
+				t.Errorf("Content-Type = %q, want text/csv", ct)
+			}
+			if cd := rec.Header().Get("Content-Disposition"); cd != `attachment; filename="`+tc.file+`"` {
+				t.Errorf("Content-Disposition = %q, want an attachment named %s", cd, tc.file)
+			}
+			if rec.Body.String() != tc.want {
+				t.Errorf("body:\n%s\nwant:\n%s", rec.Body, tc.want)
+			}
+		})
+	}
+	// The same question in JSON is a different answer, not the cached CSV.
+	if rec := get(t, h, "/api/v1/top?format=json"); !strings.HasPrefix(rec.Body.String(), "[") || rec.Header().Get("Content-Type") != "application/json" {
+		t.Errorf("format=json after format=csv: %s %q", rec.Header().Get("Content-Type"), rec.Body)
+	}
+	if rec := get(t, h, "/api/v1/top?format=xml"); rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "want json or csv") {
+		t.Errorf("format=xml: %d %s, want 400 naming json and csv", rec.Code, rec.Body)
+	}
+}
