@@ -36,6 +36,14 @@ type Store interface {
 	Top(ctx context.Context, q trend.Query) ([]trend.Count, error)
 	Trending(ctx context.Context, q trend.Query) ([]trend.Trend, error)
 	Series(ctx context.Context, q trend.SeriesQuery) ([]trend.Series, error)
+	Known(ctx context.Context) (sources, langs []string, err error)
+}
+
+// Filters are the values the source and lang parameters can take: those of
+// the stored posts, in order. The page fills its filter menus with them.
+type Filters struct {
+	Sources []string `json:"sources"`
+	Langs   []string `json:"langs"`
 }
 
 // Options configure NewHandler.
@@ -101,6 +109,11 @@ var apiRoutes = []route{
 		params: []string{"tag", "window", "step", "source", "lang", "at", "format"},
 		multi:  []string{"tag"},
 		ask:    (*handler).series,
+	},
+	{
+		path: "/api/v1/filters",
+		name: "filters",
+		ask:  (*handler).filters,
 	},
 }
 
@@ -299,9 +312,13 @@ var formats = []format{
 	}},
 }
 
-// format reads the format parameter: json (the default) or csv.
+// format reads the format parameter: json (the default) or csv. A route
+// without the parameter answers JSON.
 func (p params) format() (format, error) {
-	name := p.get("format", "json")
+	name := "json"
+	if slices.Contains(p.route.params, "format") {
+		name = p.get("format", name)
+	}
 	for _, f := range formats {
 		if f.name == name {
 			return f, nil
@@ -343,6 +360,14 @@ func (h *handler) series(p params) (question, error) {
 	}
 	key := fmt.Sprintf("series window=%d step=%d source=%q lang=%q at=%s tags=%q", q.Window, q.Step, q.Source, q.Lang, atKey, q.Tags)
 	return question{key: key, run: func(ctx context.Context) (any, error) { return h.store.Series(ctx, q) }}, nil
+}
+
+func (h *handler) filters(params) (question, error) {
+	return question{key: "filters", run: func(ctx context.Context) (any, error) {
+		sources, langs, err := h.store.Known(ctx)
+		// Never null in JSON: an empty database has no values.
+		return Filters{Sources: append([]string{}, sources...), Langs: append([]string{}, langs...)}, err
+	}}, nil
 }
 
 // api serves one route: check the parameters, answer from the cache or

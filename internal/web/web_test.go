@@ -51,6 +51,10 @@ func (f *fakeStore) Series(_ context.Context, q trend.SeriesQuery) ([]trend.Seri
 	return out, f.err
 }
 
+func (f *fakeStore) Known(context.Context) ([]string, []string, error) {
+	return []string{"mastodon", "rss"}, []string{"en", "fr"}, f.err
+}
+
 func newTestHandler(store Store, reg prometheus.Registerer) http.Handler {
 	return NewHandler(Options{
 		Store:      store,
@@ -252,9 +256,9 @@ func TestMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	h := newTestHandler(&fakeStore{}, reg)
 	// Every handler's series exists before any request: top, trending,
-	// series, page, assets, openapi.
-	if n := testutil.CollectAndCount(reg, "tagpulse_api_request_duration_seconds"); n != 6 {
-		t.Fatalf("%d duration series, want 6", n)
+	// series, filters, page, assets, openapi.
+	if n := testutil.CollectAndCount(reg, "tagpulse_api_request_duration_seconds"); n != 7 {
+		t.Fatalf("%d duration series, want 7", n)
 	}
 	get(t, h, "/api/v1/top")
 	get(t, h, "/api/v1/top?limit=0")
@@ -263,6 +267,7 @@ func TestMetrics(t *testing.T) {
 # HELP tagpulse_api_requests_total Trend API and page requests by handler and HTTP status code.
 # TYPE tagpulse_api_requests_total counter
 tagpulse_api_requests_total{code="200",handler="assets"} 0
+tagpulse_api_requests_total{code="200",handler="filters"} 0
 tagpulse_api_requests_total{code="200",handler="openapi"} 0
 tagpulse_api_requests_total{code="200",handler="page"} 0
 tagpulse_api_requests_total{code="200",handler="series"} 0
@@ -309,5 +314,12 @@ func TestCSVFormat(t *testing.T) {
 	}
 	if rec := get(t, h, "/api/v1/top?format=xml"); rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "want json or csv") {
 		t.Errorf("format=xml: %d %s, want 400 naming json and csv", rec.Code, rec.Body)
+	}
+}
+
+func TestFiltersEndpoint(t *testing.T) {
+	rec := get(t, newTestHandler(&fakeStore{}, nil), "/api/v1/filters")
+	if want := `{"sources":["mastodon","rss"],"langs":["en","fr"]}` + "\n"; rec.Code != http.StatusOK || rec.Body.String() != want {
+		t.Errorf("filters: %d %s, want 200 %s", rec.Code, rec.Body, want)
 	}
 }
