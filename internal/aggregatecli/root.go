@@ -1,7 +1,7 @@
 // Package aggregatecli is the command line of cmd/aggregate: the consumer
 // that writes hashtag counts to ClickHouse (run, replay, rebuild, dlq), the schema
-// (migrate), the trend queries (top, trending, series) and the alert rules
-// (alerts). Each subcommand
+// (migrate), the trend queries (top, trending, series), the alert rules
+// (alerts) and the hidden tags (tags). Each subcommand
 // lives in its own file; the logic they call lives in the packages named
 // there.
 package aggregatecli
@@ -29,6 +29,7 @@ answers trend questions on the command line and over HTTP.`,
 	root.AddCommand(newDLQCmd())
 	root.AddCommand(newTopCmd(), newTrendingCmd(), newSeriesCmd())
 	root.AddCommand(newAlertsCmd())
+	root.AddCommand(newTagsCmd())
 	command.AddCPUProfile(root)
 	return root
 }

@@ -23,6 +23,7 @@ type trendQuery struct {
 	window string
 	at     string
 	json   bool
+	csv    bool
 	filter trend.Filter
 }
 
@@ -34,6 +35,8 @@ func (q *trendQuery) register(cmd *cobra.Command, defaultWindow string) *command
 	fs.StringVar(&q.window, "window", defaultWindow, "how far back to count, ending now: 15m, 1h, 7d, … (1m to 90d)")
 	fs.StringVar(&q.at, "at", "", "answer as of this time (RFC 3339) instead of now")
 	fs.BoolVar(&q.json, "json", false, "print JSON for scripts instead of a table")
+	fs.BoolVar(&q.csv, "csv", false, "print CSV with a header row instead of a table (docs/trends.md, Export)")
+	cmd.MarkFlagsMutuallyExclusive("json", "csv")
 	fs.StringVar(&q.filter.Source, "source", "", "count only posts from this source")
 	fs.StringVar(&q.filter.Lang, "lang", "", "count only posts in this language")
 	return flags
@@ -84,7 +87,8 @@ func (q *trendQuery) open(cmd *cobra.Command, flags *command.FlagSet, build func
 
 // answer opens the store as open does, asks it (a failed question is
 // named after the command), lets explain say what the answer cannot (why
-// it is empty, on stderr or as an error) and prints it with write.
+// it is empty, on stderr or as an error) and prints it with write, or as
+// CSV with --csv.
 func answer[T any](cmd *cobra.Command, q *trendQuery, flags *command.FlagSet, build func(at time.Time, window time.Duration) error,
 	ask func(context.Context, *trend.Store) (T, error), write func(io.Writer, T, bool) error,
 	explain func(context.Context, *trend.Store, T) error) error {
@@ -101,6 +105,9 @@ func answer[T any](cmd *cobra.Command, q *trendQuery, flags *command.FlagSet, bu
 	// table is printed.
 	if err := explain(cmd.Context(), store, got); err != nil {
 		return fmt.Errorf("%s: %w", cmd.Name(), err)
+	}
+	if q.csv {
+		return trend.WriteCSV(cmd.OutOrStdout(), got)
 	}
 	return write(cmd.OutOrStdout(), got, q.json)
 }

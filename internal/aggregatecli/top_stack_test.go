@@ -15,30 +15,40 @@ import (
 	"tagpulse/internal/trend/trendtest"
 )
 
-// TestTrendCommands runs top, trending and series against a test database
-// holding the trendtest story, as of a fixed time.
-func TestTrendCommands(t *testing.T) {
+// storyCLI gives a test a migrated database holding the trendtest story
+// and a function that runs aggregate on it (the DSN appended), failing the
+// test on error; at is a time in the story's last minute.
+func storyCLI(t *testing.T) (run func(t *testing.T, args ...string) string, at string) {
 	cfg, conn := stacktest.ClickHouse(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	t.Cleanup(cancel)
 	if _, err := chstore.Migrate(ctx, cfg); err != nil {
 		t.Fatalf("migrating: %v", err)
 	}
 	end := time.Date(2025, 11, 20, 14, 38, 0, 0, time.UTC)
 	trendtest.Insert(t, conn, trendtest.NewStory(end).Mentions)
-	at := end.Add(-time.Second).Format(time.RFC3339)
-
-	run := func(t *testing.T, args ...string) string {
+	at = end.Add(-time.Second).Format(time.RFC3339)
+	return func(t *testing.T, args ...string) string {
 		t.Helper()
 		cmd := New()
 		var out, errOut bytes.Buffer
 		cmd.SetOut(&out)
 		cmd.SetErr(&errOut)
-		cmd.SetArgs(append(args, "--clickhouse-dsn", cfg.DSN, "--at", at))
+		cmd.SetArgs(append(args, "--clickhouse-dsn", cfg.DSN))
 		if err := cmd.ExecuteContext(ctx); err != nil {
 			t.Fatalf("aggregate %s: %v\n%s", strings.Join(args, " "), err, errOut.String())
 		}
 		return out.String()
+	}, at
+}
+
+// TestTrendCommands runs top, trending and series against a test database
+// holding the trendtest story, as of a fixed time.
+func TestTrendCommands(t *testing.T) {
+	runDSN, at := storyCLI(t)
+	run := func(t *testing.T, args ...string) string {
+		t.Helper()
+		return runDSN(t, append(args, "--at", at)...)
 	}
 
 	t.Run("top json", func(t *testing.T) {
@@ -86,6 +96,21 @@ func TestTrendCommands(t *testing.T) {
 			t.Errorf("table:\n%s", got)
 		}
 	})
+	t.Run("csv", func(t *testing.T) {
+		for _, c := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"top", "--window", "1d", "--lang", "fr", "--csv"}, "rank,tag,display,count\n1,nif2025,NIF2025,63\n2,otan,OTAN,48\n"},
+			{[]string{"trending", "--window", "1h", "--csv"}, "rank,tag,display,count,expected,score,history_windows,enough_history\n1,nif2025,NIF2025,40,1,39,24,true\n"},
+			{[]string{"series", "--tag", "otan", "--window", "2h", "--step", "1h", "--csv"}, "tag,display,hidden,time,end,count\n" +
+				"otan,OTAN,false,2025-11-20T13:00:00Z,2025-11-20T14:00:00Z,2\notan,OTAN,false,2025-11-20T14:00:00Z,2025-11-20T15:00:00Z,1\n"},
+		} {
+			if got := run(t, c.args...); got != c.want {
+				t.Errorf("aggregate %s:\n%s\nwant:\n%s", strings.Join(c.args, " "), got, c.want)
+			}
+		}
+	})
 	t.Run("series table", func(t *testing.T) {
 		got := run(t, "series", "--tag", "nato", "--tag", "#otan", "--window", "3h", "--step", "1h")
 		// Steps are whole hours; the last one holds --at (14:37:59) and
@@ -108,6 +133,7 @@ func TestTrendCommandErrors(t *testing.T) {
 	}{
 		{[]string{"top", "--window", "100d"}, "window must be between 1m and 90d"},
 		{[]string{"top", "--window", "soon"}, "--window"},
+		{[]string{"top", "--json", "--csv"}, "[json csv]"},
 		{[]string{"top", "--limit", "0"}, "limit must be between 1 and 1000"},
 		{[]string{"trending", "--at", "yesterday"}, "--at"},
 		{[]string{"series", "--window", "1h"}, "at least one --tag"},

@@ -18,5 +18,9 @@
 // Extent, Posts, Known and CheckFilter let callers say why an answer is
 // empty. Grafana's Rising tags panel computes the same score in SQL.
 //
+// An operator can hide a tag (Hide, Unhide, Hidden; the table hidden_tags):
+// Top and Trending leave it out, its counts stay, and Series marks it.
+// WriteCSV is the CSV form of every answer, for --csv and ?format=csv.
+//
 // The trending formula and its parameters are documented in docs/trends.md.
 package trend

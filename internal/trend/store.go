@@ -40,9 +40,12 @@ type Trend struct {
 }
 
 // Series is the count of one tag per step, oldest first, with no gaps.
+// Hidden is true when an operator keeps the tag out of top and trending;
+// its posts count all the same.
 type Series struct {
 	Tag     string  `json:"tag"`
 	Display string  `json:"display"`
+	Hidden  bool    `json:"hidden"`
 	Points  []Point `json:"points"`
 }
 
@@ -134,7 +137,7 @@ func (s *Store) Top(ctx context.Context, q Query) ([]Count, error) {
 	f := newFrame(q.At, q.Window)
 	sql := `SELECT tag, uniqExactMerge(posts) AS n
 FROM tag_minute
-WHERE minute >= toDateTime(@from) AND minute < toDateTime(@end)` + filterSQL(q.Filter) + `
+WHERE minute >= toDateTime(@from) AND minute < toDateTime(@end)` + filterSQL(q.Filter) + notHiddenSQL + `
 GROUP BY tag
 ORDER BY n DESC, tag ASC
 LIMIT @limit`
@@ -178,7 +181,7 @@ FROM tag_minute
 WHERE minute >= toDateTime(@from) AND minute < toDateTime(@end)` + filters + `
   AND tag IN (
     SELECT tag FROM tag_minute
-    WHERE minute >= toDateTime(@current) AND minute < toDateTime(@end)` + filters + `
+    WHERE minute >= toDateTime(@current) AND minute < toDateTime(@end)` + filters + notHiddenSQL + `
     GROUP BY tag
     HAVING uniqExactMerge(posts) >= @min)
 GROUP BY tag, slot`
@@ -413,6 +416,13 @@ GROUP BY tag, i`
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("reading tag series: %w", err)
+	}
+	hidden, err := s.hiddenAmong(ctx, q.Tags)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		out[i].Hidden = hidden[out[i].Tag]
 	}
 	return out, setDisplays(ctx, s, out)
 }

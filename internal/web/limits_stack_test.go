@@ -58,6 +58,13 @@ func (g *gatedStore) Series(ctx context.Context, q trend.SeriesQuery) ([]trend.S
 	return g.real.Series(ctx, q)
 }
 
+func (g *gatedStore) Known(ctx context.Context) ([]string, []string, error) {
+	if err := g.wait(ctx); err != nil {
+		return nil, nil, err
+	}
+	return g.real.Known(ctx)
+}
+
 // limitsServer serves the handler over the trendtest story in ClickHouse on
 // a real listener, through command.Serve as aggregate run does, until the
 // test ends.

@@ -11,6 +11,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"embed"
 	"encoding/json"
@@ -35,6 +36,14 @@ type Store interface {
 	Top(ctx context.Context, q trend.Query) ([]trend.Count, error)
 	Trending(ctx context.Context, q trend.Query) ([]trend.Trend, error)
 	Series(ctx context.Context, q trend.SeriesQuery) ([]trend.Series, error)
+	Known(ctx context.Context) (sources, langs []string, err error)
+}
+
+// Filters are the values the source and lang parameters can take: those of
+// the stored posts, in order. The page fills its filter menus with them.
+type Filters struct {
+	Sources []string `json:"sources"`
+	Langs   []string `json:"langs"`
 }
 
 // Options configure NewHandler.
@@ -85,21 +94,26 @@ var apiRoutes = []route{
 	{
 		path:   "/api/v1/top",
 		name:   "top",
-		params: []string{"window", "limit", "source", "lang", "at"},
+		params: []string{"window", "limit", "source", "lang", "at", "format"},
 		ask:    (*handler).top,
 	},
 	{
 		path:   "/api/v1/trending",
 		name:   "trending",
-		params: []string{"window", "limit", "source", "lang", "at"},
+		params: []string{"window", "limit", "source", "lang", "at", "format"},
 		ask:    (*handler).trending,
 	},
 	{
 		path:   "/api/v1/series",
 		name:   "series",
-		params: []string{"tag", "window", "step", "source", "lang", "at"},
+		params: []string{"tag", "window", "step", "source", "lang", "at", "format"},
 		multi:  []string{"tag"},
 		ask:    (*handler).series,
+	},
+	{
+		path: "/api/v1/filters",
+		name: "filters",
+		ask:  (*handler).filters,
 	},
 }
 
@@ -279,6 +293,40 @@ func (p params) query(now func() time.Time) (trend.Query, string, error) {
 	return q, key, q.Validate()
 }
 
+// format is how an answer is written: JSON (the default) or CSV.
+type format struct {
+	name        string
+	contentType string
+	encode      func(v any) ([]byte, error)
+}
+
+var formats = []format{
+	{"json", "application/json", func(v any) ([]byte, error) {
+		b, err := json.Marshal(v)
+		return append(b, '\n'), err
+	}},
+	{"csv", "text/csv; charset=utf-8", func(v any) ([]byte, error) {
+		var b bytes.Buffer
+		err := trend.WriteCSV(&b, v)
+		return b.Bytes(), err
+	}},
+}
+
+// format reads the format parameter: json (the default) or csv. A route
+// without the parameter answers JSON.
+func (p params) format() (format, error) {
+	name := "json"
+	if slices.Contains(p.route.params, "format") {
+		name = p.get("format", name)
+	}
+	for _, f := range formats {
+		if f.name == name {
+			return f, nil
+		}
+	}
+	return format{}, badRequestf("format %q: want json or csv", name)
+}
+
 func (p params) filter() trend.Filter {
 	return trend.Filter{Source: p.get("source", ""), Lang: p.get("lang", "")}
 }
@@ -314,6 +362,14 @@ func (h *handler) series(p params) (question, error) {
 	return question{key: key, run: func(ctx context.Context) (any, error) { return h.store.Series(ctx, q) }}, nil
 }
 
+func (h *handler) filters(params) (question, error) {
+	return question{key: "filters", run: func(ctx context.Context) (any, error) {
+		sources, langs, err := h.store.Known(ctx)
+		// Never null in JSON: an empty database has no values.
+		return Filters{Sources: append([]string{}, sources...), Langs: append([]string{}, langs...)}, err
+	}}, nil
+}
+
 // api serves one route: check the parameters, answer from the cache or
 // query in a free slot, answer JSON. Bad parameters get 400 with a
 // message, a full server 503 with Retry-After, a database without the
@@ -321,23 +377,28 @@ func (h *handler) series(p params) (question, error) {
 func (h *handler) api(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := checkParams(&rt, r.URL.Query())
-		var q question
+		var (
+			q   question
+			out format
+		)
 		if err == nil {
 			q, err = rt.ask(h, p)
+		}
+		if err == nil {
+			out, err = p.format()
 		}
 		var body []byte
 		if err == nil {
 			var hit bool
-			body, hit, err = h.answers.get(r.Context(), q.key, func(ctx context.Context) ([]byte, error) {
+			body, hit, err = h.answers.get(r.Context(), q.key+" format="+out.name, func(ctx context.Context) ([]byte, error) {
 				h.metrics.storeQueries.WithLabelValues(rt.name).Inc()
 				v, err := q.run(ctx)
 				if err != nil {
 					return nil, err
 				}
-				b, err := json.Marshal(v)
 				// The body is shared by every caller from now on: it is
 				// complete here and only read after.
-				return append(b, '\n'), err
+				return out.encode(v)
 			})
 			if hit {
 				h.metrics.cacheHits.WithLabelValues(rt.name).Inc()
@@ -345,7 +406,10 @@ func (h *handler) api(rt route) http.Handler {
 		}
 		switch {
 		case err == nil:
-			writeBody(w, http.StatusOK, body)
+			if out.name == "csv" {
+				w.Header().Set("Content-Disposition", `attachment; filename="`+rt.name+`.csv"`)
+			}
+			writeBody(w, http.StatusOK, out.contentType, body)
 		case errors.As(err, new(badRequest)), errors.Is(err, trend.ErrInvalidQuery):
 			writeJSON(w, http.StatusBadRequest, errorBody{Error: err.Error()})
 		case errors.Is(err, trend.ErrNoSchema):
@@ -373,11 +437,11 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	if err != nil {
 		panic(err) // only error bodies, which always encode
 	}
-	writeBody(w, code, append(b, '\n'))
+	writeBody(w, code, "application/json", append(b, '\n'))
 }
 
-func writeBody(w http.ResponseWriter, code int, body []byte) {
-	w.Header().Set("Content-Type", "application/json")
+func writeBody(w http.ResponseWriter, code int, contentType string, body []byte) {
+	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(code)

@@ -51,6 +51,10 @@ func (f *fakeStore) Series(_ context.Context, q trend.SeriesQuery) ([]trend.Seri
 	return out, f.err
 }
 
+func (f *fakeStore) Known(context.Context) ([]string, []string, error) {
+	return []string{"mastodon", "rss"}, []string{"en", "fr"}, f.err
+}
+
 func newTestHandler(store Store, reg prometheus.Registerer) http.Handler {
 	return NewHandler(Options{
 		Store:      store,
@@ -252,9 +256,9 @@ func TestMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	h := newTestHandler(&fakeStore{}, reg)
 	// Every handler's series exists before any request: top, trending,
-	// series, page, assets, openapi.
-	if n := testutil.CollectAndCount(reg, "tagpulse_api_request_duration_seconds"); n != 6 {
-		t.Fatalf("%d duration series, want 6", n)
+	// series, filters, page, assets, openapi.
+	if n := testutil.CollectAndCount(reg, "tagpulse_api_request_duration_seconds"); n != 7 {
+		t.Fatalf("%d duration series, want 7", n)
 	}
 	get(t, h, "/api/v1/top")
 	get(t, h, "/api/v1/top?limit=0")
@@ -263,6 +267,7 @@ func TestMetrics(t *testing.T) {
 # HELP tagpulse_api_requests_total Trend API and page requests by handler and HTTP status code.
 # TYPE tagpulse_api_requests_total counter
 tagpulse_api_requests_total{code="200",handler="assets"} 0
+tagpulse_api_requests_total{code="200",handler="filters"} 0
 tagpulse_api_requests_total{code="200",handler="openapi"} 0
 tagpulse_api_requests_total{code="200",handler="page"} 0
 tagpulse_api_requests_total{code="200",handler="series"} 0
@@ -275,5 +280,46 @@ tagpulse_api_requests_total{code="400",handler="top"} 2
 	}
 	if problems, err := testutil.CollectAndLint(reg); err != nil || len(problems) > 0 {
 		t.Errorf("lint: %v %v", problems, err)
+	}
+}
+
+func TestCSVFormat(t *testing.T) {
+	h := newTestHandler(&fakeStore{}, nil)
+	for _, tc := range []struct {
+		target, file, want string
+	}{
+		{"/api/v1/top?format=csv", "top.csv", "rank,tag,display,count\n1,nif2025,NIF2025,40\n2,nato,NATO,10\n"},
+		{"/api/v1/trending?format=csv&window=1h", "trending.csv", "rank,tag,display,count,expected,score,history_windows,enough_history\n1,nif2025,NIF2025,40,1,39,24,true\n"},
+		{"/api/v1/series?tag=otan&format=csv", "series.csv", "tag,display,hidden,time,end,count\notan,otan,false,2025-11-20T14:37:30Z,0001-01-01T00:00:00Z,1\n"},
+	} {
+		t.Run(tc.target, func(t *testing.T) {
+			rec := get(t, h, tc.target)
+			if rec.Code != http.StatusOK {
+				t.Fatalf("status %d: %s", rec.Code, rec.Body)
+			}
+			if ct := rec.Header().Get("Content-Type"); ct != "text/csv; charset=utf-8" {
+				t.Errorf("Content-Type = %q, want text/csv", ct)
+			}
+			if cd := rec.Header().Get("Content-Disposition"); cd != `attachment; filename="`+tc.file+`"` {
+				t.Errorf("Content-Disposition = %q, want an attachment named %s", cd, tc.file)
+			}
+			if rec.Body.String() != tc.want {
+				t.Errorf("body:\n%s\nwant:\n%s", rec.Body, tc.want)
+			}
+		})
+	}
+	// The same question in JSON is a different answer, not the cached CSV.
+	if rec := get(t, h, "/api/v1/top?format=json"); !strings.HasPrefix(rec.Body.String(), "[") || rec.Header().Get("Content-Type") != "application/json" {
+		t.Errorf("format=json after format=csv: %s %q", rec.Header().Get("Content-Type"), rec.Body)
+	}
+	if rec := get(t, h, "/api/v1/top?format=xml"); rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "want json or csv") {
+		t.Errorf("format=xml: %d %s, want 400 naming json and csv", rec.Code, rec.Body)
+	}
+}
+
+func TestFiltersEndpoint(t *testing.T) {
+	rec := get(t, newTestHandler(&fakeStore{}, nil), "/api/v1/filters")
+	if want := `{"sources":["mastodon","rss"],"langs":["en","fr"]}` + "\n"; rec.Code != http.StatusOK || rec.Body.String() != want {
+		t.Errorf("filters: %d %s, want 200 %s", rec.Code, rec.Body, want)
 	}
 }

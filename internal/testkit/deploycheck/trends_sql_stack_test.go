@@ -188,7 +188,16 @@ func TestRisingTagsPanelRanksAsTheAPI(t *testing.T) {
 	ms = append(ms, trendtest.Hourly("drones", "Drones", end, []int{12, 0, 0, 9, 0, 0, 11, 0, 0, 10, 0, 0, 12, 0, 0, 9, 0, 0, 11, 0, 0, 10, 0, 0, 12}, "file", "en")...)
 	ms = append(ms, trendtest.Hourly("ia", "IA", end, []int{7}, "file", "fr")...)
 	ms = append(ms, trendtest.Hourly("ue", "UE", end, append([]int{5}, trendtest.Steady(2, 24)...), "rss", "fr")...)
+	// A burst an operator hid, and the steady giant hidden too: the panels
+	// leave them out as the API does.
+	ms = append(ms, trendtest.Hourly("spam", "Spam", end, []int{40}, "file", "en")...)
 	trendtest.Insert(t, conn, ms)
+	hider := trend.NewStore(conn, trend.DefaultParams())
+	for _, tag := range []string{"spam", "nato"} {
+		if _, err := hider.Hide(ctx, tag, "test", "deploycheck", at); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	for _, tc := range []struct {
 		window  time.Duration
@@ -236,6 +245,16 @@ func TestRisingTagsPanelRanksAsTheAPI(t *testing.T) {
 				}
 				if !reflect.DeepEqual(panelTop, apiTop) {
 					t.Errorf("Top tags panel %+v\nAPI top %+v", panelTop, apiTop)
+				}
+				for _, p := range panel {
+					if p.Tag == "spam" || p.Tag == "nato" {
+						t.Errorf("hidden #%s is in the Rising tags panel", p.Tag)
+					}
+				}
+				for _, p := range panelTop {
+					if p.Tag == "spam" || p.Tag == "nato" {
+						t.Errorf("hidden #%s is in the Top tags panel", p.Tag)
+					}
 				}
 				return
 			}

@@ -235,6 +235,38 @@
     }
   }
 
+  // fillFilters puts the stored sources and languages in the filter menus,
+  // keeps the values the URL chose selected (even one no post has, so the
+  // page shows what was shared), and leaves the menus at "All" when the
+  // values cannot be loaded.
+  async function fillFilters() {
+    let known = { sources: [], langs: [] };
+    try { known = await api("/api/v1/filters", {}); } catch (err) { /* the menus keep "All" and the URL's values */ }
+    for (const [k, values] of [["source", known.sources], ["lang", known.langs]]) {
+      const menu = $("f-" + k);
+      const all = new Set(values);
+      if (filters[k]) all.add(filters[k]);
+      for (const v of [...all].sort()) {
+        const o = document.createElement("option");
+        o.value = v;
+        o.textContent = v;
+        menu.appendChild(o);
+      }
+      menu.value = filters[k] || "";
+    }
+  }
+
+  // share writes the window and the filters into the address, so that the
+  // view can be shared and a reload restores it.
+  function share() {
+    page.searchParams.set("window", current);
+    for (const k of ["source", "lang"]) {
+      if (filters[k]) page.searchParams.set(k, filters[k]);
+      else page.searchParams.delete(k);
+    }
+    history.replaceState(null, "", page);
+  }
+
   function schedule() {
     clearInterval(timer);
     timer = setInterval(() => { if (!document.hidden) load(); }, REFRESH_MS);
@@ -244,13 +276,17 @@
     const radio = $("w-" + current);
     if (radio) radio.checked = true;
     $("window-picker").addEventListener("change", (e) => {
-      if (e.target.name !== "window") return;
-      current = e.target.value;
-      page.searchParams.set("window", current);
-      history.replaceState(null, "", page);
+      const k = e.target.name;
+      if (k === "window") current = e.target.value;
+      else if (k === "source" || k === "lang") {
+        if (e.target.value) filters[k] = e.target.value;
+        else delete filters[k];
+      } else return;
+      share();
       load();
       schedule();
     });
+    fillFilters();
     $("window-picker").addEventListener("submit", (e) => e.preventDefault());
     document.addEventListener("visibilitychange", () => { if (!document.hidden) load(); });
     load();

@@ -1,0 +1,62 @@
+package trend
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+)
+
+// WriteCSV writes an answer of Top ([]Count), Trending ([]Trend) or
+// Series ([]Series) as CSV with a header row, the export format of
+// `aggregate top|trending|series --csv` and of ?format=csv in the API. A
+// series becomes one row per point.
+//
+// Text cells that a spreadsheet would read as a formula (starting with =,
+// +, -, @, a tab or a carriage return) get a leading ' (see SafeCell);
+// numbers are written as they are.
+func WriteCSV(w io.Writer, v any) error {
+	cw := csv.NewWriter(w)
+	var rows [][]string
+	switch v := v.(type) {
+	case []Count:
+		rows = append(rows, []string{"rank", "tag", "display", "count"})
+		for i, c := range v {
+			rows = append(rows, []string{strconv.Itoa(i + 1), SafeCell(c.Tag), SafeCell(c.Display), u(c.Count)})
+		}
+	case []Trend:
+		rows = append(rows, []string{"rank", "tag", "display", "count", "expected", "score", "history_windows", "enough_history"})
+		for i, t := range v {
+			rows = append(rows, []string{strconv.Itoa(i + 1), SafeCell(t.Tag), SafeCell(t.Display), u(t.Count),
+				f(t.Expected), f(t.Score), strconv.Itoa(t.HistoryWindows), strconv.FormatBool(t.EnoughHistory)})
+		}
+	case []Series:
+		rows = append(rows, []string{"tag", "display", "hidden", "time", "end", "count"})
+		for _, s := range v {
+			for _, p := range s.Points {
+				rows = append(rows, []string{SafeCell(s.Tag), SafeCell(s.Display), strconv.FormatBool(s.Hidden),
+					p.Time.UTC().Format(time.RFC3339), p.End.UTC().Format(time.RFC3339), u(p.Count)})
+			}
+		}
+	default:
+		return fmt.Errorf("writing CSV: no CSV form for %T", v)
+	}
+	if err := cw.WriteAll(rows); err != nil {
+		return fmt.Errorf("writing CSV: %w", err)
+	}
+	return nil
+}
+
+// SafeCell returns s with a leading ' when a spreadsheet opening the CSV
+// would take it for a formula (CSV injection): when it starts with =, +,
+// -, @, a tab or a carriage return. Other text is returned unchanged.
+func SafeCell(s string) string {
+	if s != "" && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' || s[0] == '\r') {
+		return "'" + s
+	}
+	return s
+}
+
+func u(n uint64) string  { return strconv.FormatUint(n, 10) }
+func f(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
