@@ -136,60 +136,48 @@ func first(v []string) string {
 // (naming the kind) and leaves the built-in default, which is what the
 // help annotation shows either way.
 func TestTypedEnvironmentValues(t *testing.T) {
+	// register registers flag f of a kind, read from TEST_TYPED, and
+	// returns a function printing its value.
+	register := map[string]func(s *FlagSet) func() string{
+		"int": func(s *FlagSet) func() string {
+			var v int
+			s.Int(&v, "f", "TEST_TYPED", 3, "f")
+			return func() string { return fmt.Sprint(v) }
+		},
+		"int64": func(s *FlagSet) func() string {
+			var v int64
+			s.Int64(&v, "f", "TEST_TYPED", 4, "f")
+			return func() string { return fmt.Sprint(v) }
+		},
+		"bool": func(s *FlagSet) func() string {
+			var v bool
+			s.Bool(&v, "f", "TEST_TYPED", false, "f")
+			return func() string { return fmt.Sprint(v) }
+		},
+		"duration": func(s *FlagSet) func() string {
+			var v time.Duration
+			s.Duration(&v, "f", "TEST_TYPED", time.Hour, "f")
+			return func() string { return v.String() }
+		},
+	}
 	tests := []struct {
-		name, env   string
-		register    func(s *FlagSet) func() string
-		want        string
-		wantErr     string
-		wantDefault string
+		kind, env, want, wantErr, wantDefault string
 	}{
-		{"int", "7", func(s *FlagSet) func() string {
-			var v int
-			s.Int(&v, "f", "TEST_TYPED", 3, "f")
-			return func() string { return fmt.Sprint(v) }
-		}, "7", "", "3"},
-		{"int bad", "x", func(s *FlagSet) func() string {
-			var v int
-			s.Int(&v, "f", "TEST_TYPED", 3, "f")
-			return func() string { return fmt.Sprint(v) }
-		}, "3", `environment variable TEST_TYPED: "x" is not an integer`, "3"},
-		{"int64", "9000000000", func(s *FlagSet) func() string {
-			var v int64
-			s.Int64(&v, "f", "TEST_TYPED", 4, "f")
-			return func() string { return fmt.Sprint(v) }
-		}, "9000000000", "", "4"},
-		{"int64 bad", "1.5", func(s *FlagSet) func() string {
-			var v int64
-			s.Int64(&v, "f", "TEST_TYPED", 4, "f")
-			return func() string { return fmt.Sprint(v) }
-		}, "4", `environment variable TEST_TYPED: "1.5" is not an integer`, "4"},
-		{"bool", "true", func(s *FlagSet) func() string {
-			var v bool
-			s.Bool(&v, "f", "TEST_TYPED", false, "f")
-			return func() string { return fmt.Sprint(v) }
-		}, "true", "", "false"},
-		{"bool bad", "yes please", func(s *FlagSet) func() string {
-			var v bool
-			s.Bool(&v, "f", "TEST_TYPED", false, "f")
-			return func() string { return fmt.Sprint(v) }
-		}, "false", `environment variable TEST_TYPED: "yes please" is not a boolean`, "false"},
-		{"duration", "90s", func(s *FlagSet) func() string {
-			var v time.Duration
-			s.Duration(&v, "f", "TEST_TYPED", time.Hour, "f")
-			return func() string { return v.String() }
-		}, "1m30s", "", "1h"},
-		{"duration bad", "soon", func(s *FlagSet) func() string {
-			var v time.Duration
-			s.Duration(&v, "f", "TEST_TYPED", time.Hour, "f")
-			return func() string { return v.String() }
-		}, "1h0m0s", `environment variable TEST_TYPED: "soon" is not a duration`, "1h"},
+		{"int", "7", "7", "", "3"},
+		{"int", "x", "3", `environment variable TEST_TYPED: "x" is not an integer`, "3"},
+		{"int64", "9000000000", "9000000000", "", "4"},
+		{"int64", "1.5", "4", `environment variable TEST_TYPED: "1.5" is not an integer`, "4"},
+		{"bool", "true", "true", "", "false"},
+		{"bool", "yes please", "false", `environment variable TEST_TYPED: "yes please" is not a boolean`, "false"},
+		{"duration", "90s", "1m30s", "", "1h"},
+		{"duration", "soon", "1h0m0s", `environment variable TEST_TYPED: "soon" is not a duration`, "1h"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+		t.Run(tt.kind+" "+tt.env, func(t *testing.T) {
 			t.Setenv("TEST_TYPED", tt.env)
 			fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
 			s := NewFlagSet(fs)
-			get := tt.register(s)
+			get := register[tt.kind](s)
 			if err := fs.Parse(nil); err != nil {
 				t.Fatal(err)
 			}
