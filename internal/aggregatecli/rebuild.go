@@ -1,16 +1,15 @@
 package aggregatecli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"tagpulse/internal/aggregator"
 	"tagpulse/internal/chstore"
-	"tagpulse/internal/command"
 	"tagpulse/internal/hashtag"
 )
 
@@ -46,9 +45,7 @@ start, it refuses, exit 1, since it could not recompute what it dropped
 (--allow-truncated rebuilds anyway and loses those posts' counts).`,
 		Args: cobra.NoArgs,
 	}
-	flags := command.Flags(cmd)
-	set.registerFlags(flags)
-	hideFlags(cmd, replayHidden...)
+	flags := set.registerReadFlags(cmd)
 	flags.String(&from, "created-since", "", "", "first day to rebuild (created_at, UTC): 2026-03-01 or RFC 3339 at midnight UTC (required)")
 	flags.String(&to, "created-until", "", "", "day after the last one to rebuild (exclusive) (required)")
 	flags.Bool(&allowTruncated, "allow-truncated", "", false, "rebuild even when the topic no longer holds every message of the range (their counts are lost)")
@@ -69,17 +66,13 @@ start, it refuses, exit 1, since it could not recompute what it dropped
 		if _, err := chstore.DayRange(opt.From, opt.To); err != nil {
 			return fmt.Errorf("rebuild: %w", err)
 		}
-		ctx := cmd.Context()
-		conn, err := chstore.Open(ctx, set.store)
-		if err != nil {
+		var stats aggregator.RebuildStats
+		err = set.readTopic(cmd, log, func(ctx context.Context, c *aggregator.Consumer, progress func(done, total int64)) error {
+			opt.Progress = progress
+			var err error
+			stats, err = c.Rebuild(ctx, opt)
 			return err
-		}
-		defer conn.Close()
-		c := set.newConsumer(conn, aggregator.NewMetrics(prometheus.NewRegistry()), log)
-		bar := progressBar{w: cmd.ErrOrStderr()}
-		opt.Progress = bar.update
-		stats, err := c.Rebuild(ctx, opt)
-		bar.done()
+		})
 		if errors.Is(err, aggregator.ErrBeforeRetention) && len(stats.Days) == 0 {
 			return fmt.Errorf("rebuild: %w; nothing was dropped (--allow-truncated rebuilds anyway)", err)
 		}

@@ -1,9 +1,11 @@
 package aggregatecli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -59,9 +61,7 @@ deleted older ones at the end of its retention, --kafka-retention) is
 refused, exit 1, unless --allow-truncated replays what is left.`,
 		Args: cobra.NoArgs,
 	}
-	flags := command.Flags(cmd)
-	set.registerFlags(flags)
-	hideFlags(cmd, replayHidden...)
+	flags := set.registerReadFlags(cmd)
 	flags.String(&since, "since", "", "", "start of the range of Kafka arrival times: RFC 3339 time, date or duration ago")
 	flags.String(&until, "until", "", "", "end of the range of Kafka arrival times (exclusive); default now")
 	flags.String(&createdSince, "created-since", "", "", "keep only posts whose created_at is at or after this: RFC 3339 time, date or duration ago")
@@ -84,16 +84,13 @@ refused, exit 1, unless --allow-truncated replays what is left.`,
 		if err := set.kafka.Ping(ctx); err != nil {
 			return err
 		}
-		conn, err := chstore.Open(ctx, set.store)
-		if err != nil {
+		var stats aggregator.ReplayStats
+		err = set.readTopic(cmd, log, func(ctx context.Context, c *aggregator.Consumer, progress func(done, total int64)) error {
+			opt.Progress = progress
+			var err error
+			stats, err = c.Replay(ctx, opt)
 			return err
-		}
-		defer conn.Close()
-		c := set.newConsumer(conn, aggregator.NewMetrics(prometheus.NewRegistry()), log)
-		bar := progressBar{w: cmd.ErrOrStderr()}
-		opt.Progress = bar.update
-		stats, err := c.Replay(ctx, opt)
-		bar.done()
+		})
 		if errors.Is(err, aggregator.ErrBeforeRetention) {
 			return fmt.Errorf("replay: %w; nothing was replayed (--allow-truncated replays what is left)", err)
 		}
@@ -107,6 +104,34 @@ refused, exit 1, unless --allow-truncated replays what is left.`,
 		return nil
 	}
 	return cmd
+}
+
+// registerReadFlags registers the flags of replay and rebuild, which read
+// the topic outside the consumer group: the consuming group without
+// replayHidden.
+func (s *consuming) registerReadFlags(cmd *cobra.Command) *command.FlagSet {
+	flags := command.Flags(cmd)
+	s.registerFlags(flags)
+	hideFlags(cmd, replayHidden...)
+	return flags
+}
+
+// readTopic is the body shared by replay and rebuild: it opens ClickHouse,
+// builds a consumer with metrics of its own and calls read with it and a
+// progress callback drawing a bar on stderr, which is ended before
+// readTopic returns read's error.
+func (s *consuming) readTopic(cmd *cobra.Command, log *slog.Logger, read func(ctx context.Context, c *aggregator.Consumer, progress func(done, total int64)) error) error {
+	ctx := cmd.Context()
+	conn, err := chstore.Open(ctx, s.store)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	c := s.newConsumer(conn, aggregator.NewMetrics(prometheus.NewRegistry()), log)
+	bar := progressBar{w: cmd.ErrOrStderr()}
+	err = read(ctx, c, bar.update)
+	bar.done()
+	return err
 }
 
 // replayRange builds the range of a replay from its flags, relative to now.

@@ -101,62 +101,43 @@ func (s *FlagSet) Strings(p *[]string, name, env string, def []string, usage str
 
 // Int registers an integer flag.
 func (s *FlagSet) Int(p *int, name, env string, def int, usage string) {
-	builtin := def
-	if v, ok := s.lookup(env); ok {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			s.errs = append(s.errs, fmt.Errorf("environment variable %s: %q is not an integer", env, v))
-		} else {
-			def = n
-		}
-	}
-	s.fs.IntVar(p, name, def, withEnv(usage, env))
-	s.annotate(name, env, strconv.Itoa(builtin))
+	s.fs.IntVar(p, name, envDefault(s, env, def, strconv.Atoi, "an integer"), withEnv(usage, env))
+	s.annotate(name, env, strconv.Itoa(def))
 }
 
 // Int64 registers a 64-bit integer flag.
 func (s *FlagSet) Int64(p *int64, name, env string, def int64, usage string) {
-	builtin := def
-	if v, ok := s.lookup(env); ok {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			s.errs = append(s.errs, fmt.Errorf("environment variable %s: %q is not an integer", env, v))
-		} else {
-			def = n
-		}
-	}
-	s.fs.Int64Var(p, name, def, withEnv(usage, env))
-	s.annotate(name, env, strconv.FormatInt(builtin, 10))
+	parse := func(v string) (int64, error) { return strconv.ParseInt(v, 10, 64) }
+	s.fs.Int64Var(p, name, envDefault(s, env, def, parse, "an integer"), withEnv(usage, env))
+	s.annotate(name, env, strconv.FormatInt(def, 10))
 }
 
 // Bool registers a boolean flag.
 func (s *FlagSet) Bool(p *bool, name, env string, def bool, usage string) {
-	builtin := def
-	if v, ok := s.lookup(env); ok {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			s.errs = append(s.errs, fmt.Errorf("environment variable %s: %q is not a boolean", env, v))
-		} else {
-			def = b
-		}
-	}
-	s.fs.BoolVar(p, name, def, withEnv(usage, env))
-	s.annotate(name, env, strconv.FormatBool(builtin))
+	s.fs.BoolVar(p, name, envDefault(s, env, def, strconv.ParseBool, "a boolean"), withEnv(usage, env))
+	s.annotate(name, env, strconv.FormatBool(def))
 }
 
 // Duration registers a duration flag ("1s", "5m").
 func (s *FlagSet) Duration(p *time.Duration, name, env string, def time.Duration, usage string) {
-	builtin := def
-	if v, ok := s.lookup(env); ok {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			s.errs = append(s.errs, fmt.Errorf("environment variable %s: %q is not a duration", env, v))
-		} else {
-			def = d
-		}
+	s.fs.DurationVar(p, name, envDefault(s, env, def, time.ParseDuration, "a duration"), withEnv(usage, env))
+	s.annotate(name, env, shortDuration(def))
+}
+
+// envDefault is the default of a flag: the value of env read by parse, or
+// def when env is unset. A value parse rejects is recorded for Err ("is not
+// KIND") and def is kept.
+func envDefault[T any](s *FlagSet, env string, def T, parse func(string) (T, error), kind string) T {
+	v, ok := s.lookup(env)
+	if !ok {
+		return def
 	}
-	s.fs.DurationVar(p, name, def, withEnv(usage, env))
-	s.annotate(name, env, shortDuration(builtin))
+	x, err := parse(v)
+	if err != nil {
+		s.errs = append(s.errs, fmt.Errorf("environment variable %s: %q is not %s", env, v, kind))
+		return def
+	}
+	return x
 }
 
 // shortDuration writes d as time.Duration does, without the zero minutes

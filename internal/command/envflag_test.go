@@ -1,6 +1,7 @@
 package command
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -128,4 +129,71 @@ func first(v []string) string {
 		return ""
 	}
 	return v[0]
+}
+
+// TestTypedEnvironmentValues covers each typed flag: a valid value of its
+// environment variable becomes the default, an invalid one is reported
+// (naming the kind) and leaves the built-in default, which is what the
+// help annotation shows either way.
+func TestTypedEnvironmentValues(t *testing.T) {
+	// register registers flag f of a kind, read from TEST_TYPED, and
+	// returns a function printing its value.
+	register := map[string]func(s *FlagSet) func() string{
+		"int": func(s *FlagSet) func() string {
+			var v int
+			s.Int(&v, "f", "TEST_TYPED", 3, "f")
+			return func() string { return fmt.Sprint(v) }
+		},
+		"int64": func(s *FlagSet) func() string {
+			var v int64
+			s.Int64(&v, "f", "TEST_TYPED", 4, "f")
+			return func() string { return fmt.Sprint(v) }
+		},
+		"bool": func(s *FlagSet) func() string {
+			var v bool
+			s.Bool(&v, "f", "TEST_TYPED", false, "f")
+			return func() string { return fmt.Sprint(v) }
+		},
+		"duration": func(s *FlagSet) func() string {
+			var v time.Duration
+			s.Duration(&v, "f", "TEST_TYPED", time.Hour, "f")
+			return func() string { return v.String() }
+		},
+	}
+	tests := []struct {
+		kind, env, want, wantErr, wantDefault string
+	}{
+		{"int", "7", "7", "", "3"},
+		{"int", "x", "3", `environment variable TEST_TYPED: "x" is not an integer`, "3"},
+		{"int64", "9000000000", "9000000000", "", "4"},
+		{"int64", "1.5", "4", `environment variable TEST_TYPED: "1.5" is not an integer`, "4"},
+		{"bool", "true", "true", "", "false"},
+		{"bool", "yes please", "false", `environment variable TEST_TYPED: "yes please" is not a boolean`, "false"},
+		{"duration", "90s", "1m30s", "", "1h"},
+		{"duration", "soon", "1h0m0s", `environment variable TEST_TYPED: "soon" is not a duration`, "1h"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.kind+" "+tt.env, func(t *testing.T) {
+			t.Setenv("TEST_TYPED", tt.env)
+			fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
+			s := NewFlagSet(fs)
+			get := register[tt.kind](s)
+			if err := fs.Parse(nil); err != nil {
+				t.Fatal(err)
+			}
+			gotErr := ""
+			if err := s.Err(); err != nil {
+				gotErr = err.Error()
+			}
+			if gotErr != tt.wantErr {
+				t.Errorf("Err() = %q, want %q", gotErr, tt.wantErr)
+			}
+			if got := get(); got != tt.want {
+				t.Errorf("value = %s, want %s", got, tt.want)
+			}
+			if got := fs.Lookup("f").Annotations[AnnotationDefault]; len(got) != 1 || got[0] != tt.wantDefault {
+				t.Errorf("default annotation = %q, want %q", got, tt.wantDefault)
+			}
+		})
+	}
 }

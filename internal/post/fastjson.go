@@ -402,8 +402,18 @@ func (d *fastDecoder) hex4() (rune, bool) {
 	if d.i+4 > len(d.data) {
 		return 0, false
 	}
+	r, ok := parseHex4(d.data[d.i : d.i+4])
+	if ok {
+		d.i += 4
+	}
+	return r, ok
+}
+
+// parseHex4 reads the four hexadecimal digits of a \uXXXX escape (b holds
+// exactly them); false if one is not a hex digit.
+func parseHex4(b []byte) (rune, bool) {
 	var r rune
-	for _, c := range d.data[d.i : d.i+4] {
+	for _, c := range b {
 		switch {
 		case '0' <= c && c <= '9':
 			c -= '0'
@@ -416,7 +426,6 @@ func (d *fastDecoder) hex4() (rune, bool) {
 		}
 		r = r<<4 | rune(c)
 	}
-	d.i += 4
 	return r, true
 }
 

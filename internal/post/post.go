@@ -366,21 +366,7 @@ func loneSurrogate(data []byte) int {
 		if i+6 > len(data) || data[i+1] != 'u' {
 			return 0, false
 		}
-		var r rune
-		for _, c := range data[i+2 : i+6] {
-			switch {
-			case '0' <= c && c <= '9':
-				c -= '0'
-			case 'a' <= c && c <= 'f':
-				c = c - 'a' + 10
-			case 'A' <= c && c <= 'F':
-				c = c - 'A' + 10
-			default:
-				return 0, false
-			}
-			r = r<<4 | rune(c)
-		}
-		return r, true
+		return parseHex4(data[i+2 : i+6])
 	}
 	for i := 0; i < len(data); i++ {
 		if data[i] != '\\' {

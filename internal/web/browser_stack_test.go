@@ -15,7 +15,6 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/chromedp/chromedp"
 
-	"tagpulse/internal/chstore"
 	"tagpulse/internal/testkit/stacktest"
 	"tagpulse/internal/trend"
 	"tagpulse/internal/trend/trendtest"
@@ -44,13 +43,9 @@ func artifactsDir(t *testing.T) string {
 // leads nothing there but is in Top, and saves screenshots on a laptop and
 // a phone viewport.
 func TestPageInBrowser(t *testing.T) {
-	stacktest.Require(t)
-	cfg, conn := stacktest.ClickHouse(t)
+	_, conn := stacktest.MigratedClickHouse(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if _, err := chstore.Migrate(ctx, cfg); err != nil {
-		t.Fatalf("migrating: %v", err)
-	}
 	now := time.Date(2025, 11, 20, 14, 37, 30, 0, time.UTC)
 	story := trendtest.NewStory(now.Truncate(time.Minute).Add(time.Minute))
 	trendtest.Insert(t, conn, story.Mentions)

@@ -9,7 +9,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"tagpulse/internal/chstore"
 	"tagpulse/internal/testkit/stacktest"
 	"tagpulse/internal/trend"
 	"tagpulse/internal/trend/trendtest"
@@ -21,13 +20,9 @@ import (
 // cards keep their sparklines and the page its lists. Before, the whole
 // page showed "Could not load trends".
 func TestPageDegradesPerCard(t *testing.T) {
-	stacktest.Require(t)
-	cfg, conn := stacktest.ClickHouse(t)
+	_, conn := stacktest.MigratedClickHouse(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if _, err := chstore.Migrate(ctx, cfg); err != nil {
-		t.Fatalf("migrating: %v", err)
-	}
 	now := time.Date(2025, 11, 20, 14, 37, 30, 0, time.UTC)
 	story := trendtest.NewStory(now.Truncate(time.Minute).Add(time.Minute))
 	long := strings.Repeat("x", trend.MaxTagBytes+44)

@@ -183,15 +183,29 @@ kafka_start() {
       [[ -s $dir/cluster.id ]] || die "kafka: StorageTool random-uuid failed (see $dir/logs/format.log)"
     fi
     id=$(<"$dir/cluster.id")
-    say "kafka: formatting storage (cluster id $id)"
-    java -Dlog4j2.configurationFile="$dir/log4j2.properties" -Dkafka.logs.dir="$dir/logs" \
-      -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool format -t "$id" -c "$dir/server.properties" \
-      >>"$dir/logs/format.log" 2>&1 || {
-      tail -n 30 "$dir/logs/format.log" >&2
-      die "kafka: storage format failed"
-    }
+    kafka_format kafka "$dir" "$id"
   fi
-  launch_supervised kafka java -Xms256m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+  kafka_launch kafka "$dir" 256m 512m
+}
+
+# kafka_format SERVICE DIR CLUSTER_ID: format the KRaft storage of the
+# broker configured in DIR (kafka, ckafkaN), output in DIR/logs/format.log.
+kafka_format() {
+  local svc=$1 dir=$2 id=$3
+  say "$svc: formatting storage (cluster id $id)"
+  java -Dlog4j2.configurationFile="$dir/log4j2.properties" -Dkafka.logs.dir="$dir/logs" \
+    -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool format -t "$id" -c "$dir/server.properties" \
+    >>"$dir/logs/format.log" 2>&1 || {
+    tail -n 30 "$dir/logs/format.log" >&2
+    die "$svc: storage format failed"
+  }
+}
+
+# kafka_launch SERVICE DIR XMS XMX: launch_supervised the broker configured
+# in DIR with that heap.
+kafka_launch() {
+  local svc=$1 dir=$2 xms=$3 xmx=$4
+  launch_supervised "$svc" java "-Xms$xms" "-Xmx$xmx" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
     -Djava.awt.headless=true \
     -Dlog4j2.configurationFile="$dir/log4j2.properties" -Dkafka.logs.dir="$dir/logs" \
     -cp "$KAFKA_LIBS/*" kafka.Kafka "$dir/server.properties"

@@ -90,18 +90,9 @@ ckafka_start() {
   ckafka_config "$n"
   if [[ ! -f $dir/data/meta.properties ]]; then
     id=$(ckafka_cluster_id)
-    say "ckafka$n: formatting storage (cluster id $id)"
-    java -Dlog4j2.configurationFile="$dir/log4j2.properties" -Dkafka.logs.dir="$dir/logs" \
-      -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool format -t "$id" -c "$dir/server.properties" \
-      >>"$dir/logs/format.log" 2>&1 || {
-      tail -n 30 "$dir/logs/format.log" >&2
-      die "ckafka$n: storage format failed"
-    }
+    kafka_format "ckafka$n" "$dir" "$id"
   fi
-  launch_supervised "ckafka$n" java -Xms128m -Xmx384m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
-    -Djava.awt.headless=true \
-    -Dlog4j2.configurationFile="$dir/log4j2.properties" -Dkafka.logs.dir="$dir/logs" \
-    -cp "$KAFKA_LIBS/*" kafka.Kafka "$dir/server.properties"
+  kafka_launch "ckafka$n" "$dir" 128m 384m
 }
 
 # ckafka_ready: the broker answers a Metadata request and lists itself,
