@@ -119,16 +119,11 @@ func TestClusterComposeRequiresSecrets(t *testing.T) {
 	})
 }
 
-// The check service refuses every placeholder secret of the cluster's
+// The check service refuses every placeholder of the cluster's
 // .env.example, the interserver secret among them.
-func TestClusterComposeCheckRefusesPlaceholders(t *testing.T) {
+func TestClusterComposeCheckRefusesExampleSecrets(t *testing.T) {
 	p, env := loadClusterExample(t)
-	script := strings.Join(service(t, p, "check").Command, " ")
-	for name, value := range env {
-		if strings.Contains(value, "change-me") && !strings.Contains(script, " "+name+" ") && !strings.Contains(script, " "+name+";") {
-			t.Errorf("%s holds a placeholder in %s, but the check service does not test it", name, ClusterEnvExampleFile)
-		}
-	}
+	checkCheckScript(t, p, env, []string{"CLICKHOUSE_PASSWORD", "CLICKHOUSE_GRAFANA_PASSWORD", "CLICKHOUSE_INTERSERVER_SECRET", "KAFKA_SASL_PASSWORD", "INGEST_WEBHOOK_TOKEN", "GRAFANA_ADMIN_PASSWORD", "ALERT_WEBHOOK_URL"})
 }
 
 func TestClusterComposeKafka(t *testing.T) {
