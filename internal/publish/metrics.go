@@ -3,16 +3,21 @@ package publish
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
+	"github.com/segmentio/kafka-go"
 )
 
 type metrics struct {
-	latency     prometheus.Histogram
-	writeErrors prometheus.Counter
+	latency      prometheus.Histogram
+	writeErrors  prometheus.Counter
+	requiredAcks prometheus.Gauge
 }
 
-func newMetrics(reg prometheus.Registerer) *metrics {
+// newMetrics registers the publisher's metrics; acks is the writer's
+// RequiredAcks, exported as Kafka's own acks number (-1 = all in-sync
+// replicas) so a dashboard or alert can see what durability ingest asks for.
+func newMetrics(reg prometheus.Registerer, acks kafka.RequiredAcks) *metrics {
 	f := promauto.With(reg)
-	return &metrics{
+	m := &metrics{
 		latency: f.NewHistogram(prometheus.HistogramOpts{
 			Name:    "tagpulse_ingest_publish_latency_seconds",
 			Help:    "Time from handing a post to the Kafka writer to its acknowledgement.",
@@ -22,5 +27,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "tagpulse_ingest_kafka_write_errors_total",
 			Help: "Kafka writes (one per message) that failed after the writer's retries.",
 		}),
+		requiredAcks: f.NewGauge(prometheus.GaugeOpts{
+			Name: "tagpulse_ingest_kafka_required_acks",
+			Help: "The acks the Kafka writer asks of each produce request, as Kafka numbers them: -1 = all in-sync replicas, 1 = the leader, 0 = none.",
+		}),
 	}
+	m.requiredAcks.Set(float64(acks))
+	return m
 }

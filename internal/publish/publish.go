@@ -103,6 +103,13 @@ func compression(name string) (kafka.Compression, error) {
 	return 0, fmt.Errorf("publish: unknown compression %q (want none, gzip, snappy, lz4 or zstd)", name)
 }
 
+// requiredAcks is what every produce request asks of Kafka: all in-sync
+// replicas (acks=all). With a topic of replication factor 3 and
+// min.insync.replicas=2, an acknowledged post survives the loss of any
+// one broker; with fewer in-sync replicas than that the broker refuses
+// the write, and Publish reports the error rather than losing the post.
+const requiredAcks = kafka.RequireAll
+
 // Publisher writes post messages to one topic.
 type Publisher struct {
 	w        *kafka.Writer
@@ -134,7 +141,7 @@ func New(cfg Config, kc *kafkaclient.Config, reg prometheus.Registerer) (*Publis
 		Addr:         kafka.TCP(kc.Brokers...),
 		Topic:        kc.Topic,
 		Balancer:     &keyHashBalancer{},
-		RequiredAcks: kafka.RequireAll,
+		RequiredAcks: requiredAcks,
 		Compression:  codec,
 		BatchSize:    cfg.BatchSize,
 		BatchBytes:   cfg.BatchBytes,
@@ -146,7 +153,7 @@ func New(cfg Config, kc *kafkaclient.Config, reg prometheus.Registerer) (*Publis
 		// count; broker-side auto-creation would pick its own.
 		AllowAutoTopicCreation: false,
 	}
-	pub := &Publisher{w: w, tr: tr, m: newMetrics(reg), now: time.Now}
+	pub := &Publisher{w: w, tr: tr, m: newMetrics(reg, requiredAcks), now: time.Now}
 	pub.encoders.New = func() any { return new(encoding) }
 	return pub, nil
 }

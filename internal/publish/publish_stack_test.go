@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/segmentio/kafka-go"
 
 	"tagpulse/internal/post"
 	"tagpulse/internal/testkit/stacktest"
@@ -62,6 +63,13 @@ func TestPublishMetrics(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(p.m.writeErrors); got != 0 {
 		t.Errorf("write errors %v, want 0", got)
+	}
+	// Ingest asks for acks=all, which Kafka numbers -1.
+	if got := testutil.ToFloat64(p.m.requiredAcks); got != -1 {
+		t.Errorf("tagpulse_ingest_kafka_required_acks = %v, want -1 (all in-sync replicas)", got)
+	}
+	if p.w.RequiredAcks != kafka.RequireAll {
+		t.Errorf("writer RequiredAcks = %v, want RequireAll", p.w.RequiredAcks)
 	}
 
 	// A topic that does not exist (and is not auto-created) fails every

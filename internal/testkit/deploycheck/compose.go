@@ -15,9 +15,17 @@ import (
 // on who runs it. Interpolation, required variables (${X:?…}), YAML
 // anchors and merge keys, and the compose schema are all checked.
 func LoadCompose(ctx context.Context, root, envFile string) (*types.Project, error) {
+	return LoadComposeFile(ctx, root, ComposeFile, envFile)
+}
+
+// LoadComposeFile is LoadCompose for the compose file at file, relative to
+// root (ComposeFile or ClusterComposeFile); relative paths in it resolve
+// from its own directory, as `docker compose -f file` resolves them.
+func LoadComposeFile(ctx context.Context, root, file, envFile string) (*types.Project, error) {
+	path := filepath.Join(root, file)
 	opts, err := cli.NewProjectOptions(
-		[]string{filepath.Join(root, ComposeFile)},
-		cli.WithWorkingDirectory(filepath.Join(root, ComposeDir)),
+		[]string{path},
+		cli.WithWorkingDirectory(filepath.Dir(path)),
 		cli.WithEnvFiles(envFile),
 		cli.WithDotEnv,
 	)
@@ -26,7 +34,7 @@ func LoadCompose(ctx context.Context, root, envFile string) (*types.Project, err
 	}
 	project, err := opts.LoadProject(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("loading %s: %w", ComposeFile, err)
+		return nil, fmt.Errorf("loading %s: %w", file, err)
 	}
 	return project, nil
 }

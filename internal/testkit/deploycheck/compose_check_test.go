@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/compose-spec/compose-go/v2/types"
 )
 
 // The check service refuses the placeholders of .env.example. Its script is
@@ -16,6 +18,21 @@ import (
 // the container would run it.
 func TestComposeCheckRefusesExampleSecrets(t *testing.T) {
 	p, env := loadComposeExample(t)
+	checkCheckScript(t, p, env, []string{"CLICKHOUSE_PASSWORD", "CLICKHOUSE_GRAFANA_PASSWORD", "KAFKA_SASL_PASSWORD", "INGEST_WEBHOOK_TOKEN", "GRAFANA_ADMIN_PASSWORD", "ALERT_WEBHOOK_URL"})
+	t.Run("every service waits for the check", func(t *testing.T) {
+		for _, name := range []string{"kafka", "clickhouse", "prometheus", "alertmanager"} {
+			if d, ok := service(t, p, name).DependsOn["check"]; !ok || d.Condition != "service_completed_successfully" {
+				t.Errorf("%s: depends_on check = %+v, want service_completed_successfully", name, d)
+			}
+		}
+	})
+}
+
+// checkCheckScript runs the check service of p with the example's values
+// env, with its secrets replaced, and with one placeholder, cluster id or
+// quote left: it must refuse all but the second.
+func checkCheckScript(t *testing.T, p *types.Project, env map[string]string, secrets []string) {
+	t.Helper()
 	check := service(t, p, "check")
 	if len(check.Entrypoint) != 2 || check.Entrypoint[0] != "/bin/sh" || check.Entrypoint[1] != "-c" || len(check.Command) != 1 {
 		t.Fatalf("check: entrypoint %v command %d items, want /bin/sh -c SCRIPT", check.Entrypoint, len(check.Command))
@@ -27,7 +44,6 @@ func TestComposeCheckRefusesExampleSecrets(t *testing.T) {
 			base[k] = *v
 		}
 	}
-	secrets := []string{"CLICKHOUSE_PASSWORD", "CLICKHOUSE_GRAFANA_PASSWORD", "KAFKA_SASL_PASSWORD", "INGEST_WEBHOOK_TOKEN", "GRAFANA_ADMIN_PASSWORD", "ALERT_WEBHOOK_URL"}
 	own := func() map[string]string {
 		m := make(map[string]string, len(base))
 		for k, v := range base {
@@ -82,13 +98,6 @@ func TestComposeCheckRefusesExampleSecrets(t *testing.T) {
 			}
 		})
 	}
-	t.Run("every service waits for the check", func(t *testing.T) {
-		for _, name := range []string{"kafka", "clickhouse", "prometheus", "alertmanager"} {
-			if d, ok := service(t, p, name).DependsOn["check"]; !ok || d.Condition != "service_completed_successfully" {
-				t.Errorf("%s: depends_on check = %+v, want service_completed_successfully", name, d)
-			}
-		}
-	})
 }
 
 // Grafana reads ClickHouse with the read-only account that the init script

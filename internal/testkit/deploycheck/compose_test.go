@@ -25,13 +25,20 @@ func repoRoot(t *testing.T) string {
 
 func loadComposeExample(t *testing.T) (*types.Project, map[string]string) {
 	t.Helper()
+	return loadComposeWithExample(t, ComposeFile, EnvExampleFile)
+}
+
+// loadComposeWithExample loads the compose file with the variables of the
+// .env.example beside it, and returns those variables too.
+func loadComposeWithExample(t *testing.T, file, example string) (*types.Project, map[string]string) {
+	t.Helper()
 	root := repoRoot(t)
-	envFile := filepath.Join(root, EnvExampleFile)
+	envFile := filepath.Join(root, example)
 	env, err := dotenv.GetEnvFromFile(nil, []string{envFile})
 	if err != nil {
-		t.Fatalf("reading %s: %v", EnvExampleFile, err)
+		t.Fatalf("reading %s: %v", example, err)
 	}
-	project, err := LoadCompose(context.Background(), root, envFile)
+	project, err := LoadComposeFile(context.Background(), root, file, envFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +56,14 @@ func service(t *testing.T, p *types.Project, name string) types.ServiceConfig {
 
 func TestComposeServices(t *testing.T) {
 	p, env := loadComposeExample(t)
-	want := []string{"aggregate", "alertmanager", "check", "clickhouse", "grafana", "ingest", "kafka", "migrate", "prometheus"}
+	checkServices(t, p, env, []string{"aggregate", "alertmanager", "check", "clickhouse", "grafana", "ingest", "kafka", "migrate", "prometheus"})
+}
+
+// checkServices checks that p has exactly the services want, each image
+// pinned to a version and the tagpulse services built from the repository
+// root with the tag TAGPULSE_VERSION of env.
+func checkServices(t *testing.T, p *types.Project, env map[string]string, want []string) {
+	t.Helper()
 	got := p.ServiceNames()
 	slices.Sort(got)
 	if !slices.Equal(got, want) {
@@ -91,7 +105,14 @@ func TestComposeServices(t *testing.T) {
 
 func TestComposeHealthchecks(t *testing.T) {
 	p, _ := loadComposeExample(t)
-	for _, name := range []string{"kafka", "clickhouse", "prometheus", "alertmanager", "grafana", "aggregate", "ingest"} {
+	checkHealthchecks(t, p, []string{"kafka", "clickhouse", "prometheus", "alertmanager", "grafana", "aggregate", "ingest"}, []string{"migrate", "check"})
+}
+
+// checkHealthchecks checks that every long-running service has a
+// healthcheck with an interval and retries, and that every job runs once.
+func checkHealthchecks(t *testing.T, p *types.Project, services, jobs []string) {
+	t.Helper()
+	for _, name := range services {
 		t.Run(name, func(t *testing.T) {
 			hc := service(t, p, name).HealthCheck
 			if hc == nil || hc.Disable || len(hc.Test) < 2 || hc.Test[0] == "NONE" {
@@ -102,7 +123,7 @@ func TestComposeHealthchecks(t *testing.T) {
 			}
 		})
 	}
-	for _, name := range []string{"migrate", "check"} {
+	for _, name := range jobs {
 		t.Run(name+" is a one-shot job", func(t *testing.T) {
 			if r := service(t, p, name).Restart; r != "no" {
 				t.Errorf("%s restart = %q, want \"no\"", name, r)
@@ -113,10 +134,7 @@ func TestComposeHealthchecks(t *testing.T) {
 
 func TestComposeDependencies(t *testing.T) {
 	p, _ := loadComposeExample(t)
-	tests := []struct {
-		service string
-		deps    map[string]string
-	}{
+	checkDependencies(t, p, []serviceDeps{
 		{"migrate", map[string]string{"clickhouse": types.ServiceConditionHealthy}},
 		{"ingest", map[string]string{"kafka": types.ServiceConditionHealthy}},
 		{"aggregate", map[string]string{
@@ -128,7 +146,18 @@ func TestComposeDependencies(t *testing.T) {
 			"prometheus": types.ServiceConditionHealthy,
 			"clickhouse": types.ServiceConditionHealthy,
 		}},
-	}
+	})
+}
+
+// serviceDeps is a service and the condition it waits for on each of its
+// dependencies, all of them.
+type serviceDeps struct {
+	service string
+	deps    map[string]string
+}
+
+func checkDependencies(t *testing.T, p *types.Project, tests []serviceDeps) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.service, func(t *testing.T) {
 			got := service(t, p, tt.service).DependsOn
@@ -154,10 +183,7 @@ func TestComposeDependencies(t *testing.T) {
 
 func TestComposePorts(t *testing.T) {
 	p, _ := loadComposeExample(t)
-	tests := []struct {
-		service string
-		ports   []uint32 // published on 127.0.0.1 with the same number
-	}{
+	checkPorts(t, p, []servicePorts{
 		{"kafka", []uint32{9092}},
 		{"clickhouse", []uint32{9000, 8123}},
 		{"prometheus", []uint32{9090}},
@@ -165,6 +191,28 @@ func TestComposePorts(t *testing.T) {
 		{"grafana", []uint32{3000}},
 		{"ingest", []uint32{9101, 8090}},
 		{"aggregate", []uint32{8080}},
+	})
+}
+
+// servicePorts is a service and the ports it publishes, each on 127.0.0.1
+// with the same number.
+type servicePorts struct {
+	service string
+	ports   []uint32
+}
+
+// checkPorts checks the published ports of the services in tests, and that
+// no other service publishes any.
+func checkPorts(t *testing.T, p *types.Project, tests []servicePorts) {
+	t.Helper()
+	listed := map[string]bool{}
+	for _, tt := range tests {
+		listed[tt.service] = true
+	}
+	for _, s := range p.Services {
+		if !listed[s.Name] && len(s.Ports) > 0 {
+			t.Errorf("%s publishes %d ports, want none", s.Name, len(s.Ports))
+		}
 	}
 	for _, tt := range tests {
 		t.Run(tt.service, func(t *testing.T) {
@@ -298,24 +346,34 @@ func TestComposeCommandsAndEnvironment(t *testing.T) {
 
 // Secrets have no defaults: compose must refuse to start without them.
 func TestComposeRequiresSecrets(t *testing.T) {
+	checkRequiresSecrets(t, ComposeFile, EnvExampleFile, []string{"CLICKHOUSE_PASSWORD", "CLICKHOUSE_GRAFANA_PASSWORD", "KAFKA_SASL_PASSWORD", "INGEST_WEBHOOK_TOKEN", "GRAFANA_ADMIN_PASSWORD", "KAFKA_CLUSTER_ID", "ALERT_WEBHOOK_URL", "INGEST_SOURCES", "RUNBOOK_BASE_URL"})
+}
+
+// checkRequiresSecrets loads file with its example's variables less one
+// secret at a time, and wants an error naming the missing one.
+func checkRequiresSecrets(t *testing.T, file, example string, secrets []string) {
+	t.Helper()
 	root := repoRoot(t)
-	example, err := os.ReadFile(filepath.Join(root, EnvExampleFile))
+	raw, err := os.ReadFile(filepath.Join(root, example))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, secret := range []string{"CLICKHOUSE_PASSWORD", "CLICKHOUSE_GRAFANA_PASSWORD", "KAFKA_SASL_PASSWORD", "INGEST_WEBHOOK_TOKEN", "GRAFANA_ADMIN_PASSWORD", "KAFKA_CLUSTER_ID", "ALERT_WEBHOOK_URL", "INGEST_SOURCES", "RUNBOOK_BASE_URL"} {
+	for _, secret := range secrets {
 		t.Run(secret, func(t *testing.T) {
 			var kept []string
-			for _, line := range strings.Split(string(example), "\n") {
+			for _, line := range strings.Split(string(raw), "\n") {
 				if !strings.HasPrefix(line, secret+"=") {
 					kept = append(kept, line)
 				}
+			}
+			if len(kept) == len(strings.Split(string(raw), "\n")) {
+				t.Fatalf("%s does not set %s", example, secret)
 			}
 			envFile := filepath.Join(t.TempDir(), "env")
 			if err := os.WriteFile(envFile, []byte(strings.Join(kept, "\n")), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			_, err := LoadCompose(context.Background(), root, envFile)
+			_, err := LoadComposeFile(context.Background(), root, file, envFile)
 			if err == nil || !strings.Contains(err.Error(), secret) {
 				t.Errorf("loading without %s: err = %v, want an error naming it", secret, err)
 			}
@@ -328,8 +386,20 @@ func TestComposeRequiresSecrets(t *testing.T) {
 // the service name, so `--scale aggregate=3` gives three targets rather
 // than one replica picked anew at each scrape.
 func TestComposePrometheusTargets(t *testing.T) {
-	root := repoRoot(t)
-	raw, err := os.ReadFile(filepath.Join(root, PrometheusConfig))
+	targets := scrapeTargets(t, PrometheusConfig)
+	for job, want := range map[string]string{"ingest": "A ingest:9101", "aggregate": "A aggregate:8080", "clickhouse": "A clickhouse:9363"} {
+		if !slices.Equal(targets[job], []string{want}) {
+			t.Errorf("job %s targets = %v, want [%s] (dns_sd_configs type A)", job, targets[job], want)
+		}
+	}
+}
+
+// scrapeTargets reads the Prometheus configuration at file (relative to
+// the repository root) and returns each job's targets: static ones as
+// host:port, DNS ones as "TYPE name:port".
+func scrapeTargets(t *testing.T, file string) map[string][]string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(repoRoot(t), file))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -347,7 +417,7 @@ func TestComposePrometheusTargets(t *testing.T) {
 		} `yaml:"scrape_configs"`
 	}
 	if err := yaml.Unmarshal(raw, &cfg); err != nil {
-		t.Fatalf("parsing %s: %v", PrometheusConfig, err)
+		t.Fatalf("parsing %s: %v", file, err)
 	}
 	targets := make(map[string][]string)
 	for _, sc := range cfg.ScrapeConfigs {
@@ -360,9 +430,5 @@ func TestComposePrometheusTargets(t *testing.T) {
 			}
 		}
 	}
-	for job, want := range map[string]string{"ingest": "A ingest:9101", "aggregate": "A aggregate:8080", "clickhouse": "A clickhouse:9363"} {
-		if !slices.Equal(targets[job], []string{want}) {
-			t.Errorf("job %s targets = %v, want [%s] (dns_sd_configs type A)", job, targets[job], want)
-		}
-	}
+	return targets
 }

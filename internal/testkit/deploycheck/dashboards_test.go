@@ -78,8 +78,8 @@ func TestDashboards(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(dashboards) != 2 {
-		t.Errorf("%d dashboards, want pipeline-health and hashtag-trends", len(dashboards))
+	if len(dashboards) != 3 {
+		t.Errorf("%d dashboards, want pipeline-health, hashtag-trends and cluster-health", len(dashboards))
 	}
 	uids := make(map[string]string)
 	for _, d := range dashboards {

@@ -20,7 +20,18 @@ const (
 	DatasourcesGlob    = ComposeDir + "/grafana/provisioning/datasources/*.yml"
 	DashboardProviders = ComposeDir + "/grafana/provisioning/dashboards/*.yml"
 	MetricsCatalogue   = "docs/metrics.md"
-	OperationsDoc      = "docs/operations.md"
+
+	// The cluster compose (three brokers, 2 shards x 2 replicas, three
+	// Keeper nodes) stands beside the single-server one and shares its
+	// rules, dashboards and provisioning.
+	ClusterComposeDir        = ComposeDir + "/cluster"
+	ClusterComposeFile       = ClusterComposeDir + "/compose.yaml"
+	ClusterEnvExampleFile    = ClusterComposeDir + "/.env.example"
+	ClusterPrometheusConfig  = ClusterComposeDir + "/prometheus/prometheus.yml"
+	ClusterClickHouseConfig  = ClusterComposeDir + "/clickhouse/cluster.xml"
+	ClusterKeeperConfig      = ClusterComposeDir + "/keeper/keeper.xml"
+	ClusterJMXExporterConfig = ClusterComposeDir + "/kafka/jmx-exporter.yml"
+	OperationsDoc            = "docs/operations.md"
 )
 
 // RepoRoot returns the repository root: the nearest directory at or above

@@ -40,16 +40,24 @@ func promtool(t *testing.T, args ...string) string {
 }
 
 func TestPromtoolCheckConfig(t *testing.T) {
+	promtoolCheckConfig(t, PrometheusConfig)
+}
+
+// promtoolCheckConfig runs promtool check config on the Prometheus
+// configuration at file (relative to the repository root) and wants every
+// rule file of the repository checked with it.
+func promtoolCheckConfig(t *testing.T, file string) {
+	t.Helper()
 	root := repoRoot(t)
 	// Check a copy whose rule_files point at the repository's rules by
 	// absolute path, so the check does not depend on where it runs.
-	raw, err := os.ReadFile(filepath.Join(root, PrometheusConfig))
+	raw, err := os.ReadFile(filepath.Join(root, file))
 	if err != nil {
 		t.Fatal(err)
 	}
 	const relative = "  - rules/*.yml"
 	if !bytes.Contains(raw, []byte(relative)) {
-		t.Fatalf("%s: rule_files does not list %q", PrometheusConfig, strings.TrimSpace(relative))
+		t.Fatalf("%s: rule_files does not list %q", file, strings.TrimSpace(relative))
 	}
 	abs := "  - " + filepath.Join(root, RulesGlob)
 	cfg := filepath.Join(t.TempDir(), "prometheus.yml")
