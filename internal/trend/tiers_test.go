@@ -8,8 +8,8 @@ import (
 	"time"
 )
 
-// tm parses "2006-01-02 15:04" in UTC.
-func tm(t *testing.T, s string) time.Time {
+// splitTime parses "2006-01-02 15:04" in UTC.
+func splitTime(t *testing.T, s string) time.Time {
 	t.Helper()
 	v, err := time.Parse("2006-01-02 15:04", s)
 	if err != nil {
@@ -18,8 +18,8 @@ func tm(t *testing.T, s string) time.Time {
 	return v
 }
 
-// render writes pieces as "tier from-to" lines, times as "01-02 15:04".
-func render(ps []Piece) string {
+// renderPieces writes pieces as "tier from-to" lines, times as "01-02 15:04".
+func renderPieces(ps []Piece) string {
 	var b strings.Builder
 	for _, p := range ps {
 		fmt.Fprintf(&b, "%s %s-%s\n", p.Tier, p.From.Format("01-02 15:04"), p.To.Format("01-02 15:04"))
@@ -66,12 +66,12 @@ func TestSplitWindow(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			p := Pending{Hours: map[time.Time]bool{}, Days: map[time.Time]bool{}}
 			for _, h := range c.pendingHours {
-				p.Hours[tm(t, h)] = true
+				p.Hours[splitTime(t, h)] = true
 			}
 			for _, d := range c.pendingDays {
-				p.Days[tm(t, d)] = true
+				p.Days[splitTime(t, d)] = true
 			}
-			got := render(SplitWindow(tm(t, c.from), tm(t, c.to), p))
+			got := renderPieces(SplitWindow(splitTime(t, c.from), splitTime(t, c.to), p))
 			if got != c.want {
 				t.Errorf("SplitWindow(%s, %s):\ngot\n%swant\n%s", c.from, c.to, got, c.want)
 			}
