@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"tagpulse/internal/stacktest"
+	"tagpulse/internal/testkit/stacktest"
 )
 
 // TestAccountsSketchError checks the bound docs/schema-v2.md promises for
