@@ -21,7 +21,7 @@ type DemoOptions struct {
 	// peaks in its hour and the hour before.
 	Now time.Time
 	// Days is how many days of history come before the current hour; a 1h
-	// trending window needs one (24 windows), the default is 5.
+	// trending window needs one (24 windows), the default is 4.
 	Days int
 	// Seed seeds the words of the posts and is part of every id.
 	Seed uint64
@@ -29,7 +29,7 @@ type DemoOptions struct {
 
 // DefaultDemoOptions are the options of `make run`'s demo set.
 func DefaultDemoOptions() DemoOptions {
-	return DemoOptions{Now: time.Now().UTC(), Days: 5, Seed: 2026}
+	return DemoOptions{Now: time.Now().UTC(), Days: 4, Seed: 2026}
 }
 
 // demoStream is a run of posts that share their tags. A steady stream has
@@ -57,21 +57,21 @@ var (
 // about at a steady pace for days, then a solar storm whose auroras are
 // seen across Europe in the last hours.
 var demoStreams = []demoStream{
-	{name: "climate", tags: []string{"Climate"}, langs: []string{"en"}, rate: 6},
-	{name: "energy", tags: []string{"Climate", "Energy"}, langs: []string{"en", "de"}, rate: 3},
-	{name: "ai", tags: []string{"AI"}, langs: []string{"en"}, rate: 5},
-	{name: "ia", tags: []string{"IA", "Innovation"}, langs: []string{"fr"}, rate: 4},
-	{name: "ukraine", tags: []string{"Ukraine"}, langs: []string{"en", "de", "fr"}, rate: 4},
-	{name: "elections", tags: []string{"Elections2026"}, langs: []string{"en"}, rate: 3},
-	{name: "football", tags: []string{"Football", "LaLiga"}, langs: []string{"es"}, rate: 3},
-	{name: "munchen", tags: []string{"München"}, langs: []string{"de"}, rate: 2},
-	{name: "cafe", tags: []string{"Café"}, langs: []string{"fr", "es"}, rate: 2},
-	{name: "anzen", tags: []string{"安全保障"}, langs: []string{"ja"}, rate: 2},
-	{name: "anbo", tags: []string{"안보"}, langs: []string{"ko"}, rate: 1},
-	{name: "solarstorm", tags: []string{"SolarStorm", "Aurora"}, langs: []string{"en"}, rate: 1,
-		burst: []int{60, 45, 15, 4}},
-	{name: "aurora", tags: []string{"Aurora"}, langs: []string{"fr", "de", "ja", "en"}, rate: 1,
-		burst: []int{40, 30, 10, 3}},
+	{name: "climate", tags: []string{"Climate"}, langs: []string{"en"}, rate: 10},
+	{name: "energy", tags: []string{"Climate", "Energy"}, langs: []string{"en", "de"}, rate: 5},
+	{name: "ai", tags: []string{"AI"}, langs: []string{"en"}, rate: 10},
+	{name: "ia", tags: []string{"IA", "Innovation"}, langs: []string{"fr"}, rate: 5},
+	{name: "ukraine", tags: []string{"Ukraine"}, langs: []string{"en", "de", "fr"}, rate: 10},
+	{name: "elections", tags: []string{"Elections2026"}, langs: []string{"en"}, rate: 5},
+	{name: "football", tags: []string{"Football", "LaLiga"}, langs: []string{"es"}, rate: 5},
+	{name: "munchen", tags: []string{"München"}, langs: []string{"de"}, rate: 5},
+	{name: "cafe", tags: []string{"Café"}, langs: []string{"fr", "es"}, rate: 5},
+	{name: "anzen", tags: []string{"安全保障"}, langs: []string{"ja"}, rate: 5},
+	{name: "anbo", tags: []string{"안보"}, langs: []string{"ko"}, rate: 5},
+	{name: "solarstorm", tags: []string{"SolarStorm", "Aurora"}, langs: []string{"en"}, rate: 5,
+		burst: []int{90, 60, 25, 10}},
+	{name: "aurora", tags: []string{"Aurora"}, langs: []string{"fr", "de", "ja", "en"}, rate: 5,
+		burst: []int{60, 40, 15, 8}},
 }
 
 // GenerateDemo writes the demo set to w as JSONL (id, text, created_at,

@@ -16,7 +16,7 @@ import (
 func demoPosts(t *testing.T, now time.Time) ([]post.Post, Expected) {
 	t.Helper()
 	var buf bytes.Buffer
-	exp, err := GenerateDemo(&buf, DemoOptions{Now: now, Days: 5, Seed: 11})
+	exp, err := GenerateDemo(&buf, DemoOptions{Now: now, Days: 4, Seed: 11})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,8 +43,8 @@ func TestDemoOracleMatchesExtractor(t *testing.T) {
 	got := map[string]int{}
 	ids := map[string]bool{}
 	for _, p := range posts {
-		if p.CreatedAt.After(now) || p.CreatedAt.Before(now.Add(-6*24*time.Hour)) {
-			t.Errorf("post %s is dated %s, outside the 5 days before %s", p.ID, p.CreatedAt, now)
+		if p.CreatedAt.After(now) || p.CreatedAt.Before(now.Add(-5*24*time.Hour)) {
+			t.Errorf("post %s is dated %s, outside the 4 days before %s", p.ID, p.CreatedAt, now)
 		}
 		if ids[p.ID] {
 			t.Errorf("id %s is used twice", p.ID)
