@@ -24,7 +24,7 @@ build:
 # default) or 26 (ClickHouse 26.9, the clickhouse26 service).
 TAGPULSE_CLICKHOUSE ?= 18
 
-## run: start the stack, build, publish the bundled sample posts and serve trends (TAGPULSE_CLICKHOUSE=18|26)
+## run: start the stack, build, publish the demo set (TAGPULSE_DEMO=0: without) and the bundled sample posts and serve trends (TAGPULSE_CLICKHOUSE=18|26)
 run: stack-up build
 	TAGPULSE_CLICKHOUSE=$(TAGPULSE_CLICKHOUSE) scripts/run-local
 

@@ -2,7 +2,9 @@
 // deterministic, multilingual posts with Zipf-distributed hashtags, and the
 // counts a correct pipeline must find in them (Expected). `ingest
 // gen-corpus` writes it and the benchmark harness (internal/testkit/benchrun)
-// measures on it; it imports no ClickHouse and nothing of the harness, so
+// measures on it. GenerateDemo writes the demo set of `make run`
+// (`ingest gen-corpus --demo`): days of steady tags and a burst ending now.
+// The package imports no ClickHouse and nothing of the harness, so
 // the ingest binary links only this.
 package corpus
 

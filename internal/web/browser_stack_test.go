@@ -20,23 +20,6 @@ import (
 	"tagpulse/internal/trend/trendtest"
 )
 
-// artifactsDir is where screenshots go: TAGPULSE_ARTIFACTS_DIR, or a
-// temporary folder that outlives the test.
-func artifactsDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("TAGPULSE_ARTIFACTS_DIR")
-	if dir == "" {
-		var err error
-		if dir, err = os.MkdirTemp("", "tagpulse-artifacts-"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
 // TestPageInBrowser loads the page in headless Chromium against the
 // handler serving real ClickHouse data (the trendtest story), checks that
 // the bursting tag is listed first under Trending, that the steady giant
@@ -54,24 +37,13 @@ func TestPageInBrowser(t *testing.T) {
 
 	browser := stacktest.Browser(ctx, t)
 
-	dir := artifactsDir(t)
-	for _, vp := range []struct {
-		name          string
-		width, height int64
-		mobile        bool
-	}{
-		{"laptop", 1366, 900, false},
-		{"phone", 390, 844, true},
-	} {
-		t.Run(vp.name, func(t *testing.T) {
+	dir := stacktest.ArtifactsDir(t)
+	for _, vp := range stacktest.Viewports {
+		t.Run(vp.Name, func(t *testing.T) {
 			tab, cancelTab := chromedp.NewContext(browser)
 			defer cancelTab()
-			emulate := chromedp.EmulateViewport(vp.width, vp.height)
-			if vp.mobile {
-				emulate = chromedp.EmulateViewport(vp.width, vp.height, chromedp.EmulateScale(2), chromedp.EmulateMobile)
-			}
 			err := chromedp.Do(tab,
-				emulate,
+				vp.Emulate(),
 				chromedp.Navigate(base+"/"),
 				chromedp.WaitVisible(chromedp.CSS(`#trending li .name`)),
 				chromedp.WaitVisible(chromedp.CSS(`#top li .spark`)),
@@ -107,7 +79,7 @@ func TestPageInBrowser(t *testing.T) {
 			if !strings.HasPrefix(status, "Updated") {
 				t.Errorf("status %q, want Updated …", status)
 			}
-			path := filepath.Join(dir, "trends-page-"+vp.name+".png")
+			path := filepath.Join(dir, "trends-page-"+vp.Name+".png")
 			if err := os.WriteFile(path, shot, 0o644); err != nil {
 				t.Fatal(err)
 			}

@@ -14,30 +14,6 @@ import (
 	"tagpulse/internal/trend/trendtest"
 )
 
-// consoleErrors collects, until the tab's context ends, the errors the
-// page reports: console.error, uncaught exceptions and browser log errors
-// (a failed request among them). wait ends the collection and returns them.
-func consoleErrors(tab context.Context) (wait func() []string) {
-	messages := chromedp.Console(tab)
-	var got []string
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for m, err := range messages {
-			if err != nil {
-				return
-			}
-			if m.Type == chromedp.ConsoleError || m.IsException() {
-				got = append(got, m.String()+" ("+m.URL+")")
-			}
-		}
-	}()
-	return func() []string {
-		<-done
-		return got
-	}
-}
-
 // TestPageFiltersAndShareableLinks chooses a language and a source in the
 // page's menus (filled from the stored posts), checks that the lists
 // follow and that the address carries the window and the filters, reloads,
@@ -52,7 +28,7 @@ func TestPageFiltersAndShareableLinks(t *testing.T) {
 
 	tab, cancelTab := chromedp.NewContext(stacktest.Browser(ctx, t))
 	defer cancelTab()
-	errs := consoleErrors(tab)
+	errs := stacktest.ConsoleErrors(tab)
 
 	topNames := func() string {
 		return strings.Join(run(t, tab, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#top .name')].map(e => e.textContent)`)), ",")

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +16,19 @@ type binaries struct {
 	t   *testing.T
 	dir string
 	env []string
+}
+
+// freshPipeline returns the built binaries with an environment pointing
+// at a new topic (6 partitions), a new database and a new consumer group,
+// and migrates the database.
+func freshPipeline(t *testing.T, group string) binaries {
+	t.Helper()
+	kafka := stacktest.Kafka(t, 6)
+	store, _ := stacktest.ClickHouse(t)
+	b := binaries{t: t, dir: stacktest.Binaries(t), env: append(os.Environ(), "KAFKA_BROKERS="+strings.Join(kafka.Brokers, ","), "KAFKA_TOPIC="+kafka.Topic,
+		"CLICKHOUSE_DSN="+store.DSN, "KAFKA_GROUP="+stacktest.UniqueName(group))}
+	b.run("aggregate", "migrate")
+	return b
 }
 
 // with returns b with more environment variables (later ones win).

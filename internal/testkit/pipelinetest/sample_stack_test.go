@@ -3,7 +3,6 @@ package pipelinetest
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,17 +23,10 @@ var sampleTags = []string{"NIF2025", "OTAN", "UE", "NATO", "Defense", "Industry"
 // top --json`, then serves the page with `aggregate run` and checks in
 // headless Chromium that every tag of the article is listed.
 func TestSampleArticleFromFileToPage(t *testing.T) {
-	kafka := stacktest.Kafka(t, 6)
-	store, _ := stacktest.ClickHouse(t)
-	bin := stacktest.Binaries(t)
-	root := stacktest.RepoRoot(t)
+	cmd := freshPipeline(t, "e2e")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-
-	cmd := binaries{t: t, dir: bin, env: append(os.Environ(), "KAFKA_BROKERS="+strings.Join(kafka.Brokers, ","), "KAFKA_TOPIC="+kafka.Topic,
-		"CLICKHOUSE_DSN="+store.DSN, "KAFKA_GROUP="+stacktest.UniqueName("e2e"))}
-	cmd.run("aggregate", "migrate")
-	cmd.run("ingest", "file", samplePosts(t, root))
+	cmd.run("ingest", "file", samplePosts(t, stacktest.RepoRoot(t)))
 	cmd.run("aggregate", "run", "--until-caught-up", "--http-addr", "")
 
 	var top []struct {
@@ -60,7 +52,7 @@ func TestSampleArticleFromFileToPage(t *testing.T) {
 	}
 
 	addr := stacktest.FreeAddr(t)
-	stacktest.Start(t, "aggregate run", filepath.Join(bin, "aggregate"), cmd.env, "run", "--http-addr", addr)
+	stacktest.Start(t, "aggregate run", filepath.Join(cmd.dir, "aggregate"), cmd.env, "run", "--http-addr", addr)
 	stacktest.WaitHTTP(ctx, t, "http://"+addr+"/healthz")
 
 	names := pageTopNames(ctx, t, "http://"+addr+"/")

@@ -2,6 +2,7 @@ package stacktest
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"testing"
 
@@ -38,4 +39,68 @@ func Browser(ctx context.Context, t testing.TB) context.Context {
 		cancelAlloc()
 	})
 	return browser
+}
+
+// ConsoleErrors collects, until the tab's context ends, the errors the
+// page reports: console.error, uncaught exceptions and browser log errors
+// (a failed request among them). wait ends the collection and returns them.
+func ConsoleErrors(tab context.Context) (wait func() []string) {
+	messages := chromedp.Console(tab)
+	var got []string
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			if m.Type == chromedp.ConsoleError || m.IsException() {
+				got = append(got, m.String()+" ("+m.URL+")")
+			}
+		}
+	}()
+	return func() []string {
+		<-done
+		return got
+	}
+}
+
+// ArtifactsDir is where a test keeps what a reader may want to look at
+// afterwards (screenshots): TAGPULSE_ARTIFACTS_DIR, or a temporary folder
+// that outlives the test.
+func ArtifactsDir(t testing.TB) string {
+	t.Helper()
+	dir := os.Getenv("TAGPULSE_ARTIFACTS_DIR")
+	if dir == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "tagpulse-artifacts-"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// Viewport is a screen a page is tested on.
+type Viewport struct {
+	Name          string // "laptop", "phone": names screenshots and subtests
+	Width, Height int64  // CSS pixels
+	Mobile        bool   // a touch screen at twice the pixel density
+}
+
+// Viewports are the screens every page is tested on: a laptop and a
+// narrow phone.
+var Viewports = []Viewport{
+	{Name: "laptop", Width: 1366, Height: 900},
+	{Name: "phone", Width: 390, Height: 844, Mobile: true},
+}
+
+// Emulate sizes the tab to the viewport.
+func (v Viewport) Emulate() chromedp.Action[chromedp.Void] {
+	if v.Mobile {
+		return chromedp.EmulateViewport(v.Width, v.Height, chromedp.EmulateScale(2), chromedp.EmulateMobile)
+	}
+	return chromedp.EmulateViewport(v.Width, v.Height)
 }

@@ -1,0 +1,112 @@
+package pipelinetest
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"tagpulse/internal/corpus"
+	"tagpulse/internal/testkit/stacktest"
+	"tagpulse/internal/trend"
+)
+
+// TestDemoSetTrendsOnThePage is what `make run` shows on a first run: it
+// generates the demo set with `ingest gen-corpus --demo`, publishes it and
+// the sample article with `ingest file` into a fresh topic, aggregates with
+// `aggregate run --until-caught-up` into a fresh database, and checks that
+// `aggregate trending` over the last hour lists the burst tags first, over
+// a full day of history, and no steady tag. Then it serves the page and
+// checks in Chromium, on a laptop and a phone viewport, that Trending
+// starts with the burst tags and the console stays free of errors, and
+// saves screenshots: into docs/img (the README's) with
+// TAGPULSE_UPDATE_SCREENSHOTS=1, else into the artifacts folder.
+func TestDemoSetTrendsOnThePage(t *testing.T) {
+	cmd := freshPipeline(t, "demo")
+	root := stacktest.RepoRoot(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+
+	demo := filepath.Join(t.TempDir(), "demo.jsonl")
+	cmd.run("ingest", "gen-corpus", "--demo", "--output", demo)
+	cmd.run("ingest", "file", demo, samplePosts(t, root))
+	cmd.run("aggregate", "run", "--until-caught-up", "--http-addr", "")
+
+	var trending []trend.Trend
+	out, _ := cmd.run("aggregate", "trending", "--window", "1h", "--limit", "20", "--json")
+	if err := json.Unmarshal(out, &trending); err != nil {
+		t.Fatalf("decoding aggregate trending --json: %v\n%s", err, out)
+	}
+	var names []string
+	for _, tr := range trending {
+		names = append(names, tr.Display)
+		if !tr.EnoughHistory || tr.HistoryWindows != trend.DefaultParams().BaselineWindows {
+			t.Errorf("trending %s rests on %d windows of history (enough %v), want a full day", tr.Display, tr.HistoryWindows, tr.EnoughHistory)
+		}
+	}
+	burst := corpus.DemoBurstTags
+	if len(names) < len(burst) || !sameTags(names[:len(burst)], burst) {
+		t.Errorf("trending over 1h lists %v, want the burst tags %v first", names, burst)
+	}
+	for _, n := range names {
+		if slices.Contains(corpus.DemoSteadyTags, n) {
+			t.Errorf("steady tag %s is trending: %+v", n, trending)
+		}
+	}
+
+	addr := stacktest.FreeAddr(t)
+	stacktest.Start(t, "aggregate run", filepath.Join(cmd.dir, "aggregate"), cmd.env, "run", "--http-addr", addr)
+	stacktest.WaitHTTP(ctx, t, "http://"+addr+"/healthz")
+
+	dir := stacktest.ArtifactsDir(t)
+	if os.Getenv("TAGPULSE_UPDATE_SCREENSHOTS") == "1" {
+		dir = filepath.Join(root, "docs", "img")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	browser := stacktest.Browser(ctx, t)
+	for _, vp := range stacktest.Viewports {
+		t.Run(vp.Name, func(t *testing.T) {
+			tab, cancelTab := chromedp.NewContext(browser)
+			errs := stacktest.ConsoleErrors(tab)
+			if err := chromedp.Do(tab, vp.Emulate(), chromedp.Navigate("http://"+addr+"/"),
+				chromedp.WaitVisible(chromedp.CSS(`#trending li .spark`)),
+				chromedp.WaitVisible(chromedp.CSS(`#top li .spark`))); err != nil {
+				cancelTab()
+				t.Fatalf("loading the page in Chromium: %v", err)
+			}
+			shown, err := chromedp.Run(tab, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#trending .name')].map(e => e.textContent.replace(/^#/, ''))`))
+			if err != nil {
+				cancelTab()
+				t.Fatalf("reading the Trending list: %v", err)
+			}
+			shot, err := chromedp.Run(tab, chromedp.CaptureScreenshot())
+			cancelTab()
+			if err != nil {
+				t.Fatalf("taking a screenshot: %v", err)
+			}
+			if len(shown) < len(burst) || !sameTags(shown[:len(burst)], burst) {
+				t.Errorf("the page's Trending list is %v, want the burst tags %v first", shown, burst)
+			}
+			for _, e := range errs() {
+				t.Errorf("console: %s", e)
+			}
+			path := filepath.Join(dir, "trends-page-"+vp.Name+".png")
+			if err := os.WriteFile(path, shot, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("screenshot saved to %s (%d bytes)", path, len(shot))
+		})
+	}
+}
+
+// sameTags reports whether a and b hold the same tags in any order.
+func sameTags(a, b []string) bool {
+	return len(a) == len(b) && !slices.ContainsFunc(a, func(s string) bool { return !slices.Contains(b, s) })
+}
