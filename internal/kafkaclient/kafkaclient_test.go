@@ -1,10 +1,13 @@
 package kafkaclient
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/segmentio/kafka-go"
 )
 
 func TestValidate(t *testing.T) {
@@ -89,5 +92,27 @@ func TestTLSFiles(t *testing.T) {
 func TestDLQTopic(t *testing.T) {
 	if got := (&Config{Topic: "posts"}).DLQTopic(); got != "posts.dlq" {
 		t.Fatalf("got %q", got)
+	}
+}
+
+// TestCoordinatorErrorsAreRetried: the offset queries of a group wait out a
+// coordinator that is not ready (as on a fresh broker), and only that.
+func TestCoordinatorErrorsAreRetried(t *testing.T) {
+	tests := []struct {
+		err  error
+		want bool
+	}{
+		{kafka.NotCoordinatorForGroup, true},
+		{kafka.GroupCoordinatorNotAvailable, true},
+		{kafka.GroupLoadInProgress, true},
+		{fmt.Errorf("fetching: %w", kafka.NotCoordinatorForGroup), true},
+		{kafka.UnknownTopicOrPartition, false},
+		{kafka.SASLAuthenticationFailed, false},
+		{nil, false},
+	}
+	for _, tt := range tests {
+		if got := isCoordinatorError(tt.err); got != tt.want {
+			t.Errorf("isCoordinatorError(%v) = %v, want %v", tt.err, got, tt.want)
+		}
 	}
 }

@@ -2,11 +2,14 @@ package kafkaclient
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"tagpulse/internal/retry"
 )
 
 // This file holds every admin and offset query of tagpulse: partitions
@@ -85,13 +88,37 @@ func LogOffsets(ctx context.Context, client *kafka.Client, topic string, parts [
 	return out, nil
 }
 
+// coordinatorRetry retries a group's offset request while the group has no
+// coordinator ready: right after a group is first used, or a broker starts
+// or moves the group, Kafka answers NOT_COORDINATOR,
+// COORDINATOR_NOT_AVAILABLE or COORDINATOR_LOAD_IN_PROGRESS for a moment
+// (seen on a fresh broker in CI). Other errors are returned at once.
+var coordinatorRetry = retry.Policy{
+	Backoff:   retry.Backoff{Min: 50 * time.Millisecond, Max: time.Second},
+	Attempts:  12,
+	Retryable: isCoordinatorError,
+}
+
+// isCoordinatorError says whether err is one of the transient errors of a
+// group coordinator that is not ready.
+func isCoordinatorError(err error) bool {
+	return errors.Is(err, kafka.NotCoordinatorForGroup) ||
+		errors.Is(err, kafka.GroupCoordinatorNotAvailable) ||
+		errors.Is(err, kafka.GroupLoadInProgress)
+}
+
 // CommittedOffsets returns the group's committed offset per partition (-1
-// for none).
+// for none). It waits out a group coordinator that is not ready yet.
 func CommittedOffsets(ctx context.Context, client *kafka.Client, topic, group string, parts []int) (map[int]int64, error) {
-	resp, err := client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: parts}})
-	if err == nil {
-		err = resp.Error
-	}
+	var resp *kafka.OffsetFetchResponse
+	err := coordinatorRetry.Do(ctx, func(ctx context.Context) error {
+		var err error
+		resp, err = client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: parts}})
+		if err == nil {
+			err = resp.Error
+		}
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("fetching committed offsets of group %s on %s: %w", group, topic, err)
 	}
@@ -131,8 +158,20 @@ func CommitOffsets(ctx context.Context, client *kafka.Client, topic, group strin
 	for p, o := range offsets {
 		commits = append(commits, kafka.OffsetCommit{Partition: p, Offset: o})
 	}
-	resp, err := client.OffsetCommit(ctx, &kafka.OffsetCommitRequest{
-		GroupID: group, GenerationID: -1, Topics: map[string][]kafka.OffsetCommit{topic: commits},
+	var resp *kafka.OffsetCommitResponse
+	err := coordinatorRetry.Do(ctx, func(ctx context.Context) error {
+		var err error
+		resp, err = client.OffsetCommit(ctx, &kafka.OffsetCommitRequest{
+			GroupID: group, GenerationID: -1, Topics: map[string][]kafka.OffsetCommit{topic: commits},
+		})
+		if err == nil {
+			for _, ps := range resp.Topics[topic] {
+				if isCoordinatorError(ps.Error) {
+					return ps.Error
+				}
+			}
+		}
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("committing offsets of group %s on %s: %w", group, topic, err)
