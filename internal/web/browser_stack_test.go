@@ -56,6 +56,9 @@ func TestPageInBrowser(t *testing.T) {
 			trendingNames := run(t, tab, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#trending .name')].map(e => e.textContent)`))
 			topNames := run(t, tab, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#top .name')].map(e => e.textContent)`))
 			sparkLabel := run(t, tab, chromedp.AttributeValue(chromedp.CSS(`#trending li:first-child svg`), "aria-label")).Value
+			// The server's clock is stopped in 2025, so by the browser's
+			// clock every step is complete: no sparkline draws a projection.
+			partials := run(t, tab, chromedp.Evaluate[[]int](`[...document.querySelectorAll('#top li svg.spark')].map(s => s.querySelectorAll('path.spark-partial').length + s.querySelectorAll('circle.spark-dot-partial').length)`))
 			status := run(t, tab, chromedp.Text(chromedp.CSS(`#status`)))
 			noteHidden := run(t, tab, chromedp.Evaluate[bool](`document.getElementById('trending-history').hidden`))
 			shot := run(t, tab, chromedp.FullScreenshot(100))
@@ -72,6 +75,11 @@ func TestPageInBrowser(t *testing.T) {
 			}
 			if !strings.Contains(sparkLabel, "#NIF2025 per 12 minutes over the last 6 hours: peak 8 in the last hour, 1 before") {
 				t.Errorf("sparkline label %q", sparkLabel)
+			}
+			for i, n := range partials {
+				if n != 0 {
+					t.Errorf("sparkline %d of top has %d dashed segments or hollow dots, want none: its last step ended long ago", i+1, n)
+				}
 			}
 			if !noteHidden {
 				t.Errorf("the not-enough-history note shows over 25 hours of history")

@@ -86,6 +86,22 @@ func TestDemoSetTrendsOnThePage(t *testing.T) {
 				cancelTab()
 				t.Fatalf("reading the Trending list: %v", err)
 			}
+			// The server's clock is the browser's here, so each sparkline's
+			// last step is still filling: it is never drawn as a dip.
+			partials, err := chromedp.Run(tab, chromedp.Evaluate[[]int](`[...document.querySelectorAll('#top li svg.spark')].map(s => s.querySelectorAll('path.spark-partial').length + s.querySelectorAll('circle.spark-dot-partial').length)`))
+			if err != nil {
+				cancelTab()
+				t.Fatalf("reading the sparklines: %v", err)
+			}
+			// Before half of the step has passed it is left out (0), after
+			// that drawn as one dashed segment and one hollow dot (2); all
+			// sparklines share the step, so all agree.
+			for i, n := range partials {
+				if (n != 0 && n != 2) || n != partials[0] {
+					t.Errorf("sparklines of top draw the step still filling as %v dashed segments and hollow dots (sparkline %d), want all 0 or all 2", partials, i+1)
+					break
+				}
+			}
 			shot, err := chromedp.Run(tab, chromedp.CaptureScreenshot())
 			cancelTab()
 			if err != nil {

@@ -72,7 +72,20 @@
     title.textContent = label;
     svg.appendChild(title);
     if (!points || points.length === 0) return svg;
-    const max = Math.max(1, ...points.map((p) => p.count));
+    // The last step holds the current minute and is still filling: drawn
+    // at its count so far, every line would dip at its right edge and a
+    // burst would look as if it were ending. Until half of it has passed
+    // it is left out (a few early posts say little about the step); after
+    // that it is drawn at the rate so far over the whole step, dashed, with
+    // a hollow dot: a projection, not a count.
+    const last = points[points.length - 1];
+    const start = Date.parse(last.time), end = Date.parse(last.end);
+    const filled = end > start ? Math.min(1, Math.max(0, (Date.now() - start) / (end - start))) : 1;
+    if (points.length > 1 && filled < 0.5) points = points.slice(0, -1);
+    const values = points.map((p) => p.count);
+    const partial = points.length > 1 && filled >= 0.5 && filled < 1;
+    if (partial) values[values.length - 1] = last.count / filled;
+    const max = Math.max(1, ...values);
     const dx = points.length > 1 ? (w - 2 * pad) / (points.length - 1) : 0;
     const inWindow = windowPoints();
     const now = document.createElementNS(SVG, "rect");
@@ -83,21 +96,29 @@
     now.setAttribute("height", String(h));
     now.setAttribute("class", "spark-now");
     svg.appendChild(now);
-    const xy = points.map((p, i) => [pad + i * dx, h - pad - (p.count / max) * (h - 2 * pad)]);
-    const line = xy.map(([x, y], i) => (i ? "L" : "M") + x.toFixed(1) + " " + y.toFixed(1)).join(" ");
+    const xy = values.map((v, i) => [pad + i * dx, h - pad - (v / max) * (h - 2 * pad)]);
+    const d = (pts) => pts.map(([x, y], i) => (i ? "L" : "M") + x.toFixed(1) + " " + y.toFixed(1)).join(" ");
+    const line = d(xy);
     const area = document.createElementNS(SVG, "path");
     area.setAttribute("d", `${line} L${xy[xy.length - 1][0].toFixed(1)} ${h - pad} L${pad} ${h - pad} Z`);
     area.setAttribute("class", "spark-area");
     const path = document.createElementNS(SVG, "path");
-    path.setAttribute("d", line);
+    path.setAttribute("d", d(partial ? xy.slice(0, -1) : xy));
     path.setAttribute("class", "spark-line");
+    svg.append(area, path);
+    if (partial) {
+      const rest = document.createElementNS(SVG, "path");
+      rest.setAttribute("d", d(xy.slice(-2)));
+      rest.setAttribute("class", "spark-line spark-partial");
+      svg.append(rest);
+    }
     const [lx, ly] = xy[xy.length - 1];
     const dot = document.createElementNS(SVG, "circle");
     dot.setAttribute("cx", lx.toFixed(1));
     dot.setAttribute("cy", ly.toFixed(1));
     dot.setAttribute("r", "2.5");
-    dot.setAttribute("class", "spark-dot");
-    svg.append(area, path, dot);
+    dot.setAttribute("class", partial ? "spark-dot spark-dot-partial" : "spark-dot");
+    svg.append(dot);
     return svg;
   }
 
@@ -112,7 +133,8 @@
     const before = counts.slice(0, counts.length - windowPoints());
     const peak = (xs) => number(Math.max(0, ...xs));
     return `#${item.display} per ${STEP_WORDS[spark.step]} over ${WORDS[spark.span]}: ` +
-      `peak ${peak(counts.slice(-windowPoints()))} in ${WORDS[current]}, ${peak(before)} before`;
+      `peak ${peak(counts.slice(-windowPoints()))} in ${WORDS[current]}, ${peak(before)} before; ` +
+      `the step still filling is drawn dashed at its rate so far once half of it has passed`;
   }
 
   // historyNote says when the trending scores rest on fewer earlier
