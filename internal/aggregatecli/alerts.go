@@ -61,8 +61,8 @@ and records nothing.`,
 		}
 		now := time.Now()
 		if at != "" {
-			if now, err = time.Parse(time.RFC3339, at); err != nil {
-				return fmt.Errorf("--at %q: want an RFC 3339 time such as 2025-11-20T14:00:00Z", at)
+			if now, err = trend.ParseAt("--at", at); err != nil {
+				return err
 			}
 		}
 		conn, err := chstore.Open(cmd.Context(), store)

@@ -47,11 +47,7 @@ func (q *trendQuery) now() (time.Time, error) {
 	if q.at == "" {
 		return time.Now(), nil
 	}
-	t, err := time.Parse(time.RFC3339, q.at)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("--at %q: want an RFC 3339 time such as 2025-11-20T14:00:00Z", q.at)
-	}
-	return t, nil
+	return trend.ParseAt("--at", q.at)
 }
 
 // open checks the flags, then lets build make and check the query from

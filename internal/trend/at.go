@@ -10,6 +10,17 @@ var (
 	MaxTime = time.Unix(1<<32-1, 0).UTC() // 2106-02-07T06:28:15Z
 )
 
+// ParseAt reads the time a question is asked of, as the CLI's --at and
+// the API's at give it (name is how the caller calls it): an RFC 3339 time.
+// Its error is an ErrInvalidQuery.
+func ParseAt(name, value string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339, value)
+	if err != nil {
+		return time.Time{}, invalid("%s %q: want an RFC 3339 time such as 2025-11-20T14:00:00Z", name, value)
+	}
+	return t, nil
+}
+
 // validateAt checks that the query time is set and that the window ending
 // with its minute lies within MinTime and MaxTime.
 func validateAt(at time.Time, window time.Duration) error {

@@ -266,9 +266,9 @@ func (p params) at(now func() time.Time) (time.Time, string, error) {
 	if v == "" {
 		return now(), "now", nil
 	}
-	t, err := time.Parse(time.RFC3339, v)
+	t, err := trend.ParseAt("at", v)
 	if err != nil {
-		return time.Time{}, "", badRequestf("at %q: want an RFC 3339 time such as 2025-11-20T14:00:00Z", v)
+		return time.Time{}, "", badRequest(err.Error())
 	}
 	return t, strconv.FormatInt(t.Unix()-t.Unix()%60, 10), nil
 }
