@@ -7,12 +7,14 @@ import (
 
 	"tagpulse/internal/chstore"
 	"tagpulse/internal/command"
+	"tagpulse/internal/rollup"
 )
 
 func newMigrateCmd() *cobra.Command {
 	var (
-		store chstore.Config
-		logs  command.Logging
+		store  chstore.Config
+		logs   command.Logging
+		dropV1 bool
 	)
 	cmd := &cobra.Command{
 		Use:   "migrate",
@@ -20,20 +22,41 @@ func newMigrateCmd() *cobra.Command {
 		Long: `migrate creates the ClickHouse database named in CLICKHOUSE_DSN when it is
 missing and applies every schema migration not yet recorded in its
 schema_migrations table. It is safe to run any number of times, and by two
-replicas at once.`,
+replicas at once.
+
+On a schema v1 database it upgrades to schema v2 in place
+(docs/schema-v2.md): it copies mentions one day at a time into the new
+order, with progress on stderr (interrupted, it resumes at the first day not
+copied), then computes the hour and day rollups of all of history. Stop the
+aggregators first; Kafka keeps their backlog. v1's tables are kept under
+mentions_v1, tag_minute and tag_display until --drop-v1.`,
 		Args: cobra.NoArgs,
 	}
 	flags := command.Flags(cmd)
 	store.RegisterFlags(flags)
 	logs.RegisterFlags(flags)
+	flags.Bool(&dropV1, "drop-v1", "", false, "drop the tables schema v1 left behind after an upgrade (mentions_v1, tag_minute, tag_display)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		log, err := logs.Start(cmd, flags, &store)
 		if err != nil {
 			return err
 		}
-		applied, err := chstore.Migrate(cmd.Context(), store)
+		applied, err := chstore.MigrateProgress(cmd.Context(), store, cmd.ErrOrStderr())
 		if err != nil {
 			return fmt.Errorf("migrate: %w", err)
+		}
+		conn, err := chstore.Open(cmd.Context(), store)
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		defer conn.Close()
+		if dropV1 {
+			if err := chstore.DropV1(cmd.Context(), conn); err != nil {
+				return fmt.Errorf("migrate: %w", err)
+			}
+		}
+		if err := rollup.NewWorker(conn, log, nil).CatchUp(cmd.Context(), cmd.ErrOrStderr()); err != nil {
+			return fmt.Errorf("migrate: bringing the rollups up to date: %w", err)
 		}
 		log.Info("schema up to date", "applied", applied)
 		return nil

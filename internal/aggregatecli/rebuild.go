@@ -32,11 +32,11 @@ Use it when counts hold something they should not: a tag an old extractor
 found wrongly, posts that should not have been published. Replay only adds
 post ids to the counts and cannot remove them (docs/operations.md).
 
-The days are dropped whole: the day partitions of mentions and tag_minute
-(DROP PARTITION) and the days' rows of tag_display (ALTER TABLE ... DELETE,
-waited for), the same on ClickHouse 18.16 and later. The topic's end
-offsets are read after the drop, so what a running consumer stored before
-is read again; the days' counts are incomplete while the rebuild runs.
+The days are dropped whole: the day partitions of mentions and of every
+rollup table (DROP PARTITION), the same on ClickHouse 18.16 and later. The
+topic's end offsets are read after the drop, so what a running consumer
+stored before is read again; the days' counts are incomplete while the
+rebuild runs. The rollups of the days are recomputed before it returns.
 
 Before dropping anything, rebuild checks that the topic still holds every
 message that may carry a post of the range: when Kafka's retention

@@ -15,6 +15,7 @@ import (
 	"tagpulse/internal/chstore"
 	"tagpulse/internal/command"
 	"tagpulse/internal/kafkaclient"
+	"tagpulse/internal/rollup"
 )
 
 // replayHidden are the flags of the consuming group that replay and
@@ -131,7 +132,15 @@ func (s *consuming) readTopic(cmd *cobra.Command, log *slog.Logger, read func(ct
 	bar := progressBar{w: cmd.ErrOrStderr()}
 	err = read(ctx, c, bar.update)
 	bar.done()
-	return err
+	if err != nil {
+		return err
+	}
+	// What was read again is in mentions and its hours are marked; the
+	// rollups follow before the command returns.
+	if err := rollup.NewWorker(conn, log, nil).CatchUp(ctx, cmd.ErrOrStderr()); err != nil {
+		return fmt.Errorf("bringing the rollups up to date: %w", err)
+	}
+	return nil
 }
 
 // replayRange builds the range of a replay from its flags, relative to now.

@@ -22,6 +22,7 @@ import (
 	"tagpulse/internal/command"
 	"tagpulse/internal/kafkaclient"
 	"tagpulse/internal/retry"
+	"tagpulse/internal/rollup"
 	"tagpulse/internal/trend"
 	"tagpulse/internal/web"
 )
@@ -36,6 +37,7 @@ func newRunCmd() *cobra.Command {
 		httpAddr  string
 		retention time.Duration
 		caughtUp  bool
+		rollupInt time.Duration
 		api       = web.DefaultConfig()
 		alerts    alert.Config
 	)
@@ -65,7 +67,8 @@ the default port.`,
 	set.registerFlags(flags)
 	flags.String(&httpAddr, "http-addr", "AGGREGATE_HTTP_ADDR", DefaultHTTPAddr, "address of the HTTP server (metrics, health, API, page); empty disables it; a run --until-caught-up serves it only when this is given")
 	flags.Duration(&retention, "retention", "AGGREGATE_RETENTION", 90*24*time.Hour, "drop ClickHouse partitions older than this; 0 keeps everything")
-	flags.Bool(&caughtUp, "until-caught-up", "", false, "exit 0 once everything up to the end offsets seen at start is written and committed")
+	flags.Bool(&caughtUp, "until-caught-up", "", false, "exit 0 once everything up to the end offsets seen at start is written and committed, and its hour and day rollups are up to date")
+	flags.Duration(&rollupInt, "rollup-interval", "AGGREGATE_ROLLUP_INTERVAL", 30*time.Second, "how often to bring the hour and day rollups up to date with the rows written (docs/schema-v2.md); 0 runs no rollup in this process (reads stay exact, only slower)")
 	api.RegisterFlags(flags)
 	alerts.RegisterFlags(flags)
 
@@ -76,6 +79,9 @@ the default port.`,
 		}
 		if retention < 0 {
 			return fmt.Errorf("--retention must not be negative, got %s", retention)
+		}
+		if rollupInt < 0 {
+			return fmt.Errorf("--rollup-interval must not be negative, got %s", rollupInt)
 		}
 		if err := api.Validate(); err != nil {
 			return err
@@ -92,6 +98,7 @@ the default port.`,
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 		metrics := aggregator.NewMetrics(reg)
 		alertMetrics := alert.NewMetrics(reg) // exported with or without rules
+		rollupMetrics := rollup.NewMetrics(reg)
 
 		// The connection dials on demand: the API can be served (and
 		// fail like any query while ClickHouse is away) before
@@ -140,7 +147,16 @@ the default port.`,
 			if retention > 0 {
 				go aggregator.RunRetention(ctx, conn, retention, time.Hour, log)
 			}
-			return c.Run(ctx, aggregator.RunOptions{UntilCaughtUp: caughtUp})
+			worker := rollup.NewWorker(conn, log, rollupMetrics)
+			if rollupInt > 0 && !caughtUp {
+				go worker.Run(ctx, rollupInt)
+			}
+			if err := c.Run(ctx, aggregator.RunOptions{UntilCaughtUp: caughtUp}); err != nil || !caughtUp || ctx.Err() != nil {
+				return err
+			}
+			// A batch load answers fast at once: its rollups are done
+			// before the run exits.
+			return worker.CatchUp(ctx, cmd.ErrOrStderr())
 		})
 		if err := g.Wait(); err != nil {
 			return err
@@ -254,7 +270,7 @@ func (s *consuming) waitForClickHouse(ctx context.Context, conn driver.Conn, log
 		OnRecover: func(attempt int) { log.Info("ClickHouse ready", "attempts", attempt) },
 	}
 	return p.Do(ctx, func(ctx context.Context) error {
-		if _, err := chstore.Migrate(ctx, s.store); err != nil {
+		if _, err := chstore.MigrateProgress(ctx, s.store, os.Stderr); err != nil {
 			return fmt.Errorf("migrating ClickHouse schema: %w", err)
 		}
 		if err := conn.Ping(ctx); err != nil {

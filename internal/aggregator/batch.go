@@ -20,8 +20,8 @@ import (
 const MaxDaysPerBatch = 100
 
 // rowOverhead is the memory of a row in the batch's columns beyond its
-// strings' bytes: five string headers, two times and three integers.
-const rowOverhead = 144
+// strings' bytes: six string headers, two times and three integers.
+const rowOverhead = 160
 
 // batch collects the rows of the messages read since the last flush, the
 // poison among them, and, per partition, the last message (what a commit
@@ -34,6 +34,7 @@ type batch struct {
 	last     map[int]kafka.Message
 	times    []stamp
 	days     map[int64]struct{} // days of created_at among the rows
+	hours    map[int64]struct{} // hours of created_at among the rows, marked for the rollup
 	messages int
 	bytes    int
 	started  time.Time
@@ -43,10 +44,19 @@ type batch struct {
 type stamp struct{ created, kafka time.Time }
 
 func newBatch() *batch {
-	return &batch{last: map[int]kafka.Message{}, days: map[int64]struct{}{}}
+	return &batch{last: map[int]kafka.Message{}, days: map[int64]struct{}{}, hours: map[int64]struct{}{}}
 }
 
 func (b *batch) empty() bool { return b.messages == 0 }
+
+// markedHours returns the hours of the batch's rows, for the rollup.
+func (b *batch) markedHours() []time.Time {
+	out := make([]time.Time, 0, len(b.hours))
+	for h := range b.hours {
+		out = append(out, time.Unix(h*3600, 0).UTC())
+	}
+	return out
+}
 
 // full says whether the batch must be flushed before it takes another
 // message: it holds maxRows rows, maxBytes bytes, or MaxDaysPerBatch days.
@@ -76,12 +86,13 @@ func (b *batch) add(m kafka.Message, now time.Time) *Poison {
 	}
 	r := &b.rows
 	for i := first; i < r.Len(); i++ {
-		b.bytes += rowOverhead + len(r.PostID[i]) + len(r.Tag[i]) + len(r.Display[i]) + len(r.Source[i]) + len(r.Lang[i])
+		b.bytes += rowOverhead + len(r.PostID[i]) + len(r.Account[i]) + len(r.Tag[i]) + len(r.Display[i]) + len(r.Source[i]) + len(r.Lang[i])
 	}
 	created := now
 	if r.Len() > first {
 		created = r.CreatedAt[first]
 		b.days[created.Unix()/86400] = struct{}{}
+		b.hours[created.Unix()/3600] = struct{}{}
 	}
 	b.times = append(b.times, stamp{created: created, kafka: m.Time})
 	return nil
@@ -132,6 +143,7 @@ func appendMentions(rows *chstore.Mentions, decoder *post.MessageDecoder, seen *
 		}
 		rows.Append(chstore.Mention{
 			PostID:           msg.ID,
+			Account:          msg.Author,
 			Tag:              h.Tag,
 			Display:          display,
 			CreatedAt:        created,

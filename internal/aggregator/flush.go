@@ -10,6 +10,7 @@ import (
 
 	"tagpulse/internal/chstore"
 	"tagpulse/internal/retry"
+	"tagpulse/internal/rollup"
 )
 
 // committer commits the offsets of messages read in a consumer group: a
@@ -76,10 +77,18 @@ func (s *sink) write(ctx context.Context, b *batch) error {
 		return nil
 	}
 	start := time.Now()
+	hours := b.markedHours()
+	// The rows, then the marks of their hours for the rollup, both before
+	// the commit: a committed offset means the rows are stored and the
+	// rollup knows their hours changed. A retry repeats both; copies fold
+	// and a second mark costs a recompute at most.
 	err := s.retry.do(ctx, opInsert, kindInsert, func(ctx context.Context) error {
 		ictx, cancel := context.WithTimeout(ctx, s.timeout)
 		defer cancel()
-		return b.rows.Insert(ictx, s.store, s.durability)
+		if err := b.rows.Insert(ictx, s.store, s.durability); err != nil {
+			return err
+		}
+		return rollup.Mark(ictx, s.store, hours, s.now())
 	})
 	if err != nil {
 		return err

@@ -3,15 +3,22 @@ package chstore
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"tagpulse/internal/rollup"
 )
 
 // Mention is one row of the mentions table: one post × one of its hashtags.
 type Mention struct {
-	PostID           string
+	PostID string
+	// Account is the post's author, empty when the source gives none (the
+	// rollup then counts the post as its own account).
+	Account          string
 	Tag              string
 	Display          string
 	CreatedAt        time.Time
@@ -37,11 +44,11 @@ var (
 // the largest short-lived allocation of an insert, BENCHMARKS.md). Strings
 // are shared with whatever decoded them.
 type Mentions struct {
-	PostID, Tag, Display, Source, Lang []string
-	CreatedAt, InsertedAt              []time.Time
-	ExtractorVersion                   []uint16
-	KafkaPartition                     []int32
-	KafkaOffset                        []int64
+	PostID, Account, Tag, Display, Source, Lang []string
+	CreatedAt, InsertedAt                       []time.Time
+	ExtractorVersion                            []uint16
+	KafkaPartition                              []int32
+	KafkaOffset                                 []int64
 }
 
 // Len is the number of rows.
@@ -50,6 +57,7 @@ func (m *Mentions) Len() int { return len(m.PostID) }
 // Append adds one row.
 func (m *Mentions) Append(r Mention) {
 	m.PostID = append(m.PostID, r.PostID)
+	m.Account = append(m.Account, r.Account)
 	m.Tag = append(m.Tag, r.Tag)
 	m.Display = append(m.Display, r.Display)
 	m.Source = append(m.Source, r.Source)
@@ -64,7 +72,7 @@ func (m *Mentions) Append(r Mention) {
 // Row returns row i.
 func (m *Mentions) Row(i int) Mention {
 	return Mention{
-		PostID: m.PostID[i], Tag: m.Tag[i], Display: m.Display[i], CreatedAt: m.CreatedAt[i],
+		PostID: m.PostID[i], Account: m.Account[i], Tag: m.Tag[i], Display: m.Display[i], CreatedAt: m.CreatedAt[i],
 		Source: m.Source[i], Lang: m.Lang[i], ExtractorVersion: m.ExtractorVersion[i],
 		KafkaPartition: m.KafkaPartition[i], KafkaOffset: m.KafkaOffset[i], InsertedAt: m.InsertedAt[i],
 	}
@@ -73,7 +81,7 @@ func (m *Mentions) Row(i int) Mention {
 // Reset empties m and keeps its arrays for the next rows; the strings they
 // held are dropped, so they keep no post alive.
 func (m *Mentions) Reset() {
-	for _, col := range []*[]string{&m.PostID, &m.Tag, &m.Display, &m.Source, &m.Lang} {
+	for _, col := range []*[]string{&m.PostID, &m.Account, &m.Tag, &m.Display, &m.Source, &m.Lang} {
 		clear(*col)
 		*col = (*col)[:0]
 	}
@@ -81,40 +89,44 @@ func (m *Mentions) Reset() {
 	m.ExtractorVersion, m.KafkaPartition, m.KafkaOffset = m.ExtractorVersion[:0], m.KafkaPartition[:0], m.KafkaOffset[:0]
 }
 
-// InsertMentions writes rows to mentions in one INSERT (see Insert).
+// InsertMentions writes rows to mentions in one INSERT (see Insert), then
+// marks their hours for the rollup, as the aggregator's flush does.
 func InsertMentions(ctx context.Context, conn driver.Conn, rows []Mention) error {
 	var m Mentions
+	hours := map[time.Time]bool{}
 	for _, r := range rows {
 		m.Append(r)
+		hours[r.CreatedAt.UTC().Truncate(time.Hour)] = true
 	}
-	return m.Insert(ctx, conn, Durability{})
+	if err := m.Insert(ctx, conn, Durability{}); err != nil {
+		return err
+	}
+	return rollup.Mark(ctx, conn, slices.Collect(maps.Keys(hours)), time.Now())
 }
 
-// Insert writes the rows to mentions in one INSERT. The materialized
-// views of the schema derive tag_minute and tag_display from the same
-// block, so a successful return means the counts include these rows. An
-// insert that fails may still have written some of its rows; writing the
-// same rows again is harmless (see docs/exactly-once.md). d's per-insert
-// settings (insert_quorum) go with the insert; its fsync mode was applied
-// to the tables by PrepareDurability.
+// Insert writes the rows to mentions in one INSERT. A successful return
+// means reads count these rows: an hour not yet rolled up is read from
+// mentions (the caller then marks the rows' hours for the rollup, see
+// internal/rollup). An insert that fails may still have written some of
+// its rows; writing the same rows again is harmless (see
+// docs/exactly-once.md). d's per-insert settings (insert_quorum) go with
+// the insert; its fsync mode was applied to the tables by
+// PrepareDurability.
 func (m *Mentions) Insert(ctx context.Context, conn driver.Conn, d Durability) error {
 	if m.Len() == 0 {
 		return nil
 	}
-	// The two materialized views process the block at the same time
-	// instead of one after the other (ClickHouse 18.16 and current):
-	// ~10% more rows/s for the same CPU (BENCHMARKS.md).
-	settings := clickhouse.Settings{"parallel_view_processing": 1}
+	settings := clickhouse.Settings{}
 	d.insertSettings(settings)
 	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(settings))
-	batch, err := conn.PrepareBatch(ctx, `INSERT INTO mentions (post_id, tag, display, created_at, source, lang, extractor_version, kafka_partition, kafka_offset, inserted_at)`)
+	batch, err := conn.PrepareBatch(ctx, `INSERT INTO mentions (post_id, account, tag, display, created_at, source, lang, extractor_version, kafka_partition, kafka_offset, inserted_at)`)
 	if err != nil {
 		return fmt.Errorf("preparing insert into mentions: %w", err)
 	}
 	defer batch.Abort()
 	// Whole columns: appending slices skips the per-row, per-value type
 	// switches of batch.Append, which dominated the insert's CPU.
-	for i, col := range []any{m.PostID, m.Tag, m.Display, m.CreatedAt, m.Source, m.Lang, m.ExtractorVersion, m.KafkaPartition, m.KafkaOffset, m.InsertedAt} {
+	for i, col := range []any{m.PostID, m.Account, m.Tag, m.Display, m.CreatedAt, m.Source, m.Lang, m.ExtractorVersion, m.KafkaPartition, m.KafkaOffset, m.InsertedAt} {
 		if err := batch.Column(i).Append(col); err != nil {
 			return fmt.Errorf("appending column %d to insert into mentions: %w", i, err)
 		}

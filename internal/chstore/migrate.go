@@ -4,6 +4,7 @@ import (
 	"context"
 	"embed"
 	"fmt"
+	"io"
 	"io/fs"
 	"sort"
 	"strconv"
@@ -23,6 +24,15 @@ type Migration struct {
 	Version    int
 	Name       string
 	Statements []string
+	// Step, when set, runs after the statements: the part of a migration
+	// SQL alone cannot do (copying a table into a new order, with
+	// progress). It must be resumable: an interrupted step runs again.
+	Step func(ctx context.Context, conn driver.Conn, database string, progress io.Writer) error
+}
+
+// steps are the Go steps of the migrations that have one, by version.
+var steps = map[int]func(ctx context.Context, conn driver.Conn, database string, progress io.Writer) error{
+	4: upgradeMentions,
 }
 
 // Migrations returns the embedded migrations in version order.
@@ -43,7 +53,7 @@ func Migrations() ([]Migration, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading migration %s: %w", name, err)
 		}
-		out = append(out, Migration{Version: v, Name: strings.TrimSuffix(name, ".sql"), Statements: splitStatements(string(body))})
+		out = append(out, Migration{Version: v, Name: strings.TrimSuffix(name, ".sql"), Statements: splitStatements(string(body)), Step: steps[v]})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
 	return out, nil
@@ -75,6 +85,12 @@ func splitStatements(sql string) []string {
 // applies every migration not yet recorded in schema_migrations. It returns
 // the versions it applied.
 func Migrate(ctx context.Context, cfg Config) ([]int, error) {
+	return MigrateProgress(ctx, cfg, io.Discard)
+}
+
+// MigrateProgress is Migrate, writing the progress of long steps (the
+// upgrade of a v1 database copies every day of mentions) to progress.
+func MigrateProgress(ctx context.Context, cfg Config, progress io.Writer) ([]int, error) {
 	opts, err := cfg.Options()
 	if err != nil {
 		return nil, err
@@ -99,7 +115,7 @@ func Migrate(ctx context.Context, cfg Config) ([]int, error) {
 		return nil, err
 	}
 	defer conn.Close()
-	return migrateConn(ctx, conn, database)
+	return migrateConn(ctx, conn, database, progress)
 }
 
 // appliedVersions reads schema_migrations; none are applied while it does
@@ -138,7 +154,7 @@ const createSchemaMigrations = `CREATE TABLE IF NOT EXISTS schema_migrations (
     applied_at DateTime
 ) ENGINE = ReplacingMergeTree(applied_at) ORDER BY version`
 
-func migrateConn(ctx context.Context, conn driver.Conn, database string) ([]int, error) {
+func migrateConn(ctx context.Context, conn driver.Conn, database string, progress io.Writer) ([]int, error) {
 	migrations, err := Migrations()
 	if err != nil {
 		return nil, err
@@ -178,6 +194,11 @@ func migrateConn(ctx context.Context, conn driver.Conn, database string) ([]int,
 		for i, stmt := range m.Statements {
 			if err := conn.Exec(ctx, stmt); err != nil {
 				return done, fmt.Errorf("migration %s, statement %d: %w", m.Name, i+1, err)
+			}
+		}
+		if m.Step != nil {
+			if err := m.Step(ctx, conn, database, progress); err != nil {
+				return done, fmt.Errorf("migration %s: %w", m.Name, err)
 			}
 		}
 		if err := recordMigration(ctx, conn, m); err != nil {

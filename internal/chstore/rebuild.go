@@ -15,13 +15,9 @@ import (
 // every ClickHouse tagpulse supports.
 var ErrNotWholeDays = errors.New("range is not whole UTC days")
 
-// dayTables are the tables partitioned by toYYYYMMDD of the post's
-// created_at (tag_minute by its minute, which has the same day).
-var dayTables = []string{"mentions", "tag_minute"}
-
-// mutationWait bounds how long DropDays waits for the deletion from
-// tag_display to be applied.
-const mutationWait = 5 * time.Minute
+// dayTables are the tables partitioned by toYYYYMMDD of the post's day:
+// mentions and everything the rollup derives from it, marks included.
+var dayTables = []string{"mentions", "tag_hour", "tag_day", "post_hour", "post_day", "tag_display_day", "rollup_dirty", "rollup_done"}
 
 // DayRange returns the UTC days of [from, to), which must start and end at
 // midnight UTC (ErrNotWholeDays otherwise) and hold at least one day.
@@ -41,18 +37,16 @@ func DayRange(from, to time.Time) ([]time.Time, error) {
 }
 
 // DropDays removes every count of the posts created in [from, to), which
-// must be whole UTC days: the day partitions of mentions and tag_minute
-// are dropped (a metadata operation, immediate and exact), and the rows of
-// tag_display for those days, which is partitioned by month, are deleted
-// with a mutation that DropDays waits for. It returns the days dropped.
-// Rows inserted meanwhile by a running consumer may be dropped too: a
-// rebuild then reads them again from Kafka.
+// must be whole UTC days: the day partitions of mentions and of every
+// rollup table are dropped (a metadata operation, immediate and exact). It
+// returns the days dropped. Rows inserted meanwhile by a running consumer
+// may be dropped too: a rebuild then reads them again from Kafka, and
+// their marks bring the rollup back.
 func DropDays(ctx context.Context, conn driver.Conn, from, to time.Time) ([]string, error) {
 	all, err := DayRange(from, to)
 	if err != nil {
 		return nil, err
 	}
-	from, to = from.UTC(), to.UTC()
 	var days []string
 	for _, d := range all {
 		id := d.Format("20060102")
@@ -65,34 +59,5 @@ func DropDays(ctx context.Context, conn driver.Conn, from, to time.Time) ([]stri
 		}
 		days = append(days, d.Format(time.DateOnly))
 	}
-	if err := conn.Exec(ctx, "ALTER TABLE tag_display DELETE WHERE day >= toDate(?) AND day < toDate(?)",
-		from.Format(time.DateOnly), to.Format(time.DateOnly)); err != nil {
-		return days, fmt.Errorf("deleting the rows of tag_display from %s to %s: %w", from.Format(time.DateOnly), to.Format(time.DateOnly), err)
-	}
-	if err := waitForMutations(ctx, conn, "tag_display"); err != nil {
-		return days, err
-	}
 	return days, nil
-}
-
-// waitForMutations waits until table has no mutation left to apply.
-// ClickHouse 18.16 has no mutations_sync, so system.mutations is polled.
-func waitForMutations(ctx context.Context, conn driver.Conn, table string) error {
-	ctx, cancel := context.WithTimeout(ctx, mutationWait)
-	defer cancel()
-	for {
-		var pending uint64
-		row := conn.QueryRow(ctx, "SELECT count() FROM system.mutations WHERE database = currentDatabase() AND table = ? AND is_done = 0", table)
-		if err := row.Scan(&pending); err != nil {
-			return fmt.Errorf("reading the mutations of %s: %w", table, err)
-		}
-		if pending == 0 {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for %d mutations of %s: %w", pending, table, ctx.Err())
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
 }

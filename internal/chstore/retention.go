@@ -23,10 +23,23 @@ var partitionLayouts = map[string]struct {
 	months int
 	days   int
 }{
-	"mentions":    {"20060102", 0, 0, 1},
+	"mentions":        {"20060102", 0, 0, 1},
+	"tag_hour":        {"20060102", 0, 0, 1},
+	"tag_day":         {"20060102", 0, 0, 1},
+	"post_hour":       {"20060102", 0, 0, 1},
+	"post_day":        {"20060102", 0, 0, 1},
+	"tag_display_day": {"20060102", 0, 0, 1},
+	"rollup_dirty":    {"20060102", 0, 0, 1},
+	"rollup_done":     {"20060102", 0, 0, 1},
+	// What schema v1 left after an upgrade, until migrate --drop-v1.
+	"mentions_v1": {"20060102", 0, 0, 1},
 	"tag_minute":  {"20060102", 0, 0, 1},
 	"tag_display": {"200601", 0, 1, 0},
 }
+
+// retainedTables are the tables of partitionLayouts, in order.
+var retainedTables = []string{"mentions", "tag_hour", "tag_day", "post_hour", "post_day", "tag_display_day",
+	"rollup_dirty", "rollup_done", "mentions_v1", "tag_minute", "tag_display"}
 
 var numericPartition = regexp.MustCompile(`^[0-9]{6,8}$`)
 
@@ -45,14 +58,15 @@ func expired(table, id string, cutoff time.Time) (bool, error) {
 	return !end.After(cutoff), nil
 }
 
-// DropPartitionsBefore drops the partitions of mentions, tag_minute and
-// tag_display that hold only rows older than cutoff, and returns them.
+// DropPartitionsBefore drops the partitions of mentions, of the rollup
+// tables and of what v1 left that hold only rows older than cutoff, and
+// returns them.
 // ClickHouse 18.16 has no TTL, so retention is this: whole partitions,
 // dropped by a metadata operation that costs nothing to merge.
 func DropPartitionsBefore(ctx context.Context, conn driver.Conn, cutoff time.Time) ([]Partition, error) {
 	rows, err := conn.Query(ctx, `SELECT DISTINCT table, partition FROM system.parts
 WHERE database = currentDatabase() AND active AND has(?, table)
-ORDER BY table, partition`, []string{"mentions", "tag_minute", "tag_display"})
+ORDER BY table, partition`, retainedTables)
 	if err != nil {
 		return nil, fmt.Errorf("listing partitions in system.parts: %w", err)
 	}

@@ -60,6 +60,9 @@ type Query struct {
 	At     time.Time
 	Window time.Duration
 	Limit  int
+	// By is what trending ranks on (top always ranks on posts); empty is
+	// ByAccounts.
+	By By
 	Filter
 }
 
@@ -70,6 +73,9 @@ func (q Query) Validate() error {
 	}
 	if q.Limit < 1 || q.Limit > MaxLimit {
 		return invalid("limit must be between 1 and %d, got %d", MaxLimit, q.Limit)
+	}
+	if _, err := ParseBy(string(q.By)); err != nil {
+		return err
 	}
 	if err := validateAt(q.At, q.Window); err != nil {
 		return err

@@ -10,14 +10,21 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"tagpulse/internal/rollup"
 )
 
 // Count is one tag of a top list; its JSON form is what `aggregate top
 // --json` and GET /api/v1/top print.
+//
+// Count is the tag's distinct posts (exact); Accounts its distinct
+// accounts (a post with no author counts as its own account), from a
+// uniqCombined sketch within 1% of the exact count (docs/trends.md).
 type Count struct {
-	Tag     string `json:"tag"`
-	Display string `json:"display"`
-	Count   uint64 `json:"count"`
+	Tag      string `json:"tag"`
+	Display  string `json:"display"`
+	Count    uint64 `json:"count"`
+	Accounts uint64 `json:"accounts"`
 }
 
 // Trend is one tag of a trending list: its count in the window, what its
@@ -33,6 +40,8 @@ type Trend struct {
 	Tag            string  `json:"tag"`
 	Display        string  `json:"display"`
 	Count          uint64  `json:"count"`
+	Accounts       uint64  `json:"accounts"`
+	By             By      `json:"by"`
 	Expected       float64 `json:"expected"`
 	Score          float64 `json:"score"`
 	HistoryWindows int     `json:"history_windows"`
@@ -53,9 +62,10 @@ type Series struct {
 // inclusive) to End (exclusive). The last step of a series contains the
 // query time, so it may not be over yet.
 type Point struct {
-	Time  time.Time `json:"time"`
-	End   time.Time `json:"end"`
-	Count uint64    `json:"count"`
+	Time     time.Time `json:"time"`
+	End      time.Time `json:"end"`
+	Count    uint64    `json:"count"`
+	Accounts uint64    `json:"accounts"`
 }
 
 // Store runs the trend queries on ClickHouse.
@@ -111,115 +121,187 @@ func MissingSchema(err error) error {
 	return err
 }
 
-// filterSQL returns the conditions for the filters that are set. Only
-// these fixed fragments are spliced into the SQL; the values are bound.
-func filterSQL(f Filter) string {
-	var b strings.Builder
-	if f.Source != "" {
-		b.WriteString(" AND source = @source")
+// By says what trending ranks on: distinct accounts (the default: one
+// author posting a tag fifty times does not make it trend) or distinct
+// posts.
+type By string
+
+// The rankings of trending.
+const (
+	ByAccounts By = "accounts"
+	ByPosts    By = "posts"
+)
+
+// ParseBy reads --by and the API's by; empty is ByAccounts.
+func ParseBy(s string) (By, error) {
+	switch By(s) {
+	case "", ByAccounts:
+		return ByAccounts, nil
+	case ByPosts:
+		return ByPosts, nil
 	}
-	if f.Lang != "" {
-		b.WriteString(" AND lang = @lang")
-	}
-	return b.String()
+	return "", invalid("by must be accounts or posts, got %q", s)
 }
 
-func filterArgs(f Filter) []any {
-	return []any{clickhouse.Named("source", f.Source), clickhouse.Named("lang", f.Lang)}
-}
+// maxCandidates bounds the tags trending scores: the ones with the most
+// posts in the current window. A tag below them has too few posts to rank
+// among the first MaxLimit by any score the baseline allows, and scoring
+// every tag with MinCount posts made trending cost as much as the tags.
+const maxCandidates = 500
 
 // Top returns the tags with the most distinct posts in the window, most
-// first (ties by tag), with their display forms.
+// first (ties by tag), with their distinct accounts and display forms.
 func (s *Store) Top(ctx context.Context, q Query) ([]Count, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
-	f := newFrame(q.At, q.Window)
-	sql := `SELECT tag, uniqExactMerge(posts) AS n
-FROM tag_minute
-WHERE minute >= toDateTime(@from) AND minute < toDateTime(@end)` + filterSQL(q.Filter) + notHiddenSQL + `
-GROUP BY tag
-ORDER BY n DESC, tag ASC
-LIMIT @limit`
-	args := append(filterArgs(q.Filter),
-		clickhouse.Named("from", f.start(0)),
-		clickhouse.Named("end", f.end),
-		clickhouse.Named("limit", q.Limit))
-	rows, err := s.query(ctx, "top tags", sql, args...)
+	from, to := Span(q.At, q.Window)
+	tags, err := s.rankTags(ctx, "top tags", []slot{{from, to}}, q.Filter, q.Limit, 0)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	out := []Count{}
-	for rows.Next() {
-		var c Count
-		if err := rows.Scan(&c.Tag, &c.Count); err != nil {
-			return nil, fmt.Errorf("reading top tags: %w", err)
-		}
-		out = append(out, c)
+	out := make([]Count, len(tags))
+	if len(tags) == 0 {
+		return out, nil
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reading top tags: %w", err)
+	names := make([]string, len(tags))
+	for i, t := range tags {
+		names[i] = t.tag
+	}
+	r, err := s.newReading(ctx, rollup.TagTiers, []slot{{from, to}})
+	if err != nil {
+		return nil, err
+	}
+	r.filter, r.tags = q.Filter, names
+	counts, err := s.counts(ctx, "accounts of the top tags", r, true)
+	if err != nil {
+		return nil, err
+	}
+	for i, t := range tags {
+		out[i] = Count{Tag: t.tag, Count: t.posts, Accounts: counts[t.tag][0].Accounts}
 	}
 	return out, setDisplays(ctx, s, out)
 }
 
-// Trending returns the tags whose count in the window is furthest above
-// what their history predicts, highest score first.
-func (s *Store) Trending(ctx context.Context, q Query) ([]Trend, error) {
-	if err := q.Validate(); err != nil {
+type ranked struct {
+	tag   string
+	posts uint64
+}
+
+// rankTags returns the visible tags with at least min posts over slots,
+// most posts first (ties by tag), at most limit of them.
+func (s *Store) rankTags(ctx context.Context, what string, slots []slot, f Filter, limit int, min uint64) ([]ranked, error) {
+	r, err := s.newReading(ctx, rollup.TagTiers, slots)
+	if err != nil {
 		return nil, err
 	}
-	f := newFrame(q.At, q.Window)
-	k := s.params.BaselineWindows
-	// Only tags with enough posts in the current window can trend, so the
-	// subquery limits the per-slot counts to those candidates; the slot of
-	// a minute is how many whole windows before the end it lies.
-	filters := filterSQL(q.Filter)
-	sql := `SELECT tag, toUInt32(intDiv(@end - 1 - toUInt32(minute), @window)) AS slot, uniqExactMerge(posts) AS n
-FROM tag_minute
-WHERE minute >= toDateTime(@from) AND minute < toDateTime(@end)` + filters + `
-  AND tag IN (
-    SELECT tag FROM tag_minute
-    WHERE minute >= toDateTime(@current) AND minute < toDateTime(@end)` + filters + notHiddenSQL + `
-    GROUP BY tag
-    HAVING uniqExactMerge(posts) >= @min)
-GROUP BY tag, slot`
-	args := append(filterArgs(q.Filter),
-		clickhouse.Named("from", f.start(k)),
-		clickhouse.Named("current", f.start(0)),
-		clickhouse.Named("end", f.end),
-		clickhouse.Named("window", f.window),
-		clickhouse.Named("min", s.params.MinCount))
-	rows, err := s.query(ctx, "trending tags", sql, args...)
+	r.filter = f
+	q := "SELECT tag, sum(n) AS total FROM (" + r.sql(false) + ") WHERE 1" + notHiddenSQL +
+		" GROUP BY tag HAVING total >= " + r.bind(min) + " ORDER BY total DESC, tag ASC LIMIT " + r.bind(limit)
+	rows, err := s.query(ctx, what, q, r.args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	slots := map[string][]uint64{}
+	var out []ranked
 	for rows.Next() {
-		var (
-			tag  string
-			slot uint32
-			n    uint64
-		)
-		if err := rows.Scan(&tag, &slot, &n); err != nil {
-			return nil, fmt.Errorf("reading trending tags: %w", err)
+		var t ranked
+		if err := rows.Scan(&t.tag, &t.posts); err != nil {
+			return nil, fmt.Errorf("reading %s: %w", what, err)
 		}
-		if int(slot) > k {
-			continue
-		}
-		counts := slots[tag]
-		if counts == nil {
-			counts = make([]uint64, k+1)
-			slots[tag] = counts
-		}
-		counts[slot] = n
+		out = append(out, t)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reading trending tags: %w", err)
+		return nil, fmt.Errorf("reading %s: %w", what, err)
 	}
-	out := s.params.Rank(slots, q.Limit)
+	return out, nil
+}
+
+// baselineBucket is the bucket trending's baseline windows are aligned to
+// for a window: days for whole days, hours for whole hours, else minutes.
+// Aligned windows read whole rows of the day or hour tier.
+func baselineBucket(window time.Duration) time.Duration {
+	switch {
+	case window%(24*time.Hour) == 0:
+		return 24 * time.Hour
+	case window%time.Hour == 0:
+		return time.Hour
+	}
+	return time.Minute
+}
+
+// trendSlots returns the current window and the baseline windows of a
+// trending query, most recent first: the baseline windows have the
+// window's length and end at the start of the bucket that holds the
+// current window's start (docs/trends.md).
+func trendSlots(at time.Time, window time.Duration, k int) []slot {
+	from, to := Span(at, window)
+	base := from.Truncate(baselineBucket(window))
+	out := []slot{{from, to}}
+	for i := 1; i <= k; i++ {
+		out = append(out, slot{base.Add(-time.Duration(i) * window), base.Add(-time.Duration(i-1) * window)})
+	}
+	return out
+}
+
+// Trending returns the tags whose count in the window is furthest above
+// what their history predicts, highest score first. by says whether the
+// counts scored are distinct accounts or distinct posts.
+func (s *Store) Trending(ctx context.Context, q Query) ([]Trend, error) {
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	by, err := ParseBy(string(q.By))
+	if err != nil {
+		return nil, err
+	}
+	k := s.params.BaselineWindows
+	slots := trendSlots(q.At, q.Window, k)
+	// Only tags with enough posts in the current window can trend; the
+	// ones with most posts are the candidates.
+	cands, err := s.rankTags(ctx, "trending candidates", slots[:1], q.Filter, maxCandidates, s.params.MinCount)
+	if err != nil {
+		return nil, err
+	}
+	if len(cands) == 0 {
+		return []Trend{}, nil
+	}
+	names := make([]string, len(cands))
+	for i, c := range cands {
+		names[i] = c.tag
+	}
+	r, err := s.newReading(ctx, rollup.TagTiers, slots)
+	if err != nil {
+		return nil, err
+	}
+	r.filter, r.tags = q.Filter, names
+	// The slot of a bucket: 0 in the current window, else how many
+	// baseline windows back from the base it lies.
+	cur, base := slots[0].from.Unix(), slots[0].from.Truncate(baselineBucket(q.Window)).Unix()
+	r.slotSQL = "if({ts} >= " + r.bind(cur) + ", 0, 1 + intDiv(" + r.bind(base) + " - 1 - {ts}, " + r.bind(int64(q.Window/time.Second)) + "))"
+	counts, err := s.counts(ctx, "trending tags", r, true)
+	if err != nil {
+		return nil, err
+	}
+	scored := make(map[string][]uint64, len(counts))
+	for tag, bySlot := range counts {
+		c := make([]uint64, k+1)
+		for i, t := range bySlot {
+			if i > k {
+				continue
+			}
+			c[i] = t.Posts
+			if by == ByAccounts {
+				c[i] = t.Accounts
+			}
+		}
+		scored[tag] = c
+	}
+	out := s.params.Rank(scored, q.Limit)
+	for i := range out {
+		now := counts[out[i].Tag][0]
+		out[i].Count, out[i].Accounts, out[i].By = now.Posts, now.Accounts, by
+	}
 	if len(out) > 0 {
 		ext, err := s.Extent(ctx, q.Filter)
 		if err != nil {
@@ -242,63 +324,119 @@ type Extent struct {
 	First, Last time.Time
 }
 
-// Extent returns the first and last minute with posts under f.
+// Extent returns the first and last minute with posts under f. It reads
+// the oldest and the newest day partitions of mentions that hold such
+// posts, so it costs a day's rows, not the history's.
 func (s *Store) Extent(ctx context.Context, f Filter) (Extent, error) {
-	rows, err := s.query(ctx, "the time range of the posts", `SELECT count(), toUInt32(min(minute)), toUInt32(max(minute))
-FROM tag_minute
-WHERE 1`+filterSQL(f), filterArgs(f)...)
+	rows, err := s.query(ctx, "the days of the posts", `SELECT DISTINCT partition FROM system.parts
+WHERE database = currentDatabase() AND table = 'mentions' AND active ORDER BY partition`)
 	if err != nil {
 		return Extent{}, err
 	}
-	defer rows.Close()
-	var (
-		n           uint64
-		first, last uint32
-	)
-	if rows.Next() {
-		if err := rows.Scan(&n, &first, &last); err != nil {
-			return Extent{}, fmt.Errorf("reading the time range of the posts: %w", err)
+	var days []string
+	for rows.Next() {
+		var d string
+		if err := rows.Scan(&d); err != nil {
+			rows.Close()
+			return Extent{}, fmt.Errorf("reading the days of the posts: %w", err)
+		}
+		days = append(days, d)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return Extent{}, fmt.Errorf("reading the days of the posts: %w", err)
+	}
+	edge := func(order []string, pick string) (time.Time, bool, error) {
+		for _, d := range order {
+			if !isDigits(d) {
+				return time.Time{}, false, fmt.Errorf("partition %q of mentions: want YYYYMMDD", d)
+			}
+			var (
+				n uint64
+				t uint32
+			)
+			// d is only digits (checked above).
+			q := "SELECT count(), toUInt32(" + pick + "(created_at)) FROM mentions WHERE toYYYYMMDD(created_at) = " + d + filterSQL(f)
+			row := s.conn.QueryRow(ctx, q, filterArgs(f)...)
+			if err := row.Scan(&n, &t); err != nil {
+				return time.Time{}, false, fmt.Errorf("reading the time range of the posts: %w", MissingSchema(err))
+			}
+			if n > 0 {
+				return time.Unix(int64(t), 0).UTC().Truncate(time.Minute), true, nil
+			}
+		}
+		return time.Time{}, false, nil
+	}
+	first, ok, err := edge(days, "min")
+	if err != nil || !ok {
+		return Extent{Empty: true}, err
+	}
+	slices.Reverse(days)
+	last, _, err := edge(days, "max")
+	if err != nil {
+		return Extent{}, err
+	}
+	return Extent{First: first, Last: last}, nil
+}
+
+func isDigits(s string) bool {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return Extent{}, fmt.Errorf("reading the time range of the posts: %w", err)
+	return s != ""
+}
+
+// filterSQL returns the conditions on mentions for the filters that are
+// set. Only these fixed fragments are spliced into the SQL; the values are
+// bound.
+func filterSQL(f Filter) string {
+	var b strings.Builder
+	if f.Source != "" {
+		b.WriteString(" AND source = @source")
 	}
-	if n == 0 {
-		return Extent{Empty: true}, nil
+	if f.Lang != "" {
+		b.WriteString(" AND lang = @lang")
 	}
-	return Extent{First: time.Unix(int64(first), 0).UTC(), Last: time.Unix(int64(last), 0).UTC()}, nil
+	return b.String()
+}
+
+func filterArgs(f Filter) []any {
+	return []any{clickhouse.Named("source", f.Source), clickhouse.Named("lang", f.Lang)}
 }
 
 // Posts returns how many distinct posts with hashtags under f were
 // created from from (included) to to (excluded), both rounded down to the
 // minute.
 func (s *Store) Posts(ctx context.Context, f Filter, from, to time.Time) (uint64, error) {
-	rows, err := s.query(ctx, "posts in the window", `SELECT uniqExactMerge(posts)
-FROM tag_minute
-WHERE minute >= toDateTime(@from) AND minute < toDateTime(@end)`+filterSQL(f),
-		append(filterArgs(f), clickhouse.Named("from", from.Unix()), clickhouse.Named("end", to.Unix()))...)
+	from, to = from.UTC().Truncate(time.Minute), to.UTC().Truncate(time.Minute)
+	if !from.Before(to) {
+		return 0, nil
+	}
+	r, err := s.newReading(ctx, rollup.PostTiers, []slot{{from, to}})
 	if err != nil {
 		return 0, err
 	}
-	defer rows.Close()
-	var n uint64
-	if rows.Next() {
-		if err := rows.Scan(&n); err != nil {
-			return 0, fmt.Errorf("reading posts in the window: %w", err)
-		}
+	r.filter, r.perTag = f, false
+	counts, err := s.counts(ctx, "posts in the window", r, false)
+	if err != nil {
+		return 0, err
 	}
-	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("reading posts in the window: %w", err)
-	}
-	return n, nil
+	return counts[""][0].Posts, nil
 }
 
 // Known lists the distinct sources and languages of the stored posts, in
 // order, so a filter naming neither can be told apart from a quiet window.
+// It reads the hour rollup over all tags, and mentions after its end.
 func (s *Store) Known(ctx context.Context) (sources, langs []string, err error) {
-	rows, err := s.query(ctx, "sources and languages", `SELECT DISTINCT 's', source FROM tag_minute
+	rows, err := s.query(ctx, "sources and languages", `SELECT DISTINCT 's', source FROM post_hour WHERE source != '*'
 UNION ALL
-SELECT DISTINCT 'l', lang FROM tag_minute`)
+SELECT DISTINCT 'l', lang FROM post_hour WHERE lang != '*'
+UNION ALL
+SELECT DISTINCT 's', source FROM mentions WHERE created_at >= (SELECT max(hours_until) FROM rollup_done WHERE table = 'post_hour')
+UNION ALL
+SELECT DISTINCT 'l', lang FROM mentions WHERE created_at >= (SELECT max(hours_until) FROM rollup_done WHERE table = 'post_hour')`)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -318,7 +456,8 @@ SELECT DISTINCT 'l', lang FROM tag_minute`)
 		return nil, nil, fmt.Errorf("reading sources and languages: %w", err)
 	}
 	slices.Sort(sources)
-	slices.Sort(langs)
+	langs = slices.Compact(slices.Sorted(slices.Values(langs)))
+	sources = slices.Compact(sources)
 	return sources, langs, nil
 }
 
@@ -376,46 +515,28 @@ func (s *Store) Series(ctx context.Context, q SeriesQuery) ([]Series, error) {
 	from := f.start(0)
 	step := int64(q.Step / time.Second)
 	points := int(f.window / step)
-	sql := `SELECT tag, toUInt32(intDiv(toUInt32(minute) - @from, @step)) AS i, uniqExactMerge(posts) AS n
-FROM tag_minute
-WHERE has(@tags, tag) AND minute >= toDateTime(@from) AND minute < toDateTime(@end)` + filterSQL(q.Filter) + `
-GROUP BY tag, i`
-	args := append(filterArgs(q.Filter),
-		clickhouse.Named("tags", q.Tags),
-		clickhouse.Named("from", from),
-		clickhouse.Named("end", f.end),
-		clickhouse.Named("step", step))
-	rows, err := s.query(ctx, "tag series", sql, args...)
+	slots := make([]slot, points)
+	for j := range slots {
+		start := from + int64(j)*step
+		slots[j] = slot{time.Unix(start, 0).UTC(), time.Unix(start+step, 0).UTC()}
+	}
+	r, err := s.newReading(ctx, rollup.TagTiers, slots)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
+	r.filter, r.tags = q.Filter, q.Tags
+	r.slotSQL = "intDiv({ts} - " + r.bind(from) + ", " + r.bind(step) + ")"
+	counts, err := s.counts(ctx, "tag series", r, true)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]Series, len(q.Tags))
-	index := make(map[string]int, len(q.Tags))
 	for i, tag := range q.Tags {
-		index[tag] = i
 		out[i] = Series{Tag: tag, Points: make([]Point, points)}
 		for j := range out[i].Points {
-			start := from + int64(j)*step
-			out[i].Points[j].Time = time.Unix(start, 0).UTC()
-			out[i].Points[j].End = time.Unix(start+step, 0).UTC()
+			t := counts[tag][j]
+			out[i].Points[j] = Point{Time: slots[j].from, End: slots[j].to, Count: t.Posts, Accounts: t.Accounts}
 		}
-	}
-	for rows.Next() {
-		var (
-			tag string
-			i   uint32
-			n   uint64
-		)
-		if err := rows.Scan(&tag, &i, &n); err != nil {
-			return nil, fmt.Errorf("reading tag series: %w", err)
-		}
-		if t, ok := index[tag]; ok && int(i) < points {
-			out[t].Points[i].Count = n
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reading tag series: %w", err)
 	}
 	hidden, err := s.hiddenAmong(ctx, q.Tags)
 	if err != nil {
@@ -462,13 +583,24 @@ func (s *Store) displays(ctx context.Context, tags []string) (map[string]string,
 	if len(tags) == 0 {
 		return out, nil
 	}
+	// The spellings per day are rolled up with the day's hours; from the
+	// first day not rolled up on, they are read from mentions.
+	since, err := rollup.Unrolled(ctx, s.conn, rollup.DisplayTable, time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("reading display forms: %w", MissingSchema(err))
+	}
 	rows, err := s.query(ctx, "display forms", `SELECT tag, argMax(display, (n, display))
 FROM (
-    SELECT tag, display, uniqExactMerge(posts) AS n
-    FROM tag_display
-    WHERE has(@tags, tag)
+    SELECT tag, display, sum(posts) AS n
+    FROM tag_display_day
+    WHERE day < toDateTime(@since) AND tag IN (SELECT arrayJoin(@tags))
+    GROUP BY tag, display
+    UNION ALL
+    SELECT tag, display, uniqExact(post_id) AS n
+    FROM mentions
+    WHERE created_at >= toDateTime(@since) AND tag IN (SELECT arrayJoin(@tags))
     GROUP BY tag, display)
-GROUP BY tag`, clickhouse.Named("tags", tags))
+GROUP BY tag`, clickhouse.Named("tags", tags), clickhouse.Named("since", rollup.Day(since).Unix()))
 	if err != nil {
 		return nil, err
 	}

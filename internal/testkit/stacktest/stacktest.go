@@ -244,42 +244,6 @@ func Produce(t testing.TB, k *kafkaclient.Config, topic string, msgs ...kafka.Me
 	}
 }
 
-// TagTotals returns the distinct posts per tag that ClickHouse holds:
-// SELECT tag, uniqExactMerge(posts) FROM tag_minute GROUP BY tag.
-func TagTotals(t testing.TB, conn driver.Conn) map[string]uint64 {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	out, err := ReadTagTotals(ctx, conn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-// ReadTagTotals is TagTotals for code that reports errors (the benchmark):
-// the one reader of the counts every test and benchmark checks.
-func ReadTagTotals(ctx context.Context, conn driver.Conn) (map[string]uint64, error) {
-	rows, err := conn.Query(ctx, "SELECT tag, toUInt64(uniqExactMerge(posts)) FROM tag_minute GROUP BY tag")
-	if err != nil {
-		return nil, fmt.Errorf("reading tag_minute: %w", err)
-	}
-	defer rows.Close()
-	out := map[string]uint64{}
-	for rows.Next() {
-		var tag string
-		var n uint64
-		if err := rows.Scan(&tag, &n); err != nil {
-			return nil, fmt.Errorf("reading tag_minute: %w", err)
-		}
-		out[tag] = n
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reading tag_minute: %w", err)
-	}
-	return out, nil
-}
-
 // MigratedClickHouse is ClickHouse with tagpulse's schema already created
 // in the new database.
 func MigratedClickHouse(t testing.TB) (chstore.Config, driver.Conn) {

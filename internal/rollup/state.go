@@ -1,0 +1,270 @@
+// Package rollup keeps schema v2's hour and day tables (docs/schema-v2.md)
+// up to date with mentions, and tells readers which of their buckets they
+// may trust.
+//
+// The aggregator marks the hours of every batch it stores (Mark), after the
+// insert and before the Kafka commit. The Worker recomputes, per day, the
+// rows of every tier table from mentions into a staging table of its own,
+// swaps the day's partition in with REPLACE PARTITION, checks that the
+// partition holds what it computed, and records that in rollup_done: the
+// marks each hour had when it started, and the partition's highest block
+// number. A reader (State) trusts a bucket only while that block is still
+// the partition's highest and no hour of it has gained marks since; any
+// other bucket is read from mentions. So every answer is exact whatever
+// the worker's progress, and the worker only makes reads cheaper.
+package rollup
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// Tiers names an hour table and the day table computed from it.
+type Tiers struct{ Hour, Day string }
+
+// The tier pairs of schema v2: per tag, and over all tags.
+var (
+	TagTiers  = Tiers{Hour: "tag_hour", Day: "tag_day"}
+	PostTiers = Tiers{Hour: "post_hour", Day: "post_day"}
+)
+
+// displayTable holds posts per tag, spelling and day.
+const displayTable = "tag_display_day"
+
+// tables are every table the worker writes, by day partition.
+var tables = []string{TagTiers.Hour, TagTiers.Day, PostTiers.Hour, PostTiers.Day, displayTable}
+
+// bucketColumn is the time column of each table, by which it is
+// partitioned (toYYYYMMDD).
+var bucketColumn = map[string]string{
+	TagTiers.Hour: "hour", PostTiers.Hour: "hour", TagTiers.Day: "day", PostTiers.Day: "day", displayTable: "day",
+}
+
+// Tables lists the tables the worker writes, so retention and rebuild can
+// drop their partitions with those of mentions.
+func Tables() []string { return append([]string(nil), tables...) }
+
+// rolledUntil is where the rollup of day ends at now: the day's end, or the
+// start of the current hour while the day is the current one.
+func rolledUntil(day, now time.Time) time.Time {
+	end, h := day.Add(24*time.Hour), now.UTC().Truncate(time.Hour)
+	if h.Before(end) {
+		return h
+	}
+	return end
+}
+
+// Day is the start of t's UTC day.
+func Day(t time.Time) time.Time { return t.UTC().Truncate(24 * time.Hour) }
+
+// Mark records that rows were stored for each of hours (starts of hours,
+// UTC), so the rollup of those hours is redone. Marking an hour twice is
+// harmless.
+func Mark(ctx context.Context, conn driver.Conn, hours []time.Time, now time.Time) error {
+	if len(hours) == 0 {
+		return nil
+	}
+	batch, err := conn.PrepareBatch(ctx, "INSERT INTO rollup_dirty (hour, marked_at)")
+	if err != nil {
+		return fmt.Errorf("preparing the rollup marks: %w", err)
+	}
+	defer batch.Abort()
+	at := make([]time.Time, len(hours))
+	for i := range at {
+		at[i] = now.UTC()
+	}
+	if err := batch.Column(0).Append(hours); err != nil {
+		return fmt.Errorf("appending the rollup marks: %w", err)
+	}
+	if err := batch.Column(1).Append(at); err != nil {
+		return fmt.Errorf("appending the rollup marks: %w", err)
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("inserting %d rollup marks: %w", len(hours), err)
+	}
+	return nil
+}
+
+// done is one rollup_done record: the worker checked that table's
+// partition of day held the rows of the hours before until, computed from
+// mentions when hour i of the day had marks[i] marks, and the partition's
+// highest block number was then block.
+type done struct {
+	marks []uint64
+	until time.Time
+	block int64
+}
+
+// State is what a reader needs to know of the rollup for a span of days:
+// the marks of each hour and the records of the worker still valid.
+type State struct {
+	marks map[time.Time]uint64          // hour → marks
+	done  map[string]map[time.Time]done // table → day → a record still valid
+}
+
+// Load reads the rollup's state for the days that [from, to) touches.
+func Load(ctx context.Context, conn driver.Conn, from, to time.Time) (*State, error) {
+	d1, d2 := Day(from), Day(to.Add(-time.Nanosecond)).Add(24*time.Hour)
+	s := &State{marks: map[time.Time]uint64{}, done: map[string]map[time.Time]done{}}
+	marks, err := readMarks(ctx, conn, d1, d2)
+	if err != nil {
+		return nil, err
+	}
+	s.marks = marks
+	blocks, err := readBlocks(ctx, conn, d1, d2)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := conn.Query(ctx, `SELECT table, day, marks, hours_until, block FROM rollup_done
+WHERE day >= toDateTime(@from) AND day < toDateTime(@to) ORDER BY done_at`, clickhouse.Named("from", d1.Unix()), clickhouse.Named("to", d2.Unix()))
+	if err != nil {
+		return nil, fmt.Errorf("reading rollup_done: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			table string
+			day   time.Time
+			r     done
+		)
+		if err := rows.Scan(&table, &day, &r.marks, &r.until, &r.block); err != nil {
+			return nil, fmt.Errorf("reading rollup_done: %w", err)
+		}
+		day = day.UTC()
+		// A record is valid while its block is still the partition's
+		// highest: a later REPLACE (say by a slower worker with an older
+		// snapshot) allocates a higher one. Later valid records win.
+		if blocks[partKey{table, day}] != r.block {
+			continue
+		}
+		if s.done[table] == nil {
+			s.done[table] = map[time.Time]done{}
+		}
+		r.until = r.until.UTC()
+		s.done[table][day] = r
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading rollup_done: %w", err)
+	}
+	return s, nil
+}
+
+// HourDone reports whether table's rows for hour h hold all of the hour's
+// rows of mentions.
+func (s *State) HourDone(table string, h time.Time) bool {
+	h = h.UTC()
+	day := Day(h)
+	r, ok := s.done[table][day]
+	if !ok || !h.Before(r.until) {
+		return false
+	}
+	i := int(h.Sub(day) / time.Hour)
+	return i < len(r.marks) && r.marks[i] == s.marks[h]
+}
+
+// DayDone reports whether table's rows for the day starting at day hold
+// all of the day's rows of mentions.
+func (s *State) DayDone(table string, day time.Time) bool {
+	day = day.UTC()
+	r, ok := s.done[table][day]
+	if !ok || !r.until.Equal(day.Add(24*time.Hour)) || len(r.marks) != 24 {
+		return false
+	}
+	for i := range 24 {
+		if r.marks[i] != s.marks[day.Add(time.Duration(i)*time.Hour)] {
+			return false
+		}
+	}
+	return true
+}
+
+// readMarks counts the marks of each hour of [from, to).
+func readMarks(ctx context.Context, conn driver.Conn, from, to time.Time) (map[time.Time]uint64, error) {
+	rows, err := conn.Query(ctx, `SELECT hour, count() FROM rollup_dirty
+WHERE hour >= toDateTime(@from) AND hour < toDateTime(@to) GROUP BY hour`, clickhouse.Named("from", from.Unix()), clickhouse.Named("to", to.Unix()))
+	if err != nil {
+		return nil, fmt.Errorf("reading rollup_dirty: %w", err)
+	}
+	defer rows.Close()
+	out := map[time.Time]uint64{}
+	for rows.Next() {
+		var (
+			h time.Time
+			n uint64
+		)
+		if err := rows.Scan(&h, &n); err != nil {
+			return nil, fmt.Errorf("reading rollup_dirty: %w", err)
+		}
+		out[h.UTC()] = n
+	}
+	return out, rows.Err()
+}
+
+type partKey struct {
+	table string
+	day   time.Time
+}
+
+// readBlocks returns the highest block number of each day partition of the
+// worker's tables over [from, to); a partition with no part is absent (0).
+func readBlocks(ctx context.Context, conn driver.Conn, from, to time.Time) (map[partKey]int64, error) {
+	rows, err := conn.Query(ctx, `SELECT table, partition_id, max(max_block_number) FROM system.parts
+WHERE database = currentDatabase() AND active AND has(@tables, table)
+  AND partition_id >= @from AND partition_id < @to
+GROUP BY table, partition_id`,
+		clickhouse.Named("tables", tables),
+		clickhouse.Named("from", from.Format("20060102")), clickhouse.Named("to", to.Format("20060102")))
+	if err != nil {
+		return nil, fmt.Errorf("reading the parts of the rollup tables: %w", err)
+	}
+	defer rows.Close()
+	out := map[partKey]int64{}
+	for rows.Next() {
+		var (
+			table, id string
+			block     int64
+		)
+		if err := rows.Scan(&table, &id, &block); err != nil {
+			return nil, fmt.Errorf("reading the parts of the rollup tables: %w", err)
+		}
+		day, err := time.Parse("20060102", id)
+		if err != nil {
+			return nil, fmt.Errorf("partition %q of %s: %w", id, table, err)
+		}
+		out[partKey{table, day}] = block
+	}
+	return out, rows.Err()
+}
+
+// Unrolled returns the start of the first hour whose rows of mentions
+// table's rollup may not hold yet: the earliest marked hour not done, or
+// the current hour (never rolled up), whichever is first.
+func Unrolled(ctx context.Context, conn driver.Conn, table string, now time.Time) (time.Time, error) {
+	cur := now.UTC().Truncate(time.Hour)
+	var first time.Time
+	var n uint64
+	if err := conn.QueryRow(ctx, "SELECT count(), min(hour) FROM rollup_dirty WHERE hour < toDateTime(@now)",
+		clickhouse.Named("now", cur.Unix())).Scan(&n, &first); err != nil {
+		return time.Time{}, fmt.Errorf("reading rollup_dirty: %w", err)
+	}
+	if n == 0 {
+		return cur, nil
+	}
+	st, err := Load(ctx, conn, first, cur)
+	if err != nil {
+		return time.Time{}, err
+	}
+	for h := first.UTC(); h.Before(cur); h = h.Add(time.Hour) {
+		if st.marks[h] > 0 && !st.HourDone(table, h) {
+			return h, nil
+		}
+	}
+	return cur, nil
+}
+
+// DisplayTable is the table of posts per tag, spelling and day.
+const DisplayTable = displayTable

@@ -1,0 +1,187 @@
+package rollup
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// recomputeTimeout bounds the queries of one day's recompute, on the server
+// as well.
+const recomputeTimeout = 10 * time.Minute
+
+// Worker recomputes the tier tables' day partitions whose hours gained
+// rows. Several workers (one per aggregator) may run at once: each stages
+// in tables of its own, and the checks before a record make the last
+// REPLACE the only one trusted (see the package comment).
+type Worker struct {
+	conn    driver.Conn
+	stage   string // suffix of this worker's staging tables
+	log     *slog.Logger
+	metrics *Metrics
+	now     func() time.Time
+}
+
+// NewWorker returns a worker on conn's database. metrics may be nil.
+func NewWorker(conn driver.Conn, log *slog.Logger, metrics *Metrics) *Worker {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Worker{conn: conn, stage: hex.EncodeToString(b[:]), log: log, metrics: metrics, now: time.Now}
+}
+
+// Backlog is what the rollup has still to do: the days whose rows are not
+// up to date, oldest first, and how long the oldest mark of them has
+// waited.
+type Backlog struct {
+	Days   []time.Time
+	Oldest time.Duration
+}
+
+// Backlog lists the days the worker has to recompute: a day with an ended
+// hour whose marks differ from the worker's last record of it (or with no
+// record), a day whose record is no longer valid, and an ended day whose
+// day rows are not written yet. The current hour is never rolled up: no
+// window that ends now holds it whole.
+func (w *Worker) Backlog(ctx context.Context) (Backlog, error) {
+	nowHour := w.now().UTC().Truncate(time.Hour)
+	rows, err := w.conn.Query(ctx, `SELECT toStartOfDay(hour) AS day, min(hour), min(marked_at) FROM rollup_dirty
+WHERE hour < toDateTime(@now) GROUP BY day ORDER BY day`, clickhouse.Named("now", nowHour.Unix()))
+	if err != nil {
+		return Backlog{}, fmt.Errorf("reading rollup_dirty: %w", err)
+	}
+	type marked struct {
+		day, first time.Time
+		at         time.Time
+	}
+	var days []marked
+	for rows.Next() {
+		var m marked
+		if err := rows.Scan(&m.day, &m.first, &m.at); err != nil {
+			rows.Close()
+			return Backlog{}, fmt.Errorf("reading rollup_dirty: %w", err)
+		}
+		days = append(days, m)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return Backlog{}, fmt.Errorf("reading rollup_dirty: %w", err)
+	}
+	if len(days) == 0 {
+		return Backlog{}, nil
+	}
+	st, err := Load(ctx, w.conn, days[0].day, days[len(days)-1].day.Add(24*time.Hour))
+	if err != nil {
+		return Backlog{}, err
+	}
+	var out Backlog
+	for _, m := range days {
+		day := m.day.UTC()
+		if w.dayCurrent(st, day, nowHour) {
+			continue
+		}
+		out.Days = append(out.Days, day)
+		if age := w.now().Sub(m.at); age > out.Oldest {
+			out.Oldest = age
+		}
+	}
+	return out, nil
+}
+
+// dayCurrent reports whether every table's rows of day are up to date as
+// far as the day's ended hours go.
+func (w *Worker) dayCurrent(st *State, day, nowHour time.Time) bool {
+	until := rolledUntil(day, nowHour)
+	for _, t := range []string{TagTiers.Hour, PostTiers.Hour, displayTable} {
+		r, ok := st.done[t][day]
+		if !ok || r.until.Before(until) {
+			return false
+		}
+		for h := day; h.Before(until); h = h.Add(time.Hour) {
+			if !st.HourDone(t, h) {
+				return false
+			}
+		}
+	}
+	if until.Equal(day.Add(24 * time.Hour)) {
+		for _, t := range []string{TagTiers.Day, PostTiers.Day} {
+			if !st.DayDone(t, day) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// Round recomputes every day of the backlog and returns how many it did.
+// A day whose check fails (another worker swapped it meanwhile) is left
+// for the next round.
+func (w *Worker) Round(ctx context.Context) (int, error) {
+	b, err := w.Backlog(ctx)
+	if err != nil {
+		return 0, err
+	}
+	w.metrics.backlog(b)
+	n := 0
+	for _, day := range b.Days {
+		if err := w.Recompute(ctx, day); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// Run does a round every interval until ctx ends, logging failures (the
+// next round retries them).
+func (w *Worker) Run(ctx context.Context, interval time.Duration) {
+	defer w.dropStaging(context.WithoutCancel(ctx))
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := w.Round(ctx); err != nil && ctx.Err() == nil {
+			w.metrics.failed()
+			w.log.Warn("rolling up; retried next round (reads stay exact meanwhile)", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// CatchUp does rounds until the backlog is empty, writing a line per day
+// to progress.
+func (w *Worker) CatchUp(ctx context.Context, progress io.Writer) error {
+	defer w.dropStaging(context.WithoutCancel(ctx))
+	for attempt := 0; ; attempt++ {
+		b, err := w.Backlog(ctx)
+		if err != nil {
+			return err
+		}
+		w.metrics.backlog(b)
+		if len(b.Days) == 0 {
+			return nil
+		}
+		if attempt == 10 {
+			return fmt.Errorf("rollup: %d days still behind after 10 rounds: another writer keeps changing them", len(b.Days))
+		}
+		for i, day := range b.Days {
+			start := time.Now()
+			if err := w.Recompute(ctx, day); err != nil {
+				return err
+			}
+			fmt.Fprintf(progress, "rollup: day %s (%d/%d), %.1f s\n", day.Format(time.DateOnly), i+1, len(b.Days), time.Since(start).Seconds())
+		}
+	}
+}

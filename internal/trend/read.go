@@ -1,0 +1,215 @@
+package trend
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+
+	"tagpulse/internal/rollup"
+)
+
+// slot is one interval a read counts apart: the current window and each
+// baseline window of trending, each step of a series, or the one window of
+// top.
+type slot struct{ from, to time.Time }
+
+// reading is one read over schema v2's tiers (docs/schema-v2.md): the
+// pieces of its slots per tier, the SQL being built and its bound values.
+// Only fixed fragments are spliced into the SQL; every value is bound.
+type reading struct {
+	tiers   rollup.Tiers
+	perTag  bool   // group by tag (tag tiers) or not (post tiers)
+	slotSQL string // the slot of a bucket starting at {ts}, in Unix seconds
+	filter  Filter
+	tags    []string // when set, only these tags
+	args    []any
+	ranges  map[Tier][]Piece
+}
+
+// newReading splits slots into pieces by tier, given the rollup's state.
+func (s *Store) newReading(ctx context.Context, tiers rollup.Tiers, slots []slot) (*reading, error) {
+	from, to := slots[0].from, slots[0].to
+	for _, sl := range slots {
+		if sl.from.Before(from) {
+			from = sl.from
+		}
+		if sl.to.After(to) {
+			to = sl.to
+		}
+	}
+	st, err := rollup.Load(ctx, s.conn, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("reading the rollup's progress: %w", MissingSchema(err))
+	}
+	pending := Pending{Hours: map[time.Time]bool{}, Days: map[time.Time]bool{}}
+	for h := from.UTC().Truncate(time.Hour); h.Before(to); h = h.Add(time.Hour) {
+		if !st.HourDone(tiers.Hour, h) {
+			pending.Hours[h] = true
+		}
+	}
+	for d := rollup.Day(from); d.Before(to); d = d.Add(24 * time.Hour) {
+		if !st.DayDone(tiers.Day, d) {
+			pending.Days[d] = true
+		}
+	}
+	r := &reading{tiers: tiers, perTag: true, slotSQL: "0", ranges: map[Tier][]Piece{}}
+	for _, sl := range slots {
+		for _, p := range SplitWindow(sl.from, sl.to, pending) {
+			r.ranges[p.Tier] = append(r.ranges[p.Tier], p)
+		}
+	}
+	return r, nil
+}
+
+// bind adds a named value and returns its placeholder.
+func (r *reading) bind(v any) string {
+	name := fmt.Sprintf("v%d", len(r.args))
+	r.args = append(r.args, clickhouse.Named(name, v))
+	return "@" + name
+}
+
+// rangeSQL is the condition that col lies in one of pieces.
+func (r *reading) rangeSQL(col string, pieces []Piece) string {
+	var b strings.Builder
+	b.WriteString("(")
+	for i, p := range pieces {
+		if i > 0 {
+			b.WriteString(" OR ")
+		}
+		fmt.Fprintf(&b, "(%s >= toDateTime(%s) AND %s < toDateTime(%s))", col, r.bind(p.From.Unix()), col, r.bind(p.To.Unix()))
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+// tierFilter selects a tier's rows under the filter: the all-sources,
+// all-languages rows when nothing is filtered, else the rows per source
+// and language that match.
+func (r *reading) tierFilter() string {
+	if r.filter.Source == "" && r.filter.Lang == "" {
+		return "source = '*' AND lang = '*'"
+	}
+	out := "source != '*'"
+	if r.filter.Source != "" {
+		out += " AND source = " + r.bind(r.filter.Source)
+	}
+	if r.filter.Lang != "" {
+		out += " AND lang = " + r.bind(r.filter.Lang)
+	}
+	return out
+}
+
+func (r *reading) mentionsFilter() string {
+	out := ""
+	if r.filter.Source != "" {
+		out += " AND source = " + r.bind(r.filter.Source)
+	}
+	if r.filter.Lang != "" {
+		out += " AND lang = " + r.bind(r.filter.Lang)
+	}
+	return out
+}
+
+func (r *reading) tagFilter() string {
+	if r.tags == nil {
+		return ""
+	}
+	return " AND tag IN (SELECT arrayJoin(" + r.bind(r.tags) + "))"
+}
+
+// sql returns the read's union: one row per (tag, slot) or per slot with
+// the distinct posts n and, when accounts is set, the accounts state a.
+// The caller groups it again, since a (tag, slot) may have rows from
+// several tiers.
+func (r *reading) sql(accounts bool) string {
+	key := ""
+	if r.perTag {
+		key = "tag, "
+	}
+	var parts []string
+	tier := func(table, col string, pieces []Piece) {
+		if len(pieces) == 0 {
+			return
+		}
+		slotExpr := strings.ReplaceAll(r.slotSQL, "{ts}", "toUInt32("+col+")")
+		q := "SELECT " + key + slotExpr + " AS slot, sum(posts) AS n"
+		if accounts {
+			q += ", uniqCombinedMergeState(accounts) AS a"
+		}
+		q += " FROM " + table + " WHERE " + r.tierFilter() + " AND " + r.rangeSQL(col, pieces) + r.tagFilter() +
+			" GROUP BY " + key + "slot"
+		parts = append(parts, q)
+	}
+	tier(r.tiers.Day, "day", r.ranges[TierDay])
+	tier(r.tiers.Hour, "hour", r.ranges[TierHour])
+	if pieces := r.ranges[TierMentions]; len(pieces) > 0 {
+		slotExpr := strings.ReplaceAll(r.slotSQL, "{ts}", "toUInt32(created_at)")
+		q := "SELECT " + key + slotExpr + " AS slot, uniqExact(post_id) AS n"
+		if accounts {
+			q += ", uniqCombinedState(if(account = '', concat('post:', post_id), account)) AS a"
+		}
+		q += " FROM mentions WHERE " + r.rangeSQL("created_at", pieces) + r.mentionsFilter() + r.tagFilter() +
+			" GROUP BY " + key + "slot"
+		parts = append(parts, q)
+	}
+	if len(parts) == 0 {
+		// An empty read still needs the columns' types.
+		q := "SELECT " + key + "toUInt32(0) AS slot, toUInt64(0) AS n"
+		if accounts {
+			q += ", uniqCombinedState('') AS a"
+		}
+		if r.perTag {
+			q = strings.Replace(q, "tag, ", "'' AS tag, ", 1)
+		}
+		parts = append(parts, q+" FROM system.one WHERE 0")
+	}
+	return strings.Join(parts, "\nUNION ALL\n")
+}
+
+// counts runs the read and returns, per tag ("" without tags) and slot,
+// the distinct posts and, when accounts is set, the distinct accounts.
+func (s *Store) counts(ctx context.Context, what string, r *reading, accounts bool) (map[string]map[int]Tally, error) {
+	key := ""
+	if r.perTag {
+		key = "tag"
+	} else {
+		key = "''"
+	}
+	q := "SELECT " + key + ", toUInt32(slot), sum(n)"
+	if accounts {
+		q += ", uniqCombinedMerge(a)"
+	} else {
+		q += ", toUInt64(0)"
+	}
+	q += " FROM (" + r.sql(accounts) + ") GROUP BY " + key + ", slot"
+	rows, err := s.query(ctx, what, q, r.args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]map[int]Tally{}
+	for rows.Next() {
+		var (
+			tag  string
+			sl   uint32
+			n, a uint64
+		)
+		if err := rows.Scan(&tag, &sl, &n, &a); err != nil {
+			return nil, fmt.Errorf("reading %s: %w", what, err)
+		}
+		if out[tag] == nil {
+			out[tag] = map[int]Tally{}
+		}
+		out[tag][int(sl)] = Tally{Posts: n, Accounts: a}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", what, err)
+	}
+	return out, nil
+}
+
+// Tally is the distinct posts and accounts of one tag in one slot.
+type Tally struct{ Posts, Accounts uint64 }
