@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"tagpulse/internal/chstore"
+	"tagpulse/internal/testkit/stacktest"
 	"tagpulse/internal/hashtag"
 	"tagpulse/internal/post"
 )
@@ -33,12 +34,14 @@ func oldExtractorPosts(prefix string, n int, day time.Time) []post.Message {
 	return out
 }
 
-// displayTags returns the tags tag_display holds per day.
+// displayTags returns the tags tag_display_day holds per day, once the
+// rollups are up to date (stacktest.TagTotals brings them there).
 func displayTags(t *testing.T, s stack) map[string][]string {
 	t.Helper()
-	rows, err := s.conn.Query(context.Background(), "SELECT toString(day), groupArray(tag) FROM (SELECT DISTINCT day, tag FROM tag_display ORDER BY tag) GROUP BY day")
+	stacktest.TagTotals(t, s.conn)
+	rows, err := s.conn.Query(context.Background(), "SELECT toString(toDate(day)), groupArray(tag) FROM (SELECT DISTINCT day, tag FROM tag_display_day ORDER BY tag) GROUP BY day")
 	if err != nil {
-		t.Fatalf("reading tag_display: %v", err)
+		t.Fatalf("reading tag_display_day: %v", err)
 	}
 	defer rows.Close()
 	out := map[string][]string{}

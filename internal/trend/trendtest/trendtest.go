@@ -1,7 +1,7 @@
 // Package trendtest generates hashtag histories and writes them into the
-// mentions table of a test database (whose materialized views fill
-// tag_minute and tag_display), for the integration tests of the trend
-// queries, the API, the page and the CLI.
+// mentions table of a test database (marking their hours for the rollup,
+// as the aggregator does), for the integration tests of the trend queries,
+// the API, the page and the CLI.
 package trendtest
 
 import (
@@ -18,6 +18,7 @@ import (
 // Mention is one post × hashtag row.
 type Mention struct {
 	PostID  string
+	Account string // empty: the post counts as its own account
 	Tag     string
 	Display string
 	At      time.Time
@@ -35,7 +36,7 @@ func Insert(t testing.TB, conn driver.Conn, ms []Mention) {
 	rows := make([]chstore.Mention, len(ms))
 	for i, m := range ms {
 		rows[i] = chstore.Mention{
-			PostID: m.PostID, Tag: m.Tag, Display: m.Display, CreatedAt: m.At.UTC(), Source: m.Source, Lang: m.Lang,
+			PostID: m.PostID, Account: m.Account, Tag: m.Tag, Display: m.Display, CreatedAt: m.At.UTC(), Source: m.Source, Lang: m.Lang,
 			ExtractorVersion: 1, KafkaOffset: int64(i), InsertedAt: now,
 		}
 	}
