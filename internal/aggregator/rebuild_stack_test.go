@@ -11,9 +11,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"tagpulse/internal/chstore"
-	"tagpulse/internal/testkit/stacktest"
 	"tagpulse/internal/hashtag"
 	"tagpulse/internal/post"
+	"tagpulse/internal/testkit/stacktest"
 )
 
 // oldExtractorPosts returns n posts created on day whose text holds
