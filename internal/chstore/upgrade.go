@@ -31,12 +31,38 @@ func upgradeMentions(ctx context.Context, conn driver.Conn, database string, pro
 	// meanwhile (its RENAME of two tables is not atomic on 18.16, so look
 	// again for a moment): then the upgrade is done.
 	for i := 0; err != nil && i < 10; i++ {
+		if rerr := restoreMentions(ctx, conn, database); rerr != nil {
+			return fmt.Errorf("%w; then %w", err, rerr)
+		}
 		if v2, cerr := mentionsUpgraded(ctx, conn, database); cerr == nil && v2 {
 			return nil
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	return err
+}
+
+// restoreMentions undoes the half of a RENAME that raced another
+// migrator: when that one swapped the tables and dropped an empty v1
+// first, this one's "mentions TO mentions_v1" moved the new v2 table away
+// before its "mentions_v2 TO mentions" failed. A mentions_v1 with an
+// account column and no mentions is that table: it goes back.
+func restoreMentions(ctx context.Context, conn driver.Conn, database string) error {
+	current, err := columnTypes(ctx, conn, database, "mentions")
+	if err != nil || len(current) > 0 {
+		return err
+	}
+	moved, err := columnTypes(ctx, conn, database, "mentions_v1")
+	if err != nil {
+		return err
+	}
+	if _, v2 := moved["account"]; !v2 {
+		return nil
+	}
+	if err := conn.Exec(ctx, "RENAME TABLE mentions_v1 TO mentions"); err != nil {
+		return fmt.Errorf("moving the v2 mentions back from mentions_v1 after a concurrent upgrade: %w", err)
+	}
+	return nil
 }
 
 // mentionsUpgraded reports whether mentions is v2's (it has an account
