@@ -15,6 +15,7 @@ func newMigrateCmd() *cobra.Command {
 		store  chstore.Config
 		logs   command.Logging
 		dropV1 bool
+		all    bool
 	)
 	cmd := &cobra.Command{
 		Use:   "migrate",
@@ -29,13 +30,17 @@ On a schema v1 database it upgrades to schema v2 in place
 order, with progress on stderr (interrupted, it resumes at the first day not
 copied), then computes the hour and day rollups of all of history. Stop the
 aggregators first; Kafka keeps their backlog. v1's tables are kept under
-mentions_v1, tag_minute and tag_display until --drop-v1.`,
+mentions_v1, tag_minute and tag_display until --drop-v1.
+
+It then brings the rollups up to date. --rollup-all recomputes them for all
+of history, as after restoring a dump into mentions (docs/operations.md).`,
 		Args: cobra.NoArgs,
 	}
 	flags := command.Flags(cmd)
 	store.RegisterFlags(flags)
 	logs.RegisterFlags(flags)
 	flags.Bool(&dropV1, "drop-v1", "", false, "drop the tables schema v1 left behind after an upgrade (mentions_v1, tag_minute, tag_display)")
+	flags.Bool(&all, "rollup-all", "", false, "recompute the hour and day rollups of all of history from mentions (after a restore into mentions)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		log, err := logs.Start(cmd, flags, &store)
 		if err != nil {
@@ -52,6 +57,11 @@ mentions_v1, tag_minute and tag_display until --drop-v1.`,
 		defer conn.Close()
 		if dropV1 {
 			if err := chstore.DropV1(cmd.Context(), conn); err != nil {
+				return fmt.Errorf("migrate: %w", err)
+			}
+		}
+		if all {
+			if err := rollup.MarkAll(cmd.Context(), conn); err != nil {
 				return fmt.Errorf("migrate: %w", err)
 			}
 		}

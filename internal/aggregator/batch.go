@@ -11,8 +11,8 @@ import (
 )
 
 // MaxDaysPerBatch bounds the days of created_at one batch holds, and so
-// the partitions one insert touches (mentions and tag_minute are partitioned
-// by day): a batch is flushed when it reaches this many. Without it, one
+// the partitions one insert touches (mentions and the rollup tables are
+// partitioned by day): a batch is flushed when it reaches this many. Without it, one
 // batch of posts spread over years (a backfill, or a producer's wrong dates)
 // would create a part in every day's partition at once, which ClickHouse
 // refuses on current releases (max_partitions_per_insert_block, 100 by

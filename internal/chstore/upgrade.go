@@ -115,6 +115,7 @@ func copyMentions(ctx context.Context, conn driver.Conn, database string, progre
 		"DROP TABLE IF EXISTS tag_minute_mv",
 		"DROP TABLE IF EXISTS tag_display_mv",
 		"RENAME TABLE mentions TO mentions_v1, mentions_v2 TO mentions",
+		// as rollup.MarkAll, which imports this package
 		"INSERT INTO rollup_dirty (hour, marked_at) SELECT DISTINCT toStartOfHour(created_at), now() FROM mentions",
 	} {
 		if err := conn.Exec(ctx, stmt); err != nil {

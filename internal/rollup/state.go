@@ -89,6 +89,16 @@ func Mark(ctx context.Context, conn driver.Conn, hours []time.Time, now time.Tim
 	return nil
 }
 
+// MarkAll marks every hour that holds rows of mentions, so the worker
+// recomputes all of history: after rows reached mentions without Mark, as
+// a restored dump does (docs/operations.md, "Backup and restore").
+func MarkAll(ctx context.Context, conn driver.Conn) error {
+	if err := conn.Exec(ctx, "INSERT INTO rollup_dirty (hour, marked_at) SELECT DISTINCT toStartOfHour(created_at), now() FROM mentions"); err != nil {
+		return fmt.Errorf("marking every hour of mentions: %w", err)
+	}
+	return nil
+}
+
 // done is one rollup_done record: the worker checked that table's
 // partition of day held the rows of the hours before until, computed from
 // mentions when hour i of the day had marks[i] marks, and the partition's

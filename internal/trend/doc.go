@@ -3,11 +3,13 @@
 // far above what their own history predicts (Trending), and how a few tags
 // moved over time (Series).
 //
-// The counting is done by ClickHouse from the per-minute buckets of
-// tag_minute (distinct posts per tag, minute, source and language, filled by
-// a materialized view from mentions), aggregated there into window-sized
-// slots; the display form of a tag comes from tag_display (the spelling most
-// posts used). The scoring of trends is plain Go over those slot counts
+// The counting is done by ClickHouse from schema v2's tiers
+// (docs/schema-v2.md): a window is split into whole days read from tag_day,
+// whole hours from tag_hour and the rest from mentions itself, each piece
+// only where internal/rollup says its rows are complete (read.go). Posts are
+// exact sums; accounts merge uniqCombined states. The display form of a tag
+// comes from tag_display_day (the spelling most posts used). The scoring of
+// trends is plain Go over the slot counts
 // (Params.Score), so it is tested exactly without a database. Every query is
 // parameterised and bounded (Query.Validate, SeriesQuery.Validate), and
 // takes the time it is asked at explicitly, so callers inject their clock.

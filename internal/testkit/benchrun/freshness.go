@@ -23,13 +23,14 @@ import (
 
 // freshness offers cfg.FreshRate posts/s for cfg.FreshDuration to a running
 // `aggregate run` and measures, for marker posts, the time from the post's
-// creation to its tag being visible in tag_minute (what `top` reads).
+// creation to its tag being visible in mentions (what `top` reads for the
+// hours the rollups have not done, the current one among them).
 //
 // The producer is ingest's own path minus the source: the extractor and
 // internal/publish with its default settings. Every 10 ms it publishes a
 // batch whose first post carries a unique marker tag (#bfm<n>), with
 // created_at = now; batches are published concurrently (at most 8 at
-// once), as the webhook's clients would. A poller queries tag_minute every
+// once), as the webhook's clients would. A poller queries mentions every
 // 50 ms, so figures are late by 25 ms on average. The aggregator's own
 // freshness histogram is not used: it stops at the insert's return (not at
 // visibility to queries) and has bucket resolution.
@@ -69,7 +70,7 @@ func (e *env) freshness(ctx context.Context, fx *fixture, r *Report) error {
 	if _, err := pub.Publish(ctx, []post.Message{ingest.Hashtags.Message(warm)}); err != nil {
 		return fmt.Errorf("publishing the warm-up post: %w", err)
 	}
-	if _, _, err := waitCount(ctx, conn, "SELECT count() FROM tag_minute WHERE tag = 'bfmwarmup'", 1, time.Now(), time.Minute); err != nil {
+	if _, _, err := waitCount(ctx, conn, "SELECT count() FROM mentions WHERE tag = 'bfmwarmup'", 1, time.Now(), time.Minute); err != nil {
 		return fmt.Errorf("the aggregator did not write the warm-up post: %w", err)
 	}
 
@@ -162,12 +163,12 @@ func (e *env) freshness(ctx context.Context, fx *fixture, r *Report) error {
 }
 
 // pollMarkers reports, every 50 ms until ctx ends, the marker tags visible
-// in tag_minute.
+// in mentions.
 func pollMarkers(ctx context.Context, conn driver.Conn, found func(n int, at time.Time)) error {
 	t := time.NewTicker(50 * time.Millisecond)
 	defer t.Stop()
 	for {
-		rows, err := conn.Query(ctx, "SELECT tag FROM tag_minute WHERE startsWith(tag, 'bfm') GROUP BY tag")
+		rows, err := conn.Query(ctx, "SELECT tag FROM mentions WHERE created_at >= now() - 7200 AND startsWith(tag, 'bfm') GROUP BY tag")
 		at := time.Now()
 		if err != nil {
 			if ctx.Err() != nil {

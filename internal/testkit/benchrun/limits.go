@@ -203,9 +203,9 @@ func (e *env) rawInsert(ctx context.Context, fx *fixture, r *Report) error {
 	}
 	r.RawInsert = median(rates)
 
-	// The same rows into tagpulse's schema: mentions and the materialized
-	// views that fill tag_minute and tag_display from each block. This is
-	// the most the aggregator can write, whatever it does.
+	// The same rows into tagpulse's schema: mentions, and the marks of
+	// their hours for the rollup worker. This is the most the aggregator
+	// can write, whatever it does.
 	rates, err = e.repeat(ctx, "clickhouse-go insert into the tagpulse schema", func(ctx context.Context, i int) (float64, error) {
 		cfg := chstore.Config{DSN: e.dsn(e.database("schema" + strconv.Itoa(i)))}
 		if _, err := chstore.Migrate(ctx, cfg); err != nil {

@@ -110,7 +110,7 @@ func (r *Report) Table() string {
 		row("**`aggregate run --until-caught-up`**"+on, rate(c.AggregatePosts, "posts"), rate(c.AggregateRows, "rows"), fmt.Sprintf("%.2f× of kcat, %.2f× of %s (paired)", c.AggregateVsKcat, c.AggregateVsOld, r.ClickHouseVersion), "≥ 0.5× kcat: "+verdict(c.AggregateVsKcat >= 0.5))
 	}
 	row("aggregate peak RSS (VmHWM), whole backlog", fmt.Sprintf("%.0f MB", r.AggregateRSS/1e6), fmt.Sprintf("%d posts", r.Posts), "", "≤ 256 MB: "+verdict(r.AggregateRSS <= 256e6))
-	row("freshness p50 (created → in tag_minute)", fmt.Sprintf("%.2f s", r.FreshP50), fmt.Sprintf("at %s offered", rate(r.FreshOffered, "posts")), "", "")
+	row("freshness p50 (created → in mentions)", fmt.Sprintf("%.2f s", r.FreshP50), fmt.Sprintf("at %s offered", rate(r.FreshOffered, "posts")), "", "")
 	row("freshness p99", fmt.Sprintf("%.2f s", r.FreshP99), fmt.Sprintf("max %.2f s, %d markers", r.FreshMax, r.FreshMarkers), "", "≤ 2 s: "+verdict(r.FreshP99 <= 2))
 	exact := "yes"
 	if len(r.Inexact) > 0 {

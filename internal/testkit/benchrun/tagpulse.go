@@ -129,7 +129,8 @@ func (e *env) aggregate(ctx context.Context, fx *fixture, bin, topic, run string
 }
 
 // checkCounts compares what tagpulse stored in db with the generator's
-// counts: distinct posts per tag in tag_minute (what `top` reads), and the
+// counts: distinct posts per tag (stacktest.ReadTagTotals: in mentions,
+// and through the rollups `top` reads once they caught up), and the
 // mention rows once replays and redeliveries are folded.
 func (e *env) checkCounts(ctx context.Context, db string, fx *fixture, what string, r *Report) error {
 	conn, err := e.openDB(ctx, db)

@@ -191,6 +191,13 @@ func TestRisingTagsPanelRanksAsTheAPI(t *testing.T) {
 	// A burst an operator hid, and the steady giant hidden too: the panels
 	// leave them out as the API does.
 	ms = append(ms, trendtest.Hourly("spam", "Spam", end, []int{40}, "file", "en")...)
+	// A flood: 30 posts of one account in the last hour. Ranked on
+	// accounts, as both are by default, it does not trend.
+	flood := trendtest.Hourly("flood", "Flood", end, []int{30}, "file", "en")
+	for i := range flood {
+		flood[i].Account = "did:plc:flooder"
+	}
+	ms = append(ms, flood...)
 	trendtest.Insert(t, conn, ms)
 	hider := trend.NewStore(conn, trend.DefaultParams())
 	for _, tag := range []string{"spam", "nato"} {
@@ -247,6 +254,9 @@ func TestRisingTagsPanelRanksAsTheAPI(t *testing.T) {
 					t.Errorf("Top tags panel %+v\nAPI top %+v", panelTop, apiTop)
 				}
 				for _, p := range panel {
+					if p.Tag == "flood" {
+						t.Errorf("#flood, 30 posts of one account, is in the Rising tags panel: %+v", p)
+					}
 					if p.Tag == "spam" || p.Tag == "nato" {
 						t.Errorf("hidden #%s is in the Rising tags panel", p.Tag)
 					}
@@ -303,7 +313,7 @@ func risingRows(ctx context.Context, t *testing.T, conn driver.Conn, sql string)
 func topRows(ctx context.Context, t *testing.T, conn driver.Conn, sql string) []trend.Count {
 	return queryRows(ctx, t, conn, sql, func(rows driver.Rows) (trend.Count, error) {
 		var c trend.Count
-		err := rows.Scan(&c.Tag, &c.Display, &c.Count)
+		err := rows.Scan(&c.Tag, &c.Display, &c.Count, &c.Accounts)
 		return c, err
 	})
 }

@@ -5,7 +5,8 @@
 //
 // Every test computes the exact hashtag counts from the posts it generated
 // and compares them with what ClickHouse holds after the fault
-// (SELECT tag, uniqExactMerge(posts) FROM tag_minute GROUP BY tag): a fault
+// (stacktest.TagTotals: distinct posts per tag in mentions, and the same
+// again through the hour and day rollups once they caught up): a fault
 // may delay a post, never lose it or count it twice.
 //
 // Tests that disrupt the shared stack (a stopped Kafka broker, a frozen

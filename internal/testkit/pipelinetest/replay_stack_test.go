@@ -37,7 +37,7 @@ func TestReplayThroughTheBinary(t *testing.T) {
 	intoFirst.run("aggregate", "run", "--until-caught-up", "--http-addr", "")
 	want := stacktest.TagTotals(t, firstConn)
 	if len(want) != len(sampleTags) {
-		t.Fatalf("after the run, tag_minute holds %d tags, want the article's %d: %v", len(want), len(sampleTags), want)
+		t.Fatalf("after the run, mentions holds %d tags, want the article's %d: %v", len(want), len(sampleTags), want)
 	}
 	offsets := committedOffsets(ctx, t, kafkaCfg, group)
 	var committed int64
