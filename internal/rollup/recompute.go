@@ -150,7 +150,7 @@ func (w *Worker) swap(ctx context.Context, target string, day time.Time, marks [
 	if err := w.conn.Exec(ctx, swap); err != nil {
 		return fmt.Errorf("swapping in %s for %s: %w", target, day.Format(time.DateOnly), err)
 	}
-	b1, err := w.block(ctx, target, id)
+	p1, err := w.part(ctx, target, id)
 	if err != nil {
 		return err
 	}
@@ -158,11 +158,11 @@ func (w *Worker) swap(ctx context.Context, target string, day time.Time, marks [
 	if err != nil {
 		return err
 	}
-	b2, err := w.block(ctx, target, id)
+	p2, err := w.part(ctx, target, id)
 	if err != nil {
 		return err
 	}
-	if b1 != b2 || got != want {
+	if p1 != p2 || got != want || p1.rows != want.rows {
 		w.log.Info("rollup swapped by another worker meanwhile; redone next round", "table", target, "day", day.Format(time.DateOnly))
 		return nil
 	}
@@ -171,7 +171,7 @@ func (w *Worker) swap(ctx context.Context, target string, day time.Time, marks [
 		return fmt.Errorf("recording the rollup of %s for %s: %w", target, day.Format(time.DateOnly), err)
 	}
 	defer batch.Abort()
-	if err := batch.Append(target, day, marks, until, b1, got.rows, w.now().UTC()); err != nil {
+	if err := batch.Append(target, day, marks, until, p1.block, p1.rows, w.now().UTC()); err != nil {
 		return fmt.Errorf("recording the rollup of %s for %s: %w", target, day.Format(time.DateOnly), err)
 	}
 	if err := batch.Send(); err != nil {
@@ -192,13 +192,15 @@ func (w *Worker) partitionSum(ctx context.Context, table, bucket, id string) (pa
 	return s, nil
 }
 
-func (w *Worker) block(ctx context.Context, table, id string) (int64, error) {
-	var b int64
-	if err := w.conn.QueryRow(ctx, `SELECT max(max_block_number) FROM system.parts
-WHERE database = currentDatabase() AND active AND table = ? AND partition_id = ?`, table, id).Scan(&b); err != nil {
-		return 0, fmt.Errorf("reading the parts of %s: %w", table, err)
+// part reads the state of table's partition id from system.parts, as
+// State's checks do.
+func (w *Worker) part(ctx context.Context, table, id string) (partState, error) {
+	var p partState
+	if err := w.conn.QueryRow(ctx, `SELECT max(max_block_number), sum(rows) FROM system.parts
+WHERE database = currentDatabase() AND active AND table = ? AND partition_id = ?`, table, id).Scan(&p.block, &p.rows); err != nil {
+		return p, fmt.Errorf("reading the parts of %s: %w", table, err)
 	}
-	return b, nil
+	return p, nil
 }
 
 // dropStaging drops this worker's staging tables.

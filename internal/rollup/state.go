@@ -8,8 +8,10 @@
 // swaps the day's partition in with REPLACE PARTITION, checks that the
 // partition holds what it computed, and records that in rollup_done: the
 // marks each hour had when it started, and the partition's highest block
-// number. A reader (State) trusts a bucket only while that block is still
-// the partition's highest and no hour of it has gained marks since; any
+// number and rows. A reader (State) trusts a bucket only while the
+// partition still has that highest block and those rows (two workers'
+// REPLACEs that commit out of order change one or the other) and no hour
+// of it has gained marks since; any
 // other bucket is read from mentions. So every answer is exact whatever
 // the worker's progress, and the worker only makes reads cheaper.
 package rollup
@@ -101,12 +103,13 @@ func MarkAll(ctx context.Context, conn driver.Conn) error {
 
 // done is one rollup_done record: the worker checked that table's
 // partition of day held the rows of the hours before until, computed from
-// mentions when hour i of the day had marks[i] marks, and the partition's
-// highest block number was then block.
+// mentions when hour i of the day had marks[i] marks, and the partition
+// then held rows rows in active parts whose highest block number was
+// block.
 type done struct {
 	marks []uint64
 	until time.Time
-	block int64
+	part  partState
 }
 
 // State is what a reader needs to know of the rollup for a span of days:
@@ -129,7 +132,7 @@ func Load(ctx context.Context, conn driver.Conn, from, to time.Time) (*State, er
 	if err != nil {
 		return nil, err
 	}
-	rows, err := conn.Query(ctx, `SELECT table, day, marks, hours_until, block FROM rollup_done
+	rows, err := conn.Query(ctx, `SELECT table, day, marks, hours_until, block, rows FROM rollup_done
 WHERE day >= toDateTime(@from) AND day < toDateTime(@to) ORDER BY done_at`, clickhouse.Named("from", d1.Unix()), clickhouse.Named("to", d2.Unix()))
 	if err != nil {
 		return nil, fmt.Errorf("reading rollup_done: %w", err)
@@ -141,14 +144,17 @@ WHERE day >= toDateTime(@from) AND day < toDateTime(@to) ORDER BY done_at`, clic
 			day   time.Time
 			r     done
 		)
-		if err := rows.Scan(&table, &day, &r.marks, &r.until, &r.block); err != nil {
+		if err := rows.Scan(&table, &day, &r.marks, &r.until, &r.part.block, &r.part.rows); err != nil {
 			return nil, fmt.Errorf("reading rollup_done: %w", err)
 		}
 		day = day.UTC()
-		// A record is valid while its block is still the partition's
-		// highest: a later REPLACE (say by a slower worker with an older
-		// snapshot) allocates a higher one. Later valid records win.
-		if blocks[partKey{table, day}] != r.block {
+		// A record is valid while the partition is as the worker left it:
+		// a later REPLACE (say by a slower worker with an older snapshot)
+		// allocates a higher block number, and one that took its number
+		// earlier but committed later keeps the parts above its number,
+		// so the rows add up to more. Merges change neither. Later valid
+		// records win.
+		if blocks[partKey{table, day}] != r.part {
 			continue
 		}
 		if s.done[table] == nil {
@@ -219,10 +225,17 @@ type partKey struct {
 	day   time.Time
 }
 
-// readBlocks returns the highest block number of each day partition of the
-// worker's tables over [from, to); a partition with no part is absent (0).
-func readBlocks(ctx context.Context, conn driver.Conn, from, to time.Time) (map[partKey]int64, error) {
-	rows, err := conn.Query(ctx, `SELECT table, partition_id, max(max_block_number) FROM system.parts
+// partState is what system.parts says of a partition: the highest block
+// number of its active parts, and their rows.
+type partState struct {
+	block int64
+	rows  uint64
+}
+
+// readBlocks returns the state of each day partition of the worker's
+// tables over [from, to); a partition with no part is absent (zero).
+func readBlocks(ctx context.Context, conn driver.Conn, from, to time.Time) (map[partKey]partState, error) {
+	rows, err := conn.Query(ctx, `SELECT table, partition_id, max(max_block_number), sum(rows) FROM system.parts
 WHERE database = currentDatabase() AND active AND has(@tables, table)
   AND partition_id >= @from AND partition_id < @to
 GROUP BY table, partition_id`,
@@ -232,20 +245,20 @@ GROUP BY table, partition_id`,
 		return nil, fmt.Errorf("reading the parts of the rollup tables: %w", err)
 	}
 	defer rows.Close()
-	out := map[partKey]int64{}
+	out := map[partKey]partState{}
 	for rows.Next() {
 		var (
 			table, id string
-			block     int64
+			p         partState
 		)
-		if err := rows.Scan(&table, &id, &block); err != nil {
+		if err := rows.Scan(&table, &id, &p.block, &p.rows); err != nil {
 			return nil, fmt.Errorf("reading the parts of the rollup tables: %w", err)
 		}
 		day, err := time.Parse("20060102", id)
 		if err != nil {
 			return nil, fmt.Errorf("partition %q of %s: %w", id, table, err)
 		}
-		out[partKey{table, day}] = block
+		out[partKey{table, day}] = p
 	}
 	return out, rows.Err()
 }
