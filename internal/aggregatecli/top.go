@@ -159,11 +159,12 @@ func newTopCmd() *cobra.Command {
 		Use:   "top",
 		Short: "Print the most used tags over the last window",
 		Long: `top prints the tags with the most distinct posts over the last --window,
-most first, with the spelling most posts used. Counts come from the
-per-minute buckets in ClickHouse; the current minute is included.`,
+most first (ties by tag), with the spelling most posts used and the
+distinct accounts that posted them. Posts are exact; accounts are exact to
+about 1% (docs/trends.md). The current minute is included.`,
 		Example: `  aggregate top --window 1h --limit 20
   aggregate top --window 7d --lang fr --json`,
-	}, (*trend.Store).Top, writeTop, nil, nil)
+	}, (*trend.Store).Top, writeTop, nil, nil, false)
 }
 
 // newListCmd completes cmd as a command that prints one list of tags (top
@@ -176,18 +177,23 @@ func newListCmd[T any](
 	write func(io.Writer, []T, bool) error,
 	note func(io.Writer, trend.Query, []T),
 	busy func(trend.Query) func(io.Writer, uint64, trend.Extent),
+	ranked bool,
 ) *cobra.Command {
 	var (
 		q     trendQuery
 		limit int
+		by    string
 	)
 	cmd.Args = cobra.NoArgs
 	flags := q.register(cmd, "1h")
 	cmd.Flags().IntVar(&limit, "limit", trend.DefaultLimit, fmt.Sprintf("how many tags to print (1 to %d)", trend.MaxLimit))
+	if ranked {
+		cmd.Flags().StringVar(&by, "by", string(trend.ByAccounts), "rank on distinct accounts or on distinct posts (accounts|posts; docs/trends.md)")
+	}
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		var query trend.Query
 		return answer(cmd, &q, flags, func(at time.Time, window time.Duration) error {
-			query = trend.Query{At: at, Window: window, Limit: limit, Filter: q.filter}
+			query = trend.Query{At: at, Window: window, Limit: limit, By: trend.By(by), Filter: q.filter}
 			return query.Validate()
 		}, func(ctx context.Context, store *trend.Store) ([]T, error) {
 			return list(store, ctx, query)
@@ -221,9 +227,9 @@ func writeTop(w io.Writer, rows []trend.Count, asJSON bool) error {
 		return writeJSON(w, rows)
 	}
 	tw := newTable(w)
-	fmt.Fprintln(tw, "RANK\tTAG\tCOUNT")
+	fmt.Fprintln(tw, "RANK\tTAG\tCOUNT\tACCOUNTS")
 	for i, r := range rows {
-		fmt.Fprintf(tw, "%d\t#%s\t%d\n", i+1, r.Display, r.Count)
+		fmt.Fprintf(tw, "%d\t#%s\t%d\t%d\n", i+1, r.Display, r.Count, r.Accounts)
 	}
 	return tw.Flush()
 }

@@ -74,9 +74,9 @@ func TestTrendCommands(t *testing.T) {
 	t.Run("top table", func(t *testing.T) {
 		got := run(t, "top", "--window", "1d", "--lang", "fr")
 		want := "Posts from 2025-11-19 14:38 to 2025-11-20 14:38 UTC (start included, end excluded)\n" +
-			"RANK  TAG       COUNT\n" +
-			"1     #NIF2025  63\n" +
-			"2     #OTAN     48\n"
+			"RANK  TAG       COUNT  ACCOUNTS\n" +
+			"1     #NIF2025  63     63\n" +
+			"2     #OTAN     48     48\n"
 		if got != want {
 			t.Errorf("table:\n%s\nwant:\n%s", got, want)
 		}
@@ -92,7 +92,7 @@ func TestTrendCommands(t *testing.T) {
 	})
 	t.Run("trending table", func(t *testing.T) {
 		got := run(t, "trending", "--window", "1h")
-		if !strings.HasPrefix(got, "Posts from 2025-11-20 13:38 to 2025-11-20 14:38 UTC (start included, end excluded)\nRANK  TAG       COUNT  EXPECTED  SCORE\n1     #NIF2025  40     1.0       39.0\n") {
+		if !strings.HasPrefix(got, "Posts from 2025-11-20 13:38 to 2025-11-20 14:38 UTC (start included, end excluded)\nRANK  TAG       COUNT  ACCOUNTS  EXPECTED ACCOUNTS  SCORE\n1     #NIF2025  40     40        1.0                39.0\n") {
 			t.Errorf("table:\n%s", got)
 		}
 	})
@@ -101,10 +101,11 @@ func TestTrendCommands(t *testing.T) {
 			args []string
 			want string
 		}{
-			{[]string{"top", "--window", "1d", "--lang", "fr", "--csv"}, "rank,tag,display,count\n1,nif2025,NIF2025,63\n2,otan,OTAN,48\n"},
-			{[]string{"trending", "--window", "1h", "--csv"}, "rank,tag,display,count,expected,score,history_windows,enough_history\n1,nif2025,NIF2025,40,1,39,24,true\n"},
-			{[]string{"series", "--tag", "otan", "--window", "2h", "--step", "1h", "--csv"}, "tag,display,hidden,time,end,count\n" +
-				"otan,OTAN,false,2025-11-20T13:00:00Z,2025-11-20T14:00:00Z,2\notan,OTAN,false,2025-11-20T14:00:00Z,2025-11-20T15:00:00Z,1\n"},
+			{[]string{"top", "--window", "1d", "--lang", "fr", "--csv"}, "rank,tag,display,count,accounts\n1,nif2025,NIF2025,63,63\n2,otan,OTAN,48,48\n"},
+			{[]string{"trending", "--window", "1h", "--csv"}, "rank,tag,display,count,accounts,by,expected,score,history_windows,enough_history\n1,nif2025,NIF2025,40,40,accounts,1,39,24,true\n"},
+			{[]string{"trending", "--window", "1h", "--by", "posts", "--csv"}, "rank,tag,display,count,accounts,by,expected,score,history_windows,enough_history\n1,nif2025,NIF2025,40,40,posts,1,39,24,true\n"},
+			{[]string{"series", "--tag", "otan", "--window", "2h", "--step", "1h", "--csv"}, "tag,display,hidden,time,end,count,accounts\n" +
+				"otan,OTAN,false,2025-11-20T13:00:00Z,2025-11-20T14:00:00Z,2,2\notan,OTAN,false,2025-11-20T14:00:00Z,2025-11-20T15:00:00Z,1,1\n"},
 		} {
 			if got := run(t, c.args...); got != c.want {
 				t.Errorf("aggregate %s:\n%s\nwant:\n%s", strings.Join(c.args, " "), got, c.want)
@@ -193,7 +194,7 @@ func TestTrendCommandsExplainEmptyAnswers(t *testing.T) {
 	}
 	t.Run("no posts yet", func(t *testing.T) {
 		out, errOut, err := runTrendCmd(ctx, cfg.DSN, at, "top")
-		if err != nil || !strings.Contains(errOut, "no posts are stored yet: load some with `ingest file PATH`") || !strings.HasSuffix(out, "RANK  TAG  COUNT\n") {
+		if err != nil || !strings.Contains(errOut, "no posts are stored yet: load some with `ingest file PATH`") || !strings.HasSuffix(out, "RANK  TAG  COUNT  ACCOUNTS\n") {
 			t.Fatalf("top on an empty database: err %v, stdout %q, stderr %q", err, out, errOut)
 		}
 	})

@@ -3,6 +3,7 @@ package aggregatecli
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -16,7 +17,9 @@ func newTrendingCmd() *cobra.Command {
 		Long: `trending prints the tags whose count over the last --window is furthest
 above what their own history predicts, highest score first. The expected
 count comes from the same tag over the previous windows; the score is the
-surprise in standard deviations. docs/trends.md explains the formula.
+surprise in standard deviations. It scores distinct accounts by default, so
+one author posting a tag fifty times does not make it trend; --by posts
+scores distinct posts. docs/trends.md explains the formula.
 
 The history is the 24 windows before the current one. While the stored
 posts do not reach that far back (a fresh import), the missing windows
@@ -25,8 +28,9 @@ then says "not enough history yet" on stderr, and --json carries
 history_windows and enough_history on every tag. A list with no tag says
 why on stderr.`,
 		Example: `  aggregate trending --window 1h --limit 10
-  aggregate trending --window 24h --source mastodon --json`,
-	}, (*trend.Store).Trending, writeTrending, noteHistory, noneTrending)
+  aggregate trending --window 24h --source mastodon --json
+  aggregate trending --window 1h --by posts`,
+	}, (*trend.Store).Trending, writeTrending, noteHistory, noneTrending, true)
 }
 
 // writeTrending prints a trending list as an aligned table, or as JSON.
@@ -35,9 +39,14 @@ func writeTrending(w io.Writer, rows []trend.Trend, asJSON bool) error {
 		return writeJSON(w, rows)
 	}
 	tw := newTable(w)
-	fmt.Fprintln(tw, "RANK\tTAG\tCOUNT\tEXPECTED\tSCORE")
+	by := trend.ByAccounts
+	if len(rows) > 0 && rows[0].By != "" {
+		by = rows[0].By
+	}
+	// EXPECTED and SCORE are of what the list ranks on.
+	fmt.Fprintf(tw, "RANK\tTAG\tCOUNT\tACCOUNTS\tEXPECTED %s\tSCORE\n", strings.ToUpper(string(by)))
 	for i, r := range rows {
-		fmt.Fprintf(tw, "%d\t#%s\t%d\t%.1f\t%.1f\n", i+1, r.Display, r.Count, r.Expected, r.Score)
+		fmt.Fprintf(tw, "%d\t#%s\t%d\t%d\t%.1f\t%.1f\n", i+1, r.Display, r.Count, r.Accounts, r.Expected, r.Score)
 	}
 	return tw.Flush()
 }

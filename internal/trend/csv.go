@@ -21,22 +21,22 @@ func WriteCSV(w io.Writer, v any) error {
 	var rows [][]string
 	switch v := v.(type) {
 	case []Count:
-		rows = append(rows, []string{"rank", "tag", "display", "count"})
+		rows = append(rows, []string{"rank", "tag", "display", "count", "accounts"})
 		for i, c := range v {
-			rows = append(rows, []string{strconv.Itoa(i + 1), SafeCell(c.Tag), SafeCell(c.Display), u(c.Count)})
+			rows = append(rows, []string{strconv.Itoa(i + 1), SafeCell(c.Tag), SafeCell(c.Display), u(c.Count), u(c.Accounts)})
 		}
 	case []Trend:
-		rows = append(rows, []string{"rank", "tag", "display", "count", "expected", "score", "history_windows", "enough_history"})
+		rows = append(rows, []string{"rank", "tag", "display", "count", "accounts", "by", "expected", "score", "history_windows", "enough_history"})
 		for i, t := range v {
-			rows = append(rows, []string{strconv.Itoa(i + 1), SafeCell(t.Tag), SafeCell(t.Display), u(t.Count),
+			rows = append(rows, []string{strconv.Itoa(i + 1), SafeCell(t.Tag), SafeCell(t.Display), u(t.Count), u(t.Accounts), string(t.By),
 				f(t.Expected), f(t.Score), strconv.Itoa(t.HistoryWindows), strconv.FormatBool(t.EnoughHistory)})
 		}
 	case []Series:
-		rows = append(rows, []string{"tag", "display", "hidden", "time", "end", "count"})
+		rows = append(rows, []string{"tag", "display", "hidden", "time", "end", "count", "accounts"})
 		for _, s := range v {
 			for _, p := range s.Points {
 				rows = append(rows, []string{SafeCell(s.Tag), SafeCell(s.Display), strconv.FormatBool(s.Hidden),
-					p.Time.UTC().Format(time.RFC3339), p.End.UTC().Format(time.RFC3339), u(p.Count)})
+					p.Time.UTC().Format(time.RFC3339), p.End.UTC().Format(time.RFC3339), u(p.Count), u(p.Accounts)})
 			}
 		}
 	default:

@@ -16,7 +16,7 @@ func TestWriteCSV(t *testing.T) {
 		v    any
 	}{
 		{"top", []Count{
-			{Tag: "nato", Display: "NATO", Count: 10},
+			{Tag: "nato", Display: "NATO", Count: 10, Accounts: 7},
 			{Tag: "a,b", Display: `say "hi"`, Count: 2},
 			{Tag: "=cmd", Display: "=HYPERLINK(\"http://x\")", Count: 1},
 			{Tag: "plus", Display: "+1", Count: 1},
@@ -24,9 +24,9 @@ func TestWriteCSV(t *testing.T) {
 			{Tag: "at", Display: "@SUM(A1)", Count: 1},
 		}},
 		{"top_empty", []Count{}},
-		{"trending", []Trend{{Tag: "nif2025", Display: "NIF2025", Count: 40, Expected: 1, Score: 39.5, HistoryWindows: 24, EnoughHistory: true}}},
+		{"trending", []Trend{{Tag: "nif2025", Display: "NIF2025", Count: 40, Accounts: 31, By: ByAccounts, Expected: 1, Score: 39.5, HistoryWindows: 24, EnoughHistory: true}}},
 		{"series", []Series{{Tag: "nato", Display: "NATO", Hidden: true, Points: []Point{
-			{Time: t0, End: t0.Add(time.Hour), Count: 3},
+			{Time: t0, End: t0.Add(time.Hour), Count: 3, Accounts: 2},
 			{Time: t0.Add(time.Hour), End: t0.Add(2 * time.Hour), Count: 0},
 		}}}},
 	} {

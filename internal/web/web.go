@@ -100,7 +100,7 @@ var apiRoutes = []route{
 	{
 		path:   "/api/v1/trending",
 		name:   "trending",
-		params: []string{"window", "limit", "source", "lang", "at", "format"},
+		params: []string{"window", "limit", "source", "lang", "at", "by", "format"},
 		ask:    (*handler).trending,
 	},
 	{
@@ -289,7 +289,12 @@ func (p params) query(now func() time.Time) (trend.Query, string, error) {
 		return trend.Query{}, "", err
 	}
 	q := trend.Query{At: at, Window: window, Limit: limit, Filter: p.filter()}
-	key := fmt.Sprintf("%s window=%d limit=%d source=%q lang=%q at=%s", p.route.name, q.Window, q.Limit, q.Source, q.Lang, atKey)
+	if slices.Contains(p.route.params, "by") {
+		if q.By, err = trend.ParseBy(p.get("by", "")); err != nil {
+			return trend.Query{}, "", badRequest(err.Error())
+		}
+	}
+	key := fmt.Sprintf("%s window=%d limit=%d source=%q lang=%q by=%s at=%s", p.route.name, q.Window, q.Limit, q.Source, q.Lang, q.By, atKey)
 	return q, key, q.Validate()
 }
 

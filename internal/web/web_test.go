@@ -34,12 +34,13 @@ type fakeStore struct {
 
 func (f *fakeStore) Top(_ context.Context, q trend.Query) ([]trend.Count, error) {
 	f.query = q
-	return []trend.Count{{Tag: "nif2025", Display: "NIF2025", Count: 40}, {Tag: "nato", Display: "NATO", Count: 10}}, f.err
+	return []trend.Count{{Tag: "nif2025", Display: "NIF2025", Count: 40, Accounts: 31}, {Tag: "nato", Display: "NATO", Count: 10, Accounts: 10}}, f.err
 }
 
 func (f *fakeStore) Trending(_ context.Context, q trend.Query) ([]trend.Trend, error) {
 	f.query = q
-	return []trend.Trend{{Tag: "nif2025", Display: "NIF2025", Count: 40, Expected: 1, Score: 39, HistoryWindows: 24, EnoughHistory: true}}, f.err
+	by := q.By
+	return []trend.Trend{{Tag: "nif2025", Display: "NIF2025", Count: 40, Accounts: 31, By: by, Expected: 1, Score: 39, HistoryWindows: 24, EnoughHistory: true}}, f.err
 }
 
 func (f *fakeStore) Series(_ context.Context, q trend.SeriesQuery) ([]trend.Series, error) {
@@ -83,6 +84,8 @@ func TestBadParameters(t *testing.T) {
 		{"/api/v1/top?window=90s", "whole number of minutes"},
 		{"/api/v1/top?window=soon", "window: duration"},
 		{"/api/v1/top?limit=0", "limit must be between 1 and 1000"},
+		{"/api/v1/trending?by=likes", `by must be accounts or posts, got "likes"`},
+		{"/api/v1/top?by=posts", "unknown parameter"},
 		{"/api/v1/top?limit=1001", "limit must be between 1 and 1000"},
 		{"/api/v1/top?limit=ten", "limit must be a whole number"},
 		{"/api/v1/top?windw=1h", `unknown parameter "windw"`},
@@ -136,7 +139,7 @@ func TestQueriesAndShapes(t *testing.T) {
 		if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
 			t.Fatal(err)
 		}
-		if len(got) != 2 || got[0]["tag"] != "nif2025" || got[0]["display"] != "NIF2025" || got[0]["count"] != 40.0 || len(got[0]) != 3 {
+		if len(got) != 2 || got[0]["tag"] != "nif2025" || got[0]["display"] != "NIF2025" || got[0]["count"] != 40.0 || got[0]["accounts"] != 31.0 || len(got[0]) != 4 {
 			t.Errorf("top body %s", rec.Body)
 		}
 	})
@@ -145,13 +148,25 @@ func TestQueriesAndShapes(t *testing.T) {
 		if rec.Code != http.StatusOK {
 			t.Fatalf("status %d: %s", rec.Code, rec.Body)
 		}
-		want := trend.Query{At: clock, Window: 7 * 24 * time.Hour, Limit: 5, Filter: trend.Filter{Source: "rss", Lang: "fr"}}
+		want := trend.Query{At: clock, Window: 7 * 24 * time.Hour, Limit: 5, By: trend.ByAccounts, Filter: trend.Filter{Source: "rss", Lang: "fr"}}
 		if store.query != want {
 			t.Errorf("query %+v, want %+v", store.query, want)
 		}
-		want1 := `[{"tag":"nif2025","display":"NIF2025","count":40,"expected":1,"score":39,"history_windows":24,"enough_history":true}]` + "\n"
+		want1 := `[{"tag":"nif2025","display":"NIF2025","count":40,"accounts":31,"by":"accounts","expected":1,"score":39,"history_windows":24,"enough_history":true}]` + "\n"
 		if rec.Body.String() != want1 {
 			t.Errorf("body %s, want %s", rec.Body, want1)
+		}
+	})
+	t.Run("trending by posts", func(t *testing.T) {
+		rec := get(t, h, "/api/v1/trending?by=posts")
+		if rec.Code != http.StatusOK {
+			t.Fatalf("status %d: %s", rec.Code, rec.Body)
+		}
+		if store.query.By != trend.ByPosts {
+			t.Errorf("query by %q, want posts", store.query.By)
+		}
+		if !strings.Contains(rec.Body.String(), `"by":"posts"`) {
+			t.Errorf("body %s, want by posts", rec.Body)
 		}
 	})
 	t.Run("at, as the CLI's --at", func(t *testing.T) {
@@ -288,9 +303,9 @@ func TestCSVFormat(t *testing.T) {
 	for _, tc := range []struct {
 		target, file, want string
 	}{
-		{"/api/v1/top?format=csv", "top.csv", "rank,tag,display,count\n1,nif2025,NIF2025,40\n2,nato,NATO,10\n"},
-		{"/api/v1/trending?format=csv&window=1h", "trending.csv", "rank,tag,display,count,expected,score,history_windows,enough_history\n1,nif2025,NIF2025,40,1,39,24,true\n"},
-		{"/api/v1/series?tag=otan&format=csv", "series.csv", "tag,display,hidden,time,end,count\notan,otan,false,2025-11-20T14:37:30Z,0001-01-01T00:00:00Z,1\n"},
+		{"/api/v1/top?format=csv", "top.csv", "rank,tag,display,count,accounts\n1,nif2025,NIF2025,40,31\n2,nato,NATO,10,10\n"},
+		{"/api/v1/trending?format=csv&window=1h", "trending.csv", "rank,tag,display,count,accounts,by,expected,score,history_windows,enough_history\n1,nif2025,NIF2025,40,31,accounts,1,39,24,true\n"},
+		{"/api/v1/series?tag=otan&format=csv", "series.csv", "tag,display,hidden,time,end,count,accounts\notan,otan,false,2025-11-20T14:37:30Z,0001-01-01T00:00:00Z,1,0\n"},
 	} {
 		t.Run(tc.target, func(t *testing.T) {
 			rec := get(t, h, tc.target)

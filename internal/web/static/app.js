@@ -61,6 +61,8 @@
 
   function posts(n) { return number(n) + (n === 1 ? " post" : " posts"); }
 
+  function accounts(n) { return number(n) + (n === 1 ? " account" : " accounts"); }
+
   function sparkline(points, label) {
     const w = 120, h = 32, pad = 2;
     const svg = document.createElementNS(SVG, "svg");
@@ -237,11 +239,11 @@
       const series = await loadSeries(tags, w);
       if (mine !== generation) return; // a newer load has started
       if (trending.status === "fulfilled") {
-        render("trending", trending.value, series, (t) => `${posts(t.count)} · expected ${number(t.expected)} · score ${number(t.score)}`);
+        render("trending", trending.value, series, (t) => `${posts(t.count)} · ${accounts(t.accounts)} · expected ${number(t.expected)} ${t.by || "accounts"} · score ${number(t.score)}`);
       } else {
         failList("trending", trending.reason);
       }
-      if (top.status === "fulfilled") render("top", top.value, series, (t) => posts(t.count));
+      if (top.status === "fulfilled") render("top", top.value, series, (t) => `${posts(t.count)} · ${accounts(t.accounts)}`);
       else failList("top", top.reason);
       historyNote(trending.status === "fulfilled" ? trending.value : []);
       $("trending-hint").textContent = $("top-hint").textContent = "· " + WORDS[w];
