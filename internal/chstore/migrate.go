@@ -91,6 +91,11 @@ func Migrate(ctx context.Context, cfg Config) ([]int, error) {
 // MigrateProgress is Migrate, writing the progress of long steps (the
 // upgrade of a v1 database copies every day of mentions) to progress.
 func MigrateProgress(ctx context.Context, cfg Config, progress io.Writer) ([]int, error) {
+	return migrateTo(ctx, cfg, progress, 0)
+}
+
+// migrateTo applies the migrations up to version upTo (0: all of them).
+func migrateTo(ctx context.Context, cfg Config, progress io.Writer, upTo int) ([]int, error) {
 	opts, err := cfg.Options()
 	if err != nil {
 		return nil, err
@@ -115,7 +120,7 @@ func MigrateProgress(ctx context.Context, cfg Config, progress io.Writer) ([]int
 		return nil, err
 	}
 	defer conn.Close()
-	return migrateConn(ctx, conn, database, progress)
+	return migrateConn(ctx, conn, database, progress, upTo)
 }
 
 // appliedVersions reads schema_migrations; none are applied while it does
@@ -154,10 +159,16 @@ const createSchemaMigrations = `CREATE TABLE IF NOT EXISTS schema_migrations (
     applied_at DateTime
 ) ENGINE = ReplacingMergeTree(applied_at) ORDER BY version`
 
-func migrateConn(ctx context.Context, conn driver.Conn, database string, progress io.Writer) ([]int, error) {
+func migrateConn(ctx context.Context, conn driver.Conn, database string, progress io.Writer, upTo int) ([]int, error) {
 	migrations, err := Migrations()
 	if err != nil {
 		return nil, err
+	}
+	for i, m := range migrations {
+		if upTo > 0 && m.Version > upTo {
+			migrations = migrations[:i]
+			break
+		}
 	}
 	// Before anything is created, schema_migrations and the tables of every
 	// migration not yet applied must be absent or of the expected shape.
