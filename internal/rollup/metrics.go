@@ -6,7 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Metrics are the rollup worker's: how far behind it is and what a day's
+// Metrics are the rollup worker's: how far behind it is and what a
 // recompute costs.
 type Metrics struct {
 	BacklogDays      prometheus.Gauge
@@ -28,7 +28,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 		RecomputeSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "tagpulse_rollup_recompute_seconds",
-			Help:    "Time to recompute one day's rollups from mentions.",
+			Help:    "Time to recompute the rollups of a batch of days (up to 31, staged together) from mentions.",
 			Buckets: prometheus.ExponentialBuckets(0.05, 2, 12),
 		}),
 		Failures: prometheus.NewCounter(prometheus.CounterOpts{

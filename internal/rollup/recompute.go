@@ -13,194 +13,293 @@ import (
 // itself when it has none.
 const accountExpr = "if(account = '', concat('post:', post_id), account)"
 
-// recomputeSQL fills a staging table for [@from, @until) of one day. Each
-// entry's {stage} is the staging table of its target. Days come after the
-// hours they are summed from.
+// recomputeSQL fills a staging table for the days of a batch: {range:col}
+// stands for the batch's time ranges on col (the days' hours that have
+// ended). Each entry's {stage} is the staging table of its target. Days
+// come after the hours they are summed from.
 var recomputeSQL = []struct {
 	target string
-	dayEnd bool // only once the day has ended
+	dayEnd bool // only for days that have ended
 	sql    []string
 }{
 	{TagTiers.Hour, false, []string{
 		`INSERT INTO {stage} (hour, tag, source, lang, posts, accounts)
 SELECT toStartOfHour(created_at) AS h, tag, source, lang, uniqExact(post_id), uniqCombinedState(` + accountExpr + `)
-FROM mentions WHERE created_at >= toDateTime(@from) AND created_at < toDateTime(@until)
+FROM mentions WHERE {range:created_at}
 GROUP BY h, tag, source, lang`,
 		`INSERT INTO {stage} (hour, tag, source, lang, posts, accounts)
 SELECT toStartOfHour(created_at) AS h, tag, '*', '*', uniqExact(post_id), uniqCombinedState(` + accountExpr + `)
-FROM mentions WHERE created_at >= toDateTime(@from) AND created_at < toDateTime(@until)
+FROM mentions WHERE {range:created_at}
 GROUP BY h, tag`,
 	}},
 	{PostTiers.Hour, false, []string{
 		`INSERT INTO {stage} (hour, source, lang, posts, accounts)
 SELECT toStartOfHour(created_at) AS h, source, lang, uniqExact(post_id), uniqCombinedState(` + accountExpr + `)
-FROM mentions WHERE created_at >= toDateTime(@from) AND created_at < toDateTime(@until)
+FROM mentions WHERE {range:created_at}
 GROUP BY h, source, lang`,
 		`INSERT INTO {stage} (hour, source, lang, posts, accounts)
 SELECT toStartOfHour(created_at) AS h, '*', '*', uniqExact(post_id), uniqCombinedState(` + accountExpr + `)
-FROM mentions WHERE created_at >= toDateTime(@from) AND created_at < toDateTime(@until)
+FROM mentions WHERE {range:created_at}
 GROUP BY h`,
 	}},
 	{displayTable, false, []string{
 		`INSERT INTO {stage} (day, tag, display, posts)
 SELECT toStartOfDay(created_at) AS d, tag, display, uniqExact(post_id)
-FROM mentions WHERE created_at >= toDateTime(@from) AND created_at < toDateTime(@until)
+FROM mentions WHERE {range:created_at}
 GROUP BY d, tag, display`,
 	}},
 	{TagTiers.Day, true, []string{
 		`INSERT INTO {stage} (day, tag, source, lang, posts, accounts)
 SELECT toStartOfDay(hour) AS d, tag, source, lang, sum(posts), uniqCombinedMergeState(accounts)
-FROM {stage:tag_hour} WHERE hour >= toDateTime(@from) AND hour < toDateTime(@until)
+FROM {stage:tag_hour} WHERE {range:hour}
 GROUP BY d, tag, source, lang`,
 	}},
 	{PostTiers.Day, true, []string{
 		`INSERT INTO {stage} (day, source, lang, posts, accounts)
 SELECT toStartOfDay(hour) AS d, source, lang, sum(posts), uniqCombinedMergeState(accounts)
-FROM {stage:post_hour} WHERE hour >= toDateTime(@from) AND hour < toDateTime(@until)
+FROM {stage:post_hour} WHERE {range:hour}
 GROUP BY d, source, lang`,
 	}},
 }
 
+// maxBatchDays bounds the days one recompute stages at once, so a long
+// backfill shows progress and one query's memory stays bounded.
+const maxBatchDays = 31
+
 // stageName is this worker's staging table for target.
 func (w *Worker) stageName(target string) string { return "rollup_stage_" + target + "_" + w.stage }
 
-// expand puts the staging table names into one of recomputeSQL's queries.
-func (w *Worker) expand(sql, target string) string {
+// expand puts the staging table names and the time ranges into one of
+// recomputeSQL's queries.
+func (w *Worker) expand(sql, target string, spans []span) string {
 	sql = strings.ReplaceAll(sql, "{stage}", w.stageName(target))
 	for _, t := range tables {
 		sql = strings.ReplaceAll(sql, "{stage:"+t+"}", w.stageName(t))
 	}
+	for _, col := range []string{"created_at", "hour"} {
+		sql = strings.ReplaceAll(sql, "{range:"+col+"}", rangeSQL(col, spans))
+	}
 	return sql
 }
 
+// span is a stretch of time [from, to) of whole hours.
+type span struct{ from, to time.Time }
+
+// rangeSQL is the condition that col lies in one of spans. The bounds are
+// Unix seconds this package computed, so they are written in the SQL (the
+// number of ranges varies with the batch); nothing else is.
+func rangeSQL(col string, spans []span) string {
+	if len(spans) == 0 {
+		return "0"
+	}
+	parts := make([]string, len(spans))
+	for i, sp := range spans {
+		parts[i] = fmt.Sprintf("(%s >= toDateTime(%d) AND %s < toDateTime(%d))", col, sp.from.Unix(), col, sp.to.Unix())
+	}
+	return "(" + strings.Join(parts, " OR ") + ")"
+}
+
+// spansOf joins the [day, until) of consecutive days into spans.
+func spansOf(days []dayUntil) []span {
+	var out []span
+	for _, d := range days {
+		if n := len(out); n > 0 && out[n-1].to.Equal(d.day) {
+			out[n-1].to = d.until
+			continue
+		}
+		out = append(out, span{d.day, d.until})
+	}
+	return out
+}
+
+// dayUntil is a day of a batch and the end of its hours that have ended.
+type dayUntil struct{ day, until time.Time }
+
+func (d dayUntil) ended() bool { return d.until.Equal(d.day.Add(24 * time.Hour)) }
+
 // Recompute rewrites the day partition of every tier table from mentions,
-// for the day's hours that have ended: it counts the day's marks first, so
-// the rows it then reads include every row those marks stand for; fills
-// its staging tables; swaps each partition in; and records each table
-// whose partition it finds holding exactly its rows.
+// for the day's hours that have ended (see RecomputeDays).
 func (w *Worker) Recompute(ctx context.Context, day time.Time) error {
-	day = Day(day)
-	until := rolledUntil(day, w.now())
-	if !until.After(day) {
+	return w.RecomputeDays(ctx, []time.Time{day})
+}
+
+// RecomputeDays rewrites the day partitions of every tier table for days
+// (in order, at most maxBatchDays of them) from mentions, for their hours
+// that have ended: it counts the days' marks first, so the rows it then
+// reads include every row those marks stand for; fills its staging tables
+// for all the days at once; swaps each partition in; and records each
+// table and day whose partition it finds holding exactly its rows.
+func (w *Worker) RecomputeDays(ctx context.Context, days []time.Time) error {
+	now := w.now()
+	var batch []dayUntil
+	for _, d := range days {
+		d = Day(d)
+		if until := rolledUntil(d, now); until.After(d) {
+			batch = append(batch, dayUntil{d, until})
+		}
+	}
+	if len(batch) == 0 {
 		return nil
+	}
+	if len(batch) > maxBatchDays {
+		return fmt.Errorf("rollup: %d days in one batch, at most %d", len(batch), maxBatchDays)
 	}
 	start := time.Now()
 	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{
 		"max_execution_time": int(recomputeTimeout / time.Second),
 	}))
-	marks, err := readMarks(ctx, w.conn, day, day.Add(24*time.Hour))
+	marks, err := readMarks(ctx, w.conn, batch[0].day, batch[len(batch)-1].day.Add(24*time.Hour))
 	if err != nil {
 		return err
 	}
-	counts := make([]uint64, 24)
-	for i := range counts {
-		counts[i] = marks[day.Add(time.Duration(i)*time.Hour)]
+	var ended []dayUntil
+	for _, d := range batch {
+		if d.ended() {
+			ended = append(ended, d)
+		}
 	}
-	id := day.Format("20060102")
-	args := []any{clickhouse.Named("from", day.Unix()), clickhouse.Named("until", until.Unix())}
 	for _, r := range recomputeSQL {
 		stage := w.stageName(r.target)
 		// CREATE … AS copies the target's columns, engine and settings.
 		if err := w.conn.Exec(ctx, "CREATE TABLE IF NOT EXISTS "+stage+" AS "+r.target); err != nil {
 			return fmt.Errorf("creating the staging table of %s: %w", r.target, err)
 		}
-		if err := w.conn.Exec(ctx, "ALTER TABLE "+stage+" DROP PARTITION "+id); err != nil {
-			return fmt.Errorf("emptying the staging table of %s for %s: %w", r.target, id, err)
+		if err := w.conn.Exec(ctx, "TRUNCATE TABLE "+stage); err != nil {
+			return fmt.Errorf("emptying the staging table of %s: %w", r.target, err)
 		}
-		if r.dayEnd && !until.Equal(day.Add(24*time.Hour)) {
-			continue
+		spans := spansOf(batch)
+		if r.dayEnd {
+			if len(ended) == 0 {
+				continue
+			}
+			spans = spansOf(ended)
 		}
 		for _, q := range r.sql {
-			if err := w.conn.Exec(ctx, w.expand(q, r.target), args...); err != nil {
-				return fmt.Errorf("recomputing %s for %s: %w", r.target, day.Format(time.DateOnly), err)
+			if err := w.conn.Exec(ctx, w.expand(q, r.target, spans)); err != nil {
+				return fmt.Errorf("recomputing %s for %s to %s: %w", r.target, batch[0].day.Format(time.DateOnly), batch[len(batch)-1].day.Format(time.DateOnly), err)
 			}
 		}
 	}
-	for _, r := range recomputeSQL {
-		if r.dayEnd && !until.Equal(day.Add(24*time.Hour)) {
-			continue
-		}
-		if err := w.swap(ctx, r.target, day, counts, until); err != nil {
-			return err
-		}
+	if err := w.swapAll(ctx, batch, marks); err != nil {
+		return err
 	}
 	w.metrics.recomputed(time.Since(start))
-	w.log.Debug("rolled up", "day", day.Format(time.DateOnly), "until", until.Format(time.RFC3339), "seconds", time.Since(start).Seconds())
+	w.log.Debug("rolled up", "from", batch[0].day.Format(time.DateOnly), "to", batch[len(batch)-1].day.Format(time.DateOnly), "seconds", time.Since(start).Seconds())
 	return nil
 }
 
-// swap replaces target's partition of day by the staged one, then records
-// it in rollup_done if the partition holds the staged rows: the same
-// number of rows and posts, with no other swap between the two reads of
-// its block number.
-func (w *Worker) swap(ctx context.Context, target string, day time.Time, marks []uint64, until time.Time) error {
-	stage, id := w.stageName(target), day.Format("20060102")
-	bucket := bucketColumn[target]
-	want, err := w.partitionSum(ctx, stage, bucket, id)
+// swapAll replaces each target's partition of each day of batch by the
+// staged one, then records in rollup_done the partitions that hold the
+// staged rows: the same number of rows and posts, with the same highest
+// block number and rows in system.parts before and after that read.
+func (w *Worker) swapAll(ctx context.Context, batch []dayUntil, marks map[time.Time]uint64) error {
+	type key struct {
+		table, id string
+	}
+	want := map[key]partSum{}
+	var swapped []key
+	for _, r := range recomputeSQL {
+		staged, err := w.partitionSums(ctx, w.stageName(r.target), bucketColumn[r.target], "1")
+		if err != nil {
+			return err
+		}
+		for _, d := range batch {
+			if r.dayEnd && !d.ended() {
+				continue
+			}
+			k := key{r.target, d.day.Format("20060102")}
+			want[k] = staged[k.id]
+			// The id is only digits and the names ours; ALTER takes no
+			// bound value here. An empty staged partition clears the
+			// target's: current releases refuse to REPLACE from nothing.
+			swap := "ALTER TABLE " + r.target + " REPLACE PARTITION " + k.id + " FROM " + w.stageName(r.target)
+			if want[k].rows == 0 {
+				swap = "ALTER TABLE " + r.target + " DROP PARTITION " + k.id
+			}
+			if err := w.conn.Exec(ctx, swap); err != nil {
+				return fmt.Errorf("swapping in %s for %s: %w", r.target, d.day.Format(time.DateOnly), err)
+			}
+			swapped = append(swapped, k)
+		}
+	}
+	from, to := batch[0].day, batch[len(batch)-1].day.Add(24*time.Hour)
+	p1, err := readBlocks(ctx, w.conn, from, to)
 	if err != nil {
 		return err
 	}
-	// The id is only digits and the names ours; ALTER takes no bound
-	// value here. An empty staged partition clears the target's: current
-	// releases refuse to REPLACE from nothing.
-	swap := "ALTER TABLE " + target + " REPLACE PARTITION " + id + " FROM " + stage
-	if want.rows == 0 {
-		swap = "ALTER TABLE " + target + " DROP PARTITION " + id
+	got := map[key]partSum{}
+	for _, t := range tables {
+		sums, err := w.partitionSums(ctx, t, bucketColumn[t], bucketColumn[t]+" >= toDateTime(@from) AND "+bucketColumn[t]+" < toDateTime(@to)",
+			clickhouse.Named("from", from.Unix()), clickhouse.Named("to", to.Unix()))
+		if err != nil {
+			return err
+		}
+		for id, s := range sums {
+			got[key{t, id}] = s
+		}
 	}
-	if err := w.conn.Exec(ctx, swap); err != nil {
-		return fmt.Errorf("swapping in %s for %s: %w", target, day.Format(time.DateOnly), err)
-	}
-	p1, err := w.part(ctx, target, id)
+	p2, err := readBlocks(ctx, w.conn, from, to)
 	if err != nil {
 		return err
 	}
-	got, err := w.partitionSum(ctx, target, bucket, id)
+	record, err := w.conn.PrepareBatch(ctx, "INSERT INTO rollup_done (table, day, marks, hours_until, block, rows, done_at)")
 	if err != nil {
-		return err
+		return fmt.Errorf("recording the rollup: %w", err)
 	}
-	p2, err := w.part(ctx, target, id)
-	if err != nil {
-		return err
+	defer record.Abort()
+	until := map[string]dayUntil{}
+	for _, d := range batch {
+		until[d.day.Format("20060102")] = d
 	}
-	if p1 != p2 || got != want || p1.rows != want.rows {
-		w.log.Info("rollup swapped by another worker meanwhile; redone next round", "table", target, "day", day.Format(time.DateOnly))
+	n := 0
+	for _, k := range swapped {
+		d := until[k.id]
+		pk := partKey{k.table, d.day}
+		if p1[pk] != p2[pk] || got[k] != want[k] || p1[pk].rows != want[k].rows {
+			w.log.Info("rollup swapped by another worker meanwhile; redone next round", "table", k.table, "day", d.day.Format(time.DateOnly))
+			continue
+		}
+		counts := make([]uint64, 24)
+		for i := range counts {
+			counts[i] = marks[d.day.Add(time.Duration(i)*time.Hour)]
+		}
+		if err := record.Append(k.table, d.day, counts, d.until, p1[pk].block, p1[pk].rows, w.now().UTC()); err != nil {
+			return fmt.Errorf("recording the rollup of %s for %s: %w", k.table, d.day.Format(time.DateOnly), err)
+		}
+		n++
+	}
+	if n == 0 {
 		return nil
 	}
-	batch, err := w.conn.PrepareBatch(ctx, "INSERT INTO rollup_done (table, day, marks, hours_until, block, rows, done_at)")
-	if err != nil {
-		return fmt.Errorf("recording the rollup of %s for %s: %w", target, day.Format(time.DateOnly), err)
-	}
-	defer batch.Abort()
-	if err := batch.Append(target, day, marks, until, p1.block, p1.rows, w.now().UTC()); err != nil {
-		return fmt.Errorf("recording the rollup of %s for %s: %w", target, day.Format(time.DateOnly), err)
-	}
-	if err := batch.Send(); err != nil {
-		return fmt.Errorf("recording the rollup of %s for %s: %w", target, day.Format(time.DateOnly), err)
+	if err := record.Send(); err != nil {
+		return fmt.Errorf("recording the rollup of %d partitions: %w", n, err)
 	}
 	return nil
 }
 
 type partSum struct{ rows, posts uint64 }
 
-// partitionSum counts the rows and posts of table's partition id, where
-// the partition key is toYYYYMMDD(bucket).
-func (w *Worker) partitionSum(ctx context.Context, table, bucket, id string) (partSum, error) {
-	var s partSum
-	if err := w.conn.QueryRow(ctx, "SELECT count(), sum(posts) FROM "+table+" WHERE toYYYYMMDD("+bucket+") = "+id).Scan(&s.rows, &s.posts); err != nil {
-		return s, fmt.Errorf("summing %s for %s: %w", table, id, err)
+// partitionSums counts the rows and posts of each partition of table
+// (whose partition key is toYYYYMMDD(bucket)) where cond holds.
+func (w *Worker) partitionSums(ctx context.Context, table, bucket, cond string, args ...any) (map[string]partSum, error) {
+	q := "SELECT toString(toYYYYMMDD(" + bucket + ")) AS id, count(), sum(posts) FROM " + table + " WHERE " + cond + " GROUP BY id"
+	rows, err := w.conn.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("summing %s: %w", table, err)
 	}
-	return s, nil
-}
-
-// part reads the state of table's partition id from system.parts, as
-// State's checks do.
-func (w *Worker) part(ctx context.Context, table, id string) (partState, error) {
-	var p partState
-	if err := w.conn.QueryRow(ctx, `SELECT max(max_block_number), sum(rows) FROM system.parts
-WHERE database = currentDatabase() AND active AND table = ? AND partition_id = ?`, table, id).Scan(&p.block, &p.rows); err != nil {
-		return p, fmt.Errorf("reading the parts of %s: %w", table, err)
+	defer rows.Close()
+	out := map[string]partSum{}
+	for rows.Next() {
+		var (
+			id string
+			s  partSum
+		)
+		if err := rows.Scan(&id, &s.rows, &s.posts); err != nil {
+			return nil, fmt.Errorf("summing %s: %w", table, err)
+		}
+		out[id] = s
 	}
-	return p, nil
+	return out, rows.Err()
 }
 
 // dropStaging drops this worker's staging tables.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -132,11 +133,11 @@ func (w *Worker) Round(ctx context.Context) (int, error) {
 	}
 	w.metrics.backlog(b)
 	n := 0
-	for _, day := range b.Days {
-		if err := w.Recompute(ctx, day); err != nil {
+	for batch := range slices.Chunk(b.Days, maxBatchDays) {
+		if err := w.RecomputeDays(ctx, batch); err != nil {
 			return n, err
 		}
-		n++
+		n += len(batch)
 	}
 	return n, nil
 }
@@ -160,8 +161,8 @@ func (w *Worker) Run(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// CatchUp does rounds until the backlog is empty, writing a line per day
-// to progress.
+// CatchUp does rounds until the backlog is empty, writing a line per batch
+// of days to progress.
 func (w *Worker) CatchUp(ctx context.Context, progress io.Writer) error {
 	defer w.dropStaging(context.WithoutCancel(ctx))
 	for attempt := 0; ; attempt++ {
@@ -176,12 +177,15 @@ func (w *Worker) CatchUp(ctx context.Context, progress io.Writer) error {
 		if attempt == 10 {
 			return fmt.Errorf("rollup: %d days still behind after 10 rounds: another writer keeps changing them", len(b.Days))
 		}
-		for i, day := range b.Days {
+		done := 0
+		for batch := range slices.Chunk(b.Days, maxBatchDays) {
 			start := time.Now()
-			if err := w.Recompute(ctx, day); err != nil {
+			if err := w.RecomputeDays(ctx, batch); err != nil {
 				return err
 			}
-			fmt.Fprintf(progress, "rollup: day %s (%d/%d), %.1f s\n", day.Format(time.DateOnly), i+1, len(b.Days), time.Since(start).Seconds())
+			done += len(batch)
+			fmt.Fprintf(progress, "rollup: days %s to %s (%d/%d), %.1f s\n", batch[0].Format(time.DateOnly), batch[len(batch)-1].Format(time.DateOnly),
+				done, len(b.Days), time.Since(start).Seconds())
 		}
 	}
 }
