@@ -91,11 +91,13 @@ func Migrate(ctx context.Context, cfg Config) ([]int, error) {
 // MigrateProgress is Migrate, writing the progress of long steps (the
 // upgrade of a v1 database copies every day of mentions) to progress.
 func MigrateProgress(ctx context.Context, cfg Config, progress io.Writer) ([]int, error) {
-	return migrateTo(ctx, cfg, progress, 0)
+	return MigrateTo(ctx, cfg, progress, 0)
 }
 
-// migrateTo applies the migrations up to version upTo (0: all of them).
-func migrateTo(ctx context.Context, cfg Config, progress io.Writer, upTo int) ([]int, error) {
+// MigrateTo is MigrateProgress applying the migrations up to version upTo
+// only (0: all of them). The read benchmark and the upgrade test build a
+// schema v1 database with it (upTo 3); operators use Migrate.
+func MigrateTo(ctx context.Context, cfg Config, progress io.Writer, upTo int) ([]int, error) {
 	opts, err := cfg.Options()
 	if err != nil {
 		return nil, err

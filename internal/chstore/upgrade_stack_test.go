@@ -30,7 +30,7 @@ func TestUpgradeFromV1KeepsTheAnswers(t *testing.T) {
 	cfg, conn := stacktest.ClickHouse(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if _, err := chstore.MigrateUpTo(ctx, cfg, 3); err != nil {
+	if _, err := chstore.MigrateTo(ctx, cfg, io.Discard, 3); err != nil {
 		t.Fatal(err)
 	}
 	at := time.Now().UTC()

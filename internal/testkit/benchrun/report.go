@@ -188,15 +188,22 @@ const (
 // WriteInto replaces the text between the markers of the file at path
 // with section (appending markers and section when the file has none).
 func WriteInto(path, section string) error {
+	return WriteBetween(path, BeginMarker, EndMarker, section)
+}
+
+// WriteBetween replaces the text between the markers begin and end of the
+// file at path with section (appending markers and section when the file
+// has none): the read benchmark writes its own part of BENCHMARKS.md.
+func WriteBetween(path, beginMarker, endMarker, section string) error {
 	data, err := os.ReadFile(path)
 	if err != nil && !os.IsNotExist(err) {
 		return err
 	}
 	s := string(data)
-	block := BeginMarker + "\n" + section + EndMarker
-	i, j := strings.Index(s, BeginMarker), strings.Index(s, EndMarker)
+	block := beginMarker + "\n" + section + endMarker
+	i, j := strings.Index(s, beginMarker), strings.Index(s, endMarker)
 	if i >= 0 && j > i {
-		s = s[:i] + block + s[j+len(EndMarker):]
+		s = s[:i] + block + s[j+len(endMarker):]
 	} else {
 		s += "\n" + block + "\n"
 	}
