@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -28,6 +27,9 @@ type Worker struct {
 	log     *slog.Logger
 	metrics *Metrics
 	now     func() time.Time
+	// batchRows bounds the rows of mentions one batch stages (see
+	// batches); maxBatchRows but in tests.
+	batchRows uint64
 }
 
 // NewWorker returns a worker on conn's database. metrics may be nil.
@@ -37,7 +39,7 @@ func NewWorker(conn driver.Conn, log *slog.Logger, metrics *Metrics) *Worker {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Worker{conn: conn, stage: hex.EncodeToString(b[:]), log: log, metrics: metrics, now: time.Now}
+	return &Worker{conn: conn, stage: hex.EncodeToString(b[:]), log: log, metrics: metrics, now: time.Now, batchRows: maxBatchRows}
 }
 
 // Backlog is what the rollup has still to do: the days whose rows are not
@@ -132,8 +134,12 @@ func (w *Worker) Round(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	w.metrics.backlog(b)
+	batches, err := w.batches(ctx, b.Days)
+	if err != nil {
+		return 0, err
+	}
 	n := 0
-	for batch := range slices.Chunk(b.Days, maxBatchDays) {
+	for _, batch := range batches {
 		if err := w.RecomputeDays(ctx, batch); err != nil {
 			return n, err
 		}
@@ -177,8 +183,12 @@ func (w *Worker) CatchUp(ctx context.Context, progress io.Writer) error {
 		if attempt == 10 {
 			return fmt.Errorf("rollup: %d days still behind after 10 rounds: another writer keeps changing them", len(b.Days))
 		}
+		batches, err := w.batches(ctx, b.Days)
+		if err != nil {
+			return err
+		}
 		done := 0
-		for batch := range slices.Chunk(b.Days, maxBatchDays) {
+		for _, batch := range batches {
 			start := time.Now()
 			if err := w.RecomputeDays(ctx, batch); err != nil {
 				return err
@@ -188,4 +198,48 @@ func (w *Worker) CatchUp(ctx context.Context, progress io.Writer) error {
 				done, len(b.Days), time.Since(start).Seconds())
 		}
 	}
+}
+
+// batches groups days (in order) into the batches RecomputeDays stages at
+// once: at most maxBatchDays days and, unless a day alone is more, at most
+// w.batchRows rows of mentions, so a round's memory stays bounded
+// whatever the history's density.
+func (w *Worker) batches(ctx context.Context, days []time.Time) ([][]time.Time, error) {
+	if len(days) == 0 {
+		return nil, nil
+	}
+	rows, err := w.conn.Query(ctx, `SELECT partition_id, sum(rows) FROM system.parts
+WHERE database = currentDatabase() AND table = 'mentions' AND active GROUP BY partition_id`)
+	if err != nil {
+		return nil, fmt.Errorf("reading the size of mentions' days: %w", err)
+	}
+	size := map[string]uint64{}
+	for rows.Next() {
+		var (
+			id string
+			n  uint64
+		)
+		if err := rows.Scan(&id, &n); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("reading the size of mentions' days: %w", err)
+		}
+		size[id] = n
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading the size of mentions' days: %w", err)
+	}
+	var out [][]time.Time
+	var cur []time.Time
+	var curRows uint64
+	for _, d := range days {
+		n := size[d.Format("20060102")]
+		if len(cur) > 0 && (len(cur) == maxBatchDays || curRows+n > w.batchRows) {
+			out = append(out, cur)
+			cur, curRows = nil, 0
+		}
+		cur = append(cur, d)
+		curRows += n
+	}
+	return append(out, cur), nil
 }

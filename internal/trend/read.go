@@ -3,6 +3,7 @@ package trend
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -61,7 +62,29 @@ func (s *Store) newReading(ctx context.Context, tiers rollup.Tiers, slots []slot
 			r.ranges[p.Tier] = append(r.ranges[p.Tier], p)
 		}
 	}
+	for tier, ps := range r.ranges {
+		r.ranges[tier] = joinPieces(ps)
+	}
 	return r, nil
+}
+
+// joinPieces sorts pieces of one tier and joins those that touch: a
+// bucket's slot comes from its time (slotSQL), not from its piece, so
+// adjacent slots can share one time range. A series of 168 hourly steps
+// then reads one range per tier instead of 168.
+func joinPieces(ps []Piece) []Piece {
+	slices.SortFunc(ps, func(a, b Piece) int { return a.From.Compare(b.From) })
+	out := ps[:0]
+	for _, p := range ps {
+		if n := len(out); n > 0 && !p.From.After(out[n-1].To) {
+			if p.To.After(out[n-1].To) {
+				out[n-1].To = p.To
+			}
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 // bind adds a named value and returns its placeholder.

@@ -124,3 +124,27 @@ func TestSplitWindowCovers(t *testing.T) {
 		}
 	}
 }
+
+func TestJoinPieces(t *testing.T) {
+	p := func(tier Tier, from, to string) Piece {
+		return Piece{tier, splitTime(t, "2026-11-20 "+from), splitTime(t, "2026-11-20 "+to)}
+	}
+	for _, tc := range []struct {
+		name     string
+		in, want []Piece
+	}{
+		{"adjacent steps join", []Piece{p(TierHour, "01:00", "02:00"), p(TierHour, "02:00", "03:00"), p(TierHour, "03:00", "04:00")},
+			[]Piece{p(TierHour, "01:00", "04:00")}},
+		{"out of order, with a gap", []Piece{p(TierHour, "05:00", "06:00"), p(TierHour, "01:00", "02:00"), p(TierHour, "02:00", "03:00")},
+			[]Piece{p(TierHour, "01:00", "03:00"), p(TierHour, "05:00", "06:00")}},
+		{"one piece", []Piece{p(TierMentions, "01:07", "01:30")}, []Piece{p(TierMentions, "01:07", "01:30")}},
+		{"none", nil, []Piece{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := joinPieces(tc.in)
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("joinPieces = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
