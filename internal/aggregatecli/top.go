@@ -160,8 +160,8 @@ func newTopCmd() *cobra.Command {
 		Short: "Print the most used tags over the last window",
 		Long: `top prints the tags with the most distinct posts over the last --window,
 most first (ties by tag), with the spelling most posts used and the
-distinct accounts that posted them. Posts are exact; accounts are exact to
-about 1% (docs/trends.md). The current minute is included.`,
+distinct accounts that posted them. Posts are exact; accounts are within
+2% (docs/trends.md). The current minute is included.`,
 		Example: `  aggregate top --window 1h --limit 20
   aggregate top --window 7d --lang fr --json`,
 	}, (*trend.Store).Top, writeTop, nil, nil, false)

@@ -175,7 +175,7 @@ func TestAlertsEndToEnd(t *testing.T) {
 			t.Fatalf("report %+v, want watch and spike fired for #surge and sent", rep)
 		}
 		slack := recv.received("/slack")
-		want := `{"text":"#Surge: 12 posts in the last 1h (rule watch: count ≥ 10) https://trends.example.org/tags/surge"}`
+		want := `{"text":"#Surge: 12 posts from 12 accounts in the last 1h (rule watch: count ≥ 10) https://trends.example.org/tags/surge"}`
 		if len(slack) != 1 || slack[0] != want {
 			t.Errorf("slack bodies %q, want one: %s", slack, want)
 		}
@@ -241,8 +241,8 @@ func TestAlertsEndToEnd(t *testing.T) {
 		}
 		until := at.Truncate(time.Second).Add(10 * time.Minute).Format("2006-01-02 15:04:05")
 		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-		if len(lines) != 2 || !strings.HasPrefix(lines[0], "in cooldown until "+until+" UTC: #Surge: 12 posts in the last 1h (rule watch") ||
-			!strings.HasPrefix(lines[1], "in cooldown until "+until+" UTC: #Surge: 12 posts in the last 1h, ") {
+		if len(lines) != 2 || !strings.HasPrefix(lines[0], "in cooldown until "+until+" UTC: #Surge: 12 posts from 12 accounts in the last 1h (rule watch") ||
+			!strings.HasPrefix(lines[1], "in cooldown until "+until+" UTC: #Surge: 12 posts from 12 accounts in the last 1h, ") {
 			t.Errorf("alerts test printed:\n%s\nwant the two firings in cooldown until %s", out.String(), until)
 		}
 		if posts() != sentBefore {

@@ -105,7 +105,7 @@ func (e *Evaluator) checkRule(ctx context.Context, r Rule, at time.Time) ([]Firi
 			return nil, err
 		}
 		for _, c := range top {
-			cands = append(cands, Firing{Tag: c.Tag, Display: c.Display, Count: c.Count})
+			cands = append(cands, Firing{Tag: c.Tag, Display: c.Display, Count: c.Count, Accounts: c.Accounts})
 		}
 	case MetricScore:
 		trends, err := e.o.Store.Trending(ctx, q)
@@ -113,7 +113,7 @@ func (e *Evaluator) checkRule(ctx context.Context, r Rule, at time.Time) ([]Firi
 			return nil, err
 		}
 		for _, t := range trends {
-			cands = append(cands, Firing{Tag: t.Tag, Display: t.Display, Count: t.Count, HasScore: true, Expected: t.Expected, Score: t.Score})
+			cands = append(cands, Firing{Tag: t.Tag, Display: t.Display, Count: t.Count, Accounts: t.Accounts, HasScore: true, By: t.By, Expected: t.Expected, Score: t.Score})
 		}
 	}
 	var out []Firing

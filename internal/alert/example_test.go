@@ -34,8 +34,8 @@ rules:
 
 // The Slack body of an alert, linking to the tag's page.
 func ExampleBody() {
-	f := alert.Firing{Rule: "our-tags", Metric: alert.MetricCount, Threshold: 50, Window: time.Hour, Tag: "nato", Display: "NATO", Count: 64}
+	f := alert.Firing{Rule: "our-tags", Metric: alert.MetricCount, Threshold: 50, Window: time.Hour, Tag: "nato", Display: "NATO", Count: 64, Accounts: 41}
 	b, _ := alert.Body(f, alert.FormatSlack, "https://trends.example.org")
 	fmt.Println(string(b))
-	// Output: {"text":"#NATO: 64 posts in the last 1h (rule our-tags: count ≥ 50) https://trends.example.org/tags/nato"}
+	// Output: {"text":"#NATO: 64 posts from 41 accounts in the last 1h (rule our-tags: count ≥ 50) https://trends.example.org/tags/nato"}
 }

@@ -38,11 +38,15 @@ type Firing struct {
 	At      time.Time
 	Tag     string
 	Display string
-	// Count is the tag's distinct posts in the window.
-	Count uint64
+	// Count is the tag's distinct posts in the window; Accounts its
+	// distinct accounts.
+	Count    uint64
+	Accounts uint64
 	// Expected and Score come with score rules (HasScore); count rules
-	// read only the counts.
+	// read only the counts. By is what they count (trend.ByAccounts or
+	// trend.ByPosts).
 	HasScore bool
+	By       trend.By
 	Expected float64
 	Score    float64
 }
@@ -60,6 +64,8 @@ type Payload struct {
 	Metric    Metric    `json:"metric"`
 	Threshold float64   `json:"threshold"`
 	Count     uint64    `json:"count"`
+	Accounts  uint64    `json:"accounts"`
+	By        trend.By  `json:"by,omitempty"`
 	Expected  *float64  `json:"expected,omitempty"`
 	Score     *float64  `json:"score,omitempty"`
 	Link      string    `json:"link"`
@@ -69,11 +75,11 @@ type Payload struct {
 func (f Firing) payload(base string) Payload {
 	p := Payload{
 		Rule: f.Rule, Tag: f.Tag, Display: f.Display, Window: trend.FormatDuration(f.Window),
-		At: f.At.UTC(), Metric: f.Metric, Threshold: f.Threshold, Count: f.Count,
+		At: f.At.UTC(), Metric: f.Metric, Threshold: f.Threshold, Count: f.Count, Accounts: f.Accounts,
 		Link: TagLink(base, f.Tag),
 	}
 	if f.HasScore {
-		p.Expected, p.Score = &f.Expected, &f.Score
+		p.By, p.Expected, p.Score = f.By, &f.Expected, &f.Score
 	}
 	return p
 }
@@ -86,9 +92,13 @@ func (f Firing) Text() string {
 		name = f.Tag
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "#%s: %d posts in the last %s", name, f.Count, trend.FormatDuration(f.Window))
+	fmt.Fprintf(&b, "#%s: %d posts from %d accounts in the last %s", name, f.Count, f.Accounts, trend.FormatDuration(f.Window))
 	if f.HasScore {
-		fmt.Fprintf(&b, ", %.1f expected, trending score %.1f", f.Expected, f.Score)
+		by := f.By
+		if by == "" {
+			by = trend.ByAccounts
+		}
+		fmt.Fprintf(&b, ", %.1f %s expected, trending score %.1f", f.Expected, by, f.Score)
 	}
 	fmt.Fprintf(&b, " (rule %s: %s ≥ %g)", f.Rule, f.Metric, f.Threshold)
 	return b.String()

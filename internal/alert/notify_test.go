@@ -12,13 +12,15 @@ import (
 	"testing"
 	"time"
 
+	"tagpulse/internal/trend"
+
 	"tagpulse/internal/retry"
 )
 
 var testFiring = Firing{
 	Rule: "spikes", Metric: MetricScore, Threshold: 8, Window: time.Hour,
 	At:  time.Date(2025, 11, 20, 14, 37, 30, 0, time.UTC),
-	Tag: "réarmement", Display: "Réarmement", Count: 40, HasScore: true, Expected: 1, Score: 39,
+	Tag: "réarmement", Display: "Réarmement", Count: 40, Accounts: 31, HasScore: true, By: trend.ByAccounts, Expected: 1, Score: 39,
 }
 
 func TestBody(t *testing.T) {
@@ -30,13 +32,13 @@ func TestBody(t *testing.T) {
 		want   string
 	}{
 		{"slack with score", testFiring, FormatSlack, "https://trends.example.org",
-			`{"text":"#Réarmement: 40 posts in the last 1h, 1.0 expected, trending score 39.0 (rule spikes: score ≥ 8) https://trends.example.org/tags/r%C3%A9armement"}`},
-		{"slack count without base", Firing{Rule: "watch", Metric: MetricCount, Threshold: 10, Window: 24 * time.Hour, Tag: "nato", Count: 12}, FormatSlack, "",
-			`{"text":"#nato: 12 posts in the last 1d (rule watch: count ≥ 10)"}`},
+			`{"text":"#Réarmement: 40 posts from 31 accounts in the last 1h, 1.0 accounts expected, trending score 39.0 (rule spikes: score ≥ 8) https://trends.example.org/tags/r%C3%A9armement"}`},
+		{"slack count without base", Firing{Rule: "watch", Metric: MetricCount, Threshold: 10, Window: 24 * time.Hour, Tag: "nato", Count: 12, Accounts: 9}, FormatSlack, "",
+			`{"text":"#nato: 12 posts from 9 accounts in the last 1d (rule watch: count ≥ 10)"}`},
 		{"json with score", testFiring, FormatJSON, "https://trends.example.org",
-			`{"rule":"spikes","tag":"réarmement","display":"Réarmement","window":"1h","at":"2025-11-20T14:37:30Z","metric":"score","threshold":8,"count":40,"expected":1,"score":39,"link":"https://trends.example.org/tags/r%C3%A9armement"}`},
-		{"json count", Firing{Rule: "watch", Metric: MetricCount, Threshold: 10, Window: time.Hour, At: testFiring.At, Tag: "nato", Display: "NATO", Count: 12}, FormatJSON, "http://h",
-			`{"rule":"watch","tag":"nato","display":"NATO","window":"1h","at":"2025-11-20T14:37:30Z","metric":"count","threshold":10,"count":12,"link":"http://h/tags/nato"}`},
+			`{"rule":"spikes","tag":"réarmement","display":"Réarmement","window":"1h","at":"2025-11-20T14:37:30Z","metric":"score","threshold":8,"count":40,"accounts":31,"by":"accounts","expected":1,"score":39,"link":"https://trends.example.org/tags/r%C3%A9armement"}`},
+		{"json count", Firing{Rule: "watch", Metric: MetricCount, Threshold: 10, Window: time.Hour, At: testFiring.At, Tag: "nato", Display: "NATO", Count: 12, Accounts: 9}, FormatJSON, "http://h",
+			`{"rule":"watch","tag":"nato","display":"NATO","window":"1h","at":"2025-11-20T14:37:30Z","metric":"count","threshold":10,"count":12,"accounts":9,"link":"http://h/tags/nato"}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := Body(tc.f, tc.format, tc.base)

@@ -19,7 +19,8 @@ import (
 //
 // Count is the tag's distinct posts (exact); Accounts its distinct
 // accounts (a post with no author counts as its own account), from a
-// uniqCombined sketch within 1% of the exact count (docs/trends.md).
+// uniqCombined sketch within 2% of the exact count up to 1M accounts
+// (docs/trends.md).
 type Count struct {
 	Tag      string `json:"tag"`
 	Display  string `json:"display"`
