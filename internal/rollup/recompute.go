@@ -168,12 +168,6 @@ func (w *Worker) RecomputeDays(ctx context.Context, days []time.Time) error {
 		if err := w.conn.Exec(ctx, "CREATE TABLE IF NOT EXISTS "+stage+" AS "+r.target); err != nil {
 			return fmt.Errorf("creating the staging table of %s: %w", r.target, err)
 		}
-		// Its parts only pass through on their way to the target: merging
-		// them is wasted work, and a merge under way holds up the TRUNCATE
-		// and the DROP that follow for as long as it runs.
-		if err := w.conn.Exec(ctx, "SYSTEM STOP MERGES "+stage); err != nil {
-			return fmt.Errorf("stopping the merges of the staging table of %s: %w", r.target, err)
-		}
 		if err := w.conn.Exec(ctx, "TRUNCATE TABLE "+stage); err != nil {
 			return fmt.Errorf("emptying the staging table of %s: %w", r.target, err)
 		}
