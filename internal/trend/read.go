@@ -32,13 +32,26 @@ type reading struct {
 
 // newReading splits slots into pieces by tier, given the rollup's state.
 func (s *Store) newReading(ctx context.Context, tiers rollup.Tiers, slots []slot) (*reading, error) {
-	from, to := slots[0].from, slots[0].to
-	for _, sl := range slots {
-		if sl.from.Before(from) {
-			from = sl.from
-		}
-		if sl.to.After(to) {
-			to = sl.to
+	rs, err := s.newReadings(ctx, tiers, slots)
+	if err != nil {
+		return nil, err
+	}
+	return rs[0], nil
+}
+
+// newReadings is newReading for several sets of slots read in one
+// question (trending's candidates, then all its slots): the rollup's state
+// is loaded once, for the span of them all.
+func (s *Store) newReadings(ctx context.Context, tiers rollup.Tiers, sets ...[]slot) ([]*reading, error) {
+	from, to := sets[0][0].from, sets[0][0].to
+	for _, slots := range sets {
+		for _, sl := range slots {
+			if sl.from.Before(from) {
+				from = sl.from
+			}
+			if sl.to.After(to) {
+				to = sl.to
+			}
 		}
 	}
 	st, err := rollup.Load(ctx, s.conn, from, to)
@@ -56,16 +69,26 @@ func (s *Store) newReading(ctx context.Context, tiers rollup.Tiers, slots []slot
 			pending.Days[d] = true
 		}
 	}
-	r := &reading{tiers: tiers, perTag: true, slotSQL: "0", ranges: map[Tier][]Piece{}}
-	for _, sl := range slots {
-		for _, p := range SplitWindow(sl.from, sl.to, pending) {
-			r.ranges[p.Tier] = append(r.ranges[p.Tier], p)
+	out := make([]*reading, len(sets))
+	for i, slots := range sets {
+		r := &reading{tiers: tiers, perTag: true, slotSQL: "0", ranges: map[Tier][]Piece{}}
+		for _, sl := range slots {
+			for _, p := range SplitWindow(sl.from, sl.to, pending) {
+				r.ranges[p.Tier] = append(r.ranges[p.Tier], p)
+			}
 		}
+		for tier, ps := range r.ranges {
+			r.ranges[tier] = joinPieces(ps)
+		}
+		out[i] = r
 	}
-	for tier, ps := range r.ranges {
-		r.ranges[tier] = joinPieces(ps)
-	}
-	return r, nil
+	return out, nil
+}
+
+// again returns a reading of the same pieces for another query: none of
+// the bound values, filter, tags or slot expression of r.
+func (r *reading) again() *reading {
+	return &reading{tiers: r.tiers, perTag: r.perTag, slotSQL: "0", ranges: r.ranges}
 }
 
 // joinPieces sorts pieces of one tier and joins those that touch: a

@@ -157,7 +157,11 @@ func (s *Store) Top(ctx context.Context, q Query) ([]Count, error) {
 		return nil, err
 	}
 	from, to := Span(q.At, q.Window)
-	tags, err := s.rankTags(ctx, "top tags", []slot{{from, to}}, q.Filter, q.Limit, 0)
+	r, err := s.newReading(ctx, rollup.TagTiers, []slot{{from, to}})
+	if err != nil {
+		return nil, err
+	}
+	tags, err := s.rankTags(ctx, "top tags", r.again(), q.Filter, q.Limit, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -169,10 +173,7 @@ func (s *Store) Top(ctx context.Context, q Query) ([]Count, error) {
 	for i, t := range tags {
 		names[i] = t.tag
 	}
-	r, err := s.newReading(ctx, rollup.TagTiers, []slot{{from, to}})
-	if err != nil {
-		return nil, err
-	}
+	r = r.again()
 	r.filter, r.tags = q.Filter, names
 	counts, err := s.counts(ctx, "accounts of the top tags", r, true)
 	if err != nil {
@@ -189,13 +190,9 @@ type ranked struct {
 	posts uint64
 }
 
-// rankTags returns the visible tags with at least min posts over slots,
+// rankTags returns the visible tags with at least min posts over r's slots,
 // most posts first (ties by tag), at most limit of them.
-func (s *Store) rankTags(ctx context.Context, what string, slots []slot, f Filter, limit int, min uint64) ([]ranked, error) {
-	r, err := s.newReading(ctx, rollup.TagTiers, slots)
-	if err != nil {
-		return nil, err
-	}
+func (s *Store) rankTags(ctx context.Context, what string, r *reading, f Filter, limit int, min uint64) ([]ranked, error) {
 	r.filter = f
 	q := "SELECT tag, sum(n) AS total FROM (" + r.sql(false) + ") WHERE 1" + notHiddenSQL +
 		" GROUP BY tag HAVING total >= " + r.bind(min) + " ORDER BY total DESC, tag ASC LIMIT " + r.bind(limit)
@@ -260,7 +257,11 @@ func (s *Store) Trending(ctx context.Context, q Query) ([]Trend, error) {
 	slots := trendSlots(q.At, q.Window, k)
 	// Only tags with enough posts in the current window can trend; the
 	// ones with most posts are the candidates.
-	cands, err := s.rankTags(ctx, "trending candidates", slots[:1], q.Filter, maxCandidates, s.params.MinCount)
+	rs, err := s.newReadings(ctx, rollup.TagTiers, slots[:1], slots)
+	if err != nil {
+		return nil, err
+	}
+	cands, err := s.rankTags(ctx, "trending candidates", rs[0], q.Filter, maxCandidates, s.params.MinCount)
 	if err != nil {
 		return nil, err
 	}
@@ -271,10 +272,7 @@ func (s *Store) Trending(ctx context.Context, q Query) ([]Trend, error) {
 	for i, c := range cands {
 		names[i] = c.tag
 	}
-	r, err := s.newReading(ctx, rollup.TagTiers, slots)
-	if err != nil {
-		return nil, err
-	}
+	r := rs[1]
 	r.filter, r.tags = q.Filter, names
 	// The slot of a bucket: 0 in the current window, else how many
 	// baseline windows back from the base it lies.
