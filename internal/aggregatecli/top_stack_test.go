@@ -222,7 +222,7 @@ func TestTrendCommandsExplainEmptyAnswers(t *testing.T) {
 		{"series of tags without posts", []string{"series", "--tag", "unknown", "--window", "1h", "--step", "1h"}, at, "",
 			"none of these tags is in the 32 posts with hashtags from 2025-11-20 14:00 to 2025-11-20 15:00 UTC"},
 		{"trending without history", []string{"trending"}, at, "",
-			"not enough history yet: the stored posts cover 0 of the 24 windows of 1h before 2025-11-20 13:38 UTC"},
+			"not enough history yet: the stored posts cover 0 of the 24 windows of 1h before 2025-11-20 13:00 UTC"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, errOut, err := runTrendCmd(ctx, cfg.DSN, tc.at, tc.args...)

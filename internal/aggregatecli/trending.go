@@ -61,9 +61,8 @@ func noteHistory(w io.Writer, q trend.Query, rows []trend.Trend) {
 }
 
 func writeShortHistory(w io.Writer, q trend.Query, have int) {
-	from, _ := trend.Span(q.At, q.Window)
 	fmt.Fprintf(w, "not enough history yet: the stored posts cover %d of the %d windows of %s before %s UTC that the score compares with, so tags look new and this list repeats top; see docs/trends.md\n",
-		have, trend.DefaultParams().BaselineWindows, trend.FormatDuration(q.Window), formatMinute(from))
+		have, trend.DefaultParams().BaselineWindows, trend.FormatDuration(q.Window), formatMinute(trend.BaselineEnd(q.At, q.Window)))
 }
 
 // noneTrending says why no tag trends in a window that has posts: none

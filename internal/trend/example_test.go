@@ -84,6 +84,7 @@ func ExampleParseDuration() {
 // hold stored posts. After importing a week of posts, an hourly window has
 // all 24 behind it, a daily window only 6: its scores cannot yet tell a
 // burst from a normal day, and the answers say so (enough_history false).
+// The baseline windows of a daily window end at the midnight before it.
 func ExampleParams_HistoryWindows() {
 	p := trend.DefaultParams()
 	at := time.Date(2025, 11, 20, 14, 37, 30, 0, time.UTC)
@@ -97,7 +98,7 @@ func ExampleParams_HistoryWindows() {
 	// Output:
 	// 1h  20 13:38–20 14:38: 24 of 24 earlier windows, enough true
 	// 6h  20 08:38–20 14:38: 24 of 24 earlier windows, enough true
-	// 1d  19 14:38–20 14:38:  6 of 24 earlier windows, enough false
+	// 1d  19 14:38–20 14:38:  5 of 24 earlier windows, enough false
 }
 
 // SeriesSpan shows how series steps are aligned to the step: a 6-hour

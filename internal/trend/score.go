@@ -107,18 +107,27 @@ func (p Params) Rank(slots map[string][]uint64, limit int) []Trend {
 	return out
 }
 
-// HistoryWindows returns how many of the BaselineWindows windows before
-// the one asked at at the stored posts of ext cover: a window counts once
-// the first stored minute is at or before its start. It is
-// BaselineWindows when the posts reach back far enough and 0 when they
-// start within the current window (or there are none).
+// HistoryWindows returns how many of the BaselineWindows windows the
+// score of the window asked at at compares with (they end at BaselineEnd)
+// the stored posts of ext cover: a window counts once the first stored
+// minute is at or before its start. It is BaselineWindows when the posts
+// reach back far enough and 0 when they start after the first baseline
+// window's start (or there are none).
 func (p Params) HistoryWindows(ext Extent, at time.Time, window time.Duration) int {
 	if ext.Empty {
 		return 0
 	}
-	f := newFrame(at, window)
-	covered := (f.start(0) - ext.First.Unix()) / f.window
-	return int(max(0, min(covered, int64(p.BaselineWindows))))
+	covered := BaselineEnd(at, window).Sub(ext.First) / window
+	return int(max(0, min(int64(covered), int64(p.BaselineWindows))))
+}
+
+// BaselineEnd is where the baseline windows of a trending question end:
+// the start of the hour (or day) that holds the current window's start
+// when the window is whole hours (or days), else that start itself
+// (docs/trends.md).
+func BaselineEnd(at time.Time, window time.Duration) time.Time {
+	from, _ := Span(at, window)
+	return from.Truncate(baselineBucket(window))
 }
 
 func round(x float64, digits int) float64 {

@@ -162,11 +162,14 @@ func TestHistoryWindows(t *testing.T) {
 		first string
 		want  int
 	}{
+		// The baseline windows end at 13:00, the hour that holds 13:38.
 		{"posts only in the window", "2025-11-20T14:00:00Z", 0},
 		{"first at the window's start", "2025-11-20T13:38:00Z", 0},
-		{"first one window before", "2025-11-20T12:38:00Z", 1},
-		{"first within the window before", "2025-11-20T12:39:00Z", 0},
-		{"exactly 24 windows", "2025-11-19T13:38:00Z", 24},
+		{"first at the baseline's end", "2025-11-20T13:00:00Z", 0},
+		{"first one window before", "2025-11-20T12:00:00Z", 1},
+		{"first within the window before", "2025-11-20T12:01:00Z", 0},
+		{"a minute short of 24", "2025-11-19T13:01:00Z", 23},
+		{"exactly 24 windows", "2025-11-19T13:00:00Z", 24},
 		{"a week", "2025-11-13T00:00:00Z", 24},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -234,7 +234,7 @@ func baselineBucket(window time.Duration) time.Duration {
 // current window's start (docs/trends.md).
 func trendSlots(at time.Time, window time.Duration, k int) []slot {
 	from, to := Span(at, window)
-	base := from.Truncate(baselineBucket(window))
+	base := BaselineEnd(at, window)
 	out := []slot{{from, to}}
 	for i := 1; i <= k; i++ {
 		out = append(out, slot{base.Add(-time.Duration(i) * window), base.Add(-time.Duration(i-1) * window)})

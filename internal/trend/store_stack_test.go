@@ -285,7 +285,7 @@ func TestExtentAndFilters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Extent{First: time.Date(2025, 11, 19, 13, 38, 0, 0, time.UTC), Last: time.Date(2025, 11, 20, 14, 36, 0, 0, time.UTC)}
+	want := Extent{First: time.Date(2025, 11, 19, 12, 38, 0, 0, time.UTC), Last: time.Date(2025, 11, 20, 14, 36, 0, 0, time.UTC)}
 	if ext != want {
 		t.Errorf("extent of file = %+v, want %+v", ext, want)
 	}

@@ -78,10 +78,12 @@ func Steady(rate, hours int) []int {
 }
 
 // Story is the history most tests use, for the hour that ends at End: a
-// steady giant (#NATO, 10 posts an hour in English from "rss" for 25
-// hours), a burst (#NIF2025, 1 an hour in French from "file" for a day,
+// steady giant (#NATO, 10 posts an hour in English from "rss" for 26
+// hours), a burst (#NIF2025, 1 an hour in French from "file" for 25 hours,
 // then 40 in the last hour, a few of them spelled nif2025) and a quiet tag
-// (#OTAN, 2 an hour for 25 hours, from "file" in French).
+// (#OTAN, 2 an hour for 26 hours, from "file" in French). 26 hours, so the
+// 24 baseline windows of a 1h window, which end at the hour before it
+// (docs/trends.md), are covered in full.
 type Story struct {
 	End      time.Time
 	Mentions []Mention
@@ -91,13 +93,13 @@ type Story struct {
 // minute).
 func NewStory(end time.Time) Story {
 	var ms []Mention
-	ms = append(ms, Hourly("nato", "NATO", end, Steady(10, 25), "rss", "en")...)
-	burst := Hourly("nif2025", "NIF2025", end, append([]int{40}, Steady(1, 24)...), "file", "fr")
+	ms = append(ms, Hourly("nato", "NATO", end, Steady(10, 26), "rss", "en")...)
+	burst := Hourly("nif2025", "NIF2025", end, append([]int{40}, Steady(1, 25)...), "file", "fr")
 	for i := range burst[:3] {
 		burst[i].Display = "nif2025"
 	}
 	ms = append(ms, burst...)
-	ms = append(ms, Hourly("otan", "OTAN", end, Steady(2, 25), "file", "fr")...)
+	ms = append(ms, Hourly("otan", "OTAN", end, Steady(2, 26), "file", "fr")...)
 	return Story{End: end, Mentions: ms}
 }
 
