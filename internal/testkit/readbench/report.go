@@ -40,7 +40,11 @@ func (r *Report) Markdown(command, commit, date, machine string) string {
 			for _, x := range res {
 				fmt.Fprintf(&b, " %s | %s |", fig(x.V1, name), fig(x.V2, name))
 			}
-			fmt.Fprintf(&b, " %s | %s | %s |\n", growth(small.V1, large.V1, name), growth(small.V2, large.V2, name), verdict(small, large, name))
+			g1, g2 := "—", "—"
+			if len(res) > 1 {
+				g1, g2 = growth(small.V1, large.V1, name), growth(small.V2, large.V2, name)
+			}
+			fmt.Fprintf(&b, " %s | %s | %s |\n", g1, g2, verdict(small, large, name))
 		}
 		b.WriteString("\n| size | mentions | load v1 (views) | load v2 | v2 rollup of all days | v1 `mentions` | v1 counts | v2 `mentions` | v2 counts | v2 counts / `mentions` |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 		for _, x := range res {
