@@ -23,6 +23,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"golang.org/x/sync/errgroup"
 )
 
 // Tiers names an hour table and the day table computed from it.
@@ -123,50 +124,77 @@ type State struct {
 func Load(ctx context.Context, conn driver.Conn, from, to time.Time) (*State, error) {
 	d1, d2 := Day(from), Day(to.Add(-time.Nanosecond)).Add(24*time.Hour)
 	s := &State{marks: map[time.Time]uint64{}, done: map[string]map[time.Time]done{}}
-	marks, err := readMarks(ctx, conn, d1, d2)
-	if err != nil {
+	// The three reads are independent (a record that does not match the
+	// parts or the marks read beside it is not trusted, whatever their
+	// order), so they go out at once: one round trip instead of three.
+	// Each reads its rows whole, so none holds a connection while waiting.
+	var (
+		g       errgroup.Group
+		blocks  map[partKey]partState
+		records []record
+	)
+	g.Go(func() (err error) {
+		s.marks, err = readMarks(ctx, conn, d1, d2)
+		return err
+	})
+	g.Go(func() (err error) {
+		blocks, err = readBlocks(ctx, conn, d1, d2)
+		return err
+	})
+	g.Go(func() (err error) {
+		records, err = readRecords(ctx, conn, d1, d2)
+		return err
+	})
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	s.marks = marks
-	blocks, err := readBlocks(ctx, conn, d1, d2)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := conn.Query(ctx, `SELECT table, day, marks, hours_until, block, rows FROM rollup_done
-WHERE day >= toDateTime(@from) AND day < toDateTime(@to) ORDER BY done_at`, clickhouse.Named("from", d1.Unix()), clickhouse.Named("to", d2.Unix()))
-	if err != nil {
-		return nil, fmt.Errorf("reading rollup_done: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			table string
-			day   time.Time
-			r     done
-		)
-		if err := rows.Scan(&table, &day, &r.marks, &r.until, &r.part.block, &r.part.rows); err != nil {
-			return nil, fmt.Errorf("reading rollup_done: %w", err)
-		}
-		day = day.UTC()
+	for _, r := range records {
 		// A record is valid while the partition is as the worker left it:
 		// a later REPLACE (say by a slower worker with an older snapshot)
 		// allocates a higher block number, and one that took its number
 		// earlier but committed later keeps the parts above its number,
 		// so the rows add up to more. Merges change neither. Later valid
 		// records win.
-		if blocks[partKey{table, day}] != r.part {
+		if blocks[partKey{r.table, r.day}] != r.part {
 			continue
 		}
-		if s.done[table] == nil {
-			s.done[table] = map[time.Time]done{}
+		if s.done[r.table] == nil {
+			s.done[r.table] = map[time.Time]done{}
 		}
-		r.until = r.until.UTC()
-		s.done[table][day] = r
+		s.done[r.table][r.day] = r.done
+	}
+	return s, nil
+}
+
+// record is a row of rollup_done.
+type record struct {
+	table string
+	day   time.Time
+	done
+}
+
+// readRecords reads rollup_done's rows of the days [from, to), oldest
+// first.
+func readRecords(ctx context.Context, conn driver.Conn, from, to time.Time) ([]record, error) {
+	rows, err := conn.Query(ctx, `SELECT table, day, marks, hours_until, block, rows FROM rollup_done
+WHERE day >= toDateTime(@from) AND day < toDateTime(@to) ORDER BY done_at`, clickhouse.Named("from", from.Unix()), clickhouse.Named("to", to.Unix()))
+	if err != nil {
+		return nil, fmt.Errorf("reading rollup_done: %w", err)
+	}
+	defer rows.Close()
+	var out []record
+	for rows.Next() {
+		var r record
+		if err := rows.Scan(&r.table, &r.day, &r.marks, &r.until, &r.part.block, &r.part.rows); err != nil {
+			return nil, fmt.Errorf("reading rollup_done: %w", err)
+		}
+		r.day, r.until = r.day.UTC(), r.until.UTC()
+		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("reading rollup_done: %w", err)
 	}
-	return s, nil
+	return out, nil
 }
 
 // HourDone reports whether table's rows for hour h hold all of the hour's

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"golang.org/x/sync/errgroup"
 
 	"tagpulse/internal/rollup"
 )
@@ -175,14 +176,28 @@ func (s *Store) Top(ctx context.Context, q Query) ([]Count, error) {
 	}
 	r = r.again()
 	r.filter, r.tags = q.Filter, names
-	counts, err := s.counts(ctx, "accounts of the top tags", r, true)
-	if err != nil {
+	// The accounts and the display forms of the tags are two reads of
+	// their own: they go out at once.
+	var (
+		g        errgroup.Group
+		counts   map[string]map[int]Tally
+		displays map[string]string
+	)
+	g.Go(func() (err error) {
+		counts, err = s.counts(ctx, "accounts of the top tags", r, true)
+		return err
+	})
+	g.Go(func() (err error) {
+		displays, err = s.displays(ctx, names)
+		return err
+	})
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	for i, t := range tags {
-		out[i] = Count{Tag: t.tag, Count: t.posts, Accounts: counts[t.tag][0].Accounts}
+		out[i] = Count{Tag: t.tag, Display: displays[t.tag], Count: t.posts, Accounts: counts[t.tag][0].Accounts}
 	}
-	return out, setDisplays(ctx, s, out)
+	return out, nil
 }
 
 type ranked struct {
@@ -525,48 +540,52 @@ func (s *Store) Series(ctx context.Context, q SeriesQuery) ([]Series, error) {
 	}
 	r.filter, r.tags = q.Filter, q.Tags
 	r.slotSQL = "intDiv({ts} - " + r.bind(from) + ", " + r.bind(step) + ")"
-	counts, err := s.counts(ctx, "tag series", r, true)
-	if err != nil {
+	// The counts, the hidden tags and the display forms are independent
+	// reads: they go out at once.
+	var (
+		g        errgroup.Group
+		counts   map[string]map[int]Tally
+		hidden   map[string]bool
+		displays map[string]string
+	)
+	g.Go(func() (err error) {
+		counts, err = s.counts(ctx, "tag series", r, true)
+		return err
+	})
+	g.Go(func() (err error) {
+		hidden, err = s.hiddenAmong(ctx, q.Tags)
+		return err
+	})
+	g.Go(func() (err error) {
+		displays, err = s.displays(ctx, q.Tags)
+		return err
+	})
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	out := make([]Series, len(q.Tags))
 	for i, tag := range q.Tags {
-		out[i] = Series{Tag: tag, Points: make([]Point, points)}
+		out[i] = Series{Tag: tag, Display: displays[tag], Hidden: hidden[tag], Points: make([]Point, points)}
 		for j := range out[i].Points {
 			t := counts[tag][j]
 			out[i].Points[j] = Point{Time: slots[j].from, End: slots[j].to, Count: t.Posts, Accounts: t.Accounts}
 		}
 	}
-	hidden, err := s.hiddenAmong(ctx, q.Tags)
-	if err != nil {
-		return nil, err
-	}
-	for i := range out {
-		out[i].Hidden = hidden[out[i].Tag]
-	}
-	return out, setDisplays(ctx, s, out)
+	return out, nil
 }
 
-func (c *Count) names() (string, *string)  { return c.Tag, &c.Display }
-func (t *Trend) names() (string, *string)  { return t.Tag, &t.Display }
-func (s *Series) names() (string, *string) { return s.Tag, &s.Display }
-
-// setDisplays fills in the display form of every item.
-func setDisplays[T any, P interface {
-	*T
-	names() (tag string, display *string)
-}](ctx context.Context, s *Store, items []T) error {
+// setDisplays fills in the display form of every trend.
+func setDisplays(ctx context.Context, s *Store, items []Trend) error {
 	tags := make([]string, len(items))
 	for i := range items {
-		tags[i], _ = P(&items[i]).names()
+		tags[i] = items[i].Tag
 	}
 	displays, err := s.displays(ctx, tags)
 	if err != nil {
 		return err
 	}
 	for i := range items {
-		tag, display := P(&items[i]).names()
-		*display = displays[tag]
+		items[i].Display = displays[items[i].Tag]
 	}
 	return nil
 }
