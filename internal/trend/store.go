@@ -291,10 +291,24 @@ func (s *Store) Trending(ctx context.Context, q Query) ([]Trend, error) {
 	r.filter, r.tags = q.Filter, names
 	// The slot of a bucket: 0 in the current window, else how many
 	// baseline windows back from the base it lies.
-	cur, base := slots[0].from.Unix(), slots[0].from.Truncate(baselineBucket(q.Window)).Unix()
+	cur, base := slots[0].from.Unix(), BaselineEnd(q.At, q.Window).Unix()
 	r.slotSQL = "if({ts} >= " + r.bind(cur) + ", 0, 1 + intDiv(" + r.bind(base) + " - 1 - {ts}, " + r.bind(int64(q.Window/time.Second)) + "))"
-	counts, err := s.counts(ctx, "trending tags", r, true)
-	if err != nil {
+	// The counts and the extent of the history (for history_windows) are
+	// independent reads: they go out at once.
+	var (
+		g      errgroup.Group
+		counts map[string]map[int]Tally
+		ext    Extent
+	)
+	g.Go(func() (err error) {
+		counts, err = s.counts(ctx, "trending tags", r, true)
+		return err
+	})
+	g.Go(func() (err error) {
+		ext, err = s.Extent(ctx, q.Filter)
+		return err
+	})
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	scored := make(map[string][]uint64, len(counts))
@@ -316,16 +330,10 @@ func (s *Store) Trending(ctx context.Context, q Query) ([]Trend, error) {
 		now := counts[out[i].Tag][0]
 		out[i].Count, out[i].Accounts, out[i].By = now.Posts, now.Accounts, by
 	}
-	if len(out) > 0 {
-		ext, err := s.Extent(ctx, q.Filter)
-		if err != nil {
-			return nil, err
-		}
-		n := s.params.HistoryWindows(ext, q.At, q.Window)
-		for i := range out {
-			out[i].HistoryWindows = n
-			out[i].EnoughHistory = n >= k
-		}
+	n := s.params.HistoryWindows(ext, q.At, q.Window)
+	for i := range out {
+		out[i].HistoryWindows = n
+		out[i].EnoughHistory = n >= k
 	}
 	return out, setDisplays(ctx, s, out)
 }

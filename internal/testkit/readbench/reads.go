@@ -13,6 +13,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"golang.org/x/sync/errgroup"
 
 	"tagpulse/internal/trend"
 	"tagpulse/internal/web"
@@ -65,30 +66,42 @@ func v2Reads(conn driver.Conn, at time.Time, seriesTags []string) []read {
 	}
 }
 
-// page makes the page's calls for a window (sparkline span and step as
-// app.js's SPARKS) and fails on any answer but 200.
+// page makes the page's calls for a window as app.js does, and fails on
+// any answer but 200: the filters, trending and top at once, then the
+// series of their tags (sparkline span and step as app.js's SPARKS).
 func page(ctx context.Context, api http.Handler, window, span, step string) error {
-	var tags []string
-	for _, path := range []string{"/api/v1/trending", "/api/v1/top"} {
-		body, err := get(ctx, api, path+"?limit=20&window="+window)
-		if err != nil {
+	var (
+		g      errgroup.Group
+		bodies [3]string
+	)
+	for i, target := range []string{"/api/v1/trending?limit=20&window=" + window, "/api/v1/top?limit=20&window=" + window, "/api/v1/filters"} {
+		g.Go(func() (err error) {
+			bodies[i], err = get(ctx, api, target)
 			return err
-		}
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	var tags []string
+	seen := map[string]bool{}
+	for _, body := range bodies[:2] {
 		// The tags, without decoding the JSON fully: every "tag" key.
 		for _, part := range strings.Split(body, `"tag":"`)[1:] {
-			tags = append(tags, part[:strings.IndexByte(part, '"')])
+			if t := part[:strings.IndexByte(part, '"')]; !seen[t] {
+				seen[t] = true
+				tags = append(tags, t)
+			}
 		}
+	}
+	if len(tags) == 0 {
+		return nil
 	}
 	q := url.Values{"window": {span}, "step": {step}}
 	for _, t := range tags {
 		q.Add("tag", t)
 	}
-	if len(tags) > 0 {
-		if _, err := get(ctx, api, "/api/v1/series?"+q.Encode()); err != nil {
-			return err
-		}
-	}
-	_, err := get(ctx, api, "/api/v1/filters")
+	_, err := get(ctx, api, "/api/v1/series?"+q.Encode())
 	return err
 }
 
