@@ -10,7 +10,7 @@ import (
 )
 
 // TestAccountsSketchError checks the bound docs/schema-v2.md promises for
-// distinct accounts: uniqCombined, the sketch the v2 rollups keep per
+// distinct accounts: uniqCombined(15), the sketch the v2 rollups keep per
 // bucket, stays within 2% of the true number of accounts up to 1M
 // accounts, both as one state and as the merge of the per-hour states of a
 // 30-day window in which each account posts in several hours (what a read
@@ -53,10 +53,10 @@ func TestAccountsSketchError(t *testing.T) {
 // The account names look like the ones the rollups see: author handles,
 // and "post:ID" for a post without an author.
 const (
-	oneState = `SELECT toUInt64(uniqCombined(if(number % 10 = 0, concat('post:', toString(number)), concat('acct:', toString(number % ?)))))
+	oneState = `SELECT toUInt64(uniqCombined(15)(if(number % 10 = 0, concat('post:', toString(number)), concat('acct:', toString(number % ?)))))
 FROM numbers(?)`
-	mergedStates = `SELECT toUInt64(uniqCombinedMerge(s)) FROM (
-    SELECT number % 720 AS hour, uniqCombinedState(concat('acct:', toString(number % ?))) AS s
+	mergedStates = `SELECT toUInt64(uniqCombinedMerge(15)(s)) FROM (
+    SELECT number % 720 AS hour, uniqCombinedState(15)(concat('acct:', toString(number % ?))) AS s
     FROM numbers(?)
     GROUP BY hour)`
 )

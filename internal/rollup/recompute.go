@@ -24,21 +24,21 @@ var recomputeSQL = []struct {
 }{
 	{TagTiers.Hour, false, []string{
 		`INSERT INTO {stage} (hour, tag, source, lang, posts, accounts)
-SELECT toStartOfHour(created_at) AS h, tag, source, lang, uniqExact(post_id), uniqCombinedState(` + accountExpr + `)
+SELECT toStartOfHour(created_at) AS h, tag, source, lang, uniqExact(post_id), uniqCombinedState(15)(` + accountExpr + `)
 FROM mentions WHERE {range:created_at}
 GROUP BY h, tag, source, lang`,
 		`INSERT INTO {stage} (hour, tag, source, lang, posts, accounts)
-SELECT toStartOfHour(created_at) AS h, tag, '*', '*', uniqExact(post_id), uniqCombinedState(` + accountExpr + `)
+SELECT toStartOfHour(created_at) AS h, tag, '*', '*', uniqExact(post_id), uniqCombinedState(15)(` + accountExpr + `)
 FROM mentions WHERE {range:created_at}
 GROUP BY h, tag`,
 	}},
 	{PostTiers.Hour, false, []string{
 		`INSERT INTO {stage} (hour, source, lang, posts, accounts)
-SELECT toStartOfHour(created_at) AS h, source, lang, uniqExact(post_id), uniqCombinedState(` + accountExpr + `)
+SELECT toStartOfHour(created_at) AS h, source, lang, uniqExact(post_id), uniqCombinedState(15)(` + accountExpr + `)
 FROM mentions WHERE {range:created_at}
 GROUP BY h, source, lang`,
 		`INSERT INTO {stage} (hour, source, lang, posts, accounts)
-SELECT toStartOfHour(created_at) AS h, '*', '*', uniqExact(post_id), uniqCombinedState(` + accountExpr + `)
+SELECT toStartOfHour(created_at) AS h, '*', '*', uniqExact(post_id), uniqCombinedState(15)(` + accountExpr + `)
 FROM mentions WHERE {range:created_at}
 GROUP BY h`,
 	}},
@@ -50,13 +50,13 @@ GROUP BY d, tag, display`,
 	}},
 	{TagTiers.Day, true, []string{
 		`INSERT INTO {stage} (day, tag, source, lang, posts, accounts)
-SELECT toStartOfDay(hour) AS d, tag, source, lang, sum(posts), uniqCombinedMergeState(accounts)
+SELECT toStartOfDay(hour) AS d, tag, source, lang, sum(posts), uniqCombinedMergeState(15)(accounts)
 FROM {stage:tag_hour} WHERE {range:hour}
 GROUP BY d, tag, source, lang`,
 	}},
 	{PostTiers.Day, true, []string{
 		`INSERT INTO {stage} (day, source, lang, posts, accounts)
-SELECT toStartOfDay(hour) AS d, source, lang, sum(posts), uniqCombinedMergeState(accounts)
+SELECT toStartOfDay(hour) AS d, source, lang, sum(posts), uniqCombinedMergeState(15)(accounts)
 FROM {stage:post_hour} WHERE {range:hour}
 GROUP BY d, source, lang`,
 	}},

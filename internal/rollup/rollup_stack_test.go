@@ -47,7 +47,7 @@ func checkDays(t *testing.T, conn driver.Conn) {
 	t.Helper()
 	ctx := context.Background()
 	rows, err := conn.Query(ctx, `SELECT d.day, d.tag, d.posts, d.accounts, m.posts, m.accounts FROM (
-    SELECT day, tag, posts, uniqCombinedMerge(accounts) AS accounts FROM tag_day WHERE source = '*' GROUP BY day, tag, posts) AS d
+    SELECT day, tag, posts, uniqCombinedMerge(15)(accounts) AS accounts FROM tag_day WHERE source = '*' GROUP BY day, tag, posts) AS d
 ANY LEFT JOIN (
     SELECT toStartOfDay(created_at) AS day, tag, uniqExact(post_id) AS posts,
         uniqExact(if(account = '', concat('post:', post_id), account)) AS accounts

@@ -183,7 +183,7 @@ func (r *reading) sql(accounts bool) string {
 		slotExpr := strings.ReplaceAll(r.slotSQL, "{ts}", "toUInt32("+col+")")
 		q := "SELECT " + key + slotExpr + " AS slot, sum(posts) AS n"
 		if accounts {
-			q += ", uniqCombinedMergeState(accounts) AS a"
+			q += ", uniqCombinedMergeState(15)(accounts) AS a"
 		}
 		q += " FROM " + table + " WHERE " + r.tierFilter() + " AND " + r.rangeSQL(col, pieces) + r.tagFilter() +
 			" GROUP BY " + key + "slot"
@@ -195,7 +195,7 @@ func (r *reading) sql(accounts bool) string {
 		slotExpr := strings.ReplaceAll(r.slotSQL, "{ts}", "toUInt32(created_at)")
 		q := "SELECT " + key + slotExpr + " AS slot, uniqExact(post_id) AS n"
 		if accounts {
-			q += ", uniqCombinedState(if(account = '', concat('post:', post_id), account)) AS a"
+			q += ", uniqCombinedState(15)(if(account = '', concat('post:', post_id), account)) AS a"
 		}
 		q += " FROM mentions WHERE " + r.rangeSQL("created_at", pieces) + r.mentionsFilter() + r.tagFilter() +
 			" GROUP BY " + key + "slot"
@@ -205,7 +205,7 @@ func (r *reading) sql(accounts bool) string {
 		// An empty read still needs the columns' types.
 		q := "SELECT " + key + "toUInt32(0) AS slot, toUInt64(0) AS n"
 		if accounts {
-			q += ", uniqCombinedState('') AS a"
+			q += ", uniqCombinedState(15)('') AS a"
 		}
 		if r.perTag {
 			q = strings.Replace(q, "tag, ", "'' AS tag, ", 1)
@@ -226,7 +226,7 @@ func (s *Store) counts(ctx context.Context, what string, r *reading, accounts bo
 	}
 	q := "SELECT " + key + ", toUInt32(slot), sum(n)"
 	if accounts {
-		q += ", uniqCombinedMerge(a)"
+		q += ", uniqCombinedMerge(15)(a)"
 	} else {
 		q += ", toUInt64(0)"
 	}

@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS tag_hour (
     source   String,
     lang     String,
     posts    UInt64,
-    accounts AggregateFunction(uniqCombined, String)
+    accounts AggregateFunction(uniqCombined(15), String)
 ) ENGINE = MergeTree()
 PARTITION BY toYYYYMMDD(hour)
 ORDER BY (source, lang, tag, hour);
@@ -47,7 +47,7 @@ CREATE TABLE IF NOT EXISTS tag_day (
     source   String,
     lang     String,
     posts    UInt64,
-    accounts AggregateFunction(uniqCombined, String)
+    accounts AggregateFunction(uniqCombined(15), String)
 ) ENGINE = MergeTree()
 PARTITION BY toYYYYMMDD(day)
 ORDER BY (source, lang, tag, day);
@@ -59,7 +59,7 @@ CREATE TABLE IF NOT EXISTS post_hour (
     source   String,
     lang     String,
     posts    UInt64,
-    accounts AggregateFunction(uniqCombined, String)
+    accounts AggregateFunction(uniqCombined(15), String)
 ) ENGINE = MergeTree()
 PARTITION BY toYYYYMMDD(hour)
 ORDER BY (source, lang, hour);
@@ -69,7 +69,7 @@ CREATE TABLE IF NOT EXISTS post_day (
     source   String,
     lang     String,
     posts    UInt64,
-    accounts AggregateFunction(uniqCombined, String)
+    accounts AggregateFunction(uniqCombined(15), String)
 ) ENGINE = MergeTree()
 PARTITION BY toYYYYMMDD(day)
 ORDER BY (source, lang, day);
