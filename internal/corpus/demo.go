@@ -154,8 +154,19 @@ var demoKeys = map[string]string{
 	"SolarStorm": "solarstorm", "Aurora": "aurora",
 }
 
-// demoAuthors sign the demo posts.
-var demoAuthors = []string{"Ada Lindqvist", "Bruno Carvalho", "Chloé Martin", "Dieter Vogel", "Emi Tanaka", "Farid Haddad", "Grace Okafor", "Hyun-woo Park", "Inés Romero", "Jonas Weber"}
+// demoGiven and demoFamily make the demo's authors: handles such as
+// ada.vogel42@demo.example, 2,500 of them, so that a burst comes from many
+// accounts, as trending (which ranks on distinct accounts) needs to see
+// one.
+var (
+	demoGiven  = []string{"ada", "bruno", "chloe", "dieter", "emi", "farid", "grace", "hyunwoo", "ines", "jonas"}
+	demoFamily = []string{"lindqvist", "carvalho", "martin", "vogel", "tanaka", "haddad", "okafor", "park", "romero", "weber"}
+)
+
+// demoAuthor draws one of the demo's authors.
+func demoAuthor(r *rand.Rand) string {
+	return demoGiven[r.IntN(len(demoGiven))] + "." + demoFamily[r.IntN(len(demoFamily))] + strconv.Itoa(r.IntN(25)) + "@demo.example"
+}
 
 // post builds the post of stream s at at; its words depend only on the
 // seed, the stream and the time.
@@ -184,7 +195,7 @@ func (s demoStream) post(seed uint64, at time.Time) post.Post {
 		Text:      b.String(),
 		CreatedAt: at,
 		Source:    source,
-		Author:    demoAuthors[r.IntN(len(demoAuthors))],
+		Author:    demoAuthor(r),
 		URL:       "https://example.org/" + source + "/" + s.name + "/" + strconv.FormatInt(unix, 10),
 		Lang:      lang,
 	}
