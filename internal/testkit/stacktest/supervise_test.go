@@ -51,15 +51,17 @@ func TestStackSupervisesAService(t *testing.T) {
 %[1]s_ready() { port_listening %[2]s; }
 `, name, ports, cmd)
 	}
-	files := map[string]string{
-		"10-good.sh": service("good", strconv.Itoa(port), "python3 -m http.server --bind 127.0.0.1 "+strconv.Itoa(port)),
-		"20-bad.sh":  service("bad", strconv.Itoa(freePort(t)), `sh -c 'echo boom; exit 3'`),
-	}
-	for name, body := range files {
+	write := func(name, body string) {
+		t.Helper()
 		if err := os.WriteFile(filepath.Join(dir, "scripts", "stack.d", name), []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
+	good := func(port int) {
+		write("10-good.sh", service("good", strconv.Itoa(port), "python3 -m http.server --bind 127.0.0.1 "+strconv.Itoa(port)))
+	}
+	good(port)
+	write("20-bad.sh", service("bad", strconv.Itoa(freePort(t)), `sh -c 'echo boom; exit 3'`))
 	script := filepath.Join(dir, "scripts", "stack")
 	run := func(args ...string) (string, error) {
 		out, err := exec.Command(script, args...).CombinedOutput()
@@ -75,8 +77,19 @@ func TestStackSupervisesAService(t *testing.T) {
 		return pid
 	}
 
-	if out, err := run("start", "good"); err != nil {
-		t.Fatalf("scripts/stack start good: %v\n%s", err, out)
+	// The free port can be taken by another process of the test run before
+	// the server binds it; the server then exits at once. Another port.
+	for attempt := 1; ; attempt++ {
+		out, err := run("start", "good")
+		if err == nil {
+			break
+		}
+		if attempt == 3 || !strings.Contains(out, "exited during startup") {
+			t.Fatalf("scripts/stack start good: %v\n%s", err, out)
+		}
+		t.Logf("start good, attempt %d, on port %d: %v; again on another port", attempt, port, err)
+		port = freePort(t)
+		good(port)
 	}
 	first := serverPID()
 	if first == 0 || !answers(port) {
