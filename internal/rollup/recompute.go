@@ -121,12 +121,6 @@ type dayUntil struct{ day, until time.Time }
 
 func (d dayUntil) ended() bool { return d.until.Equal(d.day.Add(24 * time.Hour)) }
 
-// Recompute rewrites the day partition of every tier table from mentions,
-// for the day's hours that have ended (see RecomputeDays).
-func (w *Worker) Recompute(ctx context.Context, day time.Time) error {
-	return w.RecomputeDays(ctx, []time.Time{day})
-}
-
 // RecomputeDays rewrites the day partitions of every tier table for days
 // (in order, at most maxBatchDays of them) from mentions, for their hours
 // that have ended: it counts the days' marks first, so the rows it then

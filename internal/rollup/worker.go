@@ -134,16 +134,25 @@ func (w *Worker) Round(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	w.metrics.backlog(b)
-	batches, err := w.batches(ctx, b.Days)
+	return w.recompute(ctx, b.Days, io.Discard)
+}
+
+// recompute recomputes days in batches (see batches), writing a line per
+// batch to progress, and returns how many days it did.
+func (w *Worker) recompute(ctx context.Context, days []time.Time, progress io.Writer) (int, error) {
+	batches, err := w.batches(ctx, days)
 	if err != nil {
 		return 0, err
 	}
 	n := 0
 	for _, batch := range batches {
+		start := time.Now()
 		if err := w.RecomputeDays(ctx, batch); err != nil {
 			return n, err
 		}
 		n += len(batch)
+		fmt.Fprintf(progress, "rollup: days %s to %s (%d/%d), %.1f s\n", batch[0].Format(time.DateOnly), batch[len(batch)-1].Format(time.DateOnly),
+			n, len(days), time.Since(start).Seconds())
 	}
 	return n, nil
 }
@@ -183,19 +192,8 @@ func (w *Worker) CatchUp(ctx context.Context, progress io.Writer) error {
 		if attempt == 10 {
 			return fmt.Errorf("rollup: %d days still behind after 10 rounds: another writer keeps changing them", len(b.Days))
 		}
-		batches, err := w.batches(ctx, b.Days)
-		if err != nil {
+		if _, err := w.recompute(ctx, b.Days, progress); err != nil {
 			return err
-		}
-		done := 0
-		for _, batch := range batches {
-			start := time.Now()
-			if err := w.RecomputeDays(ctx, batch); err != nil {
-				return err
-			}
-			done += len(batch)
-			fmt.Fprintf(progress, "rollup: days %s to %s (%d/%d), %.1f s\n", batch[0].Format(time.DateOnly), batch[len(batch)-1].Format(time.DateOnly),
-				done, len(b.Days), time.Since(start).Seconds())
 		}
 	}
 }
