@@ -28,6 +28,7 @@ const rowOverhead = 160
 // after the flush names).
 type batch struct {
 	rows     chstore.Mentions
+	posts    chstore.Posts // one row per message with rows
 	decoder  post.MessageDecoder
 	seen     tagSet
 	poison   []Poison
@@ -78,8 +79,8 @@ func (b *batch) add(m kafka.Message, now time.Time) *Poison {
 	if prev, ok := b.last[m.Partition]; !ok || m.Offset > prev.Offset {
 		b.last[m.Partition] = m
 	}
-	first := b.rows.Len()
-	if err := appendMentions(&b.rows, &b.decoder, &b.seen, m, now); err != nil {
+	first, firstPost := b.rows.Len(), b.posts.Len()
+	if err := appendMentions(&b.rows, &b.posts, &b.decoder, &b.seen, m, now); err != nil {
 		p := Poison{Message: m, Reason: post.Reason(err), Err: err}
 		b.poison = append(b.poison, p)
 		return &p
@@ -87,6 +88,11 @@ func (b *batch) add(m kafka.Message, now time.Time) *Poison {
 	r := &b.rows
 	for i := first; i < r.Len(); i++ {
 		b.bytes += rowOverhead + len(r.PostID[i]) + len(r.Account[i]) + len(r.Tag[i]) + len(r.Display[i]) + len(r.Source[i]) + len(r.Lang[i])
+	}
+	if p := &b.posts; p.Len() > firstPost {
+		// Its strings but the id, source, lang and author, which the
+		// mention rows share.
+		b.bytes += rowOverhead + len(p.URL[firstPost]) + len(p.Excerpt[firstPost])
 	}
 	created := now
 	if r.Len() > first {
@@ -105,7 +111,7 @@ func mentions(m kafka.Message, now time.Time) ([]chstore.Mention, error) {
 	var rows chstore.Mentions
 	var decoder post.MessageDecoder
 	var seen tagSet
-	if err := appendMentions(&rows, &decoder, &seen, m, now); err != nil {
+	if err := appendMentions(&rows, nil, &decoder, &seen, m, now); err != nil {
 		return nil, err
 	}
 	out := make([]chstore.Mention, rows.Len())
@@ -117,10 +123,13 @@ func mentions(m kafka.Message, now time.Time) ([]chstore.Mention, error) {
 
 // appendMentions appends the mention rows of m to rows (the batch's, so
 // that they are built in place), decoding it with decoder and keeping one
-// row per distinct tag with seen; on error rows are left as they were.
-func appendMentions(rows *chstore.Mentions, decoder *post.MessageDecoder, seen *tagSet, m kafka.Message, now time.Time) error {
-	// The rows need everything but the text; it is checked, not copied.
-	msg, err := decoder.DecodeWithoutText(m.Value)
+// row per distinct tag with seen, and, when posts is not nil and m has
+// hashtags, its row of the posts table to posts; on error rows and posts
+// are left as they were.
+func appendMentions(rows *chstore.Mentions, posts *chstore.Posts, decoder *post.MessageDecoder, seen *tagSet, m kafka.Message, now time.Time) error {
+	// The rows need everything but the text, of which the posts table
+	// keeps the start; it is checked in full, not copied.
+	msg, err := decoder.DecodeWithExcerpt(m.Value, post.MaxExcerptRunes)
 	if err != nil {
 		return err
 	}
@@ -132,6 +141,10 @@ func appendMentions(rows *chstore.Mentions, decoder *post.MessageDecoder, seen *
 		return fmt.Errorf("field extractor_version: %d: %w", msg.ExtractorVersion, post.ErrInvalidValue)
 	}
 	inserted := now.UTC()
+	if posts != nil && len(msg.Hashtags) > 0 {
+		posts.Append(chstore.Post{ID: msg.ID, CreatedAt: created, Source: msg.Source, Lang: msg.Lang, Author: msg.Author,
+			URL: msg.URL, Excerpt: msg.Text, InsertedAt: inserted})
+	}
 	seen.reset(len(msg.Hashtags))
 	for _, h := range msg.Hashtags {
 		if !seen.add(h.Tag) {

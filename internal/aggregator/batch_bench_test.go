@@ -38,10 +38,11 @@ func BenchmarkBatchAdd(b *testing.B) {
 		}
 		if bt.rows.Len() >= rowsLimit {
 			// As the flusher does: the next batch reuses the arrays.
-			rows := bt.rows
+			rows, posts := bt.rows, bt.posts
 			rows.Reset()
+			posts.Reset()
 			bt = newBatch()
-			bt.rows = rows
+			bt.rows, bt.posts = rows, posts
 		}
 		i++
 	}

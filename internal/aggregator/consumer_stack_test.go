@@ -18,11 +18,13 @@ import (
 
 func TestFirstPassAndRepublish(t *testing.T) {
 	s := newStack(t, 6)
-	posts := stacktest.GenPosts("p", 3000, time.Now(), 0, 1)
+	// Texts longer than the excerpt the posts table keeps.
+	posts := stacktest.GenPosts("p", 3000, time.Now(), 400, 1)
 	publish(t, s.kafka, posts)
 
 	m := runCaughtUp(t, s, testConfig(s.kafka.Topic+"-group"))
 	assertCounts(t, s.conn, posts)
+	assertPosts(t, s.conn, posts)
 	if got := testutil.ToFloat64(m.MessagesConsumed); got != 3000 {
 		t.Errorf("messages consumed: got %v, want 3000", got)
 	}
@@ -35,6 +37,7 @@ func TestFirstPassAndRepublish(t *testing.T) {
 		t.Errorf("messages consumed on the second pass: got %v, want 3000 (only the new copies)", got)
 	}
 	assertCounts(t, s.conn, posts)
+	assertPosts(t, s.conn, posts)
 }
 
 func TestReplayRange(t *testing.T) {

@@ -88,6 +88,9 @@ func (s *sink) write(ctx context.Context, b *batch) error {
 		if err := b.rows.Insert(ictx, s.store, s.durability); err != nil {
 			return err
 		}
+		if err := b.posts.Insert(ictx, s.store, s.durability); err != nil {
+			return err
+		}
 		return rollup.Mark(ictx, s.store, hours, s.now())
 	})
 	if err != nil {
@@ -98,6 +101,7 @@ func (s *sink) write(ctx context.Context, b *batch) error {
 	s.metrics.InsertDuration.Observe(time.Since(start).Seconds())
 	s.metrics.BatchSize.Observe(float64(b.rows.Len()))
 	s.metrics.RowsInserted.WithLabelValues("mentions").Add(float64(b.rows.Len()))
+	s.metrics.RowsInserted.WithLabelValues("posts").Add(float64(b.posts.Len()))
 	for _, st := range b.times {
 		s.metrics.Freshness.WithLabelValues("created_at").Observe(now.Sub(st.created).Seconds())
 		if !st.kafka.IsZero() {
@@ -172,7 +176,8 @@ type flusher struct {
 	// spare is the rows arrays of the last stored batch, emptied, for the
 	// next batch to fill: a batch's rows grow to --batch-rows, and growing
 	// a fresh slice each time copies and collects them over and over.
-	spare chstore.Mentions
+	spare      chstore.Mentions
+	sparePosts chstore.Posts
 }
 
 func newFlusher(s *sink) *flusher { return &flusher{sink: s, done: make(chan flushed, 1)} }
@@ -221,8 +226,9 @@ func (f *flusher) settle(r flushed) {
 		f.failed, f.err = r.batch, r.err
 		return
 	}
-	f.spare = r.batch.rows
+	f.spare, f.sparePosts = r.batch.rows, r.batch.posts
 	f.spare.Reset() // drops the strings, so the arrays hold no post
+	f.sparePosts.Reset()
 }
 
 // next returns an empty batch, reusing the rows array of the last stored
@@ -230,6 +236,7 @@ func (f *flusher) settle(r flushed) {
 func (f *flusher) next() *batch {
 	b := newBatch()
 	b.rows, f.spare = f.spare, chstore.Mentions{}
+	b.posts, f.sparePosts = f.sparePosts, chstore.Posts{}
 	return b
 }
 

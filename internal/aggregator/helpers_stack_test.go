@@ -137,6 +137,49 @@ func assertCounts(t *testing.T, conn driver.Conn, posts ...[]post.Message) {
 	}
 }
 
+// assertPosts checks that the posts table holds each post with hashtags
+// once (after LIMIT 1 BY id, as reads take it), with its excerpt and
+// fields, and no other post.
+func assertPosts(t *testing.T, conn driver.Conn, posts []post.Message) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rows, err := conn.Query(ctx, "SELECT id, created_at, source, lang, author, url, excerpt FROM posts ORDER BY inserted_at DESC LIMIT 1 BY id")
+	if err != nil {
+		t.Fatalf("reading posts: %v", err)
+	}
+	defer rows.Close()
+	got := map[string]chstore.Post{}
+	for rows.Next() {
+		var p chstore.Post
+		if err := rows.Scan(&p.ID, &p.CreatedAt, &p.Source, &p.Lang, &p.Author, &p.URL, &p.Excerpt); err != nil {
+			t.Fatal(err)
+		}
+		got[p.ID] = p
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := 0
+	for _, m := range posts {
+		if len(m.Hashtags) == 0 {
+			continue
+		}
+		want++
+		p, ok := got[m.ID]
+		if !ok {
+			t.Fatalf("post %s is not in the posts table", m.ID)
+		}
+		excerpt := post.Excerpt(m.Text, post.MaxExcerptRunes)
+		if !p.CreatedAt.Equal(m.CreatedAt) || p.Source != m.Source || p.Lang != m.Lang || p.Author != m.Author || p.URL != m.URL || p.Excerpt != excerpt {
+			t.Fatalf("post %s stored as %+v, want %+v with excerpt %q", m.ID, p, m.Post, excerpt)
+		}
+	}
+	if len(got) != want {
+		t.Fatalf("posts table holds %d posts, want %d", len(got), want)
+	}
+}
+
 // runCaughtUp runs a consumer in this process until it has caught up.
 func runCaughtUp(t *testing.T, s stack, cfg Config) *Metrics {
 	t.Helper()

@@ -117,6 +117,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"topic"}),
 	}
 	m.RowsInserted.WithLabelValues("mentions")
+	m.RowsInserted.WithLabelValues("posts")
 	for _, v := range dlqReasons {
 		m.DLQMessages.WithLabelValues(v)
 	}

@@ -113,26 +113,33 @@ func InsertMentions(ctx context.Context, conn driver.Conn, rows []Mention) error
 // the insert; its fsync mode was applied to the tables by
 // PrepareDurability.
 func (m *Mentions) Insert(ctx context.Context, conn driver.Conn, d Durability) error {
-	if m.Len() == 0 {
+	return insertColumns(ctx, conn, d, "mentions", "post_id, account, tag, display, created_at, source, lang, extractor_version, kafka_partition, kafka_offset, inserted_at",
+		m.Len(), m.PostID, m.Account, m.Tag, m.Display, m.CreatedAt, m.Source, m.Lang, m.ExtractorVersion, m.KafkaPartition, m.KafkaOffset, m.InsertedAt)
+}
+
+// insertColumns writes n rows, given column by column in the order of
+// columns, to table in one INSERT with d's per-insert settings. Appending
+// whole columns skips the per-row, per-value type switches of
+// batch.Append, which dominated the insert's CPU.
+func insertColumns(ctx context.Context, conn driver.Conn, d Durability, table, columns string, n int, cols ...any) error {
+	if n == 0 {
 		return nil
 	}
 	settings := clickhouse.Settings{}
 	d.insertSettings(settings)
 	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(settings))
-	batch, err := conn.PrepareBatch(ctx, `INSERT INTO mentions (post_id, account, tag, display, created_at, source, lang, extractor_version, kafka_partition, kafka_offset, inserted_at)`)
+	batch, err := conn.PrepareBatch(ctx, "INSERT INTO "+table+" ("+columns+")")
 	if err != nil {
-		return fmt.Errorf("preparing insert into mentions: %w", err)
+		return fmt.Errorf("preparing insert into %s: %w", table, err)
 	}
 	defer batch.Abort()
-	// Whole columns: appending slices skips the per-row, per-value type
-	// switches of batch.Append, which dominated the insert's CPU.
-	for i, col := range []any{m.PostID, m.Account, m.Tag, m.Display, m.CreatedAt, m.Source, m.Lang, m.ExtractorVersion, m.KafkaPartition, m.KafkaOffset, m.InsertedAt} {
+	for i, col := range cols {
 		if err := batch.Column(i).Append(col); err != nil {
-			return fmt.Errorf("appending column %d to insert into mentions: %w", i, err)
+			return fmt.Errorf("appending column %d to insert into %s: %w", i, table, err)
 		}
 	}
 	if err := batch.Send(); err != nil {
-		return fmt.Errorf("insert batch of %d rows into mentions: %w", m.Len(), err)
+		return fmt.Errorf("insert batch of %d rows into %s: %w", n, table, err)
 	}
 	return nil
 }

@@ -24,6 +24,7 @@ var partitionLayouts = map[string]struct {
 	days   int
 }{
 	"mentions":        {"20060102", 0, 0, 1},
+	"posts":           {"20060102", 0, 0, 1},
 	"tag_hour":        {"20060102", 0, 0, 1},
 	"tag_day":         {"20060102", 0, 0, 1},
 	"post_hour":       {"20060102", 0, 0, 1},
@@ -38,7 +39,7 @@ var partitionLayouts = map[string]struct {
 }
 
 // retainedTables are the tables of partitionLayouts, in order.
-var retainedTables = []string{"mentions", "tag_hour", "tag_day", "post_hour", "post_day", "tag_display_day",
+var retainedTables = []string{"mentions", "posts", "tag_hour", "tag_day", "post_hour", "post_day", "tag_display_day",
 	"rollup_dirty", "rollup_done", "mentions_v1", "tag_minute", "tag_display"}
 
 var numericPartition = regexp.MustCompile(`^[0-9]{6,8}$`)

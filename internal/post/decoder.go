@@ -22,8 +22,22 @@ type MessageDecoder struct {
 // returned Hashtags slice is valid until the next call; the strings stay
 // valid.
 func (md *MessageDecoder) DecodeWithoutText(data []byte) (Message, error) {
+	return md.decode(data, -1)
+}
+
+// DecodeWithExcerpt decodes data as DecodeWithoutText does, but keeps
+// the start of the text, at most runes runes (Excerpt): what the posts
+// table stores. The text is still checked in full.
+func (md *MessageDecoder) DecodeWithExcerpt(data []byte, runes int) (Message, error) {
+	if runes <= 0 {
+		runes = 1
+	}
+	return md.decode(data, runes)
+}
+
+func (md *MessageDecoder) decode(data []byte, excerpt int) (Message, error) {
 	md.fast.blocks = &md.blocks
-	err := decodeMessageInto(&md.msg, data, true, &md.fast)
+	err := decodeMessageInto(&md.msg, data, excerpt, &md.fast)
 	if cap(md.msg.Hashtags) > cap(md.fast.tags) {
 		md.fast.tags = md.msg.Hashtags[:0]
 	}
@@ -48,18 +62,31 @@ const (
 	longString = 1 << 10
 )
 
-func (s *stringBlocks) copy(b []byte) string {
-	if s == nil || len(b) >= longString {
-		return string(b)
+func (s *stringBlocks) copy(b []byte) string { return s.join(b, "") }
+
+// join returns b followed by suffix as one string, copied as copy does.
+func (s *stringBlocks) join(b []byte, suffix string) string {
+	n := len(b) + len(suffix)
+	if s == nil || n >= longString {
+		return string(b) + suffix
 	}
-	if len(b) == 0 {
+	if n == 0 {
 		return ""
 	}
-	if cap(s.block)-len(s.block) < len(b) {
+	if cap(s.block)-len(s.block) < n {
 		s.block = make([]byte, 0, stringBlockSize)
 	}
 	start := len(s.block)
-	s.block = append(s.block, b...)
+	s.block = append(append(s.block, b...), suffix...)
 	// The bytes from start on are never written again (see above).
-	return unsafe.String(&s.block[start], len(b))
+	return unsafe.String(&s.block[start], n)
+}
+
+// blocksOrNil returns the blocks d copies strings into; nil (one
+// allocation per string) when d is nil.
+func (d *fastDecoder) blocksOrNil() *stringBlocks {
+	if d == nil {
+		return nil
+	}
+	return d.blocks
 }

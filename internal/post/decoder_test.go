@@ -56,3 +56,47 @@ func TestMessageDecoderRejectsAsDecodeMessageWithoutText(t *testing.T) {
 		t.Fatalf("after errors: %+v, %v", m, err)
 	}
 }
+
+// DecodeWithExcerpt keeps the start of the text, whether the text had
+// escapes (decoded) or not (left undecoded by the fast path), and
+// otherwise decodes as DecodeWithoutText.
+func TestMessageDecoderExcerpt(t *testing.T) {
+	long := strings.Repeat("é", 300)
+	for _, c := range []struct {
+		name, text string // text as JSON string contents
+		runes      int
+		want       string
+	}{
+		{"short", "OTAN forum", 280, "OTAN forum"},
+		{"trimmed", `  OTAN forum \n`, 280, "OTAN forum"},
+		{"exactly the limit", strings.Repeat("a", 280), 280, strings.Repeat("a", 280)},
+		{"cut with an ellipsis", strings.Repeat("a", 281), 280, strings.Repeat("a", 279) + "…"},
+		{"multibyte runes", long, 10, strings.Repeat("é", 9) + "…"},
+		{"escaped text", `line one\nline two \u00e9t\u00e9 ` + strings.Repeat("x", 20), 12, "line one\nli…"},
+		{"space before the cut is dropped", "abcd    efgh", 6, "abcd…"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			in := `{"id":"x:1","text":"` + c.text + `","created_at":"2026-01-01T00:00:00Z","author":"@a","hashtags":[{"tag":"otan","display":"OTAN"}],"extractor_version":1}`
+			var md MessageDecoder
+			m, err := md.DecodeWithExcerpt([]byte(in), c.runes)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Text != c.want {
+				t.Errorf("excerpt %q, want %q", m.Text, c.want)
+			}
+			want, err := DecodeMessageWithoutText([]byte(in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.Text = ""
+			if !reflect.DeepEqual(m, want) {
+				t.Errorf("decoded %+v, want %+v", m, want)
+			}
+		})
+	}
+	var md MessageDecoder
+	if _, err := md.DecodeWithExcerpt([]byte(`{"id":"x:1","text":"  ","created_at":"2026-01-01T00:00:00Z","hashtags":[],"extractor_version":1}`), 280); err == nil {
+		t.Error("a blank text decoded without error")
+	}
+}

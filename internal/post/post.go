@@ -27,6 +27,9 @@ const (
 	MaxIDBytes      = 512
 	MaxFieldBytes   = 2048
 	MaxMessageBytes = 1 << 20
+	// MaxExcerptRunes bounds the excerpt of a post's text that the posts
+	// table keeps (Excerpt).
+	MaxExcerptRunes = 280
 )
 
 // Post is one social post, as a JSONL line or a webhook body gives it
@@ -228,13 +231,19 @@ func DecodeMessageWithoutText(data []byte) (Message, error) { return decodeMessa
 // decodeMessage decodes a message.
 func decodeMessage(data []byte, withoutText bool) (Message, error) {
 	var m Message
-	err := decodeMessageInto(&m, data, withoutText, nil)
+	excerpt := 0
+	if withoutText {
+		excerpt = -1
+	}
+	err := decodeMessageInto(&m, data, excerpt, nil)
 	return m, err
 }
 
-// decodeMessageInto decodes a message into *m (left zero on error), with
-// fd's blocks and tags when fd is not nil (see MessageDecoder).
-func decodeMessageInto(m *Message, data []byte, withoutText bool, fd *fastDecoder) error {
+// decodeMessageInto decodes a message into *m (left zero on error). The
+// text is checked in full; excerpt says what of it m keeps: all of it
+// (0), none (-1), or at most that many runes (Excerpt).
+func decodeMessageInto(m *Message, data []byte, excerpt int, fd *fastDecoder) error {
+	withoutText := excerpt != 0
 	*m = Message{}
 	if len(data) > MaxMessageBytes {
 		return fmt.Errorf("message of %d bytes: %w", len(data), ErrTooLarge)
@@ -252,10 +261,56 @@ func decodeMessageInto(m *Message, data []byte, withoutText bool, fd *fastDecode
 		*m = Message{}
 		return err
 	}
-	if withoutText {
+	switch {
+	case excerpt < 0:
 		m.Text = ""
+	case excerpt > 0 && raw != nil:
+		// The text was left undecoded, and has no escapes.
+		kept, cut := excerptCut(raw, excerpt)
+		m.Text = fd.blocksOrNil().join(kept, ellipsisIf(cut))
+	case excerpt > 0:
+		m.Text = Excerpt(m.Text, excerpt)
 	}
 	return nil
+}
+
+// Excerpt returns the start of text, at most n runes (n > 0) with
+// surrounding white space trimmed: the whole text when it fits, else its
+// first n-1 runes and "…". It is what the posts table keeps of a post.
+func Excerpt(text string, n int) string {
+	kept, cut := excerptCut([]byte(text), n)
+	return string(kept) + ellipsisIf(cut)
+}
+
+// excerptCut returns the part of text (valid UTF-8) an excerpt of n
+// runes keeps, and whether text was cut (the excerpt then ends with "…").
+// It reads at most n runes of the text, not all of it.
+func excerptCut(text []byte, n int) ([]byte, bool) {
+	text = bytes.TrimLeftFunc(text, unicode.IsSpace)
+	// In valid UTF-8 every byte but a continuation byte (10xxxxxx) starts
+	// a rune: end stops at the start of rune n+1, or at the end.
+	end, runes := 0, 0
+	for ; end < len(text); end++ {
+		if text[end]&0xC0 != 0x80 {
+			if runes == n {
+				break
+			}
+			runes++
+		}
+	}
+	if len(bytes.TrimRightFunc(text[end:], unicode.IsSpace)) == 0 {
+		return bytes.TrimRightFunc(text[:end], unicode.IsSpace), false
+	}
+	// Cut: n-1 runes leave room for the ellipsis.
+	_, size := utf8.DecodeLastRune(text[:end])
+	return bytes.TrimRightFunc(text[:end-size], unicode.IsSpace), true
+}
+
+func ellipsisIf(cut bool) string {
+	if cut {
+		return "…"
+	}
+	return ""
 }
 
 // check validates a decoded message; raw is its text when the decoder

@@ -55,6 +55,7 @@ func GenPosts(prefix string, n int, base time.Time, textBytes int, seed uint64) 
 				CreatedAt: base.Add(-time.Duration(r.IntN(300)) * time.Second).UTC().Truncate(time.Second),
 				Source:    []string{"file", "rss-1", "webhook"}[r.IntN(3)],
 				Lang:      []string{"fr", "en"}[r.IntN(2)],
+				URL:       "https://posts.example/" + id,
 			},
 			Hashtags:         tags,
 			ExtractorVersion: 1,

@@ -1,0 +1,18 @@
+-- The posts behind the counts (docs/schema-v2.md, "Posts"): what a tag's
+-- page lists. One row per post with at least one hashtag, keyed like
+-- mentions by the post's hour and id, so copies of a post (a retry, a
+-- replay) fold on merge and reads take the latest with LIMIT 1 BY id. The
+-- text is an excerpt of at most 280 characters. Partitioned by day like
+-- mentions, so retention drops its days with theirs.
+CREATE TABLE IF NOT EXISTS posts (
+    id          String,
+    created_at  DateTime,
+    source      String,
+    lang        String,
+    author      String,
+    url         String,
+    excerpt     String,
+    inserted_at DateTime
+) ENGINE = ReplacingMergeTree(inserted_at)
+PARTITION BY toYYYYMMDD(created_at)
+ORDER BY (toStartOfHour(created_at), id);
