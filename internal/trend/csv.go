@@ -8,10 +8,11 @@ import (
 	"time"
 )
 
-// WriteCSV writes an answer of Top ([]Count), Trending ([]Trend) or
-// Series ([]Series) as CSV with a header row, the export format of
-// `aggregate top|trending|series --csv` and of ?format=csv in the API. A
-// series becomes one row per point.
+// WriteCSV writes an answer of Top ([]Count), Trending ([]Trend), Series
+// ([]Series) or Tag (TagPage) as CSV with a header row, the export format
+// of `aggregate top|trending|series|tag --csv` and of ?format=csv in the
+// API. A series becomes one row per point; a tag page, one row per listed
+// post.
 //
 // Text cells that a spreadsheet would read as a formula (starting with =,
 // +, -, @, a tab or a carriage return) get a leading ' (see SafeCell);
@@ -38,6 +39,12 @@ func WriteCSV(w io.Writer, v any) error {
 				rows = append(rows, []string{SafeCell(s.Tag), SafeCell(s.Display), strconv.FormatBool(s.Hidden),
 					p.Time.UTC().Format(time.RFC3339), p.End.UTC().Format(time.RFC3339), u(p.Count), u(p.Accounts)})
 			}
+		}
+	case TagPage:
+		rows = append(rows, []string{"tag", "post_id", "created_at", "source", "lang", "author", "url", "excerpt"})
+		for _, p := range v.Posts {
+			rows = append(rows, []string{SafeCell(v.Tag), SafeCell(p.ID), p.CreatedAt.UTC().Format(time.RFC3339), SafeCell(p.Source), SafeCell(p.Lang),
+				SafeCell(p.Author), SafeCell(p.URL), SafeCell(p.Excerpt)})
 		}
 	default:
 		return fmt.Errorf("writing CSV: no CSV form for %T", v)

@@ -29,6 +29,10 @@ func TestWriteCSV(t *testing.T) {
 			{Time: t0, End: t0.Add(time.Hour), Count: 3, Accounts: 2},
 			{Time: t0.Add(time.Hour), End: t0.Add(2 * time.Hour), Count: 0},
 		}}}},
+		{"tag", TagPage{Tag: "otan", Display: "OTAN", Count: 2, Posts: []TagPost{
+			{ID: "masto:1", CreatedAt: t0, Source: "mastodon", Lang: "fr", Author: "@a@social.example", URL: "https://social.example/1", Excerpt: "Le forum #OTAN, \"industrie\"\nsuite"},
+			{ID: "masto:2", CreatedAt: t0.Add(-time.Minute), Source: "mastodon", Author: "=cmd()", Excerpt: "-2 drones"},
+		}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var b bytes.Buffer
