@@ -27,7 +27,7 @@ answers trend questions on the command line and over HTTP.`,
 	root.AddCommand(newRunCmd())
 	root.AddCommand(newReplayCmd(), newRebuildCmd())
 	root.AddCommand(newDLQCmd())
-	root.AddCommand(newTopCmd(), newTrendingCmd(), newSeriesCmd())
+	root.AddCommand(newTopCmd(), newTrendingCmd(), newSeriesCmd(), newTagCmd())
 	root.AddCommand(newAlertsCmd())
 	root.AddCommand(newTagsCmd())
 	command.AddCPUProfile(root)

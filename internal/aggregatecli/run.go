@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
@@ -209,13 +210,25 @@ func summarise(g prometheus.Gatherer, took time.Duration) (loadSummary, error) {
 			case "tagpulse_aggregate_dlq_messages_total":
 				s.deadLetters += uint64(m.GetCounter().GetValue())
 			case "tagpulse_aggregate_rows_inserted_total":
-				s.mentions += uint64(m.GetCounter().GetValue())
+				if labelValue(m, "table") == "mentions" {
+					s.mentions += uint64(m.GetCounter().GetValue())
+				}
 			case "tagpulse_aggregate_consumer_lag_messages":
 				s.partitions++
 			}
 		}
 	}
 	return s, nil
+}
+
+// labelValue returns the value of a metric's label, "" when it has none.
+func labelValue(m *dto.Metric, name string) string {
+	for _, l := range m.GetLabel() {
+		if l.GetName() == name {
+			return l.GetValue()
+		}
+	}
+	return ""
 }
 
 // consuming holds the settings of the commands that write posts from

@@ -27,21 +27,28 @@ type Mention struct {
 }
 
 // Insert writes the mentions in one batch, the way the aggregator does
-// (chstore.InsertMentions).
+// (chstore.InsertMentions), and a row of the posts table for each of their
+// posts, with a link and an excerpt naming the post's tags.
 func Insert(t testing.TB, conn driver.Conn, ms []Mention) {
 	t.Helper()
+	InsertWithoutPosts(t, conn, ms)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	now := time.Now().UTC()
-	rows := make([]chstore.Mention, len(ms))
-	for i, m := range ms {
-		rows[i] = chstore.Mention{
-			PostID: m.PostID, Account: m.Account, Tag: m.Tag, Display: m.Display, CreatedAt: m.At.UTC(), Source: m.Source, Lang: m.Lang,
-			ExtractorVersion: 1, KafkaOffset: int64(i), InsertedAt: now,
+	var posts chstore.Posts
+	index := map[string]int{}
+	for _, m := range ms {
+		i, ok := index[m.PostID]
+		if !ok {
+			i = posts.Len()
+			index[m.PostID] = i
+			posts.Append(chstore.Post{ID: m.PostID, CreatedAt: m.At.UTC(), Source: m.Source, Lang: m.Lang, Author: m.Account,
+				URL: "https://posts.example/" + m.PostID, Excerpt: "Post " + m.PostID + ":", InsertedAt: now})
 		}
+		posts.Excerpt[i] += " #" + m.Display
 	}
-	if err := chstore.InsertMentions(ctx, conn, rows); err != nil {
-		t.Fatalf("inserting %d mentions: %v", len(ms), err)
+	if err := posts.Insert(ctx, conn, chstore.Durability{}); err != nil {
+		t.Fatalf("inserting %d posts: %v", posts.Len(), err)
 	}
 }
 
@@ -113,4 +120,23 @@ func Since(ms []Mention, from time.Time) []Mention {
 		}
 	}
 	return out
+}
+
+// InsertWithoutPosts writes the mentions as Insert does, and no row of the
+// posts table: posts as counted before the table existed.
+func InsertWithoutPosts(t testing.TB, conn driver.Conn, ms []Mention) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	now := time.Now().UTC()
+	rows := make([]chstore.Mention, len(ms))
+	for i, m := range ms {
+		rows[i] = chstore.Mention{
+			PostID: m.PostID, Account: m.Account, Tag: m.Tag, Display: m.Display, CreatedAt: m.At.UTC(), Source: m.Source, Lang: m.Lang,
+			ExtractorVersion: 1, KafkaOffset: int64(i), InsertedAt: now,
+		}
+	}
+	if err := chstore.InsertMentions(ctx, conn, rows); err != nil {
+		t.Fatalf("inserting %d mentions: %v", len(ms), err)
+	}
 }
