@@ -100,3 +100,68 @@ func TestMessageDecoderExcerpt(t *testing.T) {
 		t.Error("a blank text decoded without error")
 	}
 }
+
+// Tombstones and the indexable flag decode the same on the fast path and
+// through encoding/json (a key in another case falls back to it), in posts
+// and in messages.
+func TestTombstonesAndIndexable(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		in        string
+		deleted   bool
+		indexable string // "", "true", "false"
+		zeroTime  bool
+		wantErr   bool
+	}{
+		{"tombstone", `{"id":"masto:1","deleted":true}`, true, "", true, false},
+		{"tombstone, slow path", `{"ID":"masto:1","Deleted":true}`, true, "", true, false},
+		{"tombstone with its time", `{"id":"masto:1","deleted":true,"created_at":"2026-01-01T00:00:00Z"}`, true, "", false, false},
+		{"deleted false is a post", `{"id":"masto:1","deleted":false,"text":"t","created_at":"2026-01-01T00:00:00Z"}`, false, "", false, false},
+		{"not indexable", `{"id":"a","text":"t","created_at":"2026-01-01T00:00:00Z","indexable":false}`, false, "false", false, false},
+		{"not indexable, slow path", `{"id":"a","text":"t","created_at":"2026-01-01T00:00:00Z","Indexable":false}`, false, "false", false, false},
+		{"indexable", `{"id":"a","text":"t","created_at":"2026-01-01T00:00:00Z","indexable":true}`, false, "true", false, false},
+		{"deleted not a bool", `{"id":"a","deleted":"yes"}`, false, "", false, true},
+		{"tombstone without id", `{"deleted":true}`, false, "", false, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p, err := DecodePost([]byte(c.in), DecodeOptions{})
+			if (err != nil) != c.wantErr {
+				t.Fatalf("DecodePost error %v, want error %v", err, c.wantErr)
+			}
+			if err != nil {
+				return
+			}
+			idx := ""
+			if p.Indexable != nil {
+				idx = fmt.Sprint(*p.Indexable)
+			}
+			if p.Deleted != c.deleted || idx != c.indexable || p.CreatedAt.IsZero() != c.zeroTime {
+				t.Errorf("decoded deleted %v indexable %q zero time %v, want %v %q %v", p.Deleted, idx, p.CreatedAt.IsZero(), c.deleted, c.indexable, c.zeroTime)
+			}
+			if p.AllowsIndexing() != (c.indexable != "false") {
+				t.Errorf("AllowsIndexing() = %v", p.AllowsIndexing())
+			}
+			// Through Kafka: encoded as ingest does, decoded as aggregate
+			// does, it is the same post.
+			m := Message{Post: p, Hashtags: []Hashtag{}, ExtractorVersion: 1}
+			if !p.Deleted {
+				m.Hashtags = []Hashtag{{"x", "x"}}
+			}
+			b, err := AppendMessage(nil, &m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var md MessageDecoder
+			got, err := md.DecodeWithExcerpt(b, MaxExcerptRunes)
+			if err != nil {
+				t.Fatalf("decoding %s: %v", b, err)
+			}
+			if got.Deleted != p.Deleted || got.AllowsIndexing() != p.AllowsIndexing() || !got.CreatedAt.Equal(p.CreatedAt) {
+				t.Errorf("through Kafka %s: %+v, want %+v", b, got.Post, p)
+			}
+		})
+	}
+	if _, err := DecodeMessage([]byte(`{"id":"a","deleted":true,"hashtags":[{"tag":"x","display":"x"}],"extractor_version":1}`)); err == nil {
+		t.Error("a tombstone with hashtags decoded without error")
+	}
+}

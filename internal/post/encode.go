@@ -2,6 +2,7 @@ package post
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 	"unsafe"
@@ -33,6 +34,13 @@ func AppendMessage(dst []byte, m *Message) ([]byte, error) {
 			dst = append(dst, f.name...)
 			dst = appendString(dst, f.v)
 		}
+	}
+	if m.Deleted {
+		dst = append(dst, `,"deleted":true`...)
+	}
+	if m.Indexable != nil {
+		dst = append(dst, `,"indexable":`...)
+		dst = strconv.AppendBool(dst, *m.Indexable)
 	}
 	dst = append(dst, `,"hashtags":`...)
 	if m.Hashtags == nil {

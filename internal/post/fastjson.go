@@ -89,6 +89,15 @@ func decodeFast(d *fastDecoder, p *Post, m *Message, rawText *[]byte) bool {
 			return d.stringInto(&p.URL)
 		case "lang":
 			return d.stringInto(&p.Lang)
+		case "deleted":
+			return d.boolInto(&p.Deleted)
+		case "indexable":
+			var v bool
+			if !d.boolInto(&v) || p.Indexable != nil {
+				return false // null, or a repeated key: encoding/json's rules
+			}
+			p.Indexable = &v
+			return true
 		case "hashtags":
 			if m == nil {
 				if sawTags {
@@ -167,7 +176,7 @@ func (d *fastDecoder) unknown(key []byte, message bool) bool {
 }
 
 var (
-	postFields    = []string{"id", "text", "created_at", "source", "author", "url", "lang", "hashtags"}
+	postFields    = []string{"id", "text", "created_at", "source", "author", "url", "lang", "hashtags", "deleted", "indexable"}
 	messageFields = []string{"hashtags", "extractor_version", "producer_hashtags"}
 	tagFields     = []string{"tag", "display"}
 )
@@ -573,6 +582,19 @@ func (d *fastDecoder) skip(depth int) bool {
 		return d.number()
 	}
 	return false
+}
+
+// boolInto reads true or false into *dst.
+func (d *fastDecoder) boolInto(dst *bool) bool {
+	switch {
+	case d.literal("true"):
+		*dst = true
+	case d.literal("false"):
+		*dst = false
+	default:
+		return false
+	}
+	return true
 }
 
 func (d *fastDecoder) literal(s string) bool {

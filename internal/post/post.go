@@ -55,7 +55,27 @@ type Post struct {
 	// ones extracted from Text. A Message's own "hashtags" field (the
 	// extracted tags) hides this one in its JSON.
 	Tags []string `json:"hashtags,omitempty"`
+	// Deleted marks a tombstone: the post with this id was deleted at its
+	// source and stops counting (docs/exactly-once.md, "Deletions"). A
+	// tombstone needs only its id; its created_at, when given, is the
+	// post's own creation time (it then takes effect at once), and its
+	// text and hashtags are not read.
+	Deleted bool `json:"deleted,omitempty"`
+	// Indexable false says the author does not allow indexing: the post
+	// counts, but its text and author are neither stored nor shown
+	// (docs/ingest.md, "Consent"). Absent means allowed.
+	Indexable *bool `json:"indexable,omitempty"`
 }
+
+// Tombstone returns the tombstone of the post with id: a Post with only
+// its id and Deleted set, and created_at when known (zero when not).
+func Tombstone(id string, createdAt time.Time) Post {
+	return Post{ID: id, Deleted: true, CreatedAt: createdAt}
+}
+
+// AllowsIndexing reports whether the post's text and author may be stored
+// and shown: unless Indexable says false.
+func (p Post) AllowsIndexing() bool { return p.Indexable == nil || *p.Indexable }
 
 // Hashtag is one distinct tag of a post: its canonical key and the spelling
 // the post used. It is what `ingest extract` prints.
@@ -192,7 +212,7 @@ func DecodePost(data []byte, opt DecodeOptions) (Post, error) {
 	if err := decodeStrict(data, &p, nil, nil, nil); err != nil {
 		return Post{}, err
 	}
-	if p.CreatedAt.IsZero() {
+	if p.CreatedAt.IsZero() && !p.Deleted {
 		if hasCreatedAt(data) {
 			// An explicit 0001-01-01T00:00:00Z is a date, and out of
 			// range; only a missing created_at means "now".
@@ -313,9 +333,26 @@ func ellipsisIf(cut bool) string {
 	return ""
 }
 
+// checkTombstone validates a tombstone message: its id, and its
+// created_at when it has one. A tombstone carries no hashtags.
+func (m *Message) checkTombstone() error {
+	if !m.CreatedAt.IsZero() {
+		if err := CheckCreatedAt(m.CreatedAt, time.Now(), MaxFutureSkewLimit); err != nil {
+			return err
+		}
+	}
+	if len(m.Hashtags) > 0 || len(m.ProducerTags) > 0 {
+		return fmt.Errorf("field hashtags: a tombstone (deleted) has none: %w", ErrInvalidValue)
+	}
+	return m.Post.Validate(MaxMessageBytes)
+}
+
 // check validates a decoded message; raw is its text when the decoder
 // left it undecoded (it had no escapes).
 func (m *Message) check(raw []byte) error {
+	if m.Deleted {
+		return m.checkTombstone()
+	}
 	if m.CreatedAt.IsZero() {
 		return fmt.Errorf("field created_at: %w", ErrMissingField)
 	}
@@ -452,7 +489,7 @@ func (p Post) Validate(maxText int) error {
 	switch {
 	case strings.TrimSpace(p.ID) == "":
 		return fmt.Errorf("field id: %w", ErrMissingField)
-	case strings.TrimSpace(p.Text) == "":
+	case strings.TrimSpace(p.Text) == "" && !p.Deleted:
 		return fmt.Errorf("field text: %w", ErrMissingField)
 	case len(p.ID) > MaxIDBytes:
 		return fmt.Errorf("field id: %d bytes, limit %d: %w", len(p.ID), MaxIDBytes, ErrTooLarge)
