@@ -1,12 +1,15 @@
 package aggregator
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"time"
 
 	"github.com/segmentio/kafka-go"
 
 	"tagpulse/internal/chstore"
+	"tagpulse/internal/deletion"
 	"tagpulse/internal/post"
 )
 
@@ -27,18 +30,19 @@ const rowOverhead = 160
 // poison among them, and, per partition, the last message (what a commit
 // after the flush names).
 type batch struct {
-	rows     chstore.Mentions
-	posts    chstore.Posts // one row per message with rows
-	decoder  post.MessageDecoder
-	seen     tagSet
-	poison   []Poison
-	last     map[int]kafka.Message
-	times    []stamp
-	days     map[int64]struct{} // days of created_at among the rows
-	hours    map[int64]struct{} // hours of created_at among the rows, marked for the rollup
-	messages int
-	bytes    int
-	started  time.Time
+	rows       chstore.Mentions
+	posts      chstore.Posts        // one row per message with rows
+	tombstones []deletion.Tombstone // the deletes among the messages
+	decoder    post.MessageDecoder
+	seen       tagSet
+	poison     []Poison
+	last       map[int]kafka.Message
+	times      []stamp
+	days       map[int64]struct{} // days of created_at among the rows
+	hours      map[int64]struct{} // hours of created_at among the rows, marked for the rollup
+	messages   int
+	bytes      int
+	started    time.Time
 }
 
 // stamp is the two clocks of a message, for the freshness histogram.
@@ -64,7 +68,7 @@ func (b *batch) markedHours() []time.Time {
 // A message's rows share one created_at, so a batch never exceeds the
 // bound on days.
 func (b *batch) full(maxRows, maxBytes int) bool {
-	return b.rows.Len() >= maxRows || b.bytes >= maxBytes || len(b.days) >= MaxDaysPerBatch
+	return b.rows.Len() >= maxRows || b.bytes >= maxBytes || len(b.days) >= MaxDaysPerBatch || len(b.tombstones) >= deletion.MaxPerBatch
 }
 
 // add decodes m and adds its rows; a message that does not decode is
@@ -80,7 +84,7 @@ func (b *batch) add(m kafka.Message, now time.Time) *Poison {
 		b.last[m.Partition] = m
 	}
 	first, firstPost := b.rows.Len(), b.posts.Len()
-	if err := appendMentions(&b.rows, &b.posts, &b.decoder, &b.seen, m, now); err != nil {
+	if err := appendMentions(&b.rows, &b.posts, &b.tombstones, &b.decoder, &b.seen, m, now); err != nil {
 		p := Poison{Message: m, Reason: post.Reason(err), Err: err}
 		b.poison = append(b.poison, p)
 		return &p
@@ -111,7 +115,7 @@ func mentions(m kafka.Message, now time.Time) ([]chstore.Mention, error) {
 	var rows chstore.Mentions
 	var decoder post.MessageDecoder
 	var seen tagSet
-	if err := appendMentions(&rows, nil, &decoder, &seen, m, now); err != nil {
+	if err := appendMentions(&rows, nil, nil, &decoder, &seen, m, now); err != nil {
 		return nil, err
 	}
 	out := make([]chstore.Mention, rows.Len())
@@ -124,9 +128,9 @@ func mentions(m kafka.Message, now time.Time) ([]chstore.Mention, error) {
 // appendMentions appends the mention rows of m to rows (the batch's, so
 // that they are built in place), decoding it with decoder and keeping one
 // row per distinct tag with seen, and, when posts is not nil and m has
-// hashtags, its row of the posts table to posts; on error rows and posts
-// are left as they were.
-func appendMentions(rows *chstore.Mentions, posts *chstore.Posts, decoder *post.MessageDecoder, seen *tagSet, m kafka.Message, now time.Time) error {
+// hashtags, its row of the posts table to posts. A tombstone has no rows:
+// it goes to tombstones, when not nil. On error nothing is appended.
+func appendMentions(rows *chstore.Mentions, posts *chstore.Posts, tombstones *[]deletion.Tombstone, decoder *post.MessageDecoder, seen *tagSet, m kafka.Message, now time.Time) error {
 	// The rows need everything but the text, of which the posts table
 	// keeps the start; it is checked in full, not copied.
 	msg, err := decoder.DecodeWithExcerpt(m.Value, post.MaxExcerptRunes)
@@ -134,16 +138,35 @@ func appendMentions(rows *chstore.Mentions, posts *chstore.Posts, decoder *post.
 		return err
 	}
 	created := msg.CreatedAt.UTC()
-	if created.Before(chstore.MinDateTime) || created.After(chstore.MaxDateTime) {
+	if (created.Before(chstore.MinDateTime) || created.After(chstore.MaxDateTime)) && !(msg.Deleted && msg.CreatedAt.IsZero()) {
 		return fmt.Errorf("field created_at: %s outside the storable range: %w", created.Format(time.RFC3339), post.ErrInvalidValue)
+	}
+	if msg.Deleted {
+		if tombstones != nil {
+			deleted := m.Time
+			if deleted.IsZero() {
+				deleted = now
+			}
+			*tombstones = append(*tombstones, deletion.Tombstone{PostID: msg.ID, CreatedAt: msg.CreatedAt, DeletedAt: deleted})
+		}
+		return nil
 	}
 	if msg.ExtractorVersion < 0 || msg.ExtractorVersion > 1<<16-1 {
 		return fmt.Errorf("field extractor_version: %d: %w", msg.ExtractorVersion, post.ErrInvalidValue)
 	}
 	inserted := now.UTC()
+	account := msg.Author
+	if !msg.AllowsIndexing() {
+		// Counted, but neither its text nor its author is kept
+		// (docs/ingest.md, "Consent"): its account is a pseudonym.
+		account = pseudonym(msg.Author)
+	}
 	if posts != nil && len(msg.Hashtags) > 0 {
-		posts.Append(chstore.Post{ID: msg.ID, CreatedAt: created, Source: msg.Source, Lang: msg.Lang, Author: msg.Author,
-			URL: msg.URL, Excerpt: msg.Text, InsertedAt: inserted})
+		p := chstore.Post{ID: msg.ID, CreatedAt: created, Source: msg.Source, Lang: msg.Lang, InsertedAt: inserted}
+		if msg.AllowsIndexing() {
+			p.Author, p.URL, p.Excerpt = msg.Author, msg.URL, msg.Text
+		}
+		posts.Append(p)
 	}
 	seen.reset(len(msg.Hashtags))
 	for _, h := range msg.Hashtags {
@@ -156,7 +179,7 @@ func appendMentions(rows *chstore.Mentions, posts *chstore.Posts, decoder *post.
 		}
 		rows.Append(chstore.Mention{
 			PostID:           msg.ID,
-			Account:          msg.Author,
+			Account:          account,
 			Tag:              h.Tag,
 			Display:          display,
 			CreatedAt:        created,
@@ -169,6 +192,17 @@ func appendMentions(rows *chstore.Mentions, posts *chstore.Posts, decoder *post.
 		})
 	}
 	return nil
+}
+
+// pseudonym stands for the author of a post that may not be indexed, so
+// that its distinct accounts still count: a hash, not the name. Empty
+// stays empty (the post then counts as its own account).
+func pseudonym(author string) string {
+	if author == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(author))
+	return "anon:" + hex.EncodeToString(sum[:12])
 }
 
 // smallTags is the most tags of a message that tagSet compares pairwise.

@@ -9,6 +9,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"tagpulse/internal/chstore"
+	"tagpulse/internal/deletion"
 	"tagpulse/internal/retry"
 	"tagpulse/internal/rollup"
 )
@@ -73,7 +74,7 @@ func (s *sink) flush(ctx context.Context, b *batch) error {
 // write inserts the batch's rows, retrying what can be retried, and
 // records the insert metrics.
 func (s *sink) write(ctx context.Context, b *batch) error {
-	if b.rows.Len() == 0 {
+	if b.rows.Len() == 0 && len(b.tombstones) == 0 {
 		return nil
 	}
 	start := time.Now()
@@ -91,7 +92,13 @@ func (s *sink) write(ctx context.Context, b *batch) error {
 		if err := b.posts.Insert(ictx, s.store, s.durability); err != nil {
 			return err
 		}
-		return rollup.Mark(ictx, s.store, hours, s.now())
+		// The tombstones after the posts: a post and its delete in one
+		// batch is found, and deleted at once.
+		deleted, err := deletion.Store(s.durability.Context(ictx), s.store, b.tombstones, s.now())
+		if err != nil {
+			return err
+		}
+		return rollup.Mark(ictx, s.store, append(hours, deleted...), s.now())
 	})
 	if err != nil {
 		return err
@@ -102,6 +109,7 @@ func (s *sink) write(ctx context.Context, b *batch) error {
 	s.metrics.BatchSize.Observe(float64(b.rows.Len()))
 	s.metrics.RowsInserted.WithLabelValues("mentions").Add(float64(b.rows.Len()))
 	s.metrics.RowsInserted.WithLabelValues("posts").Add(float64(b.posts.Len()))
+	s.metrics.Tombstones.Add(float64(len(b.tombstones)))
 	for _, st := range b.times {
 		s.metrics.Freshness.WithLabelValues("created_at").Observe(now.Sub(st.created).Seconds())
 		if !st.kafka.IsZero() {

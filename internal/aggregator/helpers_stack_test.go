@@ -13,6 +13,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"tagpulse/internal/chstore"
+	"tagpulse/internal/deletion"
 	"tagpulse/internal/kafkaclient"
 	"tagpulse/internal/post"
 	"tagpulse/internal/testkit/stacktest"
@@ -95,7 +96,8 @@ func expectedCounts(posts ...[]post.Message) map[minuteTag]uint64 {
 func storedCounts(t *testing.T, conn driver.Conn) map[minuteTag]uint64 {
 	t.Helper()
 	stacktest.TagTotals(t, conn)
-	rows, err := conn.Query(context.Background(), "SELECT toStartOfMinute(created_at) AS minute, tag, uniqExact(post_id) FROM mentions GROUP BY minute, tag")
+	rows, err := conn.Query(context.Background(), "SELECT toStartOfMinute(created_at) AS minute, tag, uniqExact(post_id) FROM mentions WHERE "+
+		deletion.NotDeletedSQL("1")+" GROUP BY minute, tag")
 	if err != nil {
 		t.Fatalf("reading mentions: %v", err)
 	}

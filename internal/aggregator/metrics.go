@@ -11,6 +11,7 @@ import (
 type Metrics struct {
 	MessagesConsumed prometheus.Counter
 	RowsInserted     *prometheus.CounterVec
+	Tombstones       prometheus.Counter
 	BatchSize        prometheus.Histogram
 	InsertDuration   prometheus.Histogram
 	LagMessages      *prometheus.GaugeVec
@@ -59,6 +60,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		MessagesConsumed: f.NewCounter(prometheus.CounterOpts{
 			Name: "tagpulse_aggregate_messages_consumed_total",
 			Help: "Kafka messages read.",
+		}),
+		Tombstones: f.NewCounter(prometheus.CounterOpts{
+			Name: "tagpulse_aggregate_tombstones_total",
+			Help: "Tombstones (posts deleted at their source) stored.",
 		}),
 		RowsInserted: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "tagpulse_aggregate_rows_inserted_total",

@@ -65,6 +65,14 @@ func (d Durability) insertSettings(into clickhouse.Settings) {
 	}
 }
 
+// Context returns ctx carrying d's per-insert settings, for inserts made
+// outside this package (internal/deletion).
+func (d Durability) Context(ctx context.Context) context.Context {
+	settings := clickhouse.Settings{}
+	d.insertSettings(settings)
+	return clickhouse.Context(ctx, clickhouse.WithSettings(settings))
+}
+
 // fsyncSettings are the MergeTree table settings that make an insert
 // return only after its part's files and directory are on disk.
 const fsyncSettings = "fsync_after_insert = 1, fsync_part_directory = 1"

@@ -25,6 +25,7 @@ var partitionLayouts = map[string]struct {
 }{
 	"mentions":        {"20060102", 0, 0, 1},
 	"posts":           {"20060102", 0, 0, 1},
+	"deletions":       {"20060102", 0, 0, 1},
 	"tag_hour":        {"20060102", 0, 0, 1},
 	"tag_day":         {"20060102", 0, 0, 1},
 	"post_hour":       {"20060102", 0, 0, 1},
@@ -39,7 +40,7 @@ var partitionLayouts = map[string]struct {
 }
 
 // retainedTables are the tables of partitionLayouts, in order.
-var retainedTables = []string{"mentions", "posts", "tag_hour", "tag_day", "post_hour", "post_day", "tag_display_day",
+var retainedTables = []string{"mentions", "posts", "deletions", "tag_hour", "tag_day", "post_hour", "post_day", "tag_display_day",
 	"rollup_dirty", "rollup_done", "mentions_v1", "tag_minute", "tag_display"}
 
 var numericPartition = regexp.MustCompile(`^[0-9]{6,8}$`)

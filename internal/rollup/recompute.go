@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+
+	"tagpulse/internal/deletion"
 )
 
 // accountExpr is the account a post counts for: its author, or the post
@@ -15,7 +17,7 @@ const accountExpr = "if(account = '', concat('post:', post_id), account)"
 
 // recomputeSQL fills a staging table for the days of a batch: {range:col}
 // stands for the batch's time ranges on col (the days' hours that have
-// ended). Each entry's {stage} is the staging table of its target. Days
+// ended), {live} for the condition that leaves deleted posts out. Each entry's {stage} is the staging table of its target. Days
 // come after the hours they are summed from.
 var recomputeSQL = []struct {
 	target string
@@ -25,27 +27,27 @@ var recomputeSQL = []struct {
 	{TagTiers.Hour, false, []string{
 		`INSERT INTO {stage} (hour, tag, source, lang, posts, accounts)
 SELECT toStartOfHour(created_at) AS h, tag, source, lang, uniqExact(post_id), uniqCombinedState(15)(` + accountExpr + `)
-FROM mentions WHERE {range:created_at}
+FROM mentions WHERE {range:created_at} AND {live}
 GROUP BY h, tag, source, lang`,
 		`INSERT INTO {stage} (hour, tag, source, lang, posts, accounts)
 SELECT toStartOfHour(created_at) AS h, tag, '*', '*', uniqExact(post_id), uniqCombinedState(15)(` + accountExpr + `)
-FROM mentions WHERE {range:created_at}
+FROM mentions WHERE {range:created_at} AND {live}
 GROUP BY h, tag`,
 	}},
 	{PostTiers.Hour, false, []string{
 		`INSERT INTO {stage} (hour, source, lang, posts, accounts)
 SELECT toStartOfHour(created_at) AS h, source, lang, uniqExact(post_id), uniqCombinedState(15)(` + accountExpr + `)
-FROM mentions WHERE {range:created_at}
+FROM mentions WHERE {range:created_at} AND {live}
 GROUP BY h, source, lang`,
 		`INSERT INTO {stage} (hour, source, lang, posts, accounts)
 SELECT toStartOfHour(created_at) AS h, '*', '*', uniqExact(post_id), uniqCombinedState(15)(` + accountExpr + `)
-FROM mentions WHERE {range:created_at}
+FROM mentions WHERE {range:created_at} AND {live}
 GROUP BY h`,
 	}},
 	{displayTable, false, []string{
 		`INSERT INTO {stage} (day, tag, display, posts)
 SELECT toStartOfDay(created_at) AS d, tag, display, uniqExact(post_id)
-FROM mentions WHERE {range:created_at}
+FROM mentions WHERE {range:created_at} AND {live}
 GROUP BY d, tag, display`,
 	}},
 	{TagTiers.Day, true, []string{
@@ -80,6 +82,8 @@ func (w *Worker) expand(sql, target string, spans []span) string {
 	for _, t := range tables {
 		sql = strings.ReplaceAll(sql, "{stage:"+t+"}", w.stageName(t))
 	}
+	// Deleted posts count in no tier (internal/deletion).
+	sql = strings.ReplaceAll(sql, "{live}", deletion.NotDeletedSQL(rangeSQL("created_at", spans)))
 	for _, col := range []string{"created_at", "hour"} {
 		sql = strings.ReplaceAll(sql, "{range:"+col+"}", rangeSQL(col, spans))
 	}

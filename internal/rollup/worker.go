@@ -11,6 +11,8 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"tagpulse/internal/deletion"
 )
 
 // recomputeTimeout bounds the queries of one day's recompute, on the server
@@ -129,12 +131,32 @@ func (w *Worker) dayCurrent(st *State, day, nowHour time.Time) bool {
 // A day whose check fails (another worker swapped it meanwhile) is left
 // for the next round.
 func (w *Worker) Round(ctx context.Context) (int, error) {
+	if err := w.resolveDeletions(ctx); err != nil {
+		return 0, err
+	}
 	b, err := w.Backlog(ctx)
 	if err != nil {
 		return 0, err
 	}
 	w.metrics.backlog(b)
 	return w.recompute(ctx, b.Days, io.Discard)
+}
+
+// resolveDeletions drops the pending tombstones past their time, moves
+// those whose posts are now stored to deletions (internal/deletion) and
+// marks the posts' hours, so this round recomputes them.
+func (w *Worker) resolveDeletions(ctx context.Context) error {
+	if _, err := deletion.Expire(ctx, w.conn, w.now()); err != nil {
+		return err
+	}
+	hours, err := deletion.Resolve(ctx, w.conn, w.now())
+	if err != nil {
+		return err
+	}
+	if len(hours) > 0 {
+		w.log.Info("deleted posts found for pending tombstones", "hours", len(hours))
+	}
+	return Mark(ctx, w.conn, hours, w.now())
 }
 
 // recompute recomputes days in batches (see batches), writing a line per
@@ -180,6 +202,9 @@ func (w *Worker) Run(ctx context.Context, interval time.Duration) {
 // of days to progress.
 func (w *Worker) CatchUp(ctx context.Context, progress io.Writer) error {
 	defer w.dropStaging(context.WithoutCancel(ctx))
+	if err := w.resolveDeletions(ctx); err != nil {
+		return err
+	}
 	for attempt := 0; ; attempt++ {
 		b, err := w.Backlog(ctx)
 		if err != nil {

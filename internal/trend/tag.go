@@ -9,6 +9,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"golang.org/x/sync/errgroup"
 
+	"tagpulse/internal/deletion"
 	"tagpulse/internal/rollup"
 )
 
@@ -245,18 +246,21 @@ type tagSample struct {
 // newest first, with their first mention's account, time, source and
 // language, reading only the sample's hours: mentions is ordered by hour,
 // then tag, so each hour is a narrow range. Copies of a mention (a replay)
-// fold in the GROUP BY. Its parameters are tagSample.args's.
+// fold in the GROUP BY, and deleted posts are left out. Its parameters
+// are tagSample.args's.
 const latestSQL = `SELECT post_id, any(account), min(created_at) AS t, any(source), any(lang)
 FROM mentions
 WHERE toStartOfHour(created_at) IN (SELECT toDateTime(arrayJoin(@hours)))
   AND tag = @tag AND created_at >= toDateTime(@from) AND created_at < toDateTime(@to){filter}
+  AND {live}
 GROUP BY post_id
 ORDER BY t DESC, post_id DESC
 LIMIT @n`
 
 // sql returns latestSQL with the sample's filter.
 func (ts tagSample) sql() string {
-	return strings.Replace(latestSQL, "{filter}", filterSQL(ts.Filter), 1)
+	return strings.NewReplacer("{filter}", filterSQL(ts.Filter),
+		"{live}", deletion.NotDeletedSQL("created_at >= toDateTime(@from) AND created_at < toDateTime(@to)")).Replace(latestSQL)
 }
 
 // args binds latestSQL's parameters, for the latest n posts.
@@ -293,7 +297,8 @@ func (s *Store) latestPosts(ctx context.Context, ts tagSample) ([]TagPost, error
 }
 
 // postDetails fills in the author, URL and excerpt of posts from the posts
-// table, where it holds them, and returns posts.
+// table, where it holds them (a post stored before the table existed keeps
+// its account from mentions as author), and returns posts.
 func (s *Store) postDetails(ctx context.Context, posts []TagPost) ([]TagPost, error) {
 	if len(posts) == 0 {
 		return posts, nil
@@ -331,10 +336,10 @@ LIMIT 1 BY id`, clickhouse.Named("first", first.Unix()), clickhouse.Named("last"
 		if !ok {
 			continue
 		}
-		if d.Author != "" {
-			posts[i].Author = d.Author
-		}
-		posts[i].URL, posts[i].Excerpt = d.URL, d.Excerpt
+		// The stored row says what may be shown: no author, link or text
+		// for a post whose author does not allow indexing (its account
+		// in mentions is then a pseudonym).
+		posts[i].Author, posts[i].URL, posts[i].Excerpt = d.Author, d.URL, d.Excerpt
 	}
 	return posts, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"tagpulse/internal/deletion"
 	"tagpulse/internal/rollup"
 )
 
@@ -74,8 +75,9 @@ func ReadTagTotals(ctx context.Context, conn driver.Conn) (map[string]uint64, er
 	return truth, nil
 }
 
-// truthSQL counts the distinct posts of each tag in mentions.
-const truthSQL = "SELECT tag, toUInt64(uniqExact(post_id)) FROM mentions GROUP BY tag"
+// truthSQL counts the distinct posts of each tag in mentions that were not
+// deleted at their source.
+var truthSQL = "SELECT tag, toUInt64(uniqExact(post_id)) FROM mentions WHERE " + deletion.NotDeletedSQL("1") + " GROUP BY tag"
 
 // rolledTotals counts each tag's posts over all of history the way reads
 // do: each day from tag_day when its rollup is done, else each of its
@@ -109,7 +111,10 @@ func rolledTotals(ctx context.Context, conn driver.Conn) (map[string]uint64, err
     UNION ALL
     SELECT tag, sum(posts) AS n FROM tag_hour WHERE source = '*' AND lang = '*' AND has(CAST(@hours, 'Array(UInt32)'), toUInt32(hour)) GROUP BY tag
     UNION ALL
-    SELECT tag, toUInt64(uniqExact(post_id)) AS n FROM mentions WHERE has(CAST(@raw, 'Array(UInt32)'), toUInt32(toStartOfHour(created_at))) GROUP BY tag)
+    SELECT tag, toUInt64(uniqExact(post_id)) AS n FROM mentions
+    WHERE has(CAST(@raw, 'Array(UInt32)'), toUInt32(toStartOfHour(created_at)))
+      AND `+deletion.NotDeletedSQL("has(CAST(@raw, 'Array(UInt32)'), toUInt32(toStartOfHour(created_at)))")+`
+    GROUP BY tag)
 GROUP BY tag`, clickhouse.Named("days", days), clickhouse.Named("hours", hours), clickhouse.Named("raw", raw))
 }
 
