@@ -12,6 +12,8 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"tagpulse/internal/chstore"
+	"tagpulse/internal/deletion"
+	"tagpulse/internal/rollup"
 
 	"tagpulse/internal/testkit/stacktest"
 	"tagpulse/internal/trend"
@@ -199,6 +201,28 @@ func TestRisingTagsPanelRanksAsTheAPI(t *testing.T) {
 	}
 	ms = append(ms, flood...)
 	trendtest.Insert(t, conn, ms)
+	// Posts deleted at their source: 5 of #Defense's last hour (their time
+	// given) and 3 of #IA's (looked up). The panels leave them out as the
+	// API does.
+	var tombstones []deletion.Tombstone
+	defense, ia := 0, 0
+	for _, m := range ms {
+		switch {
+		case strings.HasPrefix(m.PostID, "rss-defense-0-") && defense < 5:
+			defense++
+			tombstones = append(tombstones, deletion.Tombstone{PostID: m.PostID, CreatedAt: m.At, DeletedAt: at})
+		case m.Tag == "ia" && ia < 3:
+			ia++
+			tombstones = append(tombstones, deletion.Tombstone{PostID: m.PostID, DeletedAt: at})
+		}
+	}
+	hours, err := deletion.Store(ctx, conn, tombstones, at)
+	if err == nil {
+		err = rollup.Mark(ctx, conn, hours, at)
+	}
+	if err != nil || len(tombstones) != 8 {
+		t.Fatalf("deleting %d posts: %v", len(tombstones), err)
+	}
 	hider := trend.NewStore(conn, trend.DefaultParams())
 	for _, tag := range []string{"spam", "nato"} {
 		if _, err := hider.Hide(ctx, tag, "test", "deploycheck", at); err != nil {
@@ -264,6 +288,9 @@ func TestRisingTagsPanelRanksAsTheAPI(t *testing.T) {
 				for _, p := range panelTop {
 					if p.Tag == "spam" || p.Tag == "nato" {
 						t.Errorf("hidden #%s is in the Top tags panel", p.Tag)
+					}
+					if window == time.Hour && ((p.Tag == "defense" && p.Count != 10) || (p.Tag == "ia" && p.Count != 4)) {
+						t.Errorf("Top tags panel counts %d posts of #%s: deleted posts counted", p.Count, p.Tag)
 					}
 				}
 				return
