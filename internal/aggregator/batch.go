@@ -23,7 +23,7 @@ import (
 const MaxDaysPerBatch = 100
 
 // rowOverhead is the memory of a row in the batch's columns beyond its
-// strings' bytes: six string headers, two times and three integers.
+// strings' bytes: six string headers, two times and four integers.
 const rowOverhead = 160
 
 // batch collects the rows of the messages read since the last flush, the
@@ -189,6 +189,7 @@ func appendMentions(rows *chstore.Mentions, posts *chstore.Posts, tombstones *[]
 			KafkaPartition:   int32(m.Partition),
 			KafkaOffset:      m.Offset,
 			InsertedAt:       inserted,
+			Bot:              msg.Bot,
 		})
 	}
 	return nil

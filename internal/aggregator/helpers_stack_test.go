@@ -13,9 +13,9 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"tagpulse/internal/chstore"
-	"tagpulse/internal/deletion"
 	"tagpulse/internal/kafkaclient"
 	"tagpulse/internal/post"
+	"tagpulse/internal/rollup"
 	"tagpulse/internal/testkit/stacktest"
 )
 
@@ -97,7 +97,7 @@ func storedCounts(t *testing.T, conn driver.Conn) map[minuteTag]uint64 {
 	t.Helper()
 	stacktest.TagTotals(t, conn)
 	rows, err := conn.Query(context.Background(), "SELECT toStartOfMinute(created_at) AS minute, tag, uniqExact(post_id) FROM mentions WHERE "+
-		deletion.NotDeletedSQL("1")+" GROUP BY minute, tag")
+		rollup.CountedSQL("1")+" GROUP BY minute, tag")
 	if err != nil {
 		t.Fatalf("reading mentions: %v", err)
 	}

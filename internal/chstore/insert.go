@@ -28,6 +28,9 @@ type Mention struct {
 	KafkaPartition   int32
 	KafkaOffset      int64
 	InsertedAt       time.Time
+	// Bot is set when the source marks the post's author as a bot: the
+	// row is kept and counted apart, in no count.
+	Bot bool
 }
 
 // Range of a ClickHouse DateTime (seconds since the epoch in a UInt32). A
@@ -49,6 +52,7 @@ type Mentions struct {
 	ExtractorVersion                            []uint16
 	KafkaPartition                              []int32
 	KafkaOffset                                 []int64
+	Bot                                         []uint8
 }
 
 // Len is the number of rows.
@@ -67,6 +71,11 @@ func (m *Mentions) Append(r Mention) {
 	m.ExtractorVersion = append(m.ExtractorVersion, r.ExtractorVersion)
 	m.KafkaPartition = append(m.KafkaPartition, r.KafkaPartition)
 	m.KafkaOffset = append(m.KafkaOffset, r.KafkaOffset)
+	var bot uint8
+	if r.Bot {
+		bot = 1
+	}
+	m.Bot = append(m.Bot, bot)
 }
 
 // Row returns row i.
@@ -74,7 +83,7 @@ func (m *Mentions) Row(i int) Mention {
 	return Mention{
 		PostID: m.PostID[i], Account: m.Account[i], Tag: m.Tag[i], Display: m.Display[i], CreatedAt: m.CreatedAt[i],
 		Source: m.Source[i], Lang: m.Lang[i], ExtractorVersion: m.ExtractorVersion[i],
-		KafkaPartition: m.KafkaPartition[i], KafkaOffset: m.KafkaOffset[i], InsertedAt: m.InsertedAt[i],
+		KafkaPartition: m.KafkaPartition[i], KafkaOffset: m.KafkaOffset[i], InsertedAt: m.InsertedAt[i], Bot: m.Bot[i] == 1,
 	}
 }
 
@@ -86,7 +95,7 @@ func (m *Mentions) Reset() {
 		*col = (*col)[:0]
 	}
 	m.CreatedAt, m.InsertedAt = m.CreatedAt[:0], m.InsertedAt[:0]
-	m.ExtractorVersion, m.KafkaPartition, m.KafkaOffset = m.ExtractorVersion[:0], m.KafkaPartition[:0], m.KafkaOffset[:0]
+	m.ExtractorVersion, m.KafkaPartition, m.KafkaOffset, m.Bot = m.ExtractorVersion[:0], m.KafkaPartition[:0], m.KafkaOffset[:0], m.Bot[:0]
 }
 
 // InsertMentions writes rows to mentions in one INSERT (see Insert), then
@@ -113,8 +122,8 @@ func InsertMentions(ctx context.Context, conn driver.Conn, rows []Mention) error
 // the insert; its fsync mode was applied to the tables by
 // PrepareDurability.
 func (m *Mentions) Insert(ctx context.Context, conn driver.Conn, d Durability) error {
-	return insertColumns(ctx, conn, d, "mentions", "post_id, account, tag, display, created_at, source, lang, extractor_version, kafka_partition, kafka_offset, inserted_at",
-		m.Len(), m.PostID, m.Account, m.Tag, m.Display, m.CreatedAt, m.Source, m.Lang, m.ExtractorVersion, m.KafkaPartition, m.KafkaOffset, m.InsertedAt)
+	return insertColumns(ctx, conn, d, "mentions", "post_id, account, tag, display, created_at, source, lang, extractor_version, kafka_partition, kafka_offset, inserted_at, bot",
+		m.Len(), m.PostID, m.Account, m.Tag, m.Display, m.CreatedAt, m.Source, m.Lang, m.ExtractorVersion, m.KafkaPartition, m.KafkaOffset, m.InsertedAt, m.Bot)
 }
 
 // insertColumns writes n rows, given column by column in the order of

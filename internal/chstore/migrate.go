@@ -33,6 +33,7 @@ type Migration struct {
 // steps are the Go steps of the migrations that have one, by version.
 var steps = map[int]func(ctx context.Context, conn driver.Conn, database string, progress io.Writer) error{
 	4: upgradeMentions,
+	7: addBotColumn,
 }
 
 // Migrations returns the embedded migrations in version order.

@@ -120,7 +120,9 @@ func TestTombstonesAndIndexable(t *testing.T) {
 		{"not indexable", `{"id":"a","text":"t","created_at":"2026-01-01T00:00:00Z","indexable":false}`, false, "false", false, false},
 		{"not indexable, slow path", `{"id":"a","text":"t","created_at":"2026-01-01T00:00:00Z","Indexable":false}`, false, "false", false, false},
 		{"indexable", `{"id":"a","text":"t","created_at":"2026-01-01T00:00:00Z","indexable":true}`, false, "true", false, false},
+		{"a bot's post", `{"id":"a","text":"t","created_at":"2026-01-01T00:00:00Z","bot":true}`, false, "", false, false},
 		{"deleted not a bool", `{"id":"a","deleted":"yes"}`, false, "", false, true},
+		{"bot not a bool", `{"id":"a","text":"t","bot":1}`, false, "", false, true},
 		{"tombstone without id", `{"deleted":true}`, false, "", false, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -156,7 +158,7 @@ func TestTombstonesAndIndexable(t *testing.T) {
 			if err != nil {
 				t.Fatalf("decoding %s: %v", b, err)
 			}
-			if got.Deleted != p.Deleted || got.AllowsIndexing() != p.AllowsIndexing() || !got.CreatedAt.Equal(p.CreatedAt) {
+			if got.Deleted != p.Deleted || got.AllowsIndexing() != p.AllowsIndexing() || !got.CreatedAt.Equal(p.CreatedAt) || got.Bot != p.Bot {
 				t.Errorf("through Kafka %s: %+v, want %+v", b, got.Post, p)
 			}
 		})

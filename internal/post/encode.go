@@ -42,6 +42,9 @@ func AppendMessage(dst []byte, m *Message) ([]byte, error) {
 		dst = append(dst, `,"indexable":`...)
 		dst = strconv.AppendBool(dst, *m.Indexable)
 	}
+	if m.Bot {
+		dst = append(dst, `,"bot":true`...)
+	}
 	dst = append(dst, `,"hashtags":`...)
 	if m.Hashtags == nil {
 		dst = append(dst, "null"...)

@@ -91,6 +91,8 @@ func decodeFast(d *fastDecoder, p *Post, m *Message, rawText *[]byte) bool {
 			return d.stringInto(&p.Lang)
 		case "deleted":
 			return d.boolInto(&p.Deleted)
+		case "bot":
+			return d.boolInto(&p.Bot)
 		case "indexable":
 			var v bool
 			if !d.boolInto(&v) || p.Indexable != nil {
@@ -176,7 +178,7 @@ func (d *fastDecoder) unknown(key []byte, message bool) bool {
 }
 
 var (
-	postFields    = []string{"id", "text", "created_at", "source", "author", "url", "lang", "hashtags", "deleted", "indexable"}
+	postFields    = []string{"id", "text", "created_at", "source", "author", "url", "lang", "hashtags", "deleted", "indexable", "bot"}
 	messageFields = []string{"hashtags", "extractor_version", "producer_hashtags"}
 	tagFields     = []string{"tag", "display"}
 )

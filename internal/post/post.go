@@ -65,6 +65,10 @@ type Post struct {
 	// counts, but its text and author are neither stored nor shown
 	// (docs/ingest.md, "Consent"). Absent means allowed.
 	Indexable *bool `json:"indexable,omitempty"`
+	// Bot says the source marks the author as an automated account
+	// (Mastodon's bot flag, a Bluesky bot self-label). A bot's posts are
+	// counted apart and in no trend (docs/trends.md, "Floods and bots").
+	Bot bool `json:"bot,omitempty"`
 }
 
 // Tombstone returns the tombstone of the post with id: a Post with only

@@ -11,13 +11,23 @@ import (
 	"tagpulse/internal/deletion"
 )
 
+// CountedSQL returns the condition on rows of mentions that count: not a
+// bot's (docs/trends.md, "Floods and bots") and not deleted at its source
+// (internal/deletion). rangeCond is the read's own condition on
+// created_at, as deletion.NotDeletedSQL takes it. Every count of tagpulse,
+// in a tier or read from mentions, counts only these rows.
+func CountedSQL(rangeCond string) string {
+	return "bot = 0 AND " + deletion.NotDeletedSQL(rangeCond)
+}
+
 // accountExpr is the account a post counts for: its author, or the post
 // itself when it has none.
 const accountExpr = "if(account = '', concat('post:', post_id), account)"
 
 // recomputeSQL fills a staging table for the days of a batch: {range:col}
 // stands for the batch's time ranges on col (the days' hours that have
-// ended), {live} for the condition that leaves deleted posts out. Each entry's {stage} is the staging table of its target. Days
+// ended), {live} for the condition that leaves out the rows that do not
+// count (CountedSQL). Each entry's {stage} is the staging table of its target. Days
 // come after the hours they are summed from.
 var recomputeSQL = []struct {
 	target string
@@ -82,8 +92,7 @@ func (w *Worker) expand(sql, target string, spans []span) string {
 	for _, t := range tables {
 		sql = strings.ReplaceAll(sql, "{stage:"+t+"}", w.stageName(t))
 	}
-	// Deleted posts count in no tier (internal/deletion).
-	sql = strings.ReplaceAll(sql, "{live}", deletion.NotDeletedSQL(rangeSQL("created_at", spans)))
+	sql = strings.ReplaceAll(sql, "{live}", CountedSQL(rangeSQL("created_at", spans)))
 	for _, col := range []string{"created_at", "hour"} {
 		sql = strings.ReplaceAll(sql, "{range:"+col+"}", rangeSQL(col, spans))
 	}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 
-	"tagpulse/internal/deletion"
 	"tagpulse/internal/rollup"
 )
 
@@ -199,7 +198,7 @@ func (r *reading) sql(accounts bool) string {
 			q += ", uniqCombinedState(15)(if(account = '', concat('post:', post_id), account)) AS a"
 		}
 		q += " FROM mentions WHERE " + r.rangeSQL("created_at", pieces) + r.mentionsFilter() + r.tagFilter() +
-			" AND " + deletion.NotDeletedSQL(r.rangeSQL("created_at", pieces)) +
+			" AND " + rollup.CountedSQL(r.rangeSQL("created_at", pieces)) +
 			" GROUP BY " + key + "slot"
 		parts = append(parts, q)
 	}

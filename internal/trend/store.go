@@ -12,7 +12,6 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"golang.org/x/sync/errgroup"
 
-	"tagpulse/internal/deletion"
 	"tagpulse/internal/rollup"
 )
 
@@ -626,7 +625,7 @@ FROM (
     SELECT tag, display, uniqExact(post_id) AS n
     FROM mentions
     WHERE created_at >= toDateTime(@since) AND tag IN (SELECT arrayJoin(@tags))
-      AND `+deletion.NotDeletedSQL("created_at >= toDateTime(@since)")+`
+      AND `+rollup.CountedSQL("created_at >= toDateTime(@since)")+`
     GROUP BY tag, display)
 GROUP BY tag`, clickhouse.Named("tags", tags), clickhouse.Named("since", rollup.Day(since).Unix()))
 	if err != nil {

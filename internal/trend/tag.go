@@ -9,7 +9,6 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"golang.org/x/sync/errgroup"
 
-	"tagpulse/internal/deletion"
 	"tagpulse/internal/rollup"
 )
 
@@ -260,7 +259,7 @@ LIMIT @n`
 // sql returns latestSQL with the sample's filter.
 func (ts tagSample) sql() string {
 	return strings.NewReplacer("{filter}", filterSQL(ts.Filter),
-		"{live}", deletion.NotDeletedSQL("created_at >= toDateTime(@from) AND created_at < toDateTime(@to)")).Replace(latestSQL)
+		"{live}", rollup.CountedSQL("created_at >= toDateTime(@from) AND created_at < toDateTime(@to)")).Replace(latestSQL)
 }
 
 // args binds latestSQL's parameters, for the latest n posts.

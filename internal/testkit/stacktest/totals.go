@@ -11,7 +11,6 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
-	"tagpulse/internal/deletion"
 	"tagpulse/internal/rollup"
 )
 
@@ -77,7 +76,7 @@ func ReadTagTotals(ctx context.Context, conn driver.Conn) (map[string]uint64, er
 
 // truthSQL counts the distinct posts of each tag in mentions that were not
 // deleted at their source.
-var truthSQL = "SELECT tag, toUInt64(uniqExact(post_id)) FROM mentions WHERE " + deletion.NotDeletedSQL("1") + " GROUP BY tag"
+var truthSQL = "SELECT tag, toUInt64(uniqExact(post_id)) FROM mentions WHERE " + rollup.CountedSQL("1") + " GROUP BY tag"
 
 // rolledTotals counts each tag's posts over all of history the way reads
 // do: each day from tag_day when its rollup is done, else each of its
@@ -113,7 +112,7 @@ func rolledTotals(ctx context.Context, conn driver.Conn) (map[string]uint64, err
     UNION ALL
     SELECT tag, toUInt64(uniqExact(post_id)) AS n FROM mentions
     WHERE has(CAST(@raw, 'Array(UInt32)'), toUInt32(toStartOfHour(created_at)))
-      AND `+deletion.NotDeletedSQL("has(CAST(@raw, 'Array(UInt32)'), toUInt32(toStartOfHour(created_at)))")+`
+      AND `+rollup.CountedSQL("has(CAST(@raw, 'Array(UInt32)'), toUInt32(toStartOfHour(created_at)))")+`
     GROUP BY tag)
 GROUP BY tag`, clickhouse.Named("days", days), clickhouse.Named("hours", hours), clickhouse.Named("raw", raw))
 }

@@ -1,0 +1,5 @@
+-- Posts of accounts their source marks as bots (docs/trends.md, "Floods
+-- and bots"): kept in mentions with bot = 1, left out of every count and
+-- rollup, and counted apart where a tag's posts are read. The column is
+-- added by the Go step of this migration (chstore.addBotColumn): ClickHouse
+-- 18.16 has no ADD COLUMN IF NOT EXISTS, and two migrators may run at once.
