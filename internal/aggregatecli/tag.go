@@ -72,6 +72,13 @@ func writeTagPage(w io.Writer, p trend.TagPage, asJSON bool) error {
 	writeSpan(w, "Posts", p.From, p.To)
 	fmt.Fprintf(w, "%s from %s; the window before: %s from %s (%s)\n", plural(p.Count, "post"), plural(p.Accounts, "account"),
 		plural(p.Previous.Count, "post"), plural(p.Previous.Accounts, "account"), change(p.Count, p.Previous.Count))
+	if p.Concentrated {
+		fmt.Fprintf(w, "Concentrated: %.0f%% of its posts from its top account, %.0f%% from its top instance; it does not trend\n",
+			p.TopAccountShare*100, p.TopInstanceShare*100)
+	}
+	if p.BotPosts > 0 {
+		fmt.Fprintf(w, "%s by bots, counted apart\n", plural(p.BotPosts, "post"))
+	}
 	if p.RisingSince != nil {
 		fmt.Fprintf(w, "Rising since %s UTC\n", formatMinute(*p.RisingSince))
 	} else {

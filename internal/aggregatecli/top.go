@@ -180,20 +180,22 @@ func newListCmd[T any](
 	ranked bool,
 ) *cobra.Command {
 	var (
-		q     trendQuery
-		limit int
-		by    string
+		q            trendQuery
+		limit        int
+		by           string
+		concentrated bool
 	)
 	cmd.Args = cobra.NoArgs
 	flags := q.register(cmd, "1h")
 	cmd.Flags().IntVar(&limit, "limit", trend.DefaultLimit, fmt.Sprintf("how many tags to print (1 to %d)", trend.MaxLimit))
 	if ranked {
 		cmd.Flags().StringVar(&by, "by", string(trend.ByAccounts), "rank on distinct accounts or on distinct posts (accounts|posts; docs/trends.md)")
+		cmd.Flags().BoolVar(&concentrated, "include-concentrated", false, "list, noted, the tags one account or one instance made trend, which are left out by default (docs/trends.md)")
 	}
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		var query trend.Query
 		return answer(cmd, &q, flags, func(at time.Time, window time.Duration) error {
-			query = trend.Query{At: at, Window: window, Limit: limit, By: trend.By(by), Filter: q.filter}
+			query = trend.Query{At: at, Window: window, Limit: limit, By: trend.By(by), IncludeConcentrated: concentrated, Filter: q.filter}
 			return query.Validate()
 		}, func(ctx context.Context, store *trend.Store) ([]T, error) {
 			return list(store, ctx, query)

@@ -102,8 +102,8 @@ func TestTrendCommands(t *testing.T) {
 			want string
 		}{
 			{[]string{"top", "--window", "1d", "--lang", "fr", "--csv"}, "rank,tag,display,count,accounts\n1,nif2025,NIF2025,63,63\n2,otan,OTAN,48,48\n"},
-			{[]string{"trending", "--window", "1h", "--csv"}, "rank,tag,display,count,accounts,by,expected,score,history_windows,enough_history\n1,nif2025,NIF2025,40,40,accounts,1,39,24,true\n"},
-			{[]string{"trending", "--window", "1h", "--by", "posts", "--csv"}, "rank,tag,display,count,accounts,by,expected,score,history_windows,enough_history\n1,nif2025,NIF2025,40,40,posts,1,39,24,true\n"},
+			{[]string{"trending", "--window", "1h", "--csv"}, "rank,tag,display,count,accounts,by,expected,score,history_windows,enough_history,top_account_share,top_instance_share,concentrated,bot_posts\n1,nif2025,NIF2025,40,40,accounts,1,39,24,true,0.025,0,false,0\n"},
+			{[]string{"trending", "--window", "1h", "--by", "posts", "--csv"}, "rank,tag,display,count,accounts,by,expected,score,history_windows,enough_history,top_account_share,top_instance_share,concentrated,bot_posts\n1,nif2025,NIF2025,40,40,posts,1,39,24,true,0.025,0,false,0\n"},
 			{[]string{"series", "--tag", "otan", "--window", "2h", "--step", "1h", "--csv"}, "tag,display,hidden,time,end,count,accounts\n" +
 				"otan,OTAN,false,2025-11-20T13:00:00Z,2025-11-20T14:00:00Z,2,2\notan,OTAN,false,2025-11-20T14:00:00Z,2025-11-20T15:00:00Z,1,1\n"},
 		} {

@@ -21,6 +21,10 @@ surprise in standard deviations. It scores distinct accounts by default, so
 one author posting a tag fifty times does not make it trend; --by posts
 scores distinct posts. docs/trends.md explains the formula.
 
+A tag whose posts in the window come mostly (over 50%) from one account or
+one instance is concentrated, and left out; --include-concentrated lists
+it, noted. Posts of accounts their source marks as bots count nowhere.
+
 The history is the 24 windows before the current one. While the stored
 posts do not reach that far back (a fresh import), the missing windows
 count as zero, every tag looks new and trending repeats top: trending
@@ -29,7 +33,8 @@ history_windows and enough_history on every tag. A list with no tag says
 why on stderr.`,
 		Example: `  aggregate trending --window 1h --limit 10
   aggregate trending --window 24h --source mastodon --json
-  aggregate trending --window 1h --by posts`,
+  aggregate trending --window 1h --by posts
+  aggregate trending --window 1h --by posts --include-concentrated`,
 	}, (*trend.Store).Trending, writeTrending, noteHistory, noneTrending, true)
 }
 
@@ -43,12 +48,39 @@ func writeTrending(w io.Writer, rows []trend.Trend, asJSON bool) error {
 	if len(rows) > 0 && rows[0].By != "" {
 		by = rows[0].By
 	}
+	// A NOTE column only when a row has something to say: a concentrated
+	// tag (listed with --include-concentrated) or bots' posts apart.
+	noted := false
+	for _, r := range rows {
+		noted = noted || trendNote(r) != ""
+	}
 	// EXPECTED and SCORE are of what the list ranks on.
-	fmt.Fprintf(tw, "RANK\tTAG\tCOUNT\tACCOUNTS\tEXPECTED %s\tSCORE\n", strings.ToUpper(string(by)))
+	fmt.Fprintf(tw, "RANK\tTAG\tCOUNT\tACCOUNTS\tEXPECTED %s\tSCORE", strings.ToUpper(string(by)))
+	if noted {
+		fmt.Fprint(tw, "\tNOTE")
+	}
+	fmt.Fprintln(tw)
 	for i, r := range rows {
-		fmt.Fprintf(tw, "%d\t#%s\t%d\t%d\t%.1f\t%.1f\n", i+1, r.Display, r.Count, r.Accounts, r.Expected, r.Score)
+		fmt.Fprintf(tw, "%d\t#%s\t%d\t%d\t%.1f\t%.1f", i+1, r.Display, r.Count, r.Accounts, r.Expected, r.Score)
+		if noted {
+			fmt.Fprintf(tw, "\t%s", trendNote(r))
+		}
+		fmt.Fprintln(tw)
 	}
 	return tw.Flush()
+}
+
+// trendNote says what a trend's counts do not: that one account or
+// instance wrote most of its posts, and how many bots' posts it had apart.
+func trendNote(r trend.Trend) string {
+	var notes []string
+	if r.Concentrated {
+		notes = append(notes, fmt.Sprintf("concentrated: top account %.0f%%, top instance %.0f%% of posts", r.TopAccountShare*100, r.TopInstanceShare*100))
+	}
+	if r.BotPosts > 0 {
+		notes = append(notes, fmt.Sprintf("%d bot posts apart", r.BotPosts))
+	}
+	return strings.Join(notes, "; ")
 }
 
 // noteHistory says on w when the scores of rows rest on fewer earlier

@@ -113,7 +113,8 @@ func (e *Evaluator) checkRule(ctx context.Context, r Rule, at time.Time) ([]Firi
 			return nil, err
 		}
 		for _, t := range trends {
-			cands = append(cands, Firing{Tag: t.Tag, Display: t.Display, Count: t.Count, Accounts: t.Accounts, HasScore: true, By: t.By, Expected: t.Expected, Score: t.Score})
+			cands = append(cands, Firing{Tag: t.Tag, Display: t.Display, Count: t.Count, Accounts: t.Accounts, HasScore: true, By: t.By, Expected: t.Expected, Score: t.Score,
+				Concentration: t.Concentration})
 		}
 	}
 	var out []Firing
@@ -129,6 +130,21 @@ func (e *Evaluator) checkRule(ctx context.Context, r Rule, at time.Time) ([]Firi
 		out = append(out, f)
 		if len(out) == r.MaxTags {
 			break
+		}
+	}
+	if r.Metric == MetricCount && len(out) > 0 {
+		// Trending leaves concentrated tags out; a count rule fires for
+		// them, and says so.
+		tags := make([]string, len(out))
+		for i, f := range out {
+			tags[i] = f.Tag
+		}
+		cs, err := e.o.Store.Concentrations(ctx, q, tags)
+		if err != nil {
+			return nil, err
+		}
+		for i := range out {
+			out[i].Concentration = cs[out[i].Tag]
 		}
 	}
 	return out, nil

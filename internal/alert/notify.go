@@ -49,6 +49,9 @@ type Firing struct {
 	By       trend.By
 	Expected float64
 	Score    float64
+	// Concentration says whether one account or instance wrote most of
+	// the tag's posts in the window (then the alert says so).
+	Concentration trend.Concentration
 }
 
 // Key is the cooldown key of the firing.
@@ -69,6 +72,7 @@ type Payload struct {
 	Expected  *float64  `json:"expected,omitempty"`
 	Score     *float64  `json:"score,omitempty"`
 	Link      string    `json:"link"`
+	trend.Concentration
 }
 
 // payload is the generic body of f, linking to the tag page under base.
@@ -76,7 +80,7 @@ func (f Firing) payload(base string) Payload {
 	p := Payload{
 		Rule: f.Rule, Tag: f.Tag, Display: f.Display, Window: trend.FormatDuration(f.Window),
 		At: f.At.UTC(), Metric: f.Metric, Threshold: f.Threshold, Count: f.Count, Accounts: f.Accounts,
-		Link: TagLink(base, f.Tag),
+		Link: TagLink(base, f.Tag), Concentration: f.Concentration,
 	}
 	if f.HasScore {
 		p.By, p.Expected, p.Score = f.By, &f.Expected, &f.Score
@@ -99,6 +103,9 @@ func (f Firing) Text() string {
 			by = trend.ByAccounts
 		}
 		fmt.Fprintf(&b, ", %.1f %s expected, trending score %.1f", f.Expected, by, f.Score)
+	}
+	if c := f.Concentration; c.Concentrated {
+		fmt.Fprintf(&b, "; concentrated: %.0f%% of the posts from one account, %.0f%% from one instance", c.TopAccountShare*100, c.TopInstanceShare*100)
 	}
 	fmt.Fprintf(&b, " (rule %s: %s ≥ %g)", f.Rule, f.Metric, f.Threshold)
 	return b.String()

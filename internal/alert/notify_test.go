@@ -36,9 +36,15 @@ func TestBody(t *testing.T) {
 		{"slack count without base", Firing{Rule: "watch", Metric: MetricCount, Threshold: 10, Window: 24 * time.Hour, Tag: "nato", Count: 12, Accounts: 9}, FormatSlack, "",
 			`{"text":"#nato: 12 posts from 9 accounts in the last 1d (rule watch: count ≥ 10)"}`},
 		{"json with score", testFiring, FormatJSON, "https://trends.example.org",
-			`{"rule":"spikes","tag":"réarmement","display":"Réarmement","window":"1h","at":"2025-11-20T14:37:30Z","metric":"score","threshold":8,"count":40,"accounts":31,"by":"accounts","expected":1,"score":39,"link":"https://trends.example.org/tags/r%C3%A9armement"}`},
+			`{"rule":"spikes","tag":"réarmement","display":"Réarmement","window":"1h","at":"2025-11-20T14:37:30Z","metric":"score","threshold":8,"count":40,"accounts":31,"by":"accounts","expected":1,"score":39,"link":"https://trends.example.org/tags/r%C3%A9armement","top_account_share":0,"top_instance_share":0,"concentrated":false,"bot_posts":0}`},
 		{"json count", Firing{Rule: "watch", Metric: MetricCount, Threshold: 10, Window: time.Hour, At: testFiring.At, Tag: "nato", Display: "NATO", Count: 12, Accounts: 9}, FormatJSON, "http://h",
-			`{"rule":"watch","tag":"nato","display":"NATO","window":"1h","at":"2025-11-20T14:37:30Z","metric":"count","threshold":10,"count":12,"accounts":9,"link":"http://h/tags/nato"}`},
+			`{"rule":"watch","tag":"nato","display":"NATO","window":"1h","at":"2025-11-20T14:37:30Z","metric":"count","threshold":10,"count":12,"accounts":9,"link":"http://h/tags/nato","top_account_share":0,"top_instance_share":0,"concentrated":false,"bot_posts":0}`},
+		{"slack count, concentrated", Firing{Rule: "watch", Metric: MetricCount, Threshold: 10, Window: time.Hour, Tag: "flood", Count: 30, Accounts: 1,
+			Concentration: trend.Concentration{TopAccountShare: 1, TopInstanceShare: 1, Concentrated: true}}, FormatSlack, "",
+			`{"text":"#flood: 30 posts from 1 accounts in the last 1h; concentrated: 100% of the posts from one account, 100% from one instance (rule watch: count ≥ 10)"}`},
+		{"json count, concentrated", Firing{Rule: "watch", Metric: MetricCount, Threshold: 10, Window: time.Hour, At: testFiring.At, Tag: "flood", Display: "Flood", Count: 30, Accounts: 1,
+			Concentration: trend.Concentration{TopAccountShare: 1, TopInstanceShare: 0.5, Concentrated: true, BotPosts: 3}}, FormatJSON, "http://h",
+			`{"rule":"watch","tag":"flood","display":"Flood","window":"1h","at":"2025-11-20T14:37:30Z","metric":"count","threshold":10,"count":30,"accounts":1,"link":"http://h/tags/flood","top_account_share":1,"top_instance_share":0.5,"concentrated":true,"bot_posts":3}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := Body(tc.f, tc.format, tc.base)

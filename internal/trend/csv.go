@@ -27,10 +27,12 @@ func WriteCSV(w io.Writer, v any) error {
 			rows = append(rows, []string{strconv.Itoa(i + 1), SafeCell(c.Tag), SafeCell(c.Display), u(c.Count), u(c.Accounts)})
 		}
 	case []Trend:
-		rows = append(rows, []string{"rank", "tag", "display", "count", "accounts", "by", "expected", "score", "history_windows", "enough_history"})
+		rows = append(rows, []string{"rank", "tag", "display", "count", "accounts", "by", "expected", "score", "history_windows", "enough_history",
+			"top_account_share", "top_instance_share", "concentrated", "bot_posts"})
 		for i, t := range v {
 			rows = append(rows, []string{strconv.Itoa(i + 1), SafeCell(t.Tag), SafeCell(t.Display), u(t.Count), u(t.Accounts), string(t.By),
-				f(t.Expected), f(t.Score), strconv.Itoa(t.HistoryWindows), strconv.FormatBool(t.EnoughHistory)})
+				f(t.Expected), f(t.Score), strconv.Itoa(t.HistoryWindows), strconv.FormatBool(t.EnoughHistory),
+				f(t.TopAccountShare), f(t.TopInstanceShare), strconv.FormatBool(t.Concentrated), u(t.BotPosts)})
 		}
 	case []Series:
 		rows = append(rows, []string{"tag", "display", "hidden", "time", "end", "count", "accounts"})

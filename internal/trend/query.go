@@ -63,6 +63,10 @@ type Query struct {
 	// By is what trending ranks on (top always ranks on posts); empty is
 	// ByAccounts.
 	By By
+	// IncludeConcentrated keeps in trending the tags one account or one
+	// instance makes concentrated (Concentration), flagged; by default
+	// they are left out.
+	IncludeConcentrated bool
 	Filter
 }
 

@@ -26,6 +26,10 @@ type Params struct {
 	MinCount uint64
 	// MinScore is the score a tag must exceed to be listed.
 	MinScore float64
+	// MaxConcentration is the share of a tag's posts in the window that
+	// its most active account or instance may hold before the tag is
+	// concentrated (Concentration).
+	MaxConcentration float64
 }
 
 // DefaultParams are the parameters the API, the page and the CLI use.
@@ -37,6 +41,8 @@ func DefaultParams() Params {
 		MinExpected:     1,
 		MinCount:        5,
 		MinScore:        1,
+
+		MaxConcentration: DefaultMaxConcentration,
 	}
 }
 

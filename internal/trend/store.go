@@ -48,6 +48,7 @@ type Trend struct {
 	Score          float64 `json:"score"`
 	HistoryWindows int     `json:"history_windows"`
 	EnoughHistory  bool    `json:"enough_history"`
+	Concentration
 }
 
 // Series is the count of one tag per step, oldest first, with no gaps.
@@ -325,7 +326,10 @@ func (s *Store) Trending(ctx context.Context, q Query) ([]Trend, error) {
 		}
 		scored[tag] = c
 	}
-	out := s.params.Rank(scored, q.Limit)
+	out, err := s.unconcentrated(ctx, s.params.Rank(scored, len(scored)), q, slots[0])
+	if err != nil {
+		return nil, err
+	}
 	for i := range out {
 		now := counts[out[i].Tag][0]
 		out[i].Count, out[i].Accounts, out[i].By = now.Posts, now.Accounts, by
@@ -336,6 +340,33 @@ func (s *Store) Trending(ctx context.Context, q Query) ([]Trend, error) {
 		out[i].EnoughHistory = n >= k
 	}
 	return out, setDisplays(ctx, s, out)
+}
+
+// unconcentrated returns the first q.Limit of ranked with their
+// Concentration over the window, leaving out the concentrated ones unless
+// q.IncludeConcentrated. It reads the concentration of a few more tags than
+// it needs at a time, since it is a read of mentions.
+func (s *Store) unconcentrated(ctx context.Context, ranked []Trend, q Query, window slot) ([]Trend, error) {
+	out := make([]Trend, 0, min(q.Limit, len(ranked)))
+	for len(ranked) > 0 && len(out) < q.Limit {
+		n := min(len(ranked), q.Limit-len(out)+10)
+		tags := make([]string, n)
+		for i, t := range ranked[:n] {
+			tags[i] = t.Tag
+		}
+		cs, err := s.concentrations(ctx, tags, window.from, window.to, q.Filter, s.params.MaxConcentration)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range ranked[:n] {
+			t.Concentration = cs[t.Tag]
+			if (!t.Concentrated || q.IncludeConcentrated) && len(out) < q.Limit {
+				out = append(out, t)
+			}
+		}
+		ranked = ranked[n:]
+	}
+	return out, nil
 }
 
 // Extent is the stretch of time the stored posts cover under a filter:

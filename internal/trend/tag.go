@@ -75,6 +75,9 @@ type TagPage struct {
 	Accounts uint64    `json:"accounts"`
 	// Previous is the window of the same length just before this one.
 	Previous WindowCount `json:"previous"`
+	// Concentration says how much of the window's posts its most active
+	// account and instance wrote, and how many bots' posts it had apart.
+	Concentration
 	// Step is the chart's step ("1h" or "1d"); Points cover ChartSpan
 	// steps ending with the one that holds At.
 	Step   string  `json:"step"`
@@ -144,7 +147,8 @@ func ChartSpan(window time.Duration) time.Duration {
 // Tag returns the page of one tag (TagPage). It reads in three rounds,
 // the reads of a round at once:
 //  1. the counts of the window and of the one before it, and the chart
-//     (Series): rollup reads;
+//     (Series): rollup reads; and the tag's concentration (a read of its
+//     rows of mentions in the window);
 //  2. the tag's latest posts, from the mentions of only the hours the
 //     chart says hold them (SampleHours);
 //  3. the tags used with those posts (coTags), and the stored details of
@@ -163,8 +167,13 @@ func (s *Store) Tag(ctx context.Context, q TagQuery) (TagPage, error) {
 	var (
 		counts map[string]map[int]Tally
 		chart  []Series
+		conc   map[string]Concentration
 	)
 	var round1 errgroup.Group
+	round1.Go(func() (err error) {
+		conc, err = s.concentrations(ctx, []string{q.Tag}, from, to, q.Filter, s.params.MaxConcentration)
+		return err
+	})
 	round1.Go(func() error {
 		r, err := s.newReading(ctx, rollup.TagTiers, []slot{{from, to}, {page.Previous.From, page.Previous.To}})
 		if err != nil {
@@ -185,6 +194,7 @@ func (s *Store) Tag(ctx context.Context, q TagQuery) (TagPage, error) {
 	now, prev := counts[q.Tag][0], counts[q.Tag][1]
 	page.Count, page.Accounts = now.Posts, now.Accounts
 	page.Previous.Count, page.Previous.Accounts = prev.Posts, prev.Accounts
+	page.Concentration = conc[q.Tag]
 	page.Display, page.Hidden, page.Points = chart[0].Display, chart[0].Hidden, chart[0].Points
 	page.RisingSince = RisingSince(page.Points, from, q.At)
 	page.CoTags, page.Posts = []CoTag{}, []TagPost{}

@@ -152,7 +152,7 @@ func TestQueriesAndShapes(t *testing.T) {
 		if store.query != want {
 			t.Errorf("query %+v, want %+v", store.query, want)
 		}
-		want1 := `[{"tag":"nif2025","display":"NIF2025","count":40,"accounts":31,"by":"accounts","expected":1,"score":39,"history_windows":24,"enough_history":true}]` + "\n"
+		want1 := `[{"tag":"nif2025","display":"NIF2025","count":40,"accounts":31,"by":"accounts","expected":1,"score":39,"history_windows":24,"enough_history":true,"top_account_share":0,"top_instance_share":0,"concentrated":false,"bot_posts":0}]` + "\n"
 		if rec.Body.String() != want1 {
 			t.Errorf("body %s, want %s", rec.Body, want1)
 		}
@@ -304,7 +304,7 @@ func TestCSVFormat(t *testing.T) {
 		target, file, want string
 	}{
 		{"/api/v1/top?format=csv", "top.csv", "rank,tag,display,count,accounts\n1,nif2025,NIF2025,40,31\n2,nato,NATO,10,10\n"},
-		{"/api/v1/trending?format=csv&window=1h", "trending.csv", "rank,tag,display,count,accounts,by,expected,score,history_windows,enough_history\n1,nif2025,NIF2025,40,31,accounts,1,39,24,true\n"},
+		{"/api/v1/trending?format=csv&window=1h", "trending.csv", "rank,tag,display,count,accounts,by,expected,score,history_windows,enough_history,top_account_share,top_instance_share,concentrated,bot_posts\n1,nif2025,NIF2025,40,31,accounts,1,39,24,true,0,0,false,0\n"},
 		{"/api/v1/series?tag=otan&format=csv", "series.csv", "tag,display,hidden,time,end,count,accounts\notan,otan,false,2025-11-20T14:37:30Z,0001-01-01T00:00:00Z,1,0\n"},
 	} {
 		t.Run(tc.target, func(t *testing.T) {

@@ -24,6 +24,7 @@ type Mention struct {
 	At      time.Time
 	Source  string
 	Lang    string
+	Bot     bool // the source marks the account as a bot
 }
 
 // Insert writes the mentions in one batch, the way the aggregator does
@@ -133,7 +134,7 @@ func InsertWithoutPosts(t testing.TB, conn driver.Conn, ms []Mention) {
 	for i, m := range ms {
 		rows[i] = chstore.Mention{
 			PostID: m.PostID, Account: m.Account, Tag: m.Tag, Display: m.Display, CreatedAt: m.At.UTC(), Source: m.Source, Lang: m.Lang,
-			ExtractorVersion: 1, KafkaOffset: int64(i), InsertedAt: now,
+			ExtractorVersion: 1, KafkaOffset: int64(i), InsertedAt: now, Bot: m.Bot,
 		}
 	}
 	if err := chstore.InsertMentions(ctx, conn, rows); err != nil {
