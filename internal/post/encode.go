@@ -42,6 +42,10 @@ func AppendMessage(dst []byte, m *Message) ([]byte, error) {
 		dst = append(dst, `,"indexable":`...)
 		dst = strconv.AppendBool(dst, *m.Indexable)
 	}
+	if m.Visibility != "" {
+		dst = append(dst, `,"visibility":`...)
+		dst = appendString(dst, m.Visibility)
+	}
 	dst = append(dst, `,"hashtags":`...)
 	if m.Hashtags == nil {
 		dst = append(dst, "null"...)
