@@ -129,18 +129,13 @@ any was rejected. docs/ingest.md has the details.`,
 // per rejection kept (ingest.MaxRejections), then how many more there were.
 func summary(files int, s ingest.Stats) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d files: %d posts read, %d published, %d rejected", files, s.Read, s.Published, s.RejectedTotal())
-	if len(s.Rejected) > 0 {
-		reasons := make([]string, 0, len(s.Rejected))
-		for r, n := range s.Rejected {
-			if n > 0 {
-				reasons = append(reasons, fmt.Sprintf("%s %d", r, n))
-			}
-		}
-		sort.Strings(reasons)
-		if len(reasons) > 0 {
-			fmt.Fprintf(&b, " (%s)", strings.Join(reasons, ", "))
-		}
+	fmt.Fprintf(&b, "%d files: %d posts read, %d published", files, s.Read, s.Published)
+	if s.Tombstones > 0 {
+		fmt.Fprintf(&b, " (%d tombstones)", s.Tombstones)
+	}
+	fmt.Fprintf(&b, ", %d rejected%s", s.RejectedTotal(), byReason(s.Rejected))
+	if n := s.SkippedTotal(); n > 0 {
+		fmt.Fprintf(&b, ", %d skipped%s", n, byReason(s.Skipped))
 	}
 	fmt.Fprintf(&b, ", %d failed, %d hashtags", s.Failed, s.Hashtags)
 	for _, rj := range s.Rejections {
@@ -150,6 +145,22 @@ func summary(files int, s ingest.Stats) string {
 		fmt.Fprintf(&b, "\n  and %d more rejected", more)
 	}
 	return b.String()
+}
+
+// byReason writes counts by reason as " (a 1, b 2)", sorted, leaving out
+// the zeros; "" when all are.
+func byReason(counts map[string]int) string {
+	reasons := make([]string, 0, len(counts))
+	for r, n := range counts {
+		if n > 0 {
+			reasons = append(reasons, fmt.Sprintf("%s %d", r, n))
+		}
+	}
+	if len(reasons) == 0 {
+		return ""
+	}
+	sort.Strings(reasons)
+	return " (" + strings.Join(reasons, ", ") + ")"
 }
 
 // progress draws a bar of bytes read on a terminal; elsewhere it is silent,

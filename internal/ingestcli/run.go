@@ -33,6 +33,10 @@ type pipeline struct {
 	publish publish.Config
 	ingest  ingest.Config
 	logs    command.Logging
+	// The accounts and instances excluded, and a file of more
+	// (ingest.LoadExclusions).
+	excludeAccounts, excludeInstances []string
+	excludeFile                       string
 }
 
 func (p *pipeline) registerFlags(s *command.FlagSet) {
@@ -44,12 +48,23 @@ func (p *pipeline) registerFlags(s *command.FlagSet) {
 	s.Duration(&p.ingest.MaxFutureSkew, "max-future-skew", "INGEST_MAX_FUTURE_SKEW", p.ingest.MaxFutureSkew, "posts dated more than this after now (or before 2000) are rejected (invalid_value); at most 24h")
 	s.Int(&p.ingest.PublishInFlight, "publish-in-flight", "INGEST_PUBLISH_IN_FLIGHT", p.ingest.PublishInFlight, "publish calls of one poll or webhook request that may wait for Kafka at once, while the source is read on")
 	s.Int64(&p.ingest.MemoryLimit, "memory-limit", "INGEST_MEMORY_LIMIT", p.ingest.MemoryLimit, "soft memory limit of the process in bytes (0: the Go runtime's, GOMEMLIMIT)")
+	s.Strings(&p.excludeAccounts, "exclude-account", "INGEST_EXCLUDE_ACCOUNTS", nil, `accounts whose posts are not published, repeatable or comma-separated: "user@instance" (Mastodon), a DID (Bluesky), an author as files and the webhook give it`)
+	s.Strings(&p.excludeInstances, "exclude-instance", "INGEST_EXCLUDE_INSTANCES", nil, "instances (domains, with their subdomains) whose posts are not published: matched on the author's domain and the post's URL host, repeatable or comma-separated")
+	s.String(&p.excludeFile, "exclude-file", "INGEST_EXCLUDE_FILE", "", `file of more exclusions, one a line: "account NAME" or "instance DOMAIN" ('#' comments)`)
 }
 
 // start sets the memory limit, creates the topic and its dead-letter topic
 // when missing, and builds the publisher and the runner. The settings were validated by
 // command.Start.
 func (p *pipeline) start(ctx context.Context, reg prometheus.Registerer, log *slog.Logger) (*publish.Publisher, *ingest.Runner, error) {
+	excl, err := ingest.LoadExclusions(p.excludeAccounts, p.excludeInstances, p.excludeFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	if accounts, instances := excl.Len(); accounts+instances > 0 {
+		log.Info("excluding accounts and instances", "accounts", accounts, "instances", instances)
+	}
+	p.ingest.Exclusions = excl
 	command.ApplyMemoryLimit(p.ingest.MemoryLimit)
 	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -245,7 +260,7 @@ func runDaemon(ctx context.Context, d daemon, log *slog.Logger) error {
 			Token: d.token, MaxTextBytes: d.pipe.ingest.MaxTextBytes,
 			RateLimit: float64(d.rateLimit), RateBurst: d.rateBurst,
 		},
-			func(ctx context.Context, items []source.Item) error {
+			func(ctx context.Context, items []source.Item) ([]source.Skipped, error) {
 				return runner.Deliver(ctx, source.KindWebhook, items)
 			},
 			reg, log)
