@@ -40,7 +40,9 @@ read as plain text when named directly):
   .csv                  a header row naming post fields (below; other
                         columns are ignored), then one post per row; the
                         hashtags column holds tags separated by spaces or
-                        commas; a header without id and text rejects the file
+                        commas, deleted and indexable true or false; a
+                        header without id, or without both text and
+                        deleted, rejects the file
   .txt .text .md        the whole file is one post; its id comes from its
                         name and content, its created_at is its mtime
 A UTF-8 byte order mark is skipped. A line, an array element or a CSV row
@@ -63,7 +65,15 @@ The post (the same for the webhook and ingest extract):
   hashtags    optional array of tags the producer already knows ("#otan" or
               "otan"), merged with the extracted ones: canonicalised alike,
               counted once, the same bounds (256 bytes, 100 tags a post)
-Other fields are ignored.
+  deleted     true: a tombstone, the post with this id was deleted at its
+              source and stops counting; only id is needed (and created_at,
+              the post's own, when known); text and hashtags are not read
+  indexable   false: the author does not allow indexing; the post counts,
+              its text and author are neither stored nor shown
+  visibility  public (as when absent), unlisted, private or direct: only
+              public posts are published, the others are skipped
+Other fields are ignored. --exclude-account, --exclude-instance and
+--exclude-file keep accounts and instances out of the counts.
 
 Inside folders, links to regular files are followed; named pipes, devices
 and links to folders are reported, never read, and a named pipe given

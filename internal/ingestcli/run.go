@@ -104,9 +104,13 @@ a path or folder, read as "ingest file --help" says; rss: an RSS or Atom URL;
 mastodon: a Mastodon-compatible timeline URL; mastodon-stream: the same URL,
 read through the streaming API; bluesky: a Jetstream websocket URL; for the
 two streams INTERVAL is how long each poll gathers posts, default 5s),
-serves the webhook when --webhook-addr is set (posts in the format of
-"ingest file --help", with their optional hashtags), and publishes
-each new post once to Kafka. Cursors live in --state-dir, so a restart or a
+serves the webhook when --webhook-addr is set (POST /v1/posts: posts in the
+format of "ingest file --help", with their optional hashtags; DELETE
+/v1/posts/ID: the tombstone of a post), and publishes each new post once
+to Kafka; a post deleted at its source (a JSONL tombstone line, a Mastodon
+stream's delete event, a Bluesky delete commit) is published as its
+tombstone, keyed by the post id. Posts that are not public, and those of
+--exclude-account and --exclude-instance, are not published. Cursors live in --state-dir, so a restart or a
 second --once run publishes nothing twice. SIGTERM stops fetching, flushes
 everything in flight and exits.`,
 		Example: `  ingest run --source rss=https://example.org/feed.xml \
@@ -120,7 +124,7 @@ everything in flight and exits.`,
 	pipe.registerFlags(flags)
 	flags.Bool(&d.once, "once", "INGEST_ONCE", false, "poll every source once, then exit")
 	cmd.Flags().StringArrayVar(&specs, "source", nil, "source KIND[@INTERVAL]=LOCATION, repeatable (env INGEST_SOURCES, separated by spaces)")
-	flags.String(&d.webhookAddr, "webhook-addr", "INGEST_WEBHOOK_ADDR", "", `address of the webhook (POST /v1/posts); "" = off; needs INGEST_WEBHOOK_TOKEN`)
+	flags.String(&d.webhookAddr, "webhook-addr", "INGEST_WEBHOOK_ADDR", "", `address of the webhook (POST /v1/posts, DELETE /v1/posts/ID); "" = off; needs INGEST_WEBHOOK_TOKEN`)
 	flags.String(&d.metricsAddr, "metrics-addr", "INGEST_METRICS_ADDR", "127.0.0.1:9101", `address serving /metrics and /healthz; "" = off`)
 	flags.String(&d.stateDir, "state-dir", "INGEST_STATE_DIR", defaultStateDir(), "directory of the sources' cursors")
 	flags.DescribeDefault("state-dir", "$XDG_STATE_HOME/tagpulse/ingest, else ~/.local/state/tagpulse/ingest")
