@@ -57,7 +57,7 @@ func TestPollCreatedAtRange(t *testing.T) {
 				t.Errorf("rejected %v, want invalid_value", stats.Rejected)
 			}
 			// The webhook's door: Deliver refuses it with the reason.
-			err = r.Deliver(context.Background(), "webhook", []source.Item{dated("b", tt.at)})
+			_, err = r.Deliver(context.Background(), "webhook", []source.Item{dated("b", tt.at)})
 			if (err == nil) != tt.ok || (err != nil && post.Reason(err) != "invalid_value") {
 				t.Errorf("Deliver: %v, want ok=%v or invalid_value", err, tt.ok)
 			}

@@ -69,6 +69,9 @@ type Config struct {
 	// are the bulk of the heap: --publish-in-flight calls of up to 5,000
 	// posts for `ingest file`, ~45 MB of live heap on typical posts.
 	MemoryLimit int64
+	// Exclusions are the accounts and instances whose posts are not
+	// published (LoadExclusions); nil excludes nothing.
+	Exclusions *Exclusions
 }
 
 // DefaultConfig returns the defaults the flags start from.
@@ -109,14 +112,36 @@ func (c *Config) Validate() error {
 	return nil
 }
 
+// Reasons a valid post is not published, as Stats.Skipped and
+// tagpulse_ingest_posts_skipped_total label them.
+const (
+	// SkipNotPublic: the post's visibility is not public (unlisted,
+	// private, direct): trends count public posts only.
+	SkipNotPublic = "not_public"
+	// SkipExcluded: the post's account or instance is excluded by the
+	// operator (Config.Exclusions).
+	SkipExcluded = "excluded"
+)
+
+// SkipReasons lists every reason a post is skipped.
+var SkipReasons = []string{SkipNotPublic, SkipExcluded}
+
 // Stats counts what one poll (or a whole run) did.
 type Stats struct {
-	Read       int
-	Published  int
+	Read int
+	// Published counts the messages Kafka acknowledged: posts and
+	// tombstones.
+	Published int
+	// Tombstones counts the tombstones among them (of publish calls that
+	// were acknowledged whole).
+	Tombstones int
 	Duplicates int
 	Failed     int
 	Hashtags   int
 	Rejected   map[string]int
+	// Skipped counts the valid posts that were not published, by reason
+	// (SkipReasons).
+	Skipped map[string]int
 	// Rejections holds the first MaxRejections rejected items in full,
 	// for a person to find them (`ingest file` prints them).
 	Rejections []Rejection
@@ -164,6 +189,7 @@ func (s Stats) RejectedTotal() int {
 func (s *Stats) Add(o Stats) {
 	s.Read += o.Read
 	s.Published += o.Published
+	s.Tombstones += o.Tombstones
 	s.Duplicates += o.Duplicates
 	s.Failed += o.Failed
 	s.Hashtags += o.Hashtags
@@ -176,6 +202,21 @@ func (s *Stats) Add(o Stats) {
 		}
 		s.Rejected[k] += v
 	}
+	for k, v := range o.Skipped {
+		if s.Skipped == nil {
+			s.Skipped = map[string]int{}
+		}
+		s.Skipped[k] += v
+	}
+}
+
+// SkippedTotal sums the skipped posts over all reasons.
+func (s Stats) SkippedTotal() int {
+	n := 0
+	for _, v := range s.Skipped {
+		n += v
+	}
+	return n
 }
 
 // reject keeps rj unless MaxRejections are kept already.
@@ -231,22 +272,23 @@ func (r *Runner) newBatch(ctx context.Context, name string) *batch {
 	inFlight := max(r.cfg.PublishInFlight, 1)
 	return &batch{
 		r: r, name: name, ctx: context.WithoutCancel(ctx),
-		stats: Stats{Rejected: map[string]int{}},
+		stats: Stats{Rejected: map[string]int{}, Skipped: map[string]int{}},
 		slots: make(chan struct{}, inFlight),
 		spare: make(chan []post.Message, inFlight),
 	}
 }
 
 // add counts an item and queues its message; it reports whether the item
-// was a post to publish.
-func (b *batch) add(it source.Item) bool {
+// was a post or a tombstone to publish and, for a valid post that is not
+// published, why (SkipReasons).
+func (b *batch) add(it source.Item) (queued bool, skip string) {
 	r := b.r
 	b.stats.Read++
 	r.m.fetched.WithLabelValues(b.name).Inc()
 	if it.Duplicate {
 		b.stats.Duplicates++
 		r.m.duplicate.WithLabelValues(b.name).Inc()
-		return false
+		return false, ""
 	}
 	err := it.Err
 	if err == nil {
@@ -258,12 +300,28 @@ func (b *batch) add(it source.Item) bool {
 		b.stats.reject(Rejection{File: it.File, Line: it.Line, Err: err})
 		r.m.rejected.WithLabelValues(b.name, reason).Inc()
 		r.log.Debug("post rejected", "source", b.name, "reason", reason, "file", it.File, "line", it.Line, "err", err)
-		return false
+		return false, ""
 	}
+	switch {
+	case it.Post.Deleted:
+		// A tombstone is always published: it only ever removes a post.
+	case !it.Post.IsPublic():
+		skip = SkipNotPublic
+	case r.cfg.Exclusions.Excludes(&it.Post):
+		skip = SkipExcluded
+	}
+	if skip != "" {
+		b.stats.Skipped[skip]++
+		r.m.skipped.WithLabelValues(b.name, skip).Inc()
+		r.log.Debug("post skipped", "source", b.name, "reason", skip, "id", it.Post.ID)
+		return false, skip
+	}
+	// Only public posts are published: the message need not say so.
+	it.Post.Visibility = ""
 	// The hashtags are extracted by the publishing goroutine, off the
 	// source's.
 	b.msgs = append(b.msgs, post.Message{Post: it.Post, ExtractorVersion: r.extract.Version, ProducerTags: post.ProducerTags(it.Post.Tags)})
-	return true
+	return true, ""
 }
 
 // failed returns the first publish error of the calls finished so far.
@@ -312,8 +370,15 @@ func (b *batch) publish(msgs []post.Message) {
 	r := b.r
 	all := make([]post.Hashtag, 0, 4*len(msgs))
 	var dropped hashtag.Dropped
+	tombstones := 0
 	for i := range msgs {
 		start := len(all)
+		if msgs[i].Deleted {
+			// A tombstone has no tags: "hashtags":[].
+			msgs[i].Hashtags = all[start:start:start]
+			tombstones++
+			continue
+		}
 		var d hashtag.Dropped
 		all, d = r.extract.AppendDistinct(all, msgs[i].Text, msgs[i].Tags)
 		// Never nil: a post without tags has "hashtags":[].
@@ -331,18 +396,22 @@ func (b *batch) publish(msgs []post.Message) {
 	defer cancel()
 	n, err := r.pub.Publish(ctx, msgs)
 	tags := 0
-	// Publish reports a count, not which ones: the hashtags metric counts
-	// the tags of the posts of a fully acknowledged call only.
+	// Publish reports a count, not which ones: the hashtags and tombstones
+	// metrics count those of a fully acknowledged call only.
 	if err == nil {
 		for i := range msgs {
 			tags += len(msgs[i].Hashtags)
 		}
+	} else {
+		tombstones = 0
 	}
 	r.m.published.WithLabelValues(b.name).Add(float64(n))
 	r.m.hashtags.WithLabelValues(b.name).Add(float64(tags))
+	r.m.tombstones.WithLabelValues(b.name).Add(float64(tombstones))
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.sent.Published += n
+	b.sent.Tombstones += tombstones
 	b.sent.Failed += len(msgs) - n
 	b.sent.Hashtags += tags
 	if err != nil && b.err == nil {
@@ -378,7 +447,17 @@ func (r *Runner) check(p *post.Post, validUTF8 bool) error {
 // every field is checked unless the caller has (validUTF8): posts decoded
 // with post.DecodePost were, and checking multilingual text again was 8%
 // of the CPU of `ingest file`.
+//
+// A tombstone (p.Deleted) is made the tombstone of its id as the message
+// carries it: its id, its created_at when given (a missing one stays
+// zero: the post's own time is not known) and its source; its text,
+// hashtags and the rest are not read, and dropped.
 func (c Config) CheckPost(p *post.Post, now time.Time, validUTF8 bool) error {
+	if p.Deleted {
+		t := post.Tombstone(p.ID, p.CreatedAt)
+		t.Source = p.Source
+		*p = t
+	}
 	if !validUTF8 {
 		for _, f := range [...]struct{ name, v string }{{"id", p.ID}, {"text", p.Text}, {"author", p.Author}, {"url", p.URL}, {"lang", p.Lang}, {"source", p.Source}} {
 			if !utf8.ValidString(f.v) {
@@ -386,7 +465,10 @@ func (c Config) CheckPost(p *post.Post, now time.Time, validUTF8 bool) error {
 			}
 		}
 	}
-	if p.CreatedAt.IsZero() {
+	switch {
+	case p.CreatedAt.IsZero() && p.Deleted:
+		return p.Validate(c.MaxTextBytes)
+	case p.CreatedAt.IsZero():
 		p.CreatedAt = now.UTC().Truncate(time.Second)
 	}
 	if err := post.CheckCreatedAt(p.CreatedAt, now, c.MaxFutureSkew); err != nil {
@@ -405,7 +487,7 @@ func (r *Runner) Poll(ctx context.Context, src source.Source) (source.Result, St
 	start := r.now()
 	var inEmit time.Duration
 	res, err := src.Poll(ctx, func(it source.Item) error {
-		if !b.add(it) || len(b.msgs) < r.cfg.BatchSize {
+		if queued, _ := b.add(it); !queued || len(b.msgs) < r.cfg.BatchSize {
 			return nil
 		}
 		t := r.now()
@@ -437,12 +519,21 @@ func (r *Runner) Poll(ctx context.Context, src source.Source) (source.Result, St
 // Deliver publishes pushed items all or none (the webhook): when one is
 // invalid, nothing is published and the error wraps its reason. It returns
 // once Kafka has acknowledged every post, in calls of cfg.BatchSize, up to
-// cfg.PublishInFlight at a time, or with the first error.
-func (r *Runner) Deliver(ctx context.Context, name string, items []source.Item) error {
+// cfg.PublishInFlight at a time, or with the first error. The valid posts
+// that are not published (not public, excluded) are returned with their
+// reason.
+func (r *Runner) Deliver(ctx context.Context, name string, items []source.Item) ([]source.Skipped, error) {
 	b := r.newBatch(ctx, name)
-	var firstErr error
+	var (
+		firstErr error
+		skipped  []source.Skipped
+	)
 	for _, it := range items {
-		if !b.add(it) && firstErr == nil && !it.Duplicate {
+		queued, skip := b.add(it)
+		switch {
+		case skip != "":
+			skipped = append(skipped, source.Skipped{ID: it.Post.ID, Reason: skip})
+		case !queued && firstErr == nil && !it.Duplicate:
 			firstErr = it.Err
 			if firstErr == nil {
 				if err := r.check(&it.Post, it.ValidUTF8); err != nil {
@@ -452,7 +543,7 @@ func (r *Runner) Deliver(ctx context.Context, name string, items []source.Item) 
 		}
 	}
 	if firstErr != nil {
-		return firstErr
+		return nil, firstErr
 	}
 	msgs := b.msgs
 	b.msgs = nil
@@ -460,7 +551,7 @@ func (r *Runner) Deliver(ctx context.Context, name string, items []source.Item) 
 		end := min(start+r.cfg.BatchSize, len(msgs))
 		b.start(msgs[start:end:end])
 	}
-	return b.wait()
+	return skipped, b.wait()
 }
 
 // Scheduled is a source with its poll interval (0: the default).
@@ -477,7 +568,7 @@ func (r *Runner) Run(ctx context.Context, sources []Scheduled, once bool) (Stats
 	var (
 		wg    sync.WaitGroup
 		mu    sync.Mutex
-		total = Stats{Rejected: map[string]int{}}
+		total = Stats{Rejected: map[string]int{}, Skipped: map[string]int{}}
 		errs  []error
 	)
 	for _, s := range sources {
@@ -523,7 +614,8 @@ func (r *Runner) loop(ctx context.Context, s Scheduled, once bool) (Stats, error
 			if res.Wait > 0 {
 				r.log.Info("source asked to wait", "source", name, "wait", res.Wait, "capped", res.Wait >= source.MaxRetryAfter)
 			}
-			r.log.Info("polled", "source", name, "read", st.Read, "published", st.Published, "duplicates", st.Duplicates, "rejected", st.RejectedTotal())
+			r.log.Info("polled", "source", name, "read", st.Read, "published", st.Published, "tombstones", st.Tombstones,
+				"duplicates", st.Duplicates, "rejected", st.RejectedTotal(), "skipped", st.SkippedTotal())
 		}
 		if once {
 			if err != nil {

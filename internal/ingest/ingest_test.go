@@ -376,7 +376,7 @@ func TestDeliverPipelined(t *testing.T) {
 			for _, id := range []string{"a", "b", "c", "d", "e", "f"} {
 				items = append(items, item(id, "#"+id))
 			}
-			err := r.Deliver(context.Background(), "webhook", items)
+			_, err := r.Deliver(context.Background(), "webhook", items)
 			if (err != nil) != (fail != "") {
 				t.Fatalf("Deliver: %v", err)
 			}
@@ -391,14 +391,14 @@ func TestDeliverPipelined(t *testing.T) {
 func TestDeliverIsAllOrNothing(t *testing.T) {
 	pub := &fakePublisher{}
 	r, _ := newTestRunner(t, pub, DefaultConfig())
-	err := r.Deliver(context.Background(), "webhook", []source.Item{item("a", "#x"), item("b", "")})
+	_, err := r.Deliver(context.Background(), "webhook", []source.Item{item("a", "#x"), item("b", "")})
 	if !errors.Is(err, post.ErrMissingField) {
 		t.Fatalf("err %v, want missing field", err)
 	}
 	if len(pub.got) != 0 {
 		t.Fatalf("published %d posts of a request with an invalid one", len(pub.got))
 	}
-	if err := r.Deliver(context.Background(), "webhook", []source.Item{item("a", "#x"), item("b", "#y")}); err != nil {
+	if _, err := r.Deliver(context.Background(), "webhook", []source.Item{item("a", "#x"), item("b", "#y")}); err != nil {
 		t.Fatal(err)
 	}
 	if len(pub.got) != 2 || testutil.ToFloat64(r.m.published.WithLabelValues("webhook")) != 2 {
@@ -460,7 +460,7 @@ func TestMetricsExportedFromStart(t *testing.T) {
 		"tagpulse_ingest_posts_duplicate_total", "tagpulse_ingest_posts_rejected_total",
 		"tagpulse_ingest_fetch_errors_total", "tagpulse_ingest_fetch_duration_seconds",
 		"tagpulse_ingest_hashtags_extracted_total", "tagpulse_ingest_last_success_timestamp_seconds",
-		"tagpulse_ingest_source_up",
+		"tagpulse_ingest_source_up", "tagpulse_ingest_tombstones_total", "tagpulse_ingest_posts_skipped_total",
 	}
 	for _, name := range want {
 		if n, err := testutil.GatherAndCount(reg, name); err != nil || n == 0 {

@@ -127,7 +127,9 @@ func TestWebhookShutdownLosesNothing(t *testing.T) {
 	pub, read := newPublisher(t, 3)
 	r := realRunner(t, pub)
 	hook, err := source.NewWebhook(source.WebhookConfig{Token: "tok"},
-		func(ctx context.Context, items []source.Item) error { return r.Deliver(ctx, source.KindWebhook, items) },
+		func(ctx context.Context, items []source.Item) ([]source.Skipped, error) {
+			return r.Deliver(ctx, source.KindWebhook, items)
+		},
 		prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

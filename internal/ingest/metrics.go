@@ -25,6 +25,8 @@ type metrics struct {
 	fetchErrors   *prometheus.CounterVec
 	fetchDuration *prometheus.HistogramVec
 	hashtags      *prometheus.CounterVec
+	tombstones    *prometheus.CounterVec
+	skipped       *prometheus.CounterVec
 	lastSuccess   *prometheus.GaugeVec
 	up            *prometheus.GaugeVec
 }
@@ -39,8 +41,16 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, src),
 		published: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "tagpulse_ingest_posts_published_total",
-			Help: "Posts acknowledged by Kafka.",
+			Help: "Posts acknowledged by Kafka, tombstones included.",
 		}, src),
+		tombstones: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "tagpulse_ingest_tombstones_total",
+			Help: "Tombstones (deleted posts) acknowledged by Kafka.",
+		}, src),
+		skipped: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "tagpulse_ingest_posts_skipped_total",
+			Help: "Valid posts not published, by reason: not_public (unlisted, private, direct), excluded (an excluded account or instance).",
+		}, []string{"source", "reason"}),
 		duplicate: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "tagpulse_ingest_posts_duplicate_total",
 			Help: "Posts skipped because the source's cursor had seen them.",
@@ -83,6 +93,10 @@ func (m *metrics) init(name string, pulled bool) {
 	m.published.WithLabelValues(name)
 	m.duplicate.WithLabelValues(name)
 	m.hashtags.WithLabelValues(name)
+	m.tombstones.WithLabelValues(name)
+	for _, r := range SkipReasons {
+		m.skipped.WithLabelValues(name, r)
+	}
 	m.tagsDropped.WithLabelValues(name, dropTooLong)
 	m.tagsDropped.WithLabelValues(name, dropTooMany)
 	for _, r := range rejectReasons {

@@ -49,7 +49,9 @@ func TestWebhookRefusesPostsThatWouldNotCount(t *testing.T) {
 			pub := &fakePublisher{}
 			r := New(DefaultConfig(), pub, Hashtags, prometheus.NewPedanticRegistry(), slog.New(slog.DiscardHandler))
 			hook, err := source.NewWebhook(source.WebhookConfig{Token: "tok"},
-				func(ctx context.Context, items []source.Item) error { return r.Deliver(ctx, source.KindWebhook, items) },
+				func(ctx context.Context, items []source.Item) ([]source.Skipped, error) {
+					return r.Deliver(ctx, source.KindWebhook, items)
+				},
 				prometheus.NewPedanticRegistry(), slog.New(slog.DiscardHandler))
 			if err != nil {
 				t.Fatal(err)
@@ -88,6 +90,59 @@ func TestWebhookRefusesPostsThatWouldNotCount(t *testing.T) {
 				if !reflect.DeepEqual(again, m.Hashtags) {
 					t.Errorf("extracting again from the message gives %v, want %v (producer tags %q)", again, m.Hashtags, m.ProducerTags)
 				}
+			}
+		})
+	}
+}
+
+// DELETE /v1/posts/ID, wired to a runner as `ingest run` wires it,
+// publishes the tombstone of that post: its id, no tags, no created_at
+// unless the query gives the post's own.
+func TestWebhookDeleteThroughRunner(t *testing.T) {
+	tests := []struct {
+		name, path string
+		want       post.Message
+	}{
+		{"id only", "/w1", post.Message{Post: post.Post{ID: "w1", Deleted: true, Source: "webhook"}, Hashtags: []post.Hashtag{}, ExtractorVersion: Hashtags.Version}},
+		{"with the post's time", "/mastodon:https:%2F%2Fsocial.example%2Fusers%2Fann%2Fstatuses%2F1?created_at=2025-11-06T10:00:00%2B01:00",
+			post.Message{Post: post.Post{ID: "mastodon:https://social.example/users/ann/statuses/1", Deleted: true, Source: "webhook",
+				CreatedAt: time.Date(2025, 11, 6, 10, 0, 0, 0, time.FixedZone("", 3600))}, Hashtags: []post.Hashtag{}, ExtractorVersion: Hashtags.Version}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pub := &fakePublisher{}
+			r := New(DefaultConfig(), pub, Hashtags, prometheus.NewPedanticRegistry(), slog.New(slog.DiscardHandler))
+			hook, err := source.NewWebhook(source.WebhookConfig{Token: "tok"},
+				func(ctx context.Context, items []source.Item) ([]source.Skipped, error) {
+					return r.Deliver(ctx, source.KindWebhook, items)
+				},
+				prometheus.NewPedanticRegistry(), slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewServer(hook.Handler())
+			defer srv.Close()
+			req, _ := http.NewRequest(http.MethodDelete, srv.URL+source.WebhookPath+tt.path, nil)
+			req.Header.Set("Authorization", "Bearer tok")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusAccepted {
+				t.Fatalf("HTTP %d %s, want 202", resp.StatusCode, body)
+			}
+			if len(pub.got) != 1 {
+				t.Fatalf("published %d messages, want the tombstone", len(pub.got))
+			}
+			got := pub.got[0]
+			if !got.CreatedAt.Equal(tt.want.CreatedAt) {
+				t.Errorf("created_at %v, want %v", got.CreatedAt, tt.want.CreatedAt)
+			}
+			got.CreatedAt, tt.want.CreatedAt = time.Time{}, time.Time{}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("published %+v\nwant %+v", got, tt.want)
 			}
 		})
 	}

@@ -40,7 +40,9 @@ Writes one JSON object per post: {"id":…,"hashtags":[{"tag":…,"display":…}
 each tag (canonical key) once, in order of first appearance, with the
 spelling of its first occurrence, then the producer's hashtags the text does
 not hold, within the bounds ingest publishes with: a tag over 256 bytes is
-left out, and a post keeps its first 100 tags. Blank lines are skipped.
+left out, and a post keeps its first 100 tags. A tombstone
+({"id":…,"deleted":true}) is written {"id":…,"deleted":true,"hashtags":[]}:
+its text and hashtags are not read. Blank lines are skipped.
 SIGTERM or SIGINT stops the reading of stdin.
 
 A bad line (not such a post, invalid UTF-8, longer than 1 MiB) is reported
@@ -58,9 +60,11 @@ the exit status is non-zero when any line failed.`,
 // `ingest file` and `ingest run` apply by default.
 var extractChecks = ingest.DefaultConfig()
 
-// extractOutput is one line of `ingest extract` output.
+// extractOutput is one line of `ingest extract` output: a tombstone is
+// marked deleted, and has no hashtags.
 type extractOutput struct {
 	ID       string         `json:"id"`
+	Deleted  bool           `json:"deleted,omitempty"`
 	Hashtags []post.Hashtag `json:"hashtags"`
 }
 
@@ -98,8 +102,11 @@ func runExtract(in io.Reader, out, errOut io.Writer) error {
 			}
 			fmt.Fprintf(errOut, "line %d: %s\n", n, bad)
 		case p.ID != "":
-			rec.ID = p.ID
-			rec.Hashtags, _ = ingest.Hashtags.AppendDistinct(rec.Hashtags[:0], p.Text, p.Tags)
+			rec.ID, rec.Deleted = p.ID, p.Deleted
+			rec.Hashtags = rec.Hashtags[:0]
+			if !p.Deleted {
+				rec.Hashtags, _ = ingest.Hashtags.AppendDistinct(rec.Hashtags, p.Text, p.Tags)
+			}
 			if rec.Hashtags == nil {
 				rec.Hashtags = []post.Hashtag{} // "hashtags": [] rather than null
 			}

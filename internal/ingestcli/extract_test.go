@@ -26,7 +26,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 // TestRunExtract runs `ingest extract` on testdata/NAME.in and compares
 // stdout with NAME.out and stderr plus the returned error with NAME.err.
 func TestRunExtract(t *testing.T) {
-	for _, name := range []string{"plain", "jsonl", "bad", "fields"} {
+	for _, name := range []string{"plain", "jsonl", "bad", "fields", "signals"} {
 		t.Run(name, func(t *testing.T) {
 			in, err := os.ReadFile(filepath.Join("testdata", name+".in"))
 			if err != nil {

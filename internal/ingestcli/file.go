@@ -40,7 +40,9 @@ read as plain text when named directly):
   .csv                  a header row naming post fields (below; other
                         columns are ignored), then one post per row; the
                         hashtags column holds tags separated by spaces or
-                        commas; a header without id and text rejects the file
+                        commas, deleted and indexable true or false; a
+                        header without id, or without both text and
+                        deleted, rejects the file
   .txt .text .md        the whole file is one post; its id comes from its
                         name and content, its created_at is its mtime
 A UTF-8 byte order mark is skipped. A line, an array element or a CSV row
@@ -63,7 +65,15 @@ The post (the same for the webhook and ingest extract):
   hashtags    optional array of tags the producer already knows ("#otan" or
               "otan"), merged with the extracted ones: canonicalised alike,
               counted once, the same bounds (256 bytes, 100 tags a post)
-Other fields are ignored.
+  deleted     true: a tombstone, the post with this id was deleted at its
+              source and stops counting; only id is needed (and created_at,
+              the post's own, when known); text and hashtags are not read
+  indexable   false: the author does not allow indexing; the post counts,
+              its text and author are neither stored nor shown
+  visibility  public (as when absent), unlisted, private or direct: only
+              public posts are published, the others are skipped
+Other fields are ignored. --exclude-account, --exclude-instance and
+--exclude-file keep accounts and instances out of the counts.
 
 Inside folders, links to regular files are followed; named pipes, devices
 and links to folders are reported, never read, and a named pipe given
@@ -129,18 +139,13 @@ any was rejected. docs/ingest.md has the details.`,
 // per rejection kept (ingest.MaxRejections), then how many more there were.
 func summary(files int, s ingest.Stats) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d files: %d posts read, %d published, %d rejected", files, s.Read, s.Published, s.RejectedTotal())
-	if len(s.Rejected) > 0 {
-		reasons := make([]string, 0, len(s.Rejected))
-		for r, n := range s.Rejected {
-			if n > 0 {
-				reasons = append(reasons, fmt.Sprintf("%s %d", r, n))
-			}
-		}
-		sort.Strings(reasons)
-		if len(reasons) > 0 {
-			fmt.Fprintf(&b, " (%s)", strings.Join(reasons, ", "))
-		}
+	fmt.Fprintf(&b, "%d files: %d posts read, %d published", files, s.Read, s.Published)
+	if s.Tombstones > 0 {
+		fmt.Fprintf(&b, " (%d tombstones)", s.Tombstones)
+	}
+	fmt.Fprintf(&b, ", %d rejected%s", s.RejectedTotal(), byReason(s.Rejected))
+	if n := s.SkippedTotal(); n > 0 {
+		fmt.Fprintf(&b, ", %d skipped%s", n, byReason(s.Skipped))
 	}
 	fmt.Fprintf(&b, ", %d failed, %d hashtags", s.Failed, s.Hashtags)
 	for _, rj := range s.Rejections {
@@ -150,6 +155,22 @@ func summary(files int, s ingest.Stats) string {
 		fmt.Fprintf(&b, "\n  and %d more rejected", more)
 	}
 	return b.String()
+}
+
+// byReason writes counts by reason as " (a 1, b 2)", sorted, leaving out
+// the zeros; "" when all are.
+func byReason(counts map[string]int) string {
+	reasons := make([]string, 0, len(counts))
+	for r, n := range counts {
+		if n > 0 {
+			reasons = append(reasons, fmt.Sprintf("%s %d", r, n))
+		}
+	}
+	if len(reasons) == 0 {
+		return ""
+	}
+	sort.Strings(reasons)
+	return " (" + strings.Join(reasons, ", ") + ")"
 }
 
 // progress draws a bar of bytes read on a terminal; elsewhere it is silent,

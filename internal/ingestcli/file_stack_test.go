@@ -67,10 +67,19 @@ func TestFileTwiceSameIDs(t *testing.T) {
 }
 
 func TestSummary(t *testing.T) {
-	got := summary(3, ingest.Stats{Read: 10, Published: 6, Failed: 1, Hashtags: 9, Rejected: map[string]int{"too_large": 2, "invalid_json": 1, "wrong_type": 0}})
-	want := "3 files: 10 posts read, 6 published, 3 rejected (invalid_json 1, too_large 2), 1 failed, 9 hashtags"
-	if got != want {
-		t.Errorf("summary\n got %q\nwant %q", got, want)
+	tests := []struct {
+		stats ingest.Stats
+		want  string
+	}{
+		{ingest.Stats{Read: 10, Published: 6, Failed: 1, Hashtags: 9, Rejected: map[string]int{"too_large": 2, "invalid_json": 1, "wrong_type": 0}},
+			"3 files: 10 posts read, 6 published, 3 rejected (invalid_json 1, too_large 2), 1 failed, 9 hashtags"},
+		{ingest.Stats{Read: 10, Published: 6, Tombstones: 2, Hashtags: 4, Skipped: map[string]int{"excluded": 1, "not_public": 3}},
+			"3 files: 10 posts read, 6 published (2 tombstones), 0 rejected, 4 skipped (excluded 1, not_public 3), 0 failed, 4 hashtags"},
+	}
+	for _, tt := range tests {
+		if got := summary(3, tt.stats); got != tt.want {
+			t.Errorf("summary\n got %q\nwant %q", got, tt.want)
+		}
 	}
 }
 

@@ -33,6 +33,10 @@ type pipeline struct {
 	publish publish.Config
 	ingest  ingest.Config
 	logs    command.Logging
+	// The accounts and instances excluded, and a file of more
+	// (ingest.LoadExclusions).
+	excludeAccounts, excludeInstances []string
+	excludeFile                       string
 }
 
 func (p *pipeline) registerFlags(s *command.FlagSet) {
@@ -44,12 +48,23 @@ func (p *pipeline) registerFlags(s *command.FlagSet) {
 	s.Duration(&p.ingest.MaxFutureSkew, "max-future-skew", "INGEST_MAX_FUTURE_SKEW", p.ingest.MaxFutureSkew, "posts dated more than this after now (or before 2000) are rejected (invalid_value); at most 24h")
 	s.Int(&p.ingest.PublishInFlight, "publish-in-flight", "INGEST_PUBLISH_IN_FLIGHT", p.ingest.PublishInFlight, "publish calls of one poll or webhook request that may wait for Kafka at once, while the source is read on")
 	s.Int64(&p.ingest.MemoryLimit, "memory-limit", "INGEST_MEMORY_LIMIT", p.ingest.MemoryLimit, "soft memory limit of the process in bytes (0: the Go runtime's, GOMEMLIMIT)")
+	s.Strings(&p.excludeAccounts, "exclude-account", "INGEST_EXCLUDE_ACCOUNTS", nil, `accounts whose posts are not published, repeatable or comma-separated: "user@instance" (Mastodon), a DID (Bluesky), an author as files and the webhook give it`)
+	s.Strings(&p.excludeInstances, "exclude-instance", "INGEST_EXCLUDE_INSTANCES", nil, "instances (domains, with their subdomains) whose posts are not published: matched on the author's domain and the post's URL host, repeatable or comma-separated")
+	s.String(&p.excludeFile, "exclude-file", "INGEST_EXCLUDE_FILE", "", `file of more exclusions, one a line: "account NAME" or "instance DOMAIN" ('#' comments)`)
 }
 
 // start sets the memory limit, creates the topic and its dead-letter topic
 // when missing, and builds the publisher and the runner. The settings were validated by
 // command.Start.
 func (p *pipeline) start(ctx context.Context, reg prometheus.Registerer, log *slog.Logger) (*publish.Publisher, *ingest.Runner, error) {
+	excl, err := ingest.LoadExclusions(p.excludeAccounts, p.excludeInstances, p.excludeFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	if accounts, instances := excl.Len(); accounts+instances > 0 {
+		log.Info("excluding accounts and instances", "accounts", accounts, "instances", instances)
+	}
+	p.ingest.Exclusions = excl
 	command.ApplyMemoryLimit(p.ingest.MemoryLimit)
 	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -89,9 +104,13 @@ a path or folder, read as "ingest file --help" says; rss: an RSS or Atom URL;
 mastodon: a Mastodon-compatible timeline URL; mastodon-stream: the same URL,
 read through the streaming API; bluesky: a Jetstream websocket URL; for the
 two streams INTERVAL is how long each poll gathers posts, default 5s),
-serves the webhook when --webhook-addr is set (posts in the format of
-"ingest file --help", with their optional hashtags), and publishes
-each new post once to Kafka. Cursors live in --state-dir, so a restart or a
+serves the webhook when --webhook-addr is set (POST /v1/posts: posts in the
+format of "ingest file --help", with their optional hashtags; DELETE
+/v1/posts/ID: the tombstone of a post), and publishes each new post once
+to Kafka; a post deleted at its source (a JSONL tombstone line, a Mastodon
+stream's delete event, a Bluesky delete commit) is published as its
+tombstone, keyed by the post id. Posts that are not public, and those of
+--exclude-account and --exclude-instance, are not published. Cursors live in --state-dir, so a restart or a
 second --once run publishes nothing twice. SIGTERM stops fetching, flushes
 everything in flight and exits.`,
 		Example: `  ingest run --source rss=https://example.org/feed.xml \
@@ -105,7 +124,7 @@ everything in flight and exits.`,
 	pipe.registerFlags(flags)
 	flags.Bool(&d.once, "once", "INGEST_ONCE", false, "poll every source once, then exit")
 	cmd.Flags().StringArrayVar(&specs, "source", nil, "source KIND[@INTERVAL]=LOCATION, repeatable (env INGEST_SOURCES, separated by spaces)")
-	flags.String(&d.webhookAddr, "webhook-addr", "INGEST_WEBHOOK_ADDR", "", `address of the webhook (POST /v1/posts); "" = off; needs INGEST_WEBHOOK_TOKEN`)
+	flags.String(&d.webhookAddr, "webhook-addr", "INGEST_WEBHOOK_ADDR", "", `address of the webhook (POST /v1/posts, DELETE /v1/posts/ID); "" = off; needs INGEST_WEBHOOK_TOKEN`)
 	flags.String(&d.metricsAddr, "metrics-addr", "INGEST_METRICS_ADDR", "127.0.0.1:9101", `address serving /metrics and /healthz; "" = off`)
 	flags.String(&d.stateDir, "state-dir", "INGEST_STATE_DIR", defaultStateDir(), "directory of the sources' cursors")
 	flags.DescribeDefault("state-dir", "$XDG_STATE_HOME/tagpulse/ingest, else ~/.local/state/tagpulse/ingest")
@@ -245,7 +264,7 @@ func runDaemon(ctx context.Context, d daemon, log *slog.Logger) error {
 			Token: d.token, MaxTextBytes: d.pipe.ingest.MaxTextBytes,
 			RateLimit: float64(d.rateLimit), RateBurst: d.rateBurst,
 		},
-			func(ctx context.Context, items []source.Item) error {
+			func(ctx context.Context, items []source.Item) ([]source.Skipped, error) {
 				return runner.Deliver(ctx, source.KindWebhook, items)
 			},
 			reg, log)

@@ -57,6 +57,8 @@ func TestRunFlagErrors(t *testing.T) {
 		{"unknown kind", []string{"run", "--source", "twitter=https://x.example"}, nil, "mastodon-stream or bluesky"},
 		{"webhook without token", []string{"run", "--webhook-addr", "127.0.0.1:0"}, map[string]string{"INGEST_WEBHOOK_TOKEN": ""}, "INGEST_WEBHOOK_TOKEN"},
 		{"once with webhook", []string{"run", "--once", "--webhook-addr", "127.0.0.1:0", "--source", "file=x"}, nil, "--once"},
+		{"exclusion not a domain", []string{"run", "--once", "--source", "file=testdata/posts", "--exclude-instance", "https://spam.example/"}, nil, "want a domain"},
+		{"exclusion file missing", []string{"file", "testdata/posts", "--exclude-file", "testdata/none.txt"}, nil, "reading exclusion file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

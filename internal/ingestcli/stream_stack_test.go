@@ -12,7 +12,8 @@ import (
 )
 
 // Bluesky posts reach Kafka with the tags Bluesky linked merged with
-// those of their text; a second run resumes at the saved cursor and
+// those of their text, and a delete commit as the tombstone of its post,
+// keyed by the post's id; a second run resumes at the saved cursor and
 // publishes only what is new.
 func TestRunOnceBluesky(t *testing.T) {
 	kc := stacktest.Kafka(t, 2)
@@ -33,10 +34,14 @@ func TestRunOnceBluesky(t *testing.T) {
 			for _, h := range m.Value.Hashtags {
 				tags = append(tags, h.Tag)
 			}
-			if _, dup := got[m.Key]; dup {
-				t.Errorf("%s published twice", m.Key)
+			key := m.Key
+			if m.Value.Deleted {
+				key = "deleted " + key
 			}
-			got[m.Key] = m.Value.Lang + " " + strings.Join(tags, ",")
+			if _, dup := got[key]; dup {
+				t.Errorf("%s published twice", key)
+			}
+			got[key] = m.Value.Lang + " " + strings.Join(tags, ",")
 		}
 		return got
 	}
@@ -45,6 +50,8 @@ func TestRunOnceBluesky(t *testing.T) {
 		"bluesky:at://did:plc:cat4example/app.bsky.feed.post/3m4aaa3post2": "en rearmement",
 		"bluesky:at://did:plc:eve4example/app.bsky.feed.post/3m4aaa6post3": "fr-FR defense",
 		"bluesky:at://did:plc:hal4example/app.bsky.feed.post/3m4aab2post4": " nato",
+		// The delete commit of a post of ann's.
+		"deleted bluesky:at://did:plc:ann4example/app.bsky.feed.post/3m4aaa0old": " ",
 	}
 	run()
 	if got := read(); !maps.Equal(got, want) {

@@ -167,3 +167,39 @@ func TestTombstonesAndIndexable(t *testing.T) {
 		t.Error("a tombstone with hashtags decoded without error")
 	}
 }
+
+// Visibility decodes the same on the fast path and through encoding/json;
+// a value that is none of Mastodon's four is refused, and only a post
+// without one or with "public" is public.
+func TestVisibility(t *testing.T) {
+	for _, c := range []struct {
+		name, in string
+		public   bool
+		reason   string // the reject reason, when refused
+	}{
+		{"absent", `{"id":"a","text":"t"}`, true, ""},
+		{"public", `{"id":"a","text":"t","visibility":"public"}`, true, ""},
+		{"unlisted", `{"id":"a","text":"t","visibility":"unlisted"}`, false, ""},
+		{"private, slow path", `{"id":"a","text":"t","Visibility":"private"}`, false, ""},
+		{"direct", `{"id":"a","text":"t","visibility":"direct"}`, false, ""},
+		{"unknown", `{"id":"a","text":"t","visibility":"friends"}`, false, "invalid_value"},
+		{"case matters", `{"id":"a","text":"t","visibility":"Public"}`, false, "invalid_value"},
+		{"not a string", `{"id":"a","text":"t","visibility":true}`, false, "wrong_type"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p, err := DecodePost([]byte(c.in), DecodeOptions{})
+			if c.reason != "" {
+				if Reason(err) != c.reason {
+					t.Fatalf("error %v, want reason %s", err, c.reason)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.IsPublic() != c.public {
+				t.Errorf("IsPublic() = %v for %q, want %v", p.IsPublic(), p.Visibility, c.public)
+			}
+		})
+	}
+}

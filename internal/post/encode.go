@@ -45,6 +45,10 @@ func AppendMessage(dst []byte, m *Message) ([]byte, error) {
 	if m.Bot {
 		dst = append(dst, `,"bot":true`...)
 	}
+	if m.Visibility != "" {
+		dst = append(dst, `,"visibility":`...)
+		dst = appendString(dst, m.Visibility)
+	}
 	dst = append(dst, `,"hashtags":`...)
 	if m.Hashtags == nil {
 		dst = append(dst, "null"...)

@@ -28,6 +28,9 @@ func TestAppendMessageMatchesMarshal(t *testing.T) {
 		{"not indexable", Message{Post: Post{ID: "a", Text: "t", Author: "@a", Indexable: new(bool)}, Hashtags: []Hashtag{{"x", "x"}}}},
 		{"indexable", Message{Post: Post{ID: "a", Text: "t", Indexable: &[]bool{true}[0]}}},
 		{"bot", Message{Post: Post{ID: "a", Text: "t", Bot: true, Indexable: new(bool)}, Hashtags: []Hashtag{{"x", "x"}}}},
+		{"visibility", Message{Post: Post{ID: "a", Text: "t", Indexable: new(bool), Visibility: "unlisted"}}},
+		{"visibility escaped", Message{Post: Post{ID: "a", Text: "t", Visibility: "<\xff>"}}},
+		{"bot and visibility", Message{Post: Post{ID: "a", Text: "t", Bot: true, Visibility: "public"}}},
 		// Around the 2- and 3-byte fast paths: the edges of each lead byte's
 		// range, E2 sequences next to U+2028/U+2029, and invalid ones.
 		{"multi-byte", Message{Post: Post{ID: "m", Text: "é ß ’ … — ＃ 日本 한국 عربي हिन्दी \u0080 \u07ff \u0800 \u0fff \u1000 \ud7ff \ue000 \ufeff \uffff \u2027\u2028\u2029\u202a \U0001F680"}}},

@@ -100,6 +100,8 @@ func decodeFast(d *fastDecoder, p *Post, m *Message, rawText *[]byte) bool {
 			}
 			p.Indexable = &v
 			return true
+		case "visibility":
+			return d.stringInto(&p.Visibility)
 		case "hashtags":
 			if m == nil {
 				if sawTags {
@@ -178,7 +180,7 @@ func (d *fastDecoder) unknown(key []byte, message bool) bool {
 }
 
 var (
-	postFields    = []string{"id", "text", "created_at", "source", "author", "url", "lang", "hashtags", "deleted", "indexable", "bot"}
+	postFields    = []string{"id", "text", "created_at", "source", "author", "url", "lang", "hashtags", "deleted", "indexable", "bot", "visibility"}
 	messageFields = []string{"hashtags", "extractor_version", "producer_hashtags"}
 	tagFields     = []string{"tag", "display"}
 )

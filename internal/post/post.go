@@ -69,7 +69,24 @@ type Post struct {
 	// (Mastodon's bot flag, a Bluesky bot self-label). A bot's posts are
 	// counted apart and in no trend (docs/trends.md, "Floods and bots").
 	Bot bool `json:"bot,omitempty"`
+	// Visibility is who the post was written for, in Mastodon's terms:
+	// "public" (the same as absent), "unlisted", "private" or "direct".
+	// Only public posts are counted: ingest publishes no other
+	// (docs/ingest.md, "Consent"), so a message never carries one.
+	Visibility string `json:"visibility,omitempty"`
 }
+
+// The visibilities a post may give (Post.Visibility).
+const (
+	VisibilityPublic   = "public"
+	VisibilityUnlisted = "unlisted"
+	VisibilityPrivate  = "private"
+	VisibilityDirect   = "direct"
+)
+
+// IsPublic reports whether the post is public: its visibility is absent or
+// "public". Trends count only public posts, as the platforms' own do.
+func (p Post) IsPublic() bool { return p.Visibility == "" || p.Visibility == VisibilityPublic }
 
 // Tombstone returns the tombstone of the post with id: a Post with only
 // its id and Deleted set, and created_at when known (zero when not).
@@ -509,6 +526,14 @@ func (p Post) Validate(maxText int) error {
 		if err := checkTag(tag); err != nil {
 			return fmt.Errorf("field hashtags[%d]: %w", i, err)
 		}
+	}
+	switch p.Visibility {
+	case "", VisibilityPublic, VisibilityUnlisted, VisibilityPrivate, VisibilityDirect:
+	default:
+		if len(p.Visibility) > MaxFieldBytes {
+			return fmt.Errorf("field visibility: %d bytes, limit %d: %w", len(p.Visibility), MaxFieldBytes, ErrTooLarge)
+		}
+		return fmt.Errorf("field visibility: %q is none of public, unlisted, private, direct: %w", p.Visibility, ErrInvalidValue)
 	}
 	return nil
 }

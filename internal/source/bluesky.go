@@ -22,6 +22,11 @@ import (
 const (
 	jetstreamPosts    = "app.bsky.feed.post"
 	jetstreamTagFacet = "app.bsky.richtext.facet#tag"
+	// noUnauthenticated is the self-label by which an author asks that
+	// what they write not be shown to people who are not logged in: a
+	// post carrying it is counted, but its text and author are not
+	// stored or shown.
+	noUnauthenticated = "!no-unauthenticated"
 	// blueskyRewind is how far before the saved cursor a reconnection
 	// starts: Jetstream instances number events by their own clock, so a
 	// few seconds of replay make up for another instance's order. What is
@@ -52,7 +57,9 @@ func (c blueskyCursor) withRecentIDs(ids []string) blueskyCursor {
 // Jetstream's wantedDids, and tagpulse's own filters lang and tag
 // (repeatable or comma-separated; not sent to the server): a post is kept
 // when one of its languages starts with a wanted one, and when one of its
-// tags (canonical keys) is wanted.
+// tags (canonical keys) is wanted. A delete commit of a post is published
+// as its tombstone, whatever the filters (the record is gone: they cannot
+// be applied, and deleting a post never published is harmless).
 type Bluesky struct {
 	stream[blueskyCursor]
 	url    *url.URL
@@ -304,6 +311,29 @@ type bskyPost struct {
 			Tag  string `json:"tag"`
 		} `json:"features"`
 	} `json:"facets"`
+	// Labels are the author's self-labels of the post
+	// (com.atproto.label.defs#selfLabels).
+	Labels struct {
+		Values []struct {
+			Val string `json:"val"`
+		} `json:"values"`
+	} `json:"labels"`
+}
+
+// selfLabelled reports whether the record carries the self-label val.
+func (r bskyPost) selfLabelled(val string) bool {
+	for _, l := range r.Labels.Values {
+		if l.Val == val {
+			return true
+		}
+	}
+	return false
+}
+
+// blueskyPostID is the id of the post of a record: the record's at://
+// URI, whose DID and record key a create and a delete commit both give.
+func blueskyPostID(did, rkey string) string {
+	return post.ID(KindBluesky, "at://"+did+"/"+jetstreamPosts+"/"+rkey)
 }
 
 // event turns one Jetstream message into the item to emit (nil for an
@@ -325,8 +355,13 @@ func (b *Bluesky) event(data []byte) (*Item, int64) {
 		b.opt.Metrics.skip(b.opt.Name, SkipOther)
 		return nil, ev.TimeUS
 	case ev.Commit.Operation == "delete":
-		b.opt.Metrics.skip(b.opt.Name, SkipDelete)
-		return nil, ev.TimeUS
+		if ev.DID == "" || ev.Commit.RKey == "" {
+			return &Item{Err: fmt.Errorf("jetstream delete without did or rkey: %w", post.ErrMissingField)}, ev.TimeUS
+		}
+		// The record is gone, and its createdAt with it.
+		t := post.Tombstone(blueskyPostID(ev.DID, ev.Commit.RKey), time.Time{})
+		t.Source = b.opt.Name
+		return &Item{Post: t}, ev.TimeUS
 	case ev.Commit.Operation != "create":
 		b.opt.Metrics.skip(b.opt.Name, SkipUpdate)
 		return nil, ev.TimeUS
@@ -357,7 +392,7 @@ func (b *Bluesky) event(data []byte) (*Item, int64) {
 		return nil, ev.TimeUS
 	}
 	p := post.Post{
-		ID:     post.ID(KindBluesky, "at://"+ev.DID+"/"+jetstreamPosts+"/"+ev.Commit.RKey),
+		ID:     blueskyPostID(ev.DID, ev.Commit.RKey),
 		Text:   strings.TrimSpace(rec.Text),
 		Source: b.opt.Name,
 		Author: ev.DID,
@@ -366,6 +401,9 @@ func (b *Bluesky) event(data []byte) (*Item, int64) {
 	}
 	if len(rec.Langs) > 0 {
 		p.Lang = rec.Langs[0]
+	}
+	if rec.selfLabelled(noUnauthenticated) {
+		p.Indexable = new(bool)
 	}
 	if rec.CreatedAt != "" {
 		t, err := time.Parse(time.RFC3339Nano, rec.CreatedAt)

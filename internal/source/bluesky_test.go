@@ -29,6 +29,14 @@ var jetstreamPostIDs = []string{
 	"bluesky:at://did:plc:hal4example/app.bsky.feed.post/3m4aab2post4",
 }
 
+// jetstreamTombstone is the tombstone of the delete commit of
+// testdata/jetstream/stream.jsonl, as publishedKeys writes it.
+const jetstreamTombstone = "deleted bluesky:at://did:plc:ann4example/app.bsky.feed.post/3m4aaa0old"
+
+// jetstreamPublished is what the stream publishes, in order: its posts,
+// and the tombstone after the second.
+var jetstreamPublished = []string{jetstreamPostIDs[0], jetstreamPostIDs[1], jetstreamTombstone, jetstreamPostIDs[2], jetstreamPostIDs[3]}
+
 // streamOptions are the options of a stream under test: a short window,
 // its own metrics.
 func streamOptions(t *testing.T, state *StateStore) (Options, *Metrics) {
@@ -77,26 +85,19 @@ func drain(ctx context.Context, t *testing.T, src Source, n int, commit bool) ([
 	return items, errs
 }
 
-// published returns the ids of the items that would be published.
-func published(items []Item) []string {
-	var out []string
-	for _, it := range items {
-		if it.Err == nil && !it.Duplicate {
-			out = append(out, it.Post.ID)
-		}
-	}
-	return out
-}
+// published returns what would be published: the ids of the posts, and
+// "deleted ID" for tombstones (publishedKeys).
+func published(items []Item) []string { return publishedKeys(items) }
 
 func TestBlueskyEvents(t *testing.T) {
 	srv := jetstreamtest.New(t, jetstreamtest.ReadEvents(t, "testdata/jetstream/stream.jsonl")...)
 	opt, m := streamOptions(t, nil)
 	b := newBluesky(t, srv.URL+"?wantedDids=did:plc:ann4example&lang=xx&tag=yy&cursor=5", opt)
 	b.langs, b.tags = nil, map[string]bool{} // the filters have a test of their own
-	items, _ := drain(context.Background(), t, b, 7, true)
+	items, _ := drain(context.Background(), t, b, 8, true)
 
-	if got := published(items); !slices.Equal(got, jetstreamPostIDs) {
-		t.Errorf("published %v\nwant %v", got, jetstreamPostIDs)
+	if got := published(items); !slices.Equal(got, jetstreamPublished) {
+		t.Errorf("published %v\nwant %v", got, jetstreamPublished)
 	}
 	want := post.Post{
 		ID: jetstreamPostIDs[0], Text: "Le sommet #OTAN commence", CreatedAt: time.Date(2025, 11, 6, 10, 0, 0, 0, time.UTC),
@@ -109,7 +110,10 @@ func TestBlueskyEvents(t *testing.T) {
 	if got := items[1].Post; !slices.Equal(got.Tags, []string{"Réarmement"}) || got.Lang != "en" {
 		t.Errorf("record tags and langs: got tags %q lang %q, want [Réarmement] en", got.Tags, got.Lang)
 	}
-	if got := items[3].Post.Tags; !slices.Equal(got, []string{"défense"}) {
+	if tomb := items[2].Post; !tomb.CreatedAt.IsZero() || tomb.Source != "bluesky-2" || tomb.Author != "" {
+		t.Errorf("tombstone %+v: want no created_at (the record is gone), the source's name, no author", tomb)
+	}
+	if got := items[4].Post.Tags; !slices.Equal(got, []string{"défense"}) {
 		t.Errorf("facet tags %q, want [défense] (the link facet left out)", got)
 	}
 	var reasons []string
@@ -121,7 +125,7 @@ func TestBlueskyEvents(t *testing.T) {
 	if want := []string{"invalid_json", "invalid_value", "wrong_type"}; !slices.Equal(reasons, want) {
 		t.Errorf("rejects %v, want %v", reasons, want)
 	}
-	for kind, n := range map[string]float64{SkipIdentity: 1, SkipAccount: 1, SkipDelete: 1, SkipUpdate: 1, SkipOther: 1, SkipFiltered: 0} {
+	for kind, n := range map[string]float64{SkipIdentity: 1, SkipAccount: 1, SkipDelete: 0, SkipUpdate: 1, SkipOther: 1, SkipFiltered: 0} {
 		if got := testutil.ToFloat64(m.skipped.WithLabelValues("bluesky-2", kind)); got != n {
 			t.Errorf("skipped %s: %v, want %v", kind, got, n)
 		}
@@ -138,12 +142,13 @@ func TestBlueskyFilters(t *testing.T) {
 	opt, m := streamOptions(t, nil)
 	// French posts tagged #otan or #Défense: the first (fr, #OTAN) and the
 	// third (fr-FR, facet défense); the second is French too but tagged
-	// otherwise.
+	// otherwise. The delete passes every filter.
 	b := newBluesky(t, srv.URL+"?lang=FR&tag=otan,%23D%C3%A9fense", opt)
-	// Emitted: the two posts and two rejects (the malformed event, the
-	// record of the wrong type); filtered: the other three posts.
-	items, _ := drain(context.Background(), t, b, 4, true)
-	want := []string{jetstreamPostIDs[0], jetstreamPostIDs[2]}
+	// Emitted: the two posts, the tombstone and two rejects (the malformed
+	// event, the record of the wrong type); filtered: the other three
+	// posts.
+	items, _ := drain(context.Background(), t, b, 5, true)
+	want := []string{jetstreamPostIDs[0], jetstreamTombstone, jetstreamPostIDs[2]}
 	if got := published(items); !slices.Equal(got, want) {
 		t.Errorf("published %v, want %v", got, want)
 	}
@@ -165,11 +170,11 @@ func TestBlueskyReconnect(t *testing.T) {
 	srv.DropNext(5)
 	opt, _ := streamOptions(t, nil)
 	b := newBluesky(t, srv.URL, opt)
-	// Two posts before the drop, then the seven items of the whole stream
-	// (the rewind replays it all).
-	items, errs := drain(context.Background(), t, b, 2+7, true)
-	if got := published(items); !slices.Equal(got, jetstreamPostIDs) {
-		t.Errorf("published %v\nwant %v", got, jetstreamPostIDs)
+	// Two posts and the tombstone before the drop, then the eight items
+	// of the whole stream (the rewind replays it all).
+	items, errs := drain(context.Background(), t, b, 3+8, true)
+	if got := published(items); !slices.Equal(got, jetstreamPublished) {
+		t.Errorf("published %v\nwant %v", got, jetstreamPublished)
 	}
 	if len(errs) != 1 || FetchReason(errs[0]) != ReasonNetwork {
 		t.Errorf("poll errors %v, want one network error for the dropped connection", errs)
@@ -192,14 +197,14 @@ func TestBlueskyResume(t *testing.T) {
 	}
 	opt, _ := streamOptions(t, state)
 	first := newBluesky(t, srv.URL, opt)
-	items, _ := drain(context.Background(), t, first, 4, true)
+	items, _ := drain(context.Background(), t, first, 5, true)
 	first.Close()
 	// Events that came while it was down, then a restart.
 	srv.Append(events[7:]...)
 	second := newBluesky(t, srv.URL, opt)
-	more, _ := drain(context.Background(), t, second, 7, true)
-	if got := published(append(items, more...)); !slices.Equal(got, jetstreamPostIDs) {
-		t.Errorf("published across the restart %v\nwant %v (each once)", got, jetstreamPostIDs)
+	more, _ := drain(context.Background(), t, second, 8, true)
+	if got := published(append(items, more...)); !slices.Equal(got, jetstreamPublished) {
+		t.Errorf("published across the restart %v\nwant %v (each once)", got, jetstreamPublished)
 	}
 	if n := len(srv.Queries()); n != 2 || srv.Queries()[1].Get("cursor") == "" {
 		t.Errorf("queries %v: want the restart to send its cursor", srv.Queries())
@@ -378,5 +383,47 @@ func TestBlueskyEventKinds(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A delete commit is the tombstone of the post of its record; a post
+// self-labelled !no-unauthenticated is counted but marked not indexable.
+func TestBlueskySignals(t *testing.T) {
+	opt, m := streamOptions(t, nil)
+	b := newBluesky(t, "wss://jetstream.example/subscribe?lang=fr&tag=otan", opt)
+	no := false
+	tests := []struct {
+		name, event string
+		want        post.Post
+		reason      string // the reject reason, when rejected
+	}{
+		{"delete", `{"did":"did:plc:a","time_us":1,"kind":"commit","commit":{"operation":"delete","collection":"app.bsky.feed.post","rkey":"r1"}}`,
+			post.Post{ID: "bluesky:at://did:plc:a/app.bsky.feed.post/r1", Deleted: true, Source: "bluesky-2"}, ""},
+		{"delete without rkey", `{"did":"did:plc:a","time_us":1,"kind":"commit","commit":{"operation":"delete","collection":"app.bsky.feed.post"}}`,
+			post.Post{}, "missing_field"},
+		{"self-labelled !no-unauthenticated", `{"did":"did:plc:a","time_us":1,"kind":"commit","commit":{"operation":"create","collection":"app.bsky.feed.post","rkey":"r2","record":{"text":"#otan","langs":["fr"],"createdAt":"2025-11-06T10:00:00Z","labels":{"$type":"com.atproto.label.defs#selfLabels","values":[{"val":"!no-unauthenticated"}]}}}}`,
+			post.Post{ID: "bluesky:at://did:plc:a/app.bsky.feed.post/r2", Text: "#otan", Lang: "fr", CreatedAt: time.Date(2025, 11, 6, 10, 0, 0, 0, time.UTC),
+				Source: "bluesky-2", Author: "did:plc:a", URL: "https://bsky.app/profile/did:plc:a/post/r2", Indexable: &no}, ""},
+		{"other self-labels", `{"did":"did:plc:a","time_us":1,"kind":"commit","commit":{"operation":"create","collection":"app.bsky.feed.post","rkey":"r3","record":{"text":"#otan","langs":["fr"],"createdAt":"2025-11-06T10:00:00Z","labels":{"$type":"com.atproto.label.defs#selfLabels","values":[{"val":"graphic-media"}]}}}}`,
+			post.Post{ID: "bluesky:at://did:plc:a/app.bsky.feed.post/r3", Text: "#otan", Lang: "fr", CreatedAt: time.Date(2025, 11, 6, 10, 0, 0, 0, time.UTC),
+				Source: "bluesky-2", Author: "did:plc:a", URL: "https://bsky.app/profile/did:plc:a/post/r3"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			it, _ := b.event([]byte(tt.event))
+			switch {
+			case it == nil:
+				t.Fatal("skipped, want an item")
+			case tt.reason != "":
+				if post.Reason(it.Err) != tt.reason {
+					t.Errorf("err %v, want a reject for %s", it.Err, tt.reason)
+				}
+			case it.Err != nil || !reflect.DeepEqual(it.Post, tt.want):
+				t.Errorf("item %+v (err %v)\nwant %+v", it.Post, it.Err, tt.want)
+			}
+		})
+	}
+	if got := testutil.ToFloat64(m.skipped.WithLabelValues("bluesky-2", SkipDelete)); got != 0 {
+		t.Errorf("skipped deletes %v, want none", got)
 	}
 }

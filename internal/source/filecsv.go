@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -16,13 +17,17 @@ import (
 // A CSV file (RFC 4180, as spreadsheets export it) starts with a header
 // row that names its columns; each later row is one post. The columns that
 // name a post field are read, matched without regard to case or
-// surrounding space: id and text (required), created_at (RFC 3339, as in
-// JSON), author, lang, source, url, and hashtags (the producer's tags,
-// separated by spaces or commas). Other columns are ignored. Each row is
-// held to the bound of a JSONL line.
+// surrounding space: id and text (required; text may be left out of a file
+// that has the deleted column), created_at (RFC 3339, as in JSON), author,
+// lang, source, url, hashtags (the producer's tags, separated by spaces or
+// commas), visibility, indexable and deleted (booleans as
+// strconv.ParseBool reads them, true/false, TRUE/FALSE, 1/0; empty: not
+// given). A row whose deleted is true is a tombstone: only its id and
+// created_at are read. Other columns are ignored. Each row is held to the
+// bound of a JSONL line.
 
 // csvFields are the columns a CSV file may give, by post field.
-var csvFields = []string{"id", "text", "created_at", "author", "lang", "source", "url", "hashtags"}
+var csvFields = []string{"id", "text", "created_at", "author", "lang", "source", "url", "hashtags", "visibility", "indexable", "deleted"}
 
 // errRowTooLarge stops the reading of a CSV row over maxLineBytes.
 var errRowTooLarge = errors.New("row too large")
@@ -152,8 +157,8 @@ func csvColumns(header []string) (map[string]int, error) {
 			col[name] = i
 		}
 	}
-	if col["id"] < 0 || col["text"] < 0 {
-		return nil, fmt.Errorf("CSV header %q must name the columns id and text (and may name %s): %w",
+	if col["id"] < 0 || col["text"] < 0 && col["deleted"] < 0 {
+		return nil, fmt.Errorf("CSV header %q must name the columns id and text, or id and deleted (and may name %s): %w",
 			strings.Join(header, ","), strings.Join(csvFields[2:], ", "), post.ErrMissingField)
 	}
 	return col, nil
@@ -170,7 +175,7 @@ func csvPost(row []string, col map[string]int) (post.Post, error) {
 	}
 	p := post.Post{
 		ID: get("id"), Text: get("text"), Author: get("author"), Lang: get("lang"),
-		Source: get("source"), URL: get("url"),
+		Source: get("source"), URL: get("url"), Visibility: strings.TrimSpace(get("visibility")),
 		Tags: strings.FieldsFunc(get("hashtags"), func(r rune) bool { return r == ',' || unicode.IsSpace(r) }),
 	}
 	if v := strings.TrimSpace(get("created_at")); v != "" {
@@ -179,6 +184,23 @@ func csvPost(row []string, col map[string]int) (post.Post, error) {
 			return post.Post{}, err
 		}
 		p.CreatedAt = t
+	}
+	for _, f := range []struct {
+		name string
+		set  func(bool)
+	}{
+		{"deleted", func(b bool) { p.Deleted = b }},
+		{"indexable", func(b bool) { p.Indexable = &b }},
+	} {
+		v := strings.TrimSpace(get(f.name))
+		if v == "" {
+			continue
+		}
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return post.Post{}, fmt.Errorf("field %s: %q is not a boolean (true or false): %w", f.name, v, post.ErrInvalidValue)
+		}
+		f.set(b)
 	}
 	return p, nil
 }

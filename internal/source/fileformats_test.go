@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"tagpulse/internal/post"
 )
@@ -43,6 +44,14 @@ func TestFileFormats(t *testing.T) {
 		{"no-id-column.csv", []string{"missing_field@1"}, []string{`no-id-column.csv:1: CSV header "title,body" must name the columns id and text`}},
 		{"unclosed-quote.csv", []string{"q1", "invalid_value@3"}, []string{`extraneous or missing " in quoted-field`}},
 		{"bare-quote.csv", []string{"invalid_value@2", "r2"}, []string{`bare-quote.csv:2: CSV: extraneous or missing " in quoted-field`}},
+		// Tombstones, visibility and indexable: the source reads them; the
+		// runner publishes the tombstones and skips the posts that are not
+		// public. A visibility the format does not know is rejected.
+		{"signals.jsonl", []string{"s1", "s1", "s2", "s3", "s4", "invalid_value@6", "missing_field@7", "wrong_type@8"},
+			[]string{`signals.jsonl:6: field visibility: "friends" is none of`, "signals.jsonl:7: field id: missing field", "signals.jsonl:8: field deleted"}},
+		{"signals.json", []string{"s1", "s2"}, nil},
+		{"signals.csv", []string{"s1", "s1", "s2", "s3", "s4", "invalid_value@7"}, []string{`signals.csv:7: field indexable: "maybe" is not a boolean`}},
+		{"deletions.csv", []string{"d1", "d2"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -105,6 +114,56 @@ func TestFileFormatsFields(t *testing.T) {
 		if c.got != c.want {
 			t.Errorf("%s %s = %q, want %q", c.id, c.field, c.got, c.want)
 		}
+	}
+}
+
+// The signals of a post (a tombstone, its visibility, whether it may be
+// indexed) read alike from JSONL, JSON arrays and CSV.
+func TestFileFormatsSignals(t *testing.T) {
+	type signals struct {
+		deleted    bool
+		created    string // RFC 3339, "" when none
+		text       string
+		visibility string
+		indexable  string // "", "true", "false"
+	}
+	sig := func(p post.Post) signals {
+		s := signals{deleted: p.Deleted, text: p.Text, visibility: p.Visibility}
+		if !p.CreatedAt.IsZero() {
+			s.created = p.CreatedAt.UTC().Format(time.RFC3339)
+		}
+		if p.Indexable != nil {
+			s.indexable = fmt.Sprint(*p.Indexable)
+		}
+		return s
+	}
+	want := []signals{
+		{created: "2025-11-06T10:00:00Z", text: "A public post #OTAN"},
+		{deleted: true},
+		{deleted: true, created: "2025-11-06T09:00:00Z"},
+		{created: "2025-11-06T10:01:00Z", text: "An unlisted post #OTAN", visibility: "unlisted"},
+		{created: "2025-11-06T10:02:00Z", text: "Counted, not shown #OTAN", indexable: "false"},
+	}
+	for _, file := range []string{"signals.jsonl", "signals.csv"} {
+		t.Run(file, func(t *testing.T) {
+			f, err := NewFile([]string{filepath.Join("testdata", "formats", file)}, testOptions(t, nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []signals
+			for _, it := range pollCommit(t, f) {
+				if it.Err == nil {
+					s := sig(it.Post)
+					if s.deleted {
+						s.text = "" // not read: the runner drops it
+					}
+					got = append(got, s)
+				}
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("read\n%+v\nwant\n%+v", got, want)
+			}
+		})
 	}
 }
 

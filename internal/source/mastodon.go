@@ -63,8 +63,16 @@ type status struct {
 	CreatedAt time.Time `json:"created_at"`
 	Content   string    `json:"content"`
 	Language  string    `json:"language"`
-	Account   struct {
+	// Visibility is public, unlisted, private or direct (forks add
+	// narrower ones).
+	Visibility string `json:"visibility"`
+	Account    struct {
 		Acct string `json:"acct"`
+		// Indexable says the account opted in to having its public posts
+		// searched (Mastodon 4.2; absent before, and on other servers).
+		Indexable *bool `json:"indexable"`
+		// Noindex says the account opted out of search engines (4.0).
+		Noindex *bool `json:"noindex"`
 	} `json:"account"`
 	Reblog *status `json:"reblog"`
 	// Tags are the tags the instance linked in the status (their name,
@@ -81,7 +89,8 @@ func (m *Mastodon) Poll(ctx context.Context, emit Emit) (Result, error) {
 	// A status and a boost of it in one poll are one post: the second is
 	// a duplicate.
 	emitted := map[string]bool{}
-	next, wait, err := m.pages(ctx, last, func(it Item, id string) error {
+	next, wait, err := m.pages(ctx, last, func(it Item, ids statusIDs) error {
+		id := ids.timeline
 		it.Duplicate = id != "" && !idAfter(id, last) || emitted[it.Post.ID]
 		if it.Err == nil {
 			emitted[it.Post.ID] = true
@@ -100,10 +109,10 @@ func (m *Mastodon) Poll(ctx context.Context, emit Emit) (Result, error) {
 
 // pages reads the timeline after status id last (the newest page when
 // last is empty), up to mastodonMaxPages pages, and hands each status,
-// oldest first, to emit with its timeline id. It returns the newest id
-// seen, and how long the server asked to wait when its rate limit is used
-// up. The polling source and the streaming source's backfill share it.
-func (m *Mastodon) pages(ctx context.Context, last string, emit func(Item, string) error) (string, time.Duration, error) {
+// oldest first, to emit with its ids. It returns the newest id seen, and
+// how long the server asked to wait when its rate limit is used up. The
+// polling source and the streaming source's backfill share it.
+func (m *Mastodon) pages(ctx context.Context, last string, emit func(Item, statusIDs) error) (string, time.Duration, error) {
 	for page := 0; page < mastodonMaxPages; page++ {
 		resp, err := get(ctx, m.opt.Client, m.pageURL(last), http.Header{"Accept": {"application/json"}}, m.opt.MaxBodyBytes, m.opt.Now())
 		if err != nil {
@@ -123,11 +132,11 @@ func (m *Mastodon) pages(ctx context.Context, last string, emit func(Item, strin
 			if err := ctx.Err(); err != nil {
 				return "", 0, err
 			}
-			it, id := m.item(raw[i])
-			if idAfter(id, newest) {
-				newest = id
+			it, ids := m.item(raw[i])
+			if idAfter(ids.timeline, newest) {
+				newest = ids.timeline
 			}
-			if err := emit(it, id); err != nil {
+			if err := emit(it, ids); err != nil {
 				return "", 0, err
 			}
 		}
@@ -155,9 +164,16 @@ func (m *Mastodon) pageURL(minID string) string {
 	return u.String()
 }
 
-// item turns one status into an item; it also returns the status id (the
-// timeline's, even for a boost) for the cursor.
-func (m *Mastodon) item(raw json.RawMessage) (Item, string) {
+// statusIDs are the ids of a status in a timeline: the timeline's (a
+// boost's own, for a boost), which the cursor follows, and that of the
+// status counted (the boosted one, for a boost), which a delete event
+// names.
+type statusIDs struct {
+	timeline, status string
+}
+
+// item turns one status into an item, and returns its ids.
+func (m *Mastodon) item(raw json.RawMessage) (Item, statusIDs) {
 	var s status
 	if err := json.Unmarshal(raw, &s); err != nil {
 		var id struct {
@@ -166,23 +182,24 @@ func (m *Mastodon) item(raw json.RawMessage) (Item, string) {
 		_ = json.Unmarshal(raw, &id)
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) {
-			return Item{Err: fmt.Errorf("status %s: field %s: %w", id.ID, typeErr.Field, post.ErrWrongType)}, id.ID
+			return Item{Err: fmt.Errorf("status %s: field %s: %w", id.ID, typeErr.Field, post.ErrWrongType)}, statusIDs{timeline: id.ID}
 		}
-		return Item{Err: fmt.Errorf("status: %v: %w", err, post.ErrInvalidJSON)}, id.ID
+		return Item{Err: fmt.Errorf("status: %v: %w", err, post.ErrInvalidJSON)}, statusIDs{timeline: id.ID}
 	}
-	timelineID := s.ID
+	ids := statusIDs{timeline: s.ID}
 	// A boost carries the boosted status: count that post, under its own
-	// id, with its own text, tags and author, so a boost is not a second
-	// post.
+	// id, with its own text, tags, author and consent, so a boost is not
+	// a second post.
 	if s.Reblog != nil {
 		s = *s.Reblog
 	}
+	ids.status = s.ID
 	native := s.URI
 	if native == "" && s.ID != "" {
 		native = m.url.Scheme + "://" + m.url.Host + "/statuses/" + s.ID
 	}
 	if native == "" {
-		return Item{Err: fmt.Errorf("status without id or uri: %w", post.ErrMissingField)}, timelineID
+		return Item{Err: fmt.Errorf("status without id or uri: %w", post.ErrMissingField)}, ids
 	}
 	tags := make([]string, 0, len(s.Tags))
 	for _, t := range s.Tags {
@@ -192,16 +209,45 @@ func (m *Mastodon) item(raw json.RawMessage) (Item, string) {
 	if created.IsZero() {
 		created = m.opt.Now().UTC().Truncate(time.Second)
 	}
-	return Item{Post: post.Post{
-		ID:        post.ID(KindMastodon, native),
-		Text:      strings.TrimSpace(htmltext.ToText(s.Content)),
-		CreatedAt: created,
-		Source:    m.opt.Name,
-		Author:    s.Account.Acct,
-		URL:       s.URL,
-		Lang:      s.Language,
-		Tags:      platformTags(tags),
-	}}, timelineID
+	p := post.Post{
+		ID:         post.ID(KindMastodon, native),
+		Text:       strings.TrimSpace(htmltext.ToText(s.Content)),
+		CreatedAt:  created,
+		Source:     m.opt.Name,
+		Author:     s.Account.Acct,
+		URL:        s.URL,
+		Lang:       s.Language,
+		Tags:       platformTags(tags),
+		Visibility: mastodonVisibility(s.Visibility),
+	}
+	if !mastodonIndexable(s) {
+		p.Indexable = new(bool)
+	}
+	return Item{Post: p}, ids
+}
+
+// mastodonVisibility is a status's visibility as a post gives it: ""
+// (public) for public or none, Mastodon's other three as they are, and
+// private for any other value: forks' extra scopes (local-only,
+// circles) are narrower than public, and trends count only public posts.
+func mastodonVisibility(v string) string {
+	switch v {
+	case "", post.VisibilityPublic:
+		return ""
+	case post.VisibilityUnlisted, post.VisibilityPrivate, post.VisibilityDirect:
+		return v
+	}
+	return post.VisibilityPrivate
+}
+
+// mastodonIndexable reports whether the author of s allows its text and
+// name to be stored and shown: only when the account says indexable true
+// and has not opted out of search engines (noindex). Indexing is opt-in on
+// Mastodon: an account without the attribute (servers before 4.2, other
+// software) is not indexable, as Mastodon itself takes a remote actor
+// without it.
+func mastodonIndexable(s status) bool {
+	return s.Account.Indexable != nil && *s.Account.Indexable && (s.Account.Noindex == nil || !*s.Account.Noindex)
 }
 
 // idAfter reports whether Mastodon id a is newer than b. Ids are decimal

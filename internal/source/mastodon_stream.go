@@ -2,6 +2,7 @@ package source
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -9,13 +10,75 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"tagpulse/internal/post"
 )
 
-// mastodonStreamCursor is the last status id seen (for the backfill) and
-// the ids of the posts published last.
+// mastodonStreamCursor is the last status id seen (for the backfill), the
+// ids of the posts published last, and the posts of the statuses read
+// last, for their delete events.
 type mastodonStreamCursor struct {
 	LastID string   `json:"last_id,omitempty"`
 	Recent []string `json:"recent_ids,omitempty"`
+	// Statuses are the newest statusIndexSaved of the index, oldest
+	// first: a slice of the index's array, which is never written below
+	// its length, so a cursor handed to another goroutine stays as it
+	// was.
+	Statuses []statusRef `json:"statuses,omitempty"`
+}
+
+// Bounds of the statuses a stream remembers the posts of.
+const (
+	// statusIndexKept is how many the index holds in memory.
+	statusIndexKept = 10000
+	// statusIndexSaved is how many the cursor keeps across restarts.
+	statusIndexSaved = 1000
+)
+
+// statusRef is a status read from the stream: its id on the instance
+// streamed, which a delete event names, and the post it was published as.
+type statusRef struct {
+	Status    string    `json:"status"`
+	Post      string    `json:"post"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// statusIndex maps the statuses a stream read to their posts, so that a
+// delete event, which gives only the status id, becomes the tombstone of
+// the post. Only the goroutine of the connection holds it
+// (MastodonStream.index hands it from one connection to the next).
+type statusIndex struct {
+	posts map[string]statusRef // by status id
+	refs  []statusRef          // in the order read, newest last; appended to only
+}
+
+// add records a status and its post, unless it is known already; it keeps
+// the newest statusIndexKept.
+func (x *statusIndex) add(r statusRef) {
+	if x.posts == nil {
+		x.posts = map[string]statusRef{}
+	}
+	if old, ok := x.posts[r.Status]; ok && old.Post == r.Post {
+		return
+	}
+	x.posts[r.Status] = r
+	if len(x.refs) >= 2*statusIndexKept {
+		// A new array: the old one stays as the cursors sent hold it.
+		drop := len(x.refs) - statusIndexKept
+		for _, old := range x.refs[:drop] {
+			if x.posts[old.Status] == old {
+				delete(x.posts, old.Status)
+			}
+		}
+		x.refs = append(make([]statusRef, 0, 2*statusIndexKept), x.refs[drop:]...)
+	}
+	x.refs = append(x.refs, r)
+}
+
+// saved returns the newest statusIndexSaved refs, for the cursor.
+func (x *statusIndex) saved() []statusRef {
+	refs := x.refs[max(len(x.refs)-statusIndexSaved, 0):]
+	return refs[:len(refs):len(refs)]
 }
 
 func (c mastodonStreamCursor) recentIDs() []string { return c.Recent }
@@ -30,7 +93,10 @@ func (c mastodonStreamCursor) withRecentIDs(ids []string) mastodonStreamCursor {
 // one poll of the timeline since the last status id seen (the polling
 // source's code): nothing that came while disconnected is lost, and what
 // both bring is published once (the cursor's recent ids). Statuses are
-// made into posts as the polling source makes them.
+// made into posts as the polling source makes them. A "delete" event of a
+// status read before (one of the last statusIndexKept; statusIndexSaved
+// across restarts) is published as the tombstone of its post; one of a
+// status never read is skipped (SkipDelete).
 type MastodonStream struct {
 	stream[mastodonStreamCursor]
 	streamURL string
@@ -39,6 +105,9 @@ type MastodonStream struct {
 	// idle is how long the stream may be silent, heartbeats included,
 	// before it is taken for dead (streamIdle; shorter in tests).
 	idle time.Duration
+	// index holds the statusIndex while no connection does: a connection
+	// takes it, and puts it back when it ends.
+	index chan *statusIndex
 }
 
 // NewMastodonStream returns the timeline at rawURL, given as a timeline
@@ -65,7 +134,8 @@ func NewMastodonStream(rawURL string, opt Options) (*MastodonStream, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &MastodonStream{streamURL: streamURL.String(), timeline: tl, client: streamClient(opt.Client), idle: streamIdle}
+	m := &MastodonStream{streamURL: streamURL.String(), timeline: tl, client: streamClient(opt.Client), idle: streamIdle, index: make(chan *statusIndex, 1)}
+	m.index <- &statusIndex{}
 	m.stream = stream[mastodonStreamCursor]{opt: opt, window: opt.Window, cursor: c, connect: m.connect, buffer: streamBuffer}
 	return m, nil
 }
@@ -167,11 +237,22 @@ func (m *MastodonStream) connect(ctx context.Context, from mastodonStreamCursor,
 		return fetchErr(ReasonHTTPStatus, "connecting to %s: HTTP %d", redact(req), resp.StatusCode)
 	}
 
+	index := <-m.index
+	defer func() { m.index <- index }()
+	if len(index.refs) == 0 {
+		for _, r := range from.Statuses {
+			index.add(r)
+		}
+	}
 	cur := from
 	var idle *time.Timer // set once the events are read
-	msg := func(it Item, id string) error {
-		if idAfter(id, cur.LastID) {
-			cur.LastID = id
+	msg := func(it Item, ids statusIDs) error {
+		if idAfter(ids.timeline, cur.LastID) {
+			cur.LastID = ids.timeline
+		}
+		if it.Err == nil && ids.status != "" && !it.Post.Deleted {
+			index.add(statusRef{Status: ids.status, Post: it.Post.ID, CreatedAt: it.Post.CreatedAt})
+			cur.Statuses = index.saved()
 		}
 		if idle != nil {
 			// Waiting for a slow consumer is not silence.
@@ -215,11 +296,33 @@ func (m *MastodonStream) connect(ctx context.Context, from mastodonStreamCursor,
 				return err
 			}
 		case "delete":
-			m.opt.Metrics.skip(m.opt.Name, SkipDelete)
+			ref, ok := index.posts[deletedStatus(ev.Data)]
+			if !ok {
+				// A status this source never read (older than the index,
+				// or never in the timeline): there is no post to delete.
+				m.opt.Metrics.skip(m.opt.Name, SkipDelete)
+				continue
+			}
+			t := post.Tombstone(ref.Post, ref.CreatedAt)
+			t.Source = m.opt.Name
+			if err := msg(Item{Post: t}, statusIDs{}); err != nil {
+				return err
+			}
 		case "status.update":
 			m.opt.Metrics.skip(m.opt.Name, SkipUpdate)
 		default:
 			m.opt.Metrics.skip(m.opt.Name, SkipOther)
 		}
 	}
+}
+
+// deletedStatus returns the status id of a delete event's payload: the
+// id, bare as Mastodon sends it, or as a JSON string.
+func deletedStatus(data []byte) string {
+	id := strings.TrimSpace(string(data))
+	var s string
+	if json.Unmarshal([]byte(id), &s) == nil {
+		return s
+	}
+	return id
 }

@@ -98,6 +98,7 @@ func (f *fakeStreaming) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	i := f.conns
 	f.conns++
+	scripts := f.scripts
 	f.mu.Unlock()
 	if r.URL.Query().Get("tag") != "otan" {
 		http.Error(w, "no tag", http.StatusBadRequest)
@@ -105,11 +106,11 @@ func (f *fakeStreaming) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.WriteHeader(http.StatusOK)
-	if i < len(f.scripts) {
-		_, _ = io.WriteString(w, f.scripts[i])
+	if i < len(scripts) {
+		_, _ = io.WriteString(w, scripts[i])
 	}
 	w.(http.Flusher).Flush()
-	if i >= len(f.scripts)-1 {
+	if i >= len(scripts)-1 {
 		<-r.Context().Done()
 	}
 }
@@ -133,7 +134,8 @@ func TestMastodonStream(t *testing.T) {
 			":thump\n\n" +
 				"event: update\ndata: " + statusJSON("bob", "110000000000000003", "three again") + "\n\n" + // also backfilled
 				"event: update\ndata: " + statusJSON("ann", "110000000000000004", "four #otan") + "\n\n" +
-				"event: delete\ndata: 110000000000000001\n\n" +
+				"event: delete\ndata: 110000000000000001\n\n" + // backfilled: a tombstone
+				"event: delete\ndata: \"110000000000000999\"\n\n" + // never read: skipped
 				"event: status.update\ndata: " + statusJSON("ann", "110000000000000004", "four, edited") + "\n\n" +
 				"event: notification\ndata: {}\n\n" +
 				"event: update\ndata: {\"id\":\"110000000000000009\",\"content\":\n\n",
@@ -149,18 +151,19 @@ func TestMastodonStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	// 3 backfilled, 2 updates and a malformed one, 1 backfilled after
-	// the drop, 1 update.
-	items, errs := drain(context.Background(), t, s, 3+3+1+1, true)
+	// 3 backfilled, 2 updates, a delete and a malformed update, 1
+	// backfilled after the drop, 1 update.
+	items, errs := drain(context.Background(), t, s, 3+4+1+1, true)
 	want := []string{
 		"mastodon:https://social.example/users/ann/statuses/110000000000000001",
 		"mastodon:https://social.example/users/ann/statuses/110000000000000002",
 		"mastodon:https://social.example/users/bob/statuses/110000000000000003",
 		"mastodon:https://social.example/users/ann/statuses/110000000000000004",
+		"deleted mastodon:https://social.example/users/ann/statuses/110000000000000001",
 		"mastodon:https://social.example/users/ann/statuses/110000000000000005",
 		"mastodon:https://social.example/users/ann/statuses/110000000000000006",
 	}
-	if got := published(items); !slices.Equal(got, want) {
+	if got := publishedKeys(items); !slices.Equal(got, want) {
 		t.Errorf("published\n%v\nwant\n%v", got, want)
 	}
 	if len(errs) != 1 {
@@ -176,6 +179,9 @@ func TestMastodonStream(t *testing.T) {
 		if got := testutil.ToFloat64(m.skipped.WithLabelValues("mastodon-stream-1", kind)); got != n {
 			t.Errorf("skipped %s: %v, want %v", kind, got, n)
 		}
+	}
+	if tomb := items[5].Post; !tomb.CreatedAt.Equal(time.Date(2025, 11, 6, 10, 1, 0, 0, time.UTC)) || tomb.Source != "mastodon-stream-1" || tomb.Text != "" {
+		t.Errorf("tombstone %+v: want the post's created_at and the source's name, no text", tomb)
 	}
 	if tags := items[4].Post.Tags; !slices.Equal(tags, []string{"otan"}) {
 		t.Errorf("streamed status tags %q, want [otan]", tags)
@@ -197,5 +203,96 @@ func TestMastodonStreamSilent(t *testing.T) {
 	err = pollUntilError(t, s, 5*time.Second)
 	if FetchReason(err) != ReasonTimeout || !errors.Is(err, errStreamIdle) {
 		t.Errorf("err %v, want a timeout for the silent stream", err)
+	}
+}
+
+// publishedKeys returns what would be published: the post ids, and
+// "deleted ID" for tombstones.
+func publishedKeys(items []Item) []string {
+	var out []string
+	for _, it := range items {
+		if it.Err == nil && !it.Duplicate {
+			out = append(out, recentKey(it.Post))
+		}
+	}
+	return out
+}
+
+// A delete event becomes the tombstone of the post of a status the
+// stream read, whether live, in a backfill, or before a restart (the
+// cursor keeps the newest statuses); the delete of a boost, or of a
+// status never read, is skipped and counted.
+func TestMastodonStreamDeletes(t *testing.T) {
+	orig := `{"id":"201","uri":"https://social.example/users/ann/statuses/201","created_at":"2025-11-06T10:00:00Z","content":"<p>#otan</p>","account":{"acct":"ann"}}`
+	boost := `{"id":"202","uri":"https://social.example/users/bob/statuses/202/activity","created_at":"2025-11-06T10:05:00Z","content":"","account":{"acct":"bob"},"reblog":` + orig + `}`
+	page := []byte("[" + statusJSON("cat", "200", "before the restart #otan") + "]")
+	state, err := OpenState(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One server for both runs: the cursor is kept by URL.
+	f := &fakeStreaming{fakeTimeline: fakeTimeline{pages: map[string][]byte{"": page}}}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	run := func(script string, n int) []string {
+		t.Helper()
+		f.mu.Lock()
+		f.scripts = append(f.scripts, script) // the next connection's, kept open
+		f.mu.Unlock()
+		opt, m := streamOptions(t, state)
+		s, err := NewMastodonStream(srv.URL+"/api/v1/timelines/tag/otan", opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		items, _ := drain(context.Background(), t, s, n, true)
+		out := publishedKeys(items)
+		skipped := func() float64 { return testutil.ToFloat64(m.skipped.WithLabelValues(opt.Name, SkipDelete)) }
+		for deadline := time.Now().Add(time.Second); skipped() < 2 && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond) // the last events are read after the last item
+		}
+		return append(out, fmt.Sprintf("skipped %v", skipped()))
+	}
+	// The backfill brings status 200; the stream a boost of 201.
+	first := run("event: update\ndata: "+boost+"\n\n"+
+		"event: delete\ndata: 202\n\n"+ // the boost: not a post of its own
+		"event: delete\ndata: 777\n\n"+ // never read
+		"event: delete\ndata: 201\n\n", // the boosted status
+		3)
+	want := []string{
+		"mastodon:https://social.example/users/cat/statuses/200",
+		"mastodon:https://social.example/users/ann/statuses/201",
+		"deleted mastodon:https://social.example/users/ann/statuses/201",
+		"skipped 2",
+	}
+	if !slices.Equal(first, want) {
+		t.Errorf("first run %q\nwant %q", first, want)
+	}
+	// After a restart, the cursor still knows status 200.
+	second := run("event: delete\ndata: 200\n\nevent: delete\ndata: 201\n\n", 2)
+	want = []string{
+		"deleted mastodon:https://social.example/users/cat/statuses/200",
+		"skipped 0",
+	}
+	if !slices.Equal(second, want) {
+		t.Errorf("after a restart %q\nwant %q (the second delete of 201 is a duplicate)", second, want)
+	}
+}
+
+func TestStatusIndexBounds(t *testing.T) {
+	var x statusIndex
+	for i := range 3 * statusIndexKept {
+		x.add(statusRef{Status: fmt.Sprint(i), Post: fmt.Sprintf("p%d", i)})
+	}
+	saved := x.saved()
+	x.add(statusRef{Status: "new", Post: "pnew"})
+	if _, ok := x.posts["0"]; ok || len(x.posts) > 2*statusIndexKept || len(x.refs) > 2*statusIndexKept {
+		t.Errorf("%d statuses, %d refs: want the oldest dropped, at most %d", len(x.posts), len(x.refs), 2*statusIndexKept)
+	}
+	if r, ok := x.posts[fmt.Sprint(3*statusIndexKept-1)]; !ok || r.Post != fmt.Sprintf("p%d", 3*statusIndexKept-1) {
+		t.Errorf("the newest status before the last is not known")
+	}
+	if len(saved) != statusIndexSaved || saved[len(saved)-1].Status != fmt.Sprint(3*statusIndexKept-1) || cap(saved) != len(saved) {
+		t.Errorf("saved %d refs ending with %q (cap %d): want the newest %d, closed to appends", len(saved), saved[len(saved)-1].Status, cap(saved), statusIndexSaved)
 	}
 }

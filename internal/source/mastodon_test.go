@@ -213,3 +213,42 @@ func TestMastodonBoostInSamePoll(t *testing.T) {
 		t.Errorf("items %+v: want the status, then its boost as a duplicate of it", items)
 	}
 }
+
+// A status's visibility and its account's consent reach the post: the
+// runner skips what is not public; a post whose author has not opted in
+// to indexing (indexable true, noindex not true) is marked so.
+func TestMastodonConsent(t *testing.T) {
+	srv := httptest.NewServer(&fakeTimeline{pages: map[string][]byte{"": readTestdata(t, "mastodon-signals.json")}})
+	defer srv.Close()
+	m, err := NewMastodon(srv.URL+"/api/v1/timelines/tag/otan", testOptions(t, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, it := range pollCommit(t, m) {
+		if it.Err != nil {
+			t.Fatalf("item error %v", it.Err)
+		}
+		got[it.Post.Author] = fmt.Sprintf("visibility=%q indexable=%v", it.Post.Visibility, it.Post.AllowsIndexing())
+	}
+	tests := []struct{ author, want string }{
+		{"abe", `visibility="" indexable=true`},
+		{"ann", `visibility="" indexable=false`},
+		{"bob", `visibility="" indexable=false`},             // noindex
+		{"cat", `visibility="unlisted" indexable=true`},      // skipped by the runner
+		{"dan", `visibility="private" indexable=true`},       // skipped by the runner
+		{"eve", `visibility="direct" indexable=true`},        // skipped by the runner
+		{"fay", `visibility="private" indexable=true`},       // a fork's scope: not public
+		{"hal@old.example", `visibility="" indexable=false`}, // boosted: its own author's consent, none given
+	}
+	for _, tt := range tests {
+		t.Run(tt.author, func(t *testing.T) {
+			if got[tt.author] != tt.want {
+				t.Errorf("%s: %s, want %s", tt.author, got[tt.author], tt.want)
+			}
+		})
+	}
+	if len(got) != len(tests) {
+		t.Errorf("posts of %d authors, want %d: %v", len(got), len(tests), got)
+	}
+}

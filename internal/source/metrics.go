@@ -31,7 +31,7 @@ func newWebhookMetrics(reg prometheus.Registerer) *webhookMetrics {
 // Kinds of stream events that are read but publish no post, as
 // tagpulse_ingest_source_events_skipped_total labels them.
 const (
-	SkipDelete   = "delete"   // a post deleted
+	SkipDelete   = "delete"   // a delete of a post the source never read: no tombstone can be made
 	SkipUpdate   = "update"   // a post edited: it was counted when created
 	SkipIdentity = "identity" // a Bluesky identity event (handle change)
 	SkipAccount  = "account"  // a Bluesky account event (status change)
@@ -55,7 +55,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return &Metrics{
 		skipped: promauto.With(reg).NewCounterVec(prometheus.CounterOpts{
 			Name: "tagpulse_ingest_source_events_skipped_total",
-			Help: "Events of a stream read but not published as posts, by kind: delete, update, identity, account, filtered, empty, other.",
+			Help: "Events of a stream read but neither published as posts nor as tombstones, by kind: delete (of a post never read), update, identity, account, filtered, empty, other.",
 		}, []string{"source", "kind"}),
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"slices"
 	"time"
+
+	"tagpulse/internal/post"
 )
 
 // Streaming sources (Bluesky's Jetstream, Mastodon's streaming API) hold a
@@ -175,7 +177,7 @@ func (s *stream[C]) Poll(ctx context.Context, emit Emit) (Result, error) {
 			continue
 		}
 		it := *m.item
-		if id := it.Post.ID; it.Err == nil && id != "" {
+		if id := recentKey(it.Post); it.Err == nil && it.Post.ID != "" {
 			it.Duplicate = seen[id]
 			if !seen[id] {
 				seen[id] = true
@@ -198,6 +200,16 @@ func (s *stream[C]) Poll(ctx context.Context, emit Emit) (Result, error) {
 		s.pending = false
 		return nil
 	}}, nil
+}
+
+// recentKey is what a stream's recent ids hold of a post: its id, or for a
+// tombstone its id marked as one, so that a post and its deletion, read in
+// a row, are both published, and each only once.
+func recentKey(p post.Post) string {
+	if p.Deleted {
+		return "deleted " + p.ID
+	}
+	return p.ID
 }
 
 // Close ends the connection, if any.

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -24,13 +25,22 @@ import (
 // DefaultWebhookMaxBody bounds one webhook request body.
 const DefaultWebhookMaxBody = 1 << 20
 
-// WebhookPath is where the webhook accepts posts.
+// WebhookPath is where the webhook accepts posts (POST), and under which
+// it deletes one (DELETE WebhookPath/ID).
 const WebhookPath = "/v1/posts"
 
 // Deliver publishes a webhook request's items, all or none. It returns an
 // error wrapping one of post's reason errors when an item is invalid
-// (nothing is published then), any other error when publishing failed.
-type Deliver func(ctx context.Context, items []Item) error
+// (nothing is published then), any other error when publishing failed,
+// and the valid posts it deliberately did not publish.
+type Deliver func(ctx context.Context, items []Item) ([]Skipped, error)
+
+// Skipped is a valid post that was not published, and why: it is not
+// public, or its account or instance is excluded (ingest.SkipReasons).
+type Skipped struct {
+	ID     string `json:"id"`
+	Reason string `json:"reason"`
+}
 
 // WebhookConfig configures the webhook.
 type WebhookConfig struct {
@@ -51,7 +61,9 @@ type WebhookConfig struct {
 }
 
 // Webhook accepts posts pushed to POST /v1/posts, one JSON object or an
-// array of them, and answers 202 only once Deliver has published them.
+// array of them (tombstones, {"id":…,"deleted":true}, included), and
+// deletions as DELETE /v1/posts/ID, and answers 202 only once Deliver has
+// published them.
 type Webhook struct {
 	cfg     WebhookConfig
 	token   [sha256.Size]byte
@@ -91,11 +103,18 @@ func NewWebhook(cfg WebhookConfig, deliver Deliver, reg prometheus.Registerer, l
 	}, nil
 }
 
-// Handler returns a mux serving the webhook at WebhookPath.
+// Handler returns the handler of the webhook: WebhookPath and the paths
+// under it; any other path is not found. It routes on the escaped path
+// itself, not through http.ServeMux, which would redirect a post id
+// holding "//" (a URL) to another path.
 func (w *Webhook) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle(WebhookPath, w)
-	return mux
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if p := r.URL.EscapedPath(); p == WebhookPath || strings.HasPrefix(p, WebhookPath+"/") {
+			w.ServeHTTP(rw, r)
+			return
+		}
+		http.NotFound(rw, r)
+	})
 }
 
 // ServeHTTP implements http.Handler. The rate limit comes first, so a
@@ -104,73 +123,144 @@ func (w *Webhook) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	if ok, wait := w.limiter.allow(r); !ok {
 		secs := retryAfterSeconds(wait)
 		rw.Header().Set("Retry-After", strconv.Itoa(secs))
-		w.respond(rw, http.StatusTooManyRequests, errorBody{fmt.Sprintf("rate limit exceeded: retry after %d s", secs)})
+		w.respond(rw, webhookAnswer{http.StatusTooManyRequests, errorBody{fmt.Sprintf("rate limit exceeded: retry after %d s", secs)}, ""})
 		return
 	}
-	code, body := w.serve(r)
-	w.respond(rw, code, body)
+	if rest, ok := strings.CutPrefix(r.URL.EscapedPath(), WebhookPath+"/"); ok {
+		w.respond(rw, w.serveDelete(r, rest))
+		return
+	}
+	w.respond(rw, w.serve(r))
 }
 
-func (w *Webhook) respond(rw http.ResponseWriter, code int, body any) {
-	w.m.requests.WithLabelValues(strconv.Itoa(code)).Inc()
+// webhookAnswer is what the webhook answers: a status, a JSON body and, for
+// 405, the method the path allows.
+type webhookAnswer struct {
+	code  int
+	body  any
+	allow string
+}
+
+func (w *Webhook) respond(rw http.ResponseWriter, resp webhookAnswer) {
+	w.m.requests.WithLabelValues(strconv.Itoa(resp.code)).Inc()
 	rw.Header().Set("Content-Type", "application/json")
 	rw.Header().Set("Cache-Control", "no-store")
-	switch code {
+	switch resp.code {
 	case http.StatusUnauthorized:
 		rw.Header().Set("WWW-Authenticate", `Bearer realm="tagpulse"`)
 	case http.StatusMethodNotAllowed:
-		rw.Header().Set("Allow", http.MethodPost)
+		rw.Header().Set("Allow", resp.allow)
 	}
-	rw.WriteHeader(code)
-	_ = json.NewEncoder(rw).Encode(body)
+	rw.WriteHeader(resp.code)
+	_ = json.NewEncoder(rw).Encode(resp.body)
+}
+
+func fail(code int, format string, args ...any) webhookAnswer {
+	return webhookAnswer{code: code, body: errorBody{fmt.Sprintf(format, args...)}}
 }
 
 type errorBody struct {
 	Error string `json:"error"`
 }
 
+// acceptedBody answers 202: the ids published (posts and tombstones), and
+// the valid posts that were not, with their reason.
 type acceptedBody struct {
-	Accepted int      `json:"accepted"`
-	IDs      []string `json:"ids"`
+	Accepted int       `json:"accepted"`
+	IDs      []string  `json:"ids"`
+	Skipped  []Skipped `json:"skipped,omitempty"`
 }
 
-func (w *Webhook) serve(r *http.Request) (int, any) {
+func (w *Webhook) serve(r *http.Request) webhookAnswer {
 	if r.Method != http.MethodPost {
-		return http.StatusMethodNotAllowed, errorBody{"method not allowed: use POST"}
+		return webhookAnswer{http.StatusMethodNotAllowed, errorBody{"method not allowed: POST posts to " + WebhookPath + ", DELETE one at " + WebhookPath + "/ID"}, http.MethodPost}
 	}
 	if !w.authorized(r.Header.Get("Authorization")) {
-		return http.StatusUnauthorized, errorBody{"missing or wrong bearer token"}
+		return fail(http.StatusUnauthorized, "missing or wrong bearer token")
 	}
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/json" {
-		return http.StatusUnsupportedMediaType, errorBody{"content type must be application/json"}
+		return fail(http.StatusUnsupportedMediaType, "content type must be application/json")
 	}
 	if r.ContentLength > w.cfg.MaxBodyBytes {
-		return http.StatusRequestEntityTooLarge, errorBody{fmt.Sprintf("body over %d bytes", w.cfg.MaxBodyBytes)}
+		return fail(http.StatusRequestEntityTooLarge, "body over %d bytes", w.cfg.MaxBodyBytes)
 	}
 	data, err := io.ReadAll(io.LimitReader(r.Body, w.cfg.MaxBodyBytes+1))
 	if err != nil {
-		return http.StatusBadRequest, errorBody{"reading body: " + err.Error()}
+		return fail(http.StatusBadRequest, "reading body: %v", err)
 	}
 	if int64(len(data)) > w.cfg.MaxBodyBytes {
-		return http.StatusRequestEntityTooLarge, errorBody{fmt.Sprintf("body over %d bytes", w.cfg.MaxBodyBytes)}
+		return fail(http.StatusRequestEntityTooLarge, "body over %d bytes", w.cfg.MaxBodyBytes)
 	}
-	items := w.decode(data)
-	// The client is told 202 only once Kafka holds the posts. Publishing
-	// goes on when the client hangs up or the server shuts down, so a post
-	// is either acknowledged and stored, or not acknowledged.
-	if err := w.deliver(context.WithoutCancel(r.Context()), items); err != nil {
+	return w.publish(r.Context(), w.decode(data))
+}
+
+// serveDelete serves DELETE /v1/posts/ID (rawID is the escaped ID): the
+// tombstone of that post, with the post's created_at when the query gives
+// it (?created_at=RFC 3339). The id is the post's, percent-encoded as a
+// path segment; slashes may be left as they are.
+func (w *Webhook) serveDelete(r *http.Request, rawID string) webhookAnswer {
+	if r.Method != http.MethodDelete {
+		return webhookAnswer{http.StatusMethodNotAllowed, errorBody{"method not allowed: DELETE " + WebhookPath + "/ID deletes a post; POST posts to " + WebhookPath}, http.MethodDelete}
+	}
+	if !w.authorized(r.Header.Get("Authorization")) {
+		return fail(http.StatusUnauthorized, "missing or wrong bearer token")
+	}
+	if r.ContentLength > 0 {
+		return fail(http.StatusBadRequest, "DELETE takes no body: the post id is in the path: %v", post.ErrInvalidValue)
+	}
+	if len(rawID) > 3*post.MaxIDBytes { // a percent escape is 3 bytes
+		return fail(http.StatusBadRequest, "field id: over %d bytes: %v", post.MaxIDBytes, post.ErrTooLarge)
+	}
+	id, err := url.PathUnescape(rawID)
+	if err != nil {
+		return fail(http.StatusBadRequest, "field id: not a percent-encoded path segment: %v", post.ErrInvalidValue)
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return fail(http.StatusBadRequest, "query: %v: %v", err, post.ErrInvalidValue)
+	}
+	for k := range q {
+		if k != "created_at" {
+			return fail(http.StatusBadRequest, "query parameter %q: only created_at (the post's own, RFC 3339) is read: %v", k, post.ErrInvalidValue)
+		}
+	}
+	var created time.Time
+	if v := q.Get("created_at"); v != "" {
+		if created, err = post.ParseCreatedAt(v); err != nil {
+			return fail(http.StatusBadRequest, "%v", err)
+		}
+	}
+	t := post.Tombstone(id, created)
+	t.Source = KindWebhook
+	// Not ValidUTF8: the runner checks the id.
+	return w.publish(r.Context(), []Item{{Post: t}})
+}
+
+// publish delivers a request's items and says how it went. The client is
+// told 202 only once Kafka holds the posts. Publishing goes on when the
+// client hangs up or the server shuts down, so a post is either
+// acknowledged and stored, or not acknowledged.
+func (w *Webhook) publish(ctx context.Context, items []Item) webhookAnswer {
+	skipped, err := w.deliver(context.WithoutCancel(ctx), items)
+	if err != nil {
 		if post.Reason(err) != "other" {
-			return http.StatusBadRequest, errorBody{err.Error()}
+			return fail(http.StatusBadRequest, "%s", err)
 		}
 		w.log.Error("webhook posts not published", "err", err)
-		return http.StatusServiceUnavailable, errorBody{"posts not published, retry later"}
+		return fail(http.StatusServiceUnavailable, "posts not published, retry later")
 	}
-	ids := make([]string, len(items))
-	for i, it := range items {
-		ids[i] = it.Post.ID
+	notPublished := make(map[string]bool, len(skipped))
+	for _, s := range skipped {
+		notPublished[s.ID] = true
 	}
-	return http.StatusAccepted, acceptedBody{Accepted: len(items), IDs: ids}
+	ids := make([]string, 0, len(items))
+	for _, it := range items {
+		if !notPublished[it.Post.ID] {
+			ids = append(ids, it.Post.ID)
+		}
+	}
+	return webhookAnswer{code: http.StatusAccepted, body: acceptedBody{Accepted: len(ids), IDs: ids, Skipped: skipped}}
 }
 
 func (w *Webhook) authorized(header string) bool {

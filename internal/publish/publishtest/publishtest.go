@@ -20,7 +20,10 @@ import (
 type Message struct {
 	Key       string
 	Partition int
+	Offset    int64
 	Value     post.Message
+	// Raw is the value as Kafka holds it.
+	Raw []byte
 }
 
 // ReadAll returns every message of cfg.Topic, partition by partition, up to
@@ -66,7 +69,7 @@ func ReadAll(t testing.TB, cfg *kafkaclient.Config) []Message {
 				r.Close()
 				t.Fatalf("message %s/%d@%d does not decode: %v", cfg.Topic, m.Partition, m.Offset, err)
 			}
-			out = append(out, Message{Key: string(m.Key), Partition: m.Partition, Value: v})
+			out = append(out, Message{Key: string(m.Key), Partition: m.Partition, Offset: m.Offset, Value: v, Raw: m.Value})
 			if m.Offset+1 >= logs[p].End {
 				break
 			}
