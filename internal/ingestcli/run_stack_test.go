@@ -180,7 +180,7 @@ func TestRunOnceMastodon(t *testing.T) {
 	}
 	want := map[string]string{
 		"mastodon:https://social.example/users/ann/statuses/2": "ann@social.example rearmement,otan",
-		"mastodon:https://social.example/users/bob/statuses/1": "bob nato",
+		"mastodon:https://social.example/users/bob/statuses/1": "bob@social.example nato",
 	}
 	if !maps.Equal(got, want) {
 		t.Errorf("published\n got %v\nwant %v", got, want)

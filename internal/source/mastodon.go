@@ -73,6 +73,9 @@ type status struct {
 		Indexable *bool `json:"indexable"`
 		// Noindex says the account opted out of search engines (4.0).
 		Noindex *bool `json:"noindex"`
+		// Bot says the account is automated: its posts count nowhere
+		// (docs/trends.md, "Floods and bots").
+		Bot bool `json:"bot"`
 	} `json:"account"`
 	Reblog *status `json:"reblog"`
 	// Tags are the tags the instance linked in the status (their name,
@@ -214,11 +217,12 @@ func (m *Mastodon) item(raw json.RawMessage) (Item, statusIDs) {
 		Text:       strings.TrimSpace(htmltext.ToText(s.Content)),
 		CreatedAt:  created,
 		Source:     m.opt.Name,
-		Author:     s.Account.Acct,
+		Author:     mastodonAuthor(s),
 		URL:        s.URL,
 		Lang:       s.Language,
 		Tags:       platformTags(tags),
 		Visibility: mastodonVisibility(s.Visibility),
+		Bot:        s.Account.Bot,
 	}
 	if !mastodonIndexable(s) {
 		p.Indexable = new(bool)
@@ -238,6 +242,21 @@ func mastodonVisibility(v string) string {
 		return v
 	}
 	return post.VisibilityPrivate
+}
+
+// mastodonAuthor is the author of s as user@instance: Mastodon gives a
+// local account's acct without its instance, which is then the host of
+// the status's URL. The instance is what trending's top-instance share
+// counts by (docs/trends.md, "Floods and bots").
+func mastodonAuthor(s status) string {
+	acct := s.Account.Acct
+	if acct == "" || strings.Contains(acct, "@") {
+		return acct
+	}
+	if u, err := url.Parse(s.URL); err == nil && u.Hostname() != "" {
+		return acct + "@" + u.Hostname()
+	}
+	return acct
 }
 
 // mastodonIndexable reports whether the author of s allows its text and

@@ -90,7 +90,7 @@ func TestMastodon(t *testing.T) {
 	if !errors.Is(second[0].Err, post.ErrWrongType) {
 		t.Errorf("status with numeric content: err %v, want wrong type", second[0].Err)
 	}
-	if b := second[1].Post; b.ID != wantIDs[1] || b.Text != "Second #nato & #NIF2025" || b.Author != "ann" || !slices.Equal(b.Tags, []string{"nato", "nif2025"}) {
+	if b := second[1].Post; b.ID != wantIDs[1] || b.Text != "Second #nato & #NIF2025" || b.Author != "ann@social.example" || !slices.Equal(b.Tags, []string{"nato", "nif2025"}) {
 		t.Errorf("boost: got %+v, want the boosted post under its own id %s, with its author and tags", second[1].Post, wantIDs[1])
 	}
 	third := pollCommit(t, newSource())
@@ -216,7 +216,8 @@ func TestMastodonBoostInSamePoll(t *testing.T) {
 
 // A status's visibility and its account's consent reach the post: the
 // runner skips what is not public; a post whose author has not opted in
-// to indexing (indexable true, noindex not true) is marked so.
+// to indexing (indexable true, noindex not true) is marked so, and so is
+// a bot's.
 func TestMastodonConsent(t *testing.T) {
 	srv := httptest.NewServer(&fakeTimeline{pages: map[string][]byte{"": readTestdata(t, "mastodon-signals.json")}})
 	defer srv.Close()
@@ -230,9 +231,12 @@ func TestMastodonConsent(t *testing.T) {
 			t.Fatalf("item error %v", it.Err)
 		}
 		got[it.Post.Author] = fmt.Sprintf("visibility=%q indexable=%v", it.Post.Visibility, it.Post.AllowsIndexing())
+		if it.Post.Bot {
+			got[it.Post.Author] += " bot"
+		}
 	}
 	tests := []struct{ author, want string }{
-		{"abe", `visibility="" indexable=true`},
+		{"abe", `visibility="" indexable=true bot`}, // the account is a bot
 		{"ann", `visibility="" indexable=false`},
 		{"bob", `visibility="" indexable=false`},             // noindex
 		{"cat", `visibility="unlisted" indexable=true`},      // skipped by the runner
