@@ -58,6 +58,13 @@ func (g *gatedStore) Series(ctx context.Context, q trend.SeriesQuery) ([]trend.S
 	return g.real.Series(ctx, q)
 }
 
+func (g *gatedStore) Tag(ctx context.Context, q trend.TagQuery) (trend.TagPage, error) {
+	if err := g.wait(ctx); err != nil {
+		return trend.TagPage{}, err
+	}
+	return g.real.Tag(ctx, q)
+}
+
 func (g *gatedStore) Known(ctx context.Context) ([]string, []string, error) {
 	if err := g.wait(ctx); err != nil {
 		return nil, nil, err

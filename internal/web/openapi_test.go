@@ -64,9 +64,10 @@ func (d openAPIDoc) params(t *testing.T, ps []openAPIParam) []openAPIParam {
 }
 
 // TestOpenAPIMatchesRoutes checks that the document lists exactly the
-// routes and query parameters the handlers accept (the handlers reject any
-// other parameter, and read parameters only from their route's list), and
-// that every documented example is accepted.
+// routes, their path wildcards and the query parameters the handlers
+// accept (the handlers reject any other parameter, and read parameters
+// only from their route's list), and that every documented example is
+// accepted.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
 	doc := loadOpenAPI(t)
 	var docPaths, routePaths []string
@@ -96,11 +97,23 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 				}
 			}
 			params := doc.params(t, op.Parameters)
-			var names []string
+			var names, wildcards []string
 			values := url.Values{}
+			path := rt.path
 			for _, p := range params {
+				if p.In == "path" {
+					// A path parameter is a wildcard of the route, always
+					// required; its example fills the path.
+					wildcards = append(wildcards, p.Name)
+					var example string
+					if err := json.Unmarshal(p.Example, &example); err != nil || !p.Required {
+						t.Errorf("path parameter %s: required %v, example %s (%v); want required with a string example", p.Name, p.Required, p.Example, err)
+					}
+					path = strings.Replace(path, "{"+p.Name+"}", url.PathEscape(example), 1)
+					continue
+				}
 				if p.In != "query" {
-					t.Errorf("parameter %s is in %s, want query", p.Name, p.In)
+					t.Errorf("parameter %s is in %s, want query or path", p.Name, p.In)
 				}
 				names = append(names, p.Name)
 				multi := slices.Contains(rt.multi, p.Name)
@@ -128,29 +141,32 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 			if !slices.Equal(names, want) {
 				t.Errorf("documented parameters %v, handler accepts %v", names, want)
 			}
+			if !slices.Equal(wildcards, rt.wildcards()) {
+				t.Errorf("documented path parameters %v, the path %s has %v", wildcards, rt.path, rt.wildcards())
+			}
 
 			// Every documented parameter, with its example, is accepted.
-			rec := get(t, h, rt.path+"?"+values.Encode())
+			rec := get(t, h, path+"?"+values.Encode())
 			if rec.Code != http.StatusOK {
 				t.Errorf("documented examples %s: status %d %s", values.Encode(), rec.Code, rec.Body)
 			}
 			// Required parameters are required, and nothing undocumented is
 			// accepted.
 			for _, p := range params {
-				if p.Required {
+				if p.Required && p.In == "query" {
 					without := url.Values{}
 					for k, v := range values {
 						if k != p.Name {
 							without[k] = v
 						}
 					}
-					if rec := get(t, h, rt.path+"?"+without.Encode()); rec.Code != http.StatusBadRequest {
+					if rec := get(t, h, path+"?"+without.Encode()); rec.Code != http.StatusBadRequest {
 						t.Errorf("without required %s: status %d", p.Name, rec.Code)
 					}
 				}
 			}
 			values.Set("undocumented", "1")
-			if rec := get(t, h, rt.path+"?"+values.Encode()); rec.Code != http.StatusBadRequest {
+			if rec := get(t, h, path+"?"+values.Encode()); rec.Code != http.StatusBadRequest {
 				t.Errorf("undocumented parameter: status %d, want 400", rec.Code)
 			}
 		})

@@ -1,13 +1,13 @@
 // Package web is the trend surface of the aggregate HTTP server: the JSON
-// API (GET /api/v1/top, /api/v1/trending, /api/v1/series), its OpenAPI
-// document (/api/v1/openapi.json) and the web page at / that shows the
-// trending and top tags with sparklines. The page and its assets are
-// embedded in the binary, so it works without any network beyond the
-// server. The answers come from a trend.Store, at most Config.MaxInFlight
-// queries at a time (503 beyond), each answer kept for Config.CacheTTL,
-// and only to requests whose Host header names this server (against DNS
-// rebinding). cmd/aggregate mounts NewHandler beside /metrics, /healthz
-// and /readyz.
+// API (GET /api/v1/top, /api/v1/trending, /api/v1/series,
+// /api/v1/tags/{tag} and /api/v1/filters), its OpenAPI document
+// (/api/v1/openapi.json) and the web page at / that shows the trending and
+// top tags with sparklines. The page and its assets are embedded in the
+// binary, so it works without any network beyond the server. The answers
+// come from a trend.Store, at most Config.MaxInFlight queries at a time
+// (503 beyond), each answer kept for Config.CacheTTL, and only to requests
+// whose Host header names this server (against DNS rebinding).
+// cmd/aggregate mounts NewHandler beside /metrics, /healthz and /readyz.
 package web
 
 import (
@@ -25,6 +25,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -36,6 +38,7 @@ type Store interface {
 	Top(ctx context.Context, q trend.Query) ([]trend.Count, error)
 	Trending(ctx context.Context, q trend.Query) ([]trend.Trend, error)
 	Series(ctx context.Context, q trend.SeriesQuery) ([]trend.Series, error)
+	Tag(ctx context.Context, q trend.TagQuery) (trend.TagPage, error)
 	Known(ctx context.Context) (sources, langs []string, err error)
 }
 
@@ -72,9 +75,10 @@ var openAPI []byte
 //go:embed static
 var static embed.FS
 
-// route is one API endpoint: the query parameters it accepts (the OpenAPI
-// document lists exactly these, which a test checks) and the question it
-// asks of the store.
+// route is one API endpoint: its path, which may hold wildcards
+// ("/api/v1/tags/{tag}", as http.ServeMux patterns write them), the query
+// parameters it accepts (the OpenAPI document lists exactly these and the
+// wildcards, which a test checks) and the question it asks of the store.
 type route struct {
 	path   string
 	name   string // handler label of the metrics
@@ -83,11 +87,25 @@ type route struct {
 	ask    func(h *handler, p params) (question, error)
 }
 
+// wildcards returns the names of the path's wildcards, in order.
+func (rt *route) wildcards() []string {
+	var out []string
+	for _, seg := range strings.Split(rt.path, "/") {
+		if name, ok := strings.CutPrefix(seg, "{"); ok {
+			out = append(out, strings.TrimSuffix(name, "}"))
+		}
+	}
+	return out
+}
+
 // question is a checked query: key names it among all the questions of all
-// routes (the same key, the same answer), and run asks the store.
+// routes (the same key, the same answer), and run asks the store. file is
+// the name a CSV answer is saved under, without .csv; empty means the
+// route's name.
 type question struct {
-	key string
-	run func(ctx context.Context) (any, error)
+	key  string
+	file string
+	run  func(ctx context.Context) (any, error)
 }
 
 var apiRoutes = []route{
@@ -109,6 +127,12 @@ var apiRoutes = []route{
 		params: []string{"tag", "window", "step", "source", "lang", "at", "format"},
 		multi:  []string{"tag"},
 		ask:    (*handler).series,
+	},
+	{
+		path:   "/api/v1/tags/{tag}",
+		name:   "tag",
+		params: []string{"window", "posts", "source", "lang", "at", "format"},
+		ask:    (*handler).tag,
 	},
 	{
 		path: "/api/v1/filters",
@@ -161,9 +185,7 @@ func NewHandler(opts Options) http.Handler {
 		panic(err) // the embedded tree is fixed at build time
 	}
 	mux.Handle("GET /assets/", m.instrument("assets", pageHeaders(http.StripPrefix("/assets/", http.FileServerFS(assets)))))
-	mux.Handle("GET /{$}", m.instrument("page", pageHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.ServeFileFS(w, r, assets, "index.html")
-	}))))
+	mux.Handle("GET /{$}", m.instrument("page", pageHeaders(htmlFile(assets, "index.html"))))
 	return checkHost(newHostPolicy(cfg.AllowedHosts, opts.ListenAddr), m.hostRefused, mux)
 }
 
@@ -181,6 +203,14 @@ func checkHost(p hostPolicy, refused prometheus.Counter, next http.Handler) http
 			return
 		}
 		next.ServeHTTP(w, r)
+	})
+}
+
+// htmlFile serves one HTML file of the embedded assets, whatever the
+// request's path.
+func htmlFile(assets fs.FS, name string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFileFS(w, r, assets, name)
 	})
 }
 
@@ -213,9 +243,11 @@ func badRequestf(format string, args ...any) error {
 	return badRequest(fmt.Sprintf(format, args...))
 }
 
-// params are the checked query parameters of one request.
+// params are the checked query parameters and path wildcards of one
+// request.
 type params struct {
 	values url.Values
+	path   map[string]string
 	route  *route
 }
 
@@ -231,6 +263,16 @@ func (p params) get(name, def string) string {
 	return def
 }
 
+// wildcard returns the value of one of the route's path wildcards,
+// unescaped. Asking for one the path does not have is a programming error.
+func (p params) wildcard(name string) string {
+	v, ok := p.path[name]
+	if !ok {
+		panic("web: wildcard " + name + " is not in the path " + p.route.path)
+	}
+	return v
+}
+
 func (p params) all(name string) []string {
 	if !slices.Contains(p.route.multi, name) {
 		panic("web: parameter " + name + " is not declared repeatable for " + p.route.path)
@@ -238,7 +280,12 @@ func (p params) all(name string) []string {
 	return p.values[name]
 }
 
-func checkParams(rt *route, values url.Values) (params, error) {
+func checkParams(rt *route, r *http.Request) (params, error) {
+	values := r.URL.Query()
+	path := map[string]string{}
+	for _, w := range rt.wildcards() {
+		path[w] = r.PathValue(w)
+	}
 	for name, vs := range values {
 		if !slices.Contains(rt.params, name) {
 			return params{}, badRequestf("unknown parameter %q; %s accepts %s", name, rt.path, strings.Join(rt.params, ", "))
@@ -247,7 +294,7 @@ func checkParams(rt *route, values url.Values) (params, error) {
 			return params{}, badRequestf("parameter %q given %d times; it takes one value", name, len(vs))
 		}
 	}
-	return params{values: values, route: rt}, nil
+	return params{values: values, path: path, route: rt}, nil
 }
 
 func (p params) duration(name, def string) (time.Duration, error) {
@@ -367,6 +414,28 @@ func (h *handler) series(p params) (question, error) {
 	return question{key: key, run: func(ctx context.Context) (any, error) { return h.store.Series(ctx, q) }}, nil
 }
 
+// tag asks for the page of the tag in the path.
+func (h *handler) tag(p params) (question, error) {
+	window, err := p.duration("window", "1h")
+	if err != nil {
+		return question{}, err
+	}
+	posts, err := strconv.Atoi(p.get("posts", strconv.Itoa(trend.DefaultTagPosts)))
+	if err != nil || posts == 0 { // 0 would mean the default to the store
+		return question{}, badRequestf("posts must be a whole number between 1 and %d", trend.MaxTagPosts)
+	}
+	at, atKey, err := p.at(h.now)
+	if err != nil {
+		return question{}, err
+	}
+	q := trend.TagQuery{Tag: p.wildcard("tag"), At: at, Window: window, Posts: posts, Filter: p.filter()}
+	if err := q.Validate(); err != nil {
+		return question{}, err
+	}
+	key := fmt.Sprintf("tag tag=%q window=%d posts=%d source=%q lang=%q at=%s", q.Tag, q.Window, q.Posts, q.Source, q.Lang, atKey)
+	return question{key: key, file: "tag-" + q.Tag, run: func(ctx context.Context) (any, error) { return h.store.Tag(ctx, q) }}, nil
+}
+
 func (h *handler) filters(params) (question, error) {
 	return question{key: "filters", run: func(ctx context.Context) (any, error) {
 		sources, langs, err := h.store.Known(ctx)
@@ -381,7 +450,7 @@ func (h *handler) filters(params) (question, error) {
 // schema 503 saying to migrate, anything else 500 without details.
 func (h *handler) api(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := checkParams(&rt, r.URL.Query())
+		p, err := checkParams(&rt, r)
 		var (
 			q   question
 			out format
@@ -412,7 +481,11 @@ func (h *handler) api(rt route) http.Handler {
 		switch {
 		case err == nil:
 			if out.name == "csv" {
-				w.Header().Set("Content-Disposition", `attachment; filename="`+rt.name+`.csv"`)
+				file := q.file
+				if file == "" {
+					file = rt.name
+				}
+				w.Header().Set("Content-Disposition", attachment(file+".csv"))
 			}
 			writeBody(w, http.StatusOK, out.contentType, body)
 		case errors.As(err, new(badRequest)), errors.Is(err, trend.ErrInvalidQuery):
@@ -431,6 +504,32 @@ func (h *handler) api(rt route) http.Handler {
 			writeJSON(w, http.StatusInternalServerError, errorBody{Error: "internal error; see the server log"})
 		}
 	})
+}
+
+// attachment returns the Content-Disposition of an answer saved as name:
+// quoted, as every browser reads it, when name is plain ASCII; otherwise a
+// plain fallback (other characters replaced by _) and the name itself in the
+// UTF-8 form of RFC 6266 (filename*), so a tag like 安全保障 keeps its
+// name and no byte of it can break the header.
+func attachment(name string) string {
+	var fallback, encoded strings.Builder
+	ascii := true
+	for _, r := range name {
+		if r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-' || r == '_' || r == '.') {
+			fallback.WriteRune(r)
+			encoded.WriteRune(r)
+			continue
+		}
+		ascii = false
+		fallback.WriteByte('_')
+		for _, c := range []byte(string(r)) {
+			fmt.Fprintf(&encoded, "%%%02X", c)
+		}
+	}
+	if ascii {
+		return `attachment; filename="` + name + `"`
+	}
+	return `attachment; filename="` + fallback.String() + `"; filename*=UTF-8''` + encoded.String()
 }
 
 type errorBody struct {

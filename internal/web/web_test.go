@@ -29,7 +29,10 @@ var clock = time.Date(2025, 11, 20, 14, 37, 30, 0, time.UTC)
 type fakeStore struct {
 	query  trend.Query
 	series trend.SeriesQuery
-	err    error
+	tag    trend.TagQuery
+	// tagQueries counts the calls of Tag.
+	tagQueries int
+	err        error
 }
 
 func (f *fakeStore) Top(_ context.Context, q trend.Query) ([]trend.Count, error) {
@@ -50,6 +53,18 @@ func (f *fakeStore) Series(_ context.Context, q trend.SeriesQuery) ([]trend.Seri
 		out = append(out, trend.Series{Tag: t, Display: t, Points: []trend.Point{{Time: clock, Count: 1}}})
 	}
 	return out, f.err
+}
+
+func (f *fakeStore) Tag(_ context.Context, q trend.TagQuery) (trend.TagPage, error) {
+	f.tag = q
+	f.tagQueries++
+	from, to := trend.Span(q.At, q.Window)
+	return trend.TagPage{Tag: q.Tag, Display: q.Tag, From: from, To: to, Count: 2, Accounts: 1, Step: "1h",
+		Previous: trend.WindowCount{From: from.Add(-q.Window), To: from},
+		Points:   []trend.Point{{Time: clock.Truncate(time.Hour), End: clock.Truncate(time.Hour).Add(time.Hour), Count: 2, Accounts: 1}},
+		CoTags:   []trend.CoTag{{Tag: "nato", Display: "NATO", Count: 1}}, CoSample: 2,
+		Posts: []trend.TagPost{{ID: "m:1", CreatedAt: clock, Source: "mastodon", Lang: "fr", Author: "@a", URL: "https://social.example/1", Excerpt: "=1+1 #" + q.Tag}},
+	}, f.err
 }
 
 func (f *fakeStore) Known(context.Context) ([]string, []string, error) {
@@ -102,6 +117,17 @@ func TestBadParameters(t *testing.T) {
 		{"/api/v1/top?at=yesterday", `at "yesterday": want an RFC 3339 time`},
 		{"/api/v1/series?tag=a&at=2025-11-20", `at "2025-11-20": want an RFC 3339 time`},
 		{"/api/v1/top?at=9999-01-01T00:00:00Z", "the window of 1h ending then must lie between"},
+		{"/api/v1/tags/%23", "tag must be non-empty"},
+		{"/api/v1/tags/" + strings.Repeat("x", trend.MaxTagBytes+1), "tag must be non-empty valid UTF-8 of at most"},
+		{"/api/v1/tags/%FF", "tag must be non-empty valid UTF-8"},
+		{"/api/v1/tags/otan?posts=0", "posts must be a whole number between 1 and 100"},
+		{"/api/v1/tags/otan?posts=101", "posts must be between 1 and 100"},
+		{"/api/v1/tags/otan?posts=many", "posts must be a whole number"},
+		{"/api/v1/tags/otan?window=91d", "window must be between 1m and 90d"},
+		{"/api/v1/tags/otan?tag=nato", `unknown parameter "tag"`},
+		{"/api/v1/tags/otan?limit=5", `unknown parameter "limit"`},
+		{"/api/v1/tags/otan?lang=fr&lang=en", `"lang" given 2 times`},
+		{"/api/v1/tags/otan?at=now", `at "now": want an RFC 3339 time`},
 	} {
 		t.Run(tc.target, func(t *testing.T) {
 			rec := get(t, h, tc.target)
@@ -200,6 +226,54 @@ func TestQueriesAndShapes(t *testing.T) {
 			t.Errorf("series body %s", rec.Body)
 		}
 	})
+	t.Run("tag", func(t *testing.T) {
+		rec := get(t, h, "/api/v1/tags/%23R%C3%A9armement?window=24h&posts=5&source=rss&lang=fr")
+		if rec.Code != http.StatusOK {
+			t.Fatalf("status %d: %s", rec.Code, rec.Body)
+		}
+		want := trend.TagQuery{Tag: "rearmement", At: clock, Window: 24 * time.Hour, Posts: 5, Filter: trend.Filter{Source: "rss", Lang: "fr"}}
+		if store.tag != want {
+			t.Errorf("query %+v, want %+v", store.tag, want)
+		}
+		var got map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+			t.Fatal(err)
+		}
+		for _, field := range []string{"tag", "display", "hidden", "from", "to", "count", "accounts", "previous", "step", "points", "rising_since", "cooccurring", "cooccurring_sample", "posts"} {
+			if _, ok := got[field]; !ok {
+				t.Errorf("no %q in %s", field, rec.Body)
+			}
+		}
+		if got["tag"] != "rearmement" || got["rising_since"] != nil || got["from"] != "2025-11-19T14:38:00Z" {
+			t.Errorf("tag body %s", rec.Body)
+		}
+		if rec := get(t, h, "/api/v1/tags/%E5%AE%89%E5%85%A8%E4%BF%9D%E9%9A%9C"); rec.Code != http.StatusOK || store.tag.Tag != "安全保障" || store.tag.Posts != trend.DefaultTagPosts || store.tag.Window != time.Hour {
+			t.Errorf("non-ASCII tag with defaults: status %d, query %+v", rec.Code, store.tag)
+		}
+	})
+	t.Run("the tag is part of the cached question", func(t *testing.T) {
+		cached := &fakeStore{}
+		h := NewHandler(Options{Store: cached, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return clock },
+			Config: Config{AllowedHosts: []string{"example.com"}, CacheTTL: time.Minute}})
+		for _, tc := range []struct {
+			target, answer string
+			queries        int
+		}{
+			{"/api/v1/tags/otan", "otan", 1},
+			{"/api/v1/tags/nato", "nato", 2},
+			{"/api/v1/tags/OTAN", "otan", 2}, // otan's question again: its kept answer
+			{"/api/v1/tags/otan?lang=fr", "otan", 3},
+		} {
+			rec := get(t, h, tc.target)
+			var page trend.TagPage
+			if err := json.Unmarshal(rec.Body.Bytes(), &page); err != nil || rec.Code != http.StatusOK {
+				t.Fatalf("%s: %d %s", tc.target, rec.Code, rec.Body)
+			}
+			if page.Tag != tc.answer || cached.tagQueries != tc.queries {
+				t.Errorf("%s: answer for %q after %d store queries, want %q after %d", tc.target, page.Tag, cached.tagQueries, tc.answer, tc.queries)
+			}
+		}
+	})
 	t.Run("store failure is a 500 without details", func(t *testing.T) {
 		store.err = errors.New("dial tcp 10.0.0.1:9000: secret detail")
 		defer func() { store.err = nil }()
@@ -262,8 +336,10 @@ func TestPage(t *testing.T) {
 			}
 		}
 	}
-	if rec := get(t, h, "/nope"); rec.Code != http.StatusNotFound {
-		t.Errorf("/nope status %d, want 404", rec.Code)
+	for _, target := range []string{"/nope"} {
+		if rec := get(t, h, target); rec.Code != http.StatusNotFound {
+			t.Errorf("%s status %d, want 404", target, rec.Code)
+		}
 	}
 }
 
@@ -271,9 +347,9 @@ func TestMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	h := newTestHandler(&fakeStore{}, reg)
 	// Every handler's series exists before any request: top, trending,
-	// series, filters, page, assets, openapi.
-	if n := testutil.CollectAndCount(reg, "tagpulse_api_request_duration_seconds"); n != 7 {
-		t.Fatalf("%d duration series, want 7", n)
+	// series, tag, filters, page, assets, openapi.
+	if n := testutil.CollectAndCount(reg, "tagpulse_api_request_duration_seconds"); n != 8 {
+		t.Fatalf("%d duration series, want 8", n)
 	}
 	get(t, h, "/api/v1/top")
 	get(t, h, "/api/v1/top?limit=0")
@@ -286,6 +362,7 @@ tagpulse_api_requests_total{code="200",handler="filters"} 0
 tagpulse_api_requests_total{code="200",handler="openapi"} 0
 tagpulse_api_requests_total{code="200",handler="page"} 0
 tagpulse_api_requests_total{code="200",handler="series"} 0
+tagpulse_api_requests_total{code="200",handler="tag"} 0
 tagpulse_api_requests_total{code="200",handler="top"} 1
 tagpulse_api_requests_total{code="200",handler="trending"} 0
 tagpulse_api_requests_total{code="400",handler="top"} 2
@@ -306,6 +383,7 @@ func TestCSVFormat(t *testing.T) {
 		{"/api/v1/top?format=csv", "top.csv", "rank,tag,display,count,accounts\n1,nif2025,NIF2025,40,31\n2,nato,NATO,10,10\n"},
 		{"/api/v1/trending?format=csv&window=1h", "trending.csv", "rank,tag,display,count,accounts,by,expected,score,history_windows,enough_history,top_account_share,top_instance_share,concentrated,bot_posts\n1,nif2025,NIF2025,40,31,accounts,1,39,24,true,0,0,false,0\n"},
 		{"/api/v1/series?tag=otan&format=csv", "series.csv", "tag,display,hidden,time,end,count,accounts\notan,otan,false,2025-11-20T14:37:30Z,0001-01-01T00:00:00Z,1,0\n"},
+		{"/api/v1/tags/OTAN?format=csv", "tag-otan.csv", "tag,post_id,created_at,source,lang,author,url,excerpt\notan,m:1,2025-11-20T14:37:30Z,mastodon,fr,'@a,https://social.example/1,'=1+1 #otan\n"},
 	} {
 		t.Run(tc.target, func(t *testing.T) {
 			rec := get(t, h, tc.target)
@@ -322,6 +400,12 @@ func TestCSVFormat(t *testing.T) {
 				t.Errorf("body:\n%s\nwant:\n%s", rec.Body, tc.want)
 			}
 		})
+	}
+	// A tag that is not plain ASCII keeps its name in the UTF-8 form, after
+	// a plain fallback.
+	rec := get(t, newTestHandler(&fakeStore{}, nil), "/api/v1/tags/%E5%AE%89%E5%85%A8%E4%BF%9D%E9%9A%9C?format=csv")
+	if cd, want := rec.Header().Get("Content-Disposition"), `attachment; filename="tag-____.csv"; filename*=UTF-8''tag-%E5%AE%89%E5%85%A8%E4%BF%9D%E9%9A%9C.csv`; cd != want {
+		t.Errorf("Content-Disposition = %q, want %q", cd, want)
 	}
 	// The same question in JSON is a different answer, not the cached CSV.
 	if rec := get(t, h, "/api/v1/top?format=json"); !strings.HasPrefix(rec.Body.String(), "[") || rec.Header().Get("Content-Type") != "application/json" {
