@@ -1,13 +1,17 @@
 // Package web is the trend surface of the aggregate HTTP server: the JSON
 // API (GET /api/v1/top, /api/v1/trending, /api/v1/series,
 // /api/v1/tags/{tag} and /api/v1/filters), its OpenAPI document
-// (/api/v1/openapi.json) and the web page at / that shows the trending and
-// top tags with sparklines. The page and its assets are embedded in the
-// binary, so it works without any network beyond the server. The answers
-// come from a trend.Store, at most Config.MaxInFlight queries at a time
-// (503 beyond), each answer kept for Config.CacheTTL, and only to requests
-// whose Host header names this server (against DNS rebinding).
-// cmd/aggregate mounts NewHandler beside /metrics, /healthz and /readyz.
+// (/api/v1/openapi.json), the web page at / that shows the trending and
+// top tags with sparklines, and the page of one tag at /tags/{tag} (its
+// counts against the previous window, its chart, since when it rises, the
+// tags used with it and its latest posts), to which every tag of the
+// lists links. The pages and their assets are embedded in the binary, so
+// they work without any network beyond the server, under a strict
+// Content-Security-Policy. The answers come from a trend.Store, at most
+// Config.MaxInFlight queries at a time (503 beyond), each answer kept for
+// Config.CacheTTL, and only to requests whose Host header names this
+// server (against DNS rebinding). cmd/aggregate mounts NewHandler beside
+// /metrics, /healthz and /readyz.
 package web
 
 import (
@@ -167,7 +171,7 @@ func NewHandler(opts Options) http.Handler {
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
-	names := []string{"page", "assets", "openapi"}
+	names := []string{"page", "tag_page", "assets", "openapi"}
 	var apiNames []string
 	for _, rt := range apiRoutes {
 		apiNames = append(apiNames, rt.name)
@@ -186,6 +190,9 @@ func NewHandler(opts Options) http.Handler {
 	}
 	mux.Handle("GET /assets/", m.instrument("assets", pageHeaders(http.StripPrefix("/assets/", http.FileServerFS(assets)))))
 	mux.Handle("GET /{$}", m.instrument("page", pageHeaders(htmlFile(assets, "index.html"))))
+	// The tag page reads its tag from its own address; a tag the API
+	// refuses gets the page, which says why.
+	mux.Handle("GET /tags/{tag}", m.instrument("tag_page", pageHeaders(htmlFile(assets, "tag.html"))))
 	return checkHost(newHostPolicy(cfg.AllowedHosts, opts.ListenAddr), m.hostRefused, mux)
 }
 

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -308,6 +309,10 @@ func TestPage(t *testing.T) {
 		{"/assets/app.js", "text/javascript; charset=utf-8", "/api/v1/trending"},
 		{"/assets/style.css", "text/css; charset=utf-8", ".spark"},
 		{"/api/v1/openapi.json", "application/json", `"openapi": "3.0.3"`},
+		{"/tags/otan", "text/html; charset=utf-8", `<script src="/assets/tag.js" defer></script>`},
+		{"/tags/r%C3%A9armement", "text/html; charset=utf-8", `<script src="/assets/tag.js" defer></script>`},
+		{"/assets/tag.js", "text/javascript; charset=utf-8", "/api/v1/tags/"},
+		{"/assets/shared.js", "text/javascript; charset=utf-8", "textContent"},
 	} {
 		t.Run(tc.target, func(t *testing.T) {
 			rec := get(t, h, tc.target)
@@ -322,13 +327,19 @@ func TestPage(t *testing.T) {
 			}
 		})
 	}
-	rec := get(t, h, "/")
-	csp := rec.Header().Get("Content-Security-Policy")
-	if !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "script-src 'self'") {
-		t.Errorf("page CSP %q", csp)
+	for _, page := range []string{"/", "/tags/otan"} {
+		rec := get(t, h, page)
+		csp := rec.Header().Get("Content-Security-Policy")
+		if !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "script-src 'self'") || rec.Header().Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("%s: CSP %q, nosniff %q", page, csp, rec.Header().Get("X-Content-Type-Options"))
+		}
+		// Scripts come from files only, as the CSP demands.
+		if inline := regexp.MustCompile(`<script(\s+defer)?>|\son[a-z]+=`).FindString(rec.Body.String()); inline != "" {
+			t.Errorf("%s has an inline script: %s", page, inline)
+		}
 	}
-	// Nothing on the page may come from elsewhere: it must work offline.
-	for _, asset := range []string{"/", "/assets/app.js", "/assets/style.css"} {
+	// Nothing on the pages may come from elsewhere: they must work offline.
+	for _, asset := range []string{"/", "/tags/otan", "/assets/shared.js", "/assets/app.js", "/assets/tag.js", "/assets/style.css"} {
 		body := get(t, h, asset).Body.String()
 		for _, external := range []string{"http://", "https://", "//cdn", "@import"} {
 			if strings.Contains(strings.ReplaceAll(body, "http://www.w3.org/2000/svg", ""), external) {
@@ -336,7 +347,7 @@ func TestPage(t *testing.T) {
 			}
 		}
 	}
-	for _, target := range []string{"/nope"} {
+	for _, target := range []string{"/nope", "/tags/", "/tags/a/b"} {
 		if rec := get(t, h, target); rec.Code != http.StatusNotFound {
 			t.Errorf("%s status %d, want 404", target, rec.Code)
 		}
@@ -347,9 +358,9 @@ func TestMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	h := newTestHandler(&fakeStore{}, reg)
 	// Every handler's series exists before any request: top, trending,
-	// series, tag, filters, page, assets, openapi.
-	if n := testutil.CollectAndCount(reg, "tagpulse_api_request_duration_seconds"); n != 8 {
-		t.Fatalf("%d duration series, want 8", n)
+	// series, tag, filters, page, tag_page, assets, openapi.
+	if n := testutil.CollectAndCount(reg, "tagpulse_api_request_duration_seconds"); n != 9 {
+		t.Fatalf("%d duration series, want 9", n)
 	}
 	get(t, h, "/api/v1/top")
 	get(t, h, "/api/v1/top?limit=0")
@@ -363,6 +374,7 @@ tagpulse_api_requests_total{code="200",handler="openapi"} 0
 tagpulse_api_requests_total{code="200",handler="page"} 0
 tagpulse_api_requests_total{code="200",handler="series"} 0
 tagpulse_api_requests_total{code="200",handler="tag"} 0
+tagpulse_api_requests_total{code="200",handler="tag_page"} 0
 tagpulse_api_requests_total{code="200",handler="top"} 1
 tagpulse_api_requests_total{code="200",handler="trending"} 0
 tagpulse_api_requests_total{code="400",handler="top"} 2

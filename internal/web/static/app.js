@@ -1,12 +1,14 @@
 // tagpulse page: loads /api/v1/trending, /api/v1/top and /api/v1/series
-// and renders the lists with sparklines. No dependencies; every string
-// from the API goes through textContent, never HTML. It degrades per part:
-// a list that fails to load says so in its own panel, a tag whose history
-// fails to load says so in its own card; the rest of the page stays.
+// and renders the lists with sparklines, each tag linking to its own page
+// (tag.js) in the same view. No dependencies beyond shared.js; every
+// string from the API goes through textContent, never HTML. It degrades
+// per part: a list that fails to load says so in its own panel, a tag
+// whose history fails to load says so in its own card; the rest of the
+// page stays.
 "use strict";
 
 (function () {
-  const REFRESH_MS = 30000;
+  const { WORDS, $, api, number, posts, accounts } = window.tagpulse;
   const LIMIT = 20;
   // Each sparkline shows the window and some history before it, so a rise
   // stands out; the window itself is shaded. The span is a whole number of
@@ -22,46 +24,13 @@
     "7d": { span: "28d", step: "1d", points: 28, inWindow: 7 },
     "30d": { span: "90d", step: "3d", points: 30, inWindow: 10 },
   };
-  const WORDS = {
-    "15m": "the last 15 minutes", "1h": "the last hour", "6h": "the last 6 hours",
-    "24h": "the last 24 hours", "7d": "the last 7 days", "28d": "the last 28 days",
-    "30d": "the last 30 days", "90d": "the last 90 days",
-  };
   const STEP_WORDS = { "2m": "2 minutes", "12m": "12 minutes", "1h": "hour", "6h": "6 hours", "1d": "day", "3d": "3 days" };
   const SVG = "http://www.w3.org/2000/svg";
 
-  const page = new URL(window.location.href);
-  // Filters given to the page are passed on to the API.
-  const filters = {};
-  for (const k of ["source", "lang"]) {
-    const v = page.searchParams.get(k);
-    if (v) filters[k] = v;
-  }
-  let current = SPARKS[page.searchParams.get("window")] ? page.searchParams.get("window") : "1h";
-  let timer = null;
+  // The window and the filters, as the address gives them; the filters
+  // are passed on to the API.
+  const view = window.tagpulse.readView();
   let generation = 0;
-
-  function $(id) { return document.getElementById(id); }
-
-  function api(path, params) {
-    const u = new URL(path, window.location.origin);
-    for (const [k, v] of Object.entries(params)) {
-      for (const one of [].concat(v)) u.searchParams.append(k, one);
-    }
-    return fetch(u, { headers: { Accept: "application/json" } }).then(async (r) => {
-      const body = await r.json().catch(() => ({}));
-      if (!r.ok) throw Object.assign(new Error(body.error || "HTTP " + r.status), { status: r.status });
-      return body;
-    });
-  }
-
-  function number(n) {
-    return new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 }).format(n);
-  }
-
-  function posts(n) { return number(n) + (n === 1 ? " post" : " posts"); }
-
-  function accounts(n) { return number(n) + (n === 1 ? " account" : " accounts"); }
 
   function sparkline(points, label) {
     const w = 120, h = 32, pad = 2;
@@ -126,16 +95,16 @@
 
   // windowPoints is how many of a sparkline's last points the window
   // overlaps.
-  function windowPoints() { return Math.ceil(SPARKS[current].inWindow) + 1; }
+  function windowPoints() { return Math.ceil(SPARKS[view.window].inWindow) + 1; }
 
   function sparkLabel(item, series) {
-    const spark = SPARKS[current];
+    const spark = SPARKS[view.window];
     if (!series) return `#${item.display}: no history`;
     const counts = series.points.map((p) => p.count);
     const before = counts.slice(0, counts.length - windowPoints());
     const peak = (xs) => number(Math.max(0, ...xs));
     return `#${item.display} per ${STEP_WORDS[spark.step]} over ${WORDS[spark.span]}: ` +
-      `peak ${peak(counts.slice(-windowPoints()))} in ${WORDS[current]}, ${peak(before)} before; ` +
+      `peak ${peak(counts.slice(-windowPoints()))} in ${WORDS[view.window]}, ${peak(before)} before; ` +
       `the step still filling is drawn dashed at its rate so far once half of it has passed`;
   }
 
@@ -174,10 +143,12 @@
       rank.setAttribute("aria-hidden", "true");
       const main = document.createElement("div");
       main.className = "who";
-      const name = document.createElement("span");
+      // The name links to the tag's page, in the same window and filters.
+      const name = document.createElement("a");
       name.className = "name";
       name.textContent = "#" + item.display;
-      name.title = item.tag;
+      name.href = window.tagpulse.tagHref(item.tag, view);
+      name.title = `#${item.display}: its page (posts, chart, tags used with it)`;
       const meta = document.createElement("span");
       meta.className = "meta";
       meta.textContent = detail(item);
@@ -207,7 +178,7 @@
   async function loadSeries(tags, w) {
     const series = new Map();
     if (tags.length === 0) return series;
-    const q = (t) => Object.assign({ tag: t, window: SPARKS[w].span, step: SPARKS[w].step }, filters);
+    const q = (t) => Object.assign({ tag: t, window: SPARKS[w].span, step: SPARKS[w].step }, view.filters);
     try {
       for (const one of await api("/api/v1/series", q(tags))) series.set(one.tag, one);
       return series;
@@ -229,10 +200,10 @@
 
   async function load() {
     const mine = ++generation;
-    const w = current;
+    const w = view.window;
     document.body.setAttribute("aria-busy", "true");
     try {
-      const q = Object.assign({ window: w, limit: LIMIT }, filters);
+      const q = Object.assign({ window: w, limit: LIMIT }, view.filters);
       const [trending, top] = await Promise.allSettled([api("/api/v1/trending", q), api("/api/v1/top", q)]);
       const ok = [trending, top].filter((r) => r.status === "fulfilled").map((r) => r.value);
       const tags = [...new Set(ok.flat().map((t) => t.tag))];
@@ -259,61 +230,11 @@
     }
   }
 
-  // fillFilters puts the stored sources and languages in the filter menus,
-  // keeps the values the URL chose selected (even one no post has, so the
-  // page shows what was shared), and leaves the menus at "All" when the
-  // values cannot be loaded.
-  async function fillFilters() {
-    let known = { sources: [], langs: [] };
-    try { known = await api("/api/v1/filters", {}); } catch (err) { /* the menus keep "All" and the URL's values */ }
-    for (const [k, values] of [["source", known.sources], ["lang", known.langs]]) {
-      const menu = $("f-" + k);
-      const all = new Set(values);
-      if (filters[k]) all.add(filters[k]);
-      for (const v of [...all].sort()) {
-        const o = document.createElement("option");
-        o.value = v;
-        o.textContent = v;
-        menu.appendChild(o);
-      }
-      menu.value = filters[k] || "";
-    }
-  }
-
-  // share writes the window and the filters into the address, so that the
-  // view can be shared and a reload restores it.
-  function share() {
-    page.searchParams.set("window", current);
-    for (const k of ["source", "lang"]) {
-      if (filters[k]) page.searchParams.set(k, filters[k]);
-      else page.searchParams.delete(k);
-    }
-    history.replaceState(null, "", page);
-  }
-
-  function schedule() {
-    clearInterval(timer);
-    timer = setInterval(() => { if (!document.hidden) load(); }, REFRESH_MS);
-  }
-
   document.addEventListener("DOMContentLoaded", () => {
-    const radio = $("w-" + current);
-    if (radio) radio.checked = true;
-    $("window-picker").addEventListener("change", (e) => {
-      const k = e.target.name;
-      if (k === "window") current = e.target.value;
-      else if (k === "source" || k === "lang") {
-        if (e.target.value) filters[k] = e.target.value;
-        else delete filters[k];
-      } else return;
-      share();
+    const restart = window.tagpulse.refresh(load);
+    window.tagpulse.pick(view, () => {
       load();
-      schedule();
+      restart();
     });
-    fillFilters();
-    $("window-picker").addEventListener("submit", (e) => e.preventDefault());
-    document.addEventListener("visibilitychange", () => { if (!document.hidden) load(); });
-    load();
-    schedule();
   });
 })();
