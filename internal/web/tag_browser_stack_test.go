@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
@@ -336,6 +337,16 @@ func TestTagPageInBrowser(t *testing.T) {
 			}
 			if shaded != 1 || !slices.ContainsFunc(labels, func(l string) bool { return len(l) == 5 && l[2] == ':' }) {
 				t.Errorf("chart: %d shaded windows, labels %q; want one, and times like 14:00", shaded, labels)
+			}
+			// The last step, 14:00 to 15:00 UTC, is 38 minutes old at the
+			// window's end: drawn at its pace, dashed, with a hollow dot.
+			stepStart := to.Truncate(time.Hour)
+			inStep, _, _, _ := story.want(stepStart, to, trend.Filter{}, 0)
+			pace := math.Round(float64(inStep) / (float64(to.Sub(stepStart)) / float64(time.Hour)))
+			partial := run(t, tab.ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#chart path.chart-partial, #chart circle.chart-point-partial')].map(e => e.tagName + ' ' + e.textContent)`))
+			wantPartial := []string{"path ", fmt.Sprintf("circle %s: %d posts, ", stepStart.In(zone).Format("15:04"), inStep)}
+			if len(partial) != 2 || partial[0] != wantPartial[0] || !strings.HasPrefix(partial[1], wantPartial[1]) || !strings.HasSuffix(partial[1], fmt.Sprintf(" so far, about %g posts at this pace", pace)) {
+				t.Errorf("the step still filling is drawn as %q, want a dashed segment and a hollow dot titled %q… so far, about %g posts at this pace", partial, wantPartial[1], pace)
 			}
 			// The burst started in the hour of 13:00 UTC: 14:00 in Paris.
 			wantRising := "Rising since " + from.Truncate(time.Hour).In(zone).Format("15:04")

@@ -92,8 +92,15 @@
   // chart draws the page's points as a line over time, width pixels wide:
   // a dot per step (its title says the step and its counts), the window
   // shaded, times under the axis and a mark where the rise started. The
-  // last step may still be filling (by this browser's clock): it is drawn
-  // hollow and dashed.
+  // time axis ends at the window's end, the query time.
+  //
+  // The last step holds the query time and is still filling. Drawn at its
+  // count so far, the line would dip at its right edge and a burst would
+  // look as if it were ending. So, as the trends page's sparklines do:
+  // until half of it has passed only its dot shows, hollow, at its count
+  // so far (a few early posts say little about the step); after that it is
+  // drawn at its pace (the count so far over the part passed), dashed, with
+  // a hollow dot: a projection, not a count.
   function chart(page, width) {
     const points = page.points || [];
     const w = Math.max(260, Math.round(width)), h = 210;
@@ -108,9 +115,16 @@
     root.setAttribute("aria-label", label);
     root.append(Object.assign(svg("title"), { textContent: label }));
     if (points.length === 0) return root;
-    const t0 = Date.parse(points[0].time), t1 = Date.parse(points[points.length - 1].end);
+    const last = points[points.length - 1];
+    const lastStart = Date.parse(last.time), lastEnd = Date.parse(last.end);
+    const filled = Math.min(1, Math.max(0, (to.getTime() - lastStart) / (lastEnd - lastStart)));
+    const filling = filled < 1;
+    const projected = filling && filled >= 0.5;
+    const values = points.map((p) => p.count);
+    if (projected) values[values.length - 1] = last.count / filled;
+    const t0 = Date.parse(points[0].time), t1 = filling ? to.getTime() : lastEnd;
     const x = (t) => left + ((t - t0) / (t1 - t0)) * (w - left - right);
-    const max = niceMax(Math.max(...points.map((p) => p.count)));
+    const max = niceMax(Math.max(...values));
     const y = (v) => top + (1 - v / max) * (h - top - bottom);
 
     const from = Math.max(t0, Date.parse(page.from)), end = Math.min(t1, Date.parse(page.to));
@@ -140,14 +154,16 @@
       root.append(label);
     });
 
-    const last = points[points.length - 1];
-    const filling = Date.now() < Date.parse(last.end);
-    const xy = points.map((p) => [x((Date.parse(p.time) + Date.parse(p.end)) / 2), y(p.count)]);
+    // Each dot is at the middle of its step's part before the axis's end.
+    const xy = points.map((p, i) => [x((Date.parse(p.time) + Math.min(Date.parse(p.end), t1)) / 2), y(values[i])]);
     const d = (pts) => pts.map(([px, py], i) => (i ? "L" : "M") + px.toFixed(1) + " " + py.toFixed(1)).join(" ");
+    const drawn = filling && !projected ? xy.slice(0, -1) : xy;
     const base = y(0).toFixed(1);
-    root.append(svg("path", { d: `${d(xy)} L${xy[xy.length - 1][0].toFixed(1)} ${base} L${xy[0][0].toFixed(1)} ${base} Z`, class: "chart-area" }));
-    root.append(svg("path", { d: d(filling ? xy.slice(0, -1) : xy), class: "chart-line" }));
-    if (filling && xy.length > 1) root.append(svg("path", { d: d(xy.slice(-2)), class: "chart-line chart-partial" }));
+    if (drawn.length > 0) {
+      root.append(svg("path", { d: `${d(drawn)} L${drawn[drawn.length - 1][0].toFixed(1)} ${base} L${drawn[0][0].toFixed(1)} ${base} Z`, class: "chart-area" }));
+      root.append(svg("path", { d: d(filling ? xy.slice(0, -1) : xy), class: "chart-line" }));
+    }
+    if (projected && xy.length > 1) root.append(svg("path", { d: d(xy.slice(-2)), class: "chart-line chart-partial" }));
 
     if (page.rising_since) {
       const rx = x(Date.parse(page.rising_since)).toFixed(1);
@@ -162,10 +178,9 @@
     points.forEach((p, i) => {
       const partial = filling && i === points.length - 1;
       const dot = svg("circle", { cx: xy[i][0].toFixed(1), cy: xy[i][1].toFixed(1), r: 3, class: partial ? "chart-point chart-point-partial" : "chart-point" });
-      const start = new Date(p.time);
-      dot.append(Object.assign(svg("title"), {
-        textContent: `${when(start, to)}: ${posts(p.count)}, ${accounts(p.accounts)}${partial ? " so far" : ""}`,
-      }));
+      let title = `${when(new Date(p.time), to)}: ${posts(p.count)}, ${accounts(p.accounts)}`;
+      if (partial) title += ` so far` + (projected ? `, about ${posts(Math.round(values[i]))} at this pace` : "");
+      dot.append(Object.assign(svg("title"), { textContent: title }));
       root.append(dot);
     });
     return root;
