@@ -3,15 +3,18 @@ package pipelinetest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"tagpulse/internal/corpus"
+	"tagpulse/internal/hashtag"
 	"tagpulse/internal/testkit/stacktest"
 	"tagpulse/internal/trend"
 )
@@ -23,9 +26,11 @@ import (
 // `aggregate trending` over the last hour lists the burst tags first, over
 // a full day of history, and no steady tag. Then it serves the page and
 // checks in Chromium, on a laptop and a phone viewport, that Trending
-// starts with the burst tags and the console stays free of errors, and
-// saves screenshots: into docs/img (the README's) with
-// TAGPULSE_UPDATE_SCREENSHOTS=1, else into the artifacts folder.
+// starts with the burst tags and the console stays free of errors; and
+// that the first burst tag's page, reached from its link, says it is
+// rising and lists its posts. It saves screenshots of both pages: into
+// docs/img (the README's) with TAGPULSE_UPDATE_SCREENSHOTS=1, else into
+// the artifacts folder.
 func TestDemoSetTrendsOnThePage(t *testing.T) {
 	cmd := freshPipeline(t, "demo")
 	root := stacktest.RepoRoot(t)
@@ -114,6 +119,57 @@ func TestDemoSetTrendsOnThePage(t *testing.T) {
 				t.Errorf("console: %s", e)
 			}
 			path := filepath.Join(dir, "trends-page-"+vp.Name+".png")
+			if err := os.WriteFile(path, shot, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("screenshot saved to %s (%d bytes)", path, len(shot))
+		})
+	}
+
+	// The page of the first burst tag, as its link in Trending opens it.
+	tag := hashtag.Canonical(burst[0])
+	for _, vp := range stacktest.Viewports {
+		t.Run("tag page "+vp.Name, func(t *testing.T) {
+			tab, cancelTab := chromedp.NewContext(browser)
+			errs := stacktest.ConsoleErrors(tab)
+			defer func() {
+				cancelTab()
+				for _, e := range errs() {
+					t.Errorf("console: %s", e)
+				}
+			}()
+			link := fmt.Sprintf(`#trending a.name[href="/tags/%s?window=1h"]`, tag)
+			if err := chromedp.Do(tab, vp.Emulate(), chromedp.Navigate("http://"+addr+"/"),
+				chromedp.WaitVisible(chromedp.CSS(link)), chromedp.Click(chromedp.CSS(link)),
+				chromedp.WaitVisible(chromedp.CSS(`#posts li`)), chromedp.WaitVisible(chromedp.CSS(`#chart circle.chart-point`))); err != nil {
+				t.Fatalf("opening the page of %s from its link in Chromium: %v", tag, err)
+			}
+			type shown struct {
+				Title  string `json:"title"`
+				Rising string `json:"rising"`
+				Posts  int    `json:"posts"`
+				Points int    `json:"points"`
+				Wide   bool   `json:"wide"`
+			}
+			got, err := chromedp.Run(tab, chromedp.Evaluate[shown](`({
+				title: document.getElementById('tag-title').textContent,
+				rising: document.getElementById('rising').textContent,
+				posts: document.querySelectorAll('#posts li').length,
+				points: document.querySelectorAll('#chart circle.chart-point').length,
+				wide: document.documentElement.scrollWidth > window.innerWidth,
+			})`))
+			if err != nil {
+				t.Fatalf("reading the tag page: %v", err)
+			}
+			shot, err := chromedp.Run(tab, chromedp.CaptureScreenshot())
+			if err != nil {
+				t.Fatalf("taking a screenshot: %v", err)
+			}
+			want := int(trend.ChartSpan(time.Hour) / trend.ChartStep(time.Hour))
+			if got.Title != "#"+burst[0] || !strings.HasPrefix(got.Rising, "Rising since ") || got.Posts != trend.DefaultTagPosts || got.Points != want || got.Wide {
+				t.Errorf("the page of %s shows %+v; want #%s rising, %d posts, %d points on the chart, no sideways scrolling", tag, got, burst[0], trend.DefaultTagPosts, want)
+			}
+			path := filepath.Join(dir, "tag-page-"+vp.Name+".png")
 			if err := os.WriteFile(path, shot, 0o644); err != nil {
 				t.Fatal(err)
 			}
