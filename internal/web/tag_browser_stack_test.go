@@ -250,8 +250,9 @@ func loaded(t *testing.T, tab context.Context) {
 // hostile one as plain text without a link; on a laptop and a phone
 // without horizontal scrolling; the window and filters kept in the address
 // through a reload; the links from the trends page, with the mouse and
-// with the keyboard; the empty and refused states. No console error and
-// no CSP violation anywhere; screenshots go to the artifacts folder.
+// with the keyboard; the empty and refused states; a hidden tag's note.
+// No console error and no CSP violation anywhere; screenshots go to the
+// artifacts folder.
 func TestTagPageInBrowser(t *testing.T) {
 	_, conn := stacktest.MigratedClickHouse(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
@@ -565,6 +566,25 @@ func TestTagPageInBrowser(t *testing.T) {
 		run(t, tab.ctx, chromedp.Poll[bool](`document.getElementById('status').classList.contains('error')`, chromedp.WithPollingTimeout(20*time.Second)))
 		if got := text(t, tab.ctx, "status"); !strings.Contains(got, "tag must be non-empty") {
 			t.Errorf("status for /tags/%%23: %q, want the API's reason", got)
+		}
+	})
+
+	// Last, as it changes the lists: a tag an operator hid keeps its page,
+	// which says so.
+	t.Run("hidden tag", func(t *testing.T) {
+		if _, err := trend.NewStore(conn, trend.DefaultParams()).Hide(ctx, "otan", "test", "tester", now); err != nil {
+			t.Fatal(err)
+		}
+		tab := openTagTab(t, browser)
+		defer tab.close(t)
+		if err := chromedp.Do(tab.ctx, chromedp.Navigate(base+"/tags/otan"), chromedp.WaitVisible(chromedp.CSS(`#hidden-note`))); err != nil {
+			t.Fatalf("loading a hidden tag's page: %v", err)
+		}
+		loaded(t, tab.ctx)
+		from, to := trend.Span(now, time.Hour)
+		_, _, _, co := story.want(from, to, trend.Filter{}, 0)
+		if got := text(t, tab.ctx, "hidden-note") + " " + text(t, tab.ctx, "count"); got != fmt.Sprintf("hidden from top and trending %d", co["otan"]) {
+			t.Errorf("hidden tag's page: %q, want the note and its %d posts", got, co["otan"])
 		}
 	})
 
