@@ -46,7 +46,7 @@ const pageZone = "Europe/Paris"
 // #安全保障; two posts share an account, of one of four instances; posts
 // alternate French and English, every fourth comes from "rss", the others
 // from "mastodon". Every seventh post has no row in posts (counted before
-// the table existed).
+// the table existed). Beside it, #Flood: six posts of one account.
 type tagPageStory struct {
 	end      time.Time
 	mentions []trendtest.Mention
@@ -57,7 +57,7 @@ func newTagPageStory(end time.Time) tagPageStory {
 	s := tagPageStory{end: end}
 	add := func(id, account string, at time.Time, source, lang string, tags []string, details *chstore.Post) {
 		for _, tag := range tags {
-			display := map[string]string{"rearmement": "Réarmement", "otan": "OTAN", "安全保障": "安全保障"}[tag]
+			display := map[string]string{"rearmement": "Réarmement", "otan": "OTAN", "安全保障": "安全保障", "flood": "Flood"}[tag]
 			s.mentions = append(s.mentions, trendtest.Mention{PostID: id, Account: account, Tag: tag, Display: display, At: at, Source: source, Lang: lang})
 		}
 		if details != nil {
@@ -92,6 +92,14 @@ func newTagPageStory(end time.Time) tagPageStory {
 			add(id, account, at, source, lang, tags, details)
 			n++
 		}
+	}
+	// A flood: one account posts #Flood six times in the last hour; the
+	// tag is concentrated and does not trend.
+	for i := range 6 {
+		at := end.Add(-time.Duration(10*(i+1)) * time.Minute)
+		id := fmt.Sprintf("flood-%d", i)
+		add(id, "@bot1@spam.example", at, "mastodon", "en", []string{"flood"}, &chstore.Post{ID: id, CreatedAt: at, Source: "mastodon", Lang: "en",
+			Author: "@bot1@spam.example", URL: "https://spam.example/" + id, Excerpt: "Buy now #Flood", InsertedAt: time.Now().UTC()})
 	}
 	at := end.Add(-20 * time.Second)
 	add("toot-evil", "@evil", at, "mastodon", "en", []string{"rearmement"}, &chstore.Post{ID: "toot-evil", CreatedAt: at, Source: "mastodon", Lang: "en",
@@ -182,6 +190,32 @@ func (s tagPageStory) want(from, to time.Time, f trend.Filter, n int) (count, ac
 	return len(posts), len(accs), latest, co
 }
 
+// shares returns the shares of rearmement's posts over [from, to) that
+// its most active account and its most active instance (what follows the
+// @ of user@instance) wrote, in whole percent.
+func (s tagPageStory) shares(from, to time.Time) (account, instance int) {
+	byAccount, byInstance := map[string]int{}, map[string]int{}
+	total := 0
+	for _, m := range s.mentions {
+		if m.Tag != "rearmement" || m.At.Before(from) || !m.At.Before(to) {
+			continue
+		}
+		total++
+		byAccount[m.Account]++
+		if parts := strings.Split(strings.TrimPrefix(m.Account, "@"), "@"); len(parts) == 2 {
+			byInstance[parts[1]]++
+		}
+	}
+	top := func(counts map[string]int) int {
+		n := 0
+		for _, c := range counts {
+			n = max(n, c)
+		}
+		return int(math.Round(100 * float64(n) / float64(total)))
+	}
+	return top(byAccount), top(byInstance)
+}
+
 // tagTab is a browser tab on the page, in pageZone, that collects the
 // console's errors (CSP violations among them) and any call of alert.
 type tagTab struct {
@@ -250,7 +284,8 @@ func loaded(t *testing.T, tab context.Context) {
 // hostile one as plain text without a link; on a laptop and a phone
 // without horizontal scrolling; the window and filters kept in the address
 // through a reload; the links from the trends page, with the mouse and
-// with the keyboard; the empty and refused states; a hidden tag's note.
+// with the keyboard; the empty and refused states; a concentrated and a
+// hidden tag's notes.
 // No console error and no CSP violation anywhere; screenshots go to the
 // artifacts folder.
 func TestTagPageInBrowser(t *testing.T) {
@@ -324,8 +359,12 @@ func TestTagPageInBrowser(t *testing.T) {
 			if got := text(t, tab.ctx, "count-change"); !strings.HasPrefix(got, fmt.Sprintf("+%d (", count-2)) {
 				t.Errorf("change %q, want +%d (…%%) against 2 posts", got, count-2)
 			}
-			if hidden := run(t, tab.ctx, chromedp.Evaluate[bool](`document.getElementById('hidden-note').hidden`)); !hidden {
-				t.Errorf("the hidden note shows for a tag nobody hid")
+			if hidden := run(t, tab.ctx, chromedp.Evaluate[bool](`document.getElementById('hidden-note').hidden && document.getElementById('concentrated').hidden`)); !hidden {
+				t.Errorf("the hidden or the concentrated note shows for a tag nobody hid, written by many")
+			}
+			account, instance := story.shares(from, to)
+			if got, want := text(t, tab.ctx, "concentration"), fmt.Sprintf("Its most active account wrote %d%% of these posts, its most active instance %d%%.", account, instance); got != want {
+				t.Errorf("concentration %q, want %q", got, want)
 			}
 
 			// The chart: a dot per step of the API's answer (24 hours for
@@ -478,13 +517,16 @@ func TestTagPageInBrowser(t *testing.T) {
 		for _, list := range []string{"top", "trending"} {
 			links := run(t, tab.ctx, chromedp.Evaluate[[]link](fmt.Sprintf(`[...document.querySelectorAll('#%s li .name')].map(a => ({name: a.textContent, href: a.getAttribute('href') || ''}))`, list)))
 			want := map[string]string{"#Réarmement": "/tags/rearmement?window=6h&source=mastodon", "#OTAN": "/tags/otan?window=6h&source=mastodon",
-				"#安全保障": "/tags/%E5%AE%89%E5%85%A8%E4%BF%9D%E9%9A%9C?window=6h&source=mastodon"}
+				"#安全保障": "/tags/%E5%AE%89%E5%85%A8%E4%BF%9D%E9%9A%9C?window=6h&source=mastodon", "#Flood": "/tags/flood?window=6h&source=mastodon"}
 			if len(links) == 0 || (list == "top" && links[0].Name != "#Réarmement") {
 				t.Errorf("%s lists %+v, want links (#Réarmement first in top)", list, links)
 			}
 			for _, l := range links {
 				if want[l.Name] != l.Href {
 					t.Errorf("%s: %s links to %q, want %q", list, l.Name, l.Href, want[l.Name])
+				}
+				if list == "trending" && l.Name == "#Flood" {
+					t.Errorf("the concentrated #Flood is trending")
 				}
 			}
 		}
@@ -566,6 +608,19 @@ func TestTagPageInBrowser(t *testing.T) {
 		run(t, tab.ctx, chromedp.Poll[bool](`document.getElementById('status').classList.contains('error')`, chromedp.WithPollingTimeout(20*time.Second)))
 		if got := text(t, tab.ctx, "status"); !strings.Contains(got, "tag must be non-empty") {
 			t.Errorf("status for /tags/%%23: %q, want the API's reason", got)
+		}
+	})
+
+	t.Run("concentrated tag", func(t *testing.T) {
+		tab := openTagTab(t, browser)
+		defer tab.close(t)
+		if err := chromedp.Do(tab.ctx, chromedp.Navigate(base+"/tags/flood"), chromedp.WaitVisible(chromedp.CSS(`#concentrated`))); err != nil {
+			t.Fatalf("loading a concentrated tag's page: %v", err)
+		}
+		loaded(t, tab.ctx)
+		got := text(t, tab.ctx, "concentrated") + " | " + text(t, tab.ctx, "concentration")
+		if want := "Concentrated: most of these posts come from one account, so #Flood is left out of Trending. | Its most active account wrote 100% of these posts, its most active instance 100%."; got != want {
+			t.Errorf("concentrated tag's page says %q, want %q", got, want)
 		}
 	})
 

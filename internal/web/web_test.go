@@ -240,7 +240,8 @@ func TestQueriesAndShapes(t *testing.T) {
 		if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
 			t.Fatal(err)
 		}
-		for _, field := range []string{"tag", "display", "hidden", "from", "to", "count", "accounts", "previous", "step", "points", "rising_since", "cooccurring", "cooccurring_sample", "posts"} {
+		for _, field := range []string{"tag", "display", "hidden", "from", "to", "count", "accounts", "previous", "top_account_share", "top_instance_share", "concentrated", "bot_posts",
+			"step", "points", "rising_since", "cooccurring", "cooccurring_sample", "posts"} {
 			if _, ok := got[field]; !ok {
 				t.Errorf("no %q in %s", field, rec.Body)
 			}

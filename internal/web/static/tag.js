@@ -212,12 +212,32 @@
       $(id).classList.toggle("up", now > before);
       $(id).classList.toggle("down", now < before);
     }
+    concentration(page);
     const rising = $("rising");
     rising.textContent = page.rising_since ? "Rising since " + when(new Date(page.rising_since), to) : "Not rising";
     rising.classList.toggle("up", !!page.rising_since);
     const stepWord = page.step === "1d" ? "day" : "hour";
     $("chart-note").textContent = `Posts per ${stepWord}; the shaded part is ${WORDS[view.window]}. ` +
       "Rising means every " + stepWord + " since is well above the tag's usual level before the window.";
+  }
+
+  // concentration says how much of the window's posts the tag's most
+  // active account and instance wrote, and how many bots' posts no count
+  // holds; a concentrated tag (docs/trends.md, "Floods and bots") is left
+  // out of Trending, and the page says so.
+  function concentration(page) {
+    const pct = (share) => number(Math.round(share * 100)) + "%";
+    let text = "";
+    if (page.count > 0) {
+      text = `Its most active account wrote ${pct(page.top_account_share)} of these posts, ` +
+        `its most active instance ${pct(page.top_instance_share)}.`;
+    }
+    if (page.bot_posts > 0) text += ` ${posts(page.bot_posts)} by bots, not counted.`;
+    $("concentration").textContent = text.trim();
+    const note = $("concentrated");
+    note.hidden = !page.concentrated;
+    const one = page.top_account_share >= page.top_instance_share ? "one account" : "one instance";
+    note.textContent = `Concentrated: most of these posts come from ${one}, so #${page.display || page.tag} is left out of Trending.`;
   }
 
   function renderCoTags(page) {
