@@ -122,7 +122,7 @@ var apiRoutes = []route{
 	{
 		path:   "/api/v1/trending",
 		name:   "trending",
-		params: []string{"window", "limit", "source", "lang", "at", "by", "format"},
+		params: []string{"window", "limit", "source", "lang", "at", "by", "concentrated", "format"},
 		ask:    (*handler).trending,
 	},
 	{
@@ -348,7 +348,16 @@ func (p params) query(now func() time.Time) (trend.Query, string, error) {
 			return trend.Query{}, "", badRequest(err.Error())
 		}
 	}
-	key := fmt.Sprintf("%s window=%d limit=%d source=%q lang=%q by=%s at=%s", p.route.name, q.Window, q.Limit, q.Source, q.Lang, q.By, atKey)
+	if slices.Contains(p.route.params, "concentrated") {
+		switch v := p.get("concentrated", "exclude"); v {
+		case "exclude":
+		case "include":
+			q.IncludeConcentrated = true
+		default:
+			return trend.Query{}, "", badRequestf("concentrated %q: want exclude or include", v)
+		}
+	}
+	key := fmt.Sprintf("%s window=%d limit=%d source=%q lang=%q by=%s concentrated=%v at=%s", p.route.name, q.Window, q.Limit, q.Source, q.Lang, q.By, q.IncludeConcentrated, atKey)
 	return q, key, q.Validate()
 }
 

@@ -102,6 +102,8 @@ func TestBadParameters(t *testing.T) {
 		{"/api/v1/top?limit=0", "limit must be between 1 and 1000"},
 		{"/api/v1/trending?by=likes", `by must be accounts or posts, got "likes"`},
 		{"/api/v1/top?by=posts", "unknown parameter"},
+		{"/api/v1/trending?concentrated=maybe", `concentrated "maybe": want exclude or include`},
+		{"/api/v1/top?concentrated=include", "unknown parameter"},
 		{"/api/v1/top?limit=1001", "limit must be between 1 and 1000"},
 		{"/api/v1/top?limit=ten", "limit must be a whole number"},
 		{"/api/v1/top?windw=1h", `unknown parameter "windw"`},
@@ -194,6 +196,16 @@ func TestQueriesAndShapes(t *testing.T) {
 		}
 		if !strings.Contains(rec.Body.String(), `"by":"posts"`) {
 			t.Errorf("body %s, want by posts", rec.Body)
+		}
+	})
+	t.Run("trending with concentrated tags", func(t *testing.T) {
+		for target, want := range map[string]bool{"/api/v1/trending?concentrated=include": true, "/api/v1/trending?concentrated=exclude": false, "/api/v1/trending": false} {
+			if rec := get(t, h, target); rec.Code != http.StatusOK {
+				t.Fatalf("%s: status %d: %s", target, rec.Code, rec.Body)
+			}
+			if store.query.IncludeConcentrated != want {
+				t.Errorf("%s: IncludeConcentrated %v, want %v", target, store.query.IncludeConcentrated, want)
+			}
 		}
 	})
 	t.Run("at, as the CLI's --at", func(t *testing.T) {
