@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"tagpulse/internal/deletion"
+	"tagpulse/internal/rollup"
 )
 
 // DefaultMaxConcentration is the share of a tag's posts in a window above
@@ -62,7 +63,6 @@ func (s *Store) concentrations(ctx context.Context, tags []string, from, to time
 	var (
 		g     errgroup.Group
 		byAcc = map[string]accounts{}
-		byIns = map[string]uint64{}
 	)
 	g.Go(func() error {
 		return s.scan(ctx, "the tags' most active accounts", `SELECT tag, sumIf(n, bot = 0), maxIf(n, bot = 0), sumIf(n, bot = 1)
@@ -81,8 +81,13 @@ GROUP BY tag`, args, func(scan func(...any) error) error {
 			return nil
 		})
 	})
+	type instance struct {
+		name  string
+		posts uint64
+	}
+	byIns := map[string]instance{}
 	g.Go(func() error {
-		return s.scan(ctx, "the tags' most active instances", `SELECT tag, max(n)
+		return s.scan(ctx, "the tags' most active instances", `SELECT tag, argMax(i, (n, i)), max(n)
 FROM (
     SELECT tag, `+instanceSQL+` AS i, uniqExact(post_id) AS n
     FROM mentions
@@ -91,26 +96,76 @@ FROM (
     HAVING i != '')
 GROUP BY tag`, args, func(scan func(...any) error) error {
 			var tag string
-			var n uint64
-			if err := scan(&tag, &n); err != nil {
+			var in instance
+			if err := scan(&tag, &in.name, &in.posts); err != nil {
 				return err
 			}
-			byIns[tag] = n
+			byIns[tag] = in
 			return nil
 		})
 	})
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	// An instance that wrote most of all the window's posts (a deployment
+	// that follows one instance's timeline) makes no tag concentrated:
+	// only an instance over-represented in a tag does.
+	insts := map[string]bool{}
+	for _, in := range byIns {
+		insts[in.name] = true
+	}
+	dominant, err := s.dominantInstances(ctx, insts, from, to, f, max)
+	if err != nil {
+		return nil, err
+	}
 	for _, tag := range tags {
-		a := byAcc[tag]
+		a, in := byAcc[tag], byIns[tag]
 		c := Concentration{BotPosts: a.bots}
 		if a.posts > 0 {
 			c.TopAccountShare = round(float64(a.top)/float64(a.posts), 3)
-			c.TopInstanceShare = round(float64(byIns[tag])/float64(a.posts), 3)
+			c.TopInstanceShare = round(float64(in.posts)/float64(a.posts), 3)
 		}
-		c.Concentrated = c.TopAccountShare > max || c.TopInstanceShare > max
+		c.Concentrated = c.TopAccountShare > max || (c.TopInstanceShare > max && !dominant[in.name])
 		out[tag] = c
+	}
+	return out, nil
+}
+
+// dominantInstances returns which of insts wrote more than max of all the
+// posts in [from, to) under f: one read of the window's rows of mentions.
+func (s *Store) dominantInstances(ctx context.Context, insts map[string]bool, from, to time.Time, f Filter, max float64) (map[string]bool, error) {
+	out := map[string]bool{}
+	if len(insts) == 0 {
+		return out, nil
+	}
+	names := make([]string, 0, len(insts))
+	for name := range insts {
+		names = append(names, name)
+	}
+	rangeCond := "created_at >= toDateTime(@from) AND created_at < toDateTime(@to)"
+	args := append(filterArgs(f), clickhouse.Named("from", from.Unix()), clickhouse.Named("to", to.Unix()))
+	var total uint64
+	shares := map[string]uint64{}
+	err := s.scan(ctx, "the window's instances", `SELECT `+instanceSQL+` AS i, uniqExact(post_id)
+FROM mentions
+WHERE `+rangeCond+filterSQL(f)+` AND `+rollup.CountedSQL(rangeCond)+`
+GROUP BY i`, args, func(scan func(...any) error) error {
+		var name string
+		var n uint64
+		if err := scan(&name, &n); err != nil {
+			return err
+		}
+		shares[name] = n
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range shares {
+		total += n
+	}
+	for _, name := range names {
+		out[name] = total > 0 && float64(shares[name])/float64(total) > max
 	}
 	return out, nil
 }

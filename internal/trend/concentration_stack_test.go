@@ -107,3 +107,36 @@ func TestFloodsAndBots(t *testing.T) {
 		t.Errorf("#Flood's page: %+v, want concentrated", page.Concentration)
 	}
 }
+
+// A deployment that follows one instance sees every post from it: its
+// tags are not concentrated by instance, and a burst of many accounts
+// trends.
+func TestOneInstanceIsNotAFlood(t *testing.T) {
+	at := time.Date(2025, 11, 20, 14, 37, 30, 0, time.UTC)
+	cfg, conn := stacktest.ClickHouse(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := chstore.Migrate(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	end := time.Unix(newFrame(at, time.Hour).end, 0).UTC()
+	var ms []trendtest.Mention
+	for _, tag := range []struct {
+		name    string
+		perHour []int
+	}{{"local", append([]int{30}, trendtest.Steady(1, 25)...)}, {"steady", trendtest.Steady(10, 26)}} {
+		hist := trendtest.Hourly(tag.name, tag.name, end, tag.perHour, "mastodon", "en")
+		for i := range hist {
+			hist[i].Account = fmt.Sprintf("user%d@home.example", i)
+		}
+		ms = append(ms, hist...)
+	}
+	trendtest.Insert(t, conn, ms)
+	got, err := NewStore(conn, DefaultParams()).Trending(ctx, Query{At: at, Window: time.Hour, Limit: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) == 0 || got[0].Tag != "local" || got[0].Concentrated || got[0].TopInstanceShare != 1 {
+		t.Errorf("trending = %+v, want #local first, all from one instance, not concentrated", got)
+	}
+}
