@@ -25,7 +25,7 @@ func TestClusterInsertQuorum(t *testing.T) {
 	c := stacktest.ClusterClickHouse(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	create := fmt.Sprintf(`CREATE TABLE %[1]s.mentions ON CLUSTER %[2]s (post_id String, tag String, display String, created_at DateTime, source String, lang String, account String, extractor_version UInt16, kafka_partition Int32, kafka_offset Int64, inserted_at DateTime)
+	create := fmt.Sprintf(`CREATE TABLE %[1]s.mentions ON CLUSTER %[2]s (post_id String, tag String, display String, created_at DateTime, source String, lang String, account String, extractor_version UInt16, kafka_partition Int32, kafka_offset Int64, inserted_at DateTime, bot UInt8 DEFAULT 0)
 		ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/%[1]s/mentions', '{replica}') ORDER BY (tag, post_id)`, c.DB, stacktest.ClusterReplicated)
 	if err := c.Nodes[0].Exec(ctx, create); err != nil {
 		t.Fatal(err)

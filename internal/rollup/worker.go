@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -198,6 +199,11 @@ func (w *Worker) Run(ctx context.Context, interval time.Duration) {
 	}
 }
 
+// ErrStillBehind is CatchUp's error when other writers (aggregators
+// storing, other workers swapping) keep changing days faster than it can
+// settle them. Reads stay exact meanwhile.
+var ErrStillBehind = errors.New("still behind")
+
 // CatchUp does rounds until the backlog is empty, writing a line per batch
 // of days to progress.
 func (w *Worker) CatchUp(ctx context.Context, progress io.Writer) error {
@@ -215,7 +221,7 @@ func (w *Worker) CatchUp(ctx context.Context, progress io.Writer) error {
 			return nil
 		}
 		if attempt == 10 {
-			return fmt.Errorf("rollup: %d days still behind after 10 rounds: another writer keeps changing them", len(b.Days))
+			return fmt.Errorf("rollup: %d days %w after 10 rounds: another writer keeps changing them", len(b.Days), ErrStillBehind)
 		}
 		if _, err := w.recompute(ctx, b.Days, progress); err != nil {
 			return err
