@@ -44,21 +44,44 @@ const instanceSQL = "if(match(account, '^@?[^@]+@[^@]+$'), replaceRegexpOne(acco
 // count rules of watchlists.
 func (s *Store) Concentrations(ctx context.Context, q Query, tags []string) (map[string]Concentration, error) {
 	from, to := Span(q.At, q.Window)
-	return s.concentrations(ctx, tags, from, to, q.Filter, s.params.MaxConcentration)
+	return s.concentrationReader(from, to, q.Filter).read(ctx, tags)
 }
 
-// concentrations reads the Concentration of each of tags over [from, to)
-// under f, from the rows of mentions of those tags in the window (two
-// reads at once). max is the share above which a tag is concentrated.
-func (s *Store) concentrations(ctx context.Context, tags []string, from, to time.Time, f Filter, max float64) (map[string]Concentration, error) {
+// concentrationReader reads the Concentration of tags over one window,
+// for one answer: trending asks it for a few tags at a time.
+type concentrationReader struct {
+	s        *Store
+	from, to time.Time
+	filter   Filter
+	// dominant are the instances that wrote more than the maximum share
+	// of all the window's posts, read once, when a tag first needs them.
+	dominant map[string]bool
+}
+
+func (s *Store) concentrationReader(from, to time.Time, f Filter) *concentrationReader {
+	return &concentrationReader{s: s, from: from, to: to, filter: f}
+}
+
+// window is the condition on created_at of the reader's window, and its
+// bound values with the filter's.
+func (c *concentrationReader) window() (string, []any) {
+	return "created_at >= toDateTime(@from) AND created_at < toDateTime(@to)",
+		append(filterArgs(c.filter), clickhouse.Named("from", c.from.Unix()), clickhouse.Named("to", c.to.Unix()))
+}
+
+// read returns the Concentration of each of tags, from the rows of
+// mentions of those tags in the window (two reads at once), and, only
+// when a tag's top instance is over the maximum, the window's instances.
+func (c *concentrationReader) read(ctx context.Context, tags []string) (map[string]Concentration, error) {
+	s, max := c.s, c.s.params.MaxConcentration
 	out := make(map[string]Concentration, len(tags))
 	if len(tags) == 0 {
 		return out, nil
 	}
-	rangeCond := "created_at >= toDateTime(@from) AND created_at < toDateTime(@to)"
+	rangeCond, args := c.window()
 	// Bots' rows are read too, to count them apart; deleted posts are not.
-	where := "tag IN (SELECT arrayJoin(@tags)) AND " + rangeCond + filterSQL(f) + " AND " + deletion.NotDeletedSQL(rangeCond)
-	args := append(filterArgs(f), clickhouse.Named("tags", tags), clickhouse.Named("from", from.Unix()), clickhouse.Named("to", to.Unix()))
+	where := "tag IN (SELECT arrayJoin(@tags)) AND " + rangeCond + filterSQL(c.filter) + " AND " + deletion.NotDeletedSQL(rangeCond)
+	args = append(args, clickhouse.Named("tags", tags))
 	type accounts struct{ posts, top, bots uint64 }
 	var (
 		g     errgroup.Group
@@ -107,48 +130,44 @@ GROUP BY tag`, args, func(scan func(...any) error) error {
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	// An instance that wrote most of all the window's posts (a deployment
-	// that follows one instance's timeline) makes no tag concentrated:
-	// only an instance over-represented in a tag does.
-	insts := map[string]bool{}
-	for _, in := range byIns {
-		insts[in.name] = true
-	}
-	dominant, err := s.dominantInstances(ctx, insts, from, to, f, max)
-	if err != nil {
-		return nil, err
-	}
 	for _, tag := range tags {
 		a, in := byAcc[tag], byIns[tag]
-		c := Concentration{BotPosts: a.bots}
-		if a.posts > 0 {
-			c.TopAccountShare = round(float64(a.top)/float64(a.posts), 3)
-			c.TopInstanceShare = round(float64(in.posts)/float64(a.posts), 3)
+		out[tag] = Concentration{BotPosts: a.bots}
+		if a.posts == 0 {
+			continue
 		}
-		c.Concentrated = c.TopAccountShare > max || (c.TopInstanceShare > max && !dominant[in.name])
-		out[tag] = c
+		conc := out[tag]
+		conc.TopAccountShare = round(float64(a.top)/float64(a.posts), 3)
+		conc.TopInstanceShare = round(float64(in.posts)/float64(a.posts), 3)
+		conc.Concentrated = conc.TopAccountShare > max
+		if conc.TopInstanceShare > max && !conc.Concentrated {
+			// An instance that wrote most of all the window's posts (a
+			// deployment that follows one instance's timeline) makes no
+			// tag concentrated: only one over-represented in a tag does.
+			dominant, err := c.dominantInstances(ctx)
+			if err != nil {
+				return nil, err
+			}
+			conc.Concentrated = !dominant[in.name]
+		}
+		out[tag] = conc
 	}
 	return out, nil
 }
 
-// dominantInstances returns which of insts wrote more than max of all the
-// posts in [from, to) under f: one read of the window's rows of mentions.
-func (s *Store) dominantInstances(ctx context.Context, insts map[string]bool, from, to time.Time, f Filter, max float64) (map[string]bool, error) {
-	out := map[string]bool{}
-	if len(insts) == 0 {
-		return out, nil
+// dominantInstances returns the instances that wrote more than the
+// maximum share of all the posts in the window: one read of the window's
+// rows of mentions, made once per reader.
+func (c *concentrationReader) dominantInstances(ctx context.Context) (map[string]bool, error) {
+	if c.dominant != nil {
+		return c.dominant, nil
 	}
-	names := make([]string, 0, len(insts))
-	for name := range insts {
-		names = append(names, name)
-	}
-	rangeCond := "created_at >= toDateTime(@from) AND created_at < toDateTime(@to)"
-	args := append(filterArgs(f), clickhouse.Named("from", from.Unix()), clickhouse.Named("to", to.Unix()))
+	rangeCond, args := c.window()
 	var total uint64
 	shares := map[string]uint64{}
-	err := s.scan(ctx, "the window's instances", `SELECT `+instanceSQL+` AS i, uniqExact(post_id)
+	err := c.s.scan(ctx, "the window's instances", `SELECT `+instanceSQL+` AS i, uniqExact(post_id)
 FROM mentions
-WHERE `+rangeCond+filterSQL(f)+` AND `+rollup.CountedSQL(rangeCond)+`
+WHERE `+rangeCond+filterSQL(c.filter)+` AND `+rollup.CountedSQL(rangeCond)+`
 GROUP BY i`, args, func(scan func(...any) error) error {
 		var name string
 		var n uint64
@@ -156,18 +175,19 @@ GROUP BY i`, args, func(scan func(...any) error) error {
 			return err
 		}
 		shares[name] = n
+		total += n
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	for _, n := range shares {
-		total += n
+	c.dominant = map[string]bool{}
+	for name, n := range shares {
+		if name != "" && float64(n)/float64(total) > c.s.params.MaxConcentration {
+			c.dominant[name] = true
+		}
 	}
-	for _, name := range names {
-		out[name] = total > 0 && float64(shares[name])/float64(total) > max
-	}
-	return out, nil
+	return c.dominant, nil
 }
 
 // scan runs a query and calls row for each row with a function that scans

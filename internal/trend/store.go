@@ -348,13 +348,14 @@ func (s *Store) Trending(ctx context.Context, q Query) ([]Trend, error) {
 // it needs at a time, since it is a read of mentions.
 func (s *Store) unconcentrated(ctx context.Context, ranked []Trend, q Query, window slot) ([]Trend, error) {
 	out := make([]Trend, 0, min(q.Limit, len(ranked)))
+	reader := s.concentrationReader(window.from, window.to, q.Filter)
 	for len(ranked) > 0 && len(out) < q.Limit {
 		n := min(len(ranked), q.Limit-len(out)+10)
 		tags := make([]string, n)
 		for i, t := range ranked[:n] {
 			tags[i] = t.Tag
 		}
-		cs, err := s.concentrations(ctx, tags, window.from, window.to, q.Filter, s.params.MaxConcentration)
+		cs, err := reader.read(ctx, tags)
 		if err != nil {
 			return nil, err
 		}

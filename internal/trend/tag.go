@@ -2,7 +2,6 @@ package trend
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
@@ -171,7 +170,7 @@ func (s *Store) Tag(ctx context.Context, q TagQuery) (TagPage, error) {
 	)
 	var round1 errgroup.Group
 	round1.Go(func() (err error) {
-		conc, err = s.concentrations(ctx, []string{q.Tag}, from, to, q.Filter, s.params.MaxConcentration)
+		conc, err = s.concentrationReader(from, to, q.Filter).read(ctx, []string{q.Tag})
 		return err
 	})
 	round1.Go(func() error {
@@ -285,24 +284,17 @@ func (ts tagSample) args(n int) []any {
 // latestPosts returns the tag's latest posts, as mentions holds them: no
 // URL or excerpt yet.
 func (s *Store) latestPosts(ctx context.Context, ts tagSample) ([]TagPost, error) {
-	rows, err := s.query(ctx, "the tag's latest posts", ts.sql(), ts.args(ts.Posts)...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	out := []TagPost{}
-	for rows.Next() {
+	err := s.scan(ctx, "the tag's latest posts", ts.sql(), ts.args(ts.Posts), func(scan func(...any) error) error {
 		var p TagPost
-		if err := rows.Scan(&p.ID, &p.Author, &p.CreatedAt, &p.Source, &p.Lang); err != nil {
-			return nil, fmt.Errorf("reading the tag's latest posts: %w", err)
+		if err := scan(&p.ID, &p.Author, &p.CreatedAt, &p.Source, &p.Lang); err != nil {
+			return err
 		}
 		p.CreatedAt = p.CreatedAt.UTC()
 		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reading the tag's latest posts: %w", err)
-	}
-	return out, nil
+		return nil
+	})
+	return out, err
 }
 
 // postDetails fills in the author, URL and excerpt of posts from the posts
@@ -320,25 +312,22 @@ func (s *Store) postDetails(ctx context.Context, posts []TagPost) ([]TagPost, er
 	}
 	// The times bound the partitions and hours read; copies of a post
 	// fold in LIMIT 1 BY.
-	rows, err := s.query(ctx, "the posts' details", `SELECT id, author, url, excerpt
+	details := map[string]TagPost{}
+	err := s.scan(ctx, "the posts' details", `SELECT id, author, url, excerpt
 FROM posts
 WHERE created_at >= toDateTime(@first) AND created_at <= toDateTime(@last) AND id IN (SELECT arrayJoin(@ids))
 ORDER BY inserted_at DESC
-LIMIT 1 BY id`, clickhouse.Named("first", first.Unix()), clickhouse.Named("last", last.Unix()), clickhouse.Named("ids", ids))
+LIMIT 1 BY id`, []any{clickhouse.Named("first", first.Unix()), clickhouse.Named("last", last.Unix()), clickhouse.Named("ids", ids)},
+		func(scan func(...any) error) error {
+			var p TagPost
+			if err := scan(&p.ID, &p.Author, &p.URL, &p.Excerpt); err != nil {
+				return err
+			}
+			details[p.ID] = p
+			return nil
+		})
 	if err != nil {
 		return nil, err
-	}
-	defer rows.Close()
-	details := map[string]TagPost{}
-	for rows.Next() {
-		var p TagPost
-		if err := rows.Scan(&p.ID, &p.Author, &p.URL, &p.Excerpt); err != nil {
-			return nil, fmt.Errorf("reading the posts' details: %w", err)
-		}
-		details[p.ID] = p
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reading the posts' details: %w", err)
 	}
 	for i := range posts {
 		d, ok := details[posts[i].ID]
@@ -358,28 +347,24 @@ LIMIT 1 BY id`, clickhouse.Named("first", first.Unix()), clickhouse.Named("last"
 // read.
 func (s *Store) coTags(ctx context.Context, ts tagSample) ([]CoTag, error) {
 	args := append(ts.args(CoTagSample), clickhouse.Named("limit", CoTagLimit))
-	rows, err := s.query(ctx, "co-occurring tags", `SELECT tag, uniqExact(post_id) AS n
+	out := []CoTag{}
+	err := s.scan(ctx, "co-occurring tags", `SELECT tag, uniqExact(post_id) AS n
 FROM mentions
 WHERE toStartOfHour(created_at) IN (SELECT toDateTime(arrayJoin(@hours)))
   AND post_id IN (SELECT post_id FROM (`+ts.sql()+`))
   AND tag != @tag`+notHiddenSQL+`
 GROUP BY tag
 ORDER BY n DESC, tag ASC
-LIMIT @limit`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []CoTag{}
-	for rows.Next() {
+LIMIT @limit`, args, func(scan func(...any) error) error {
 		var c CoTag
-		if err := rows.Scan(&c.Tag, &c.Count); err != nil {
-			return nil, fmt.Errorf("reading co-occurring tags: %w", err)
+		if err := scan(&c.Tag, &c.Count); err != nil {
+			return err
 		}
 		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reading co-occurring tags: %w", err)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if len(out) == 0 {
 		return out, nil
