@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"tagpulse/internal/chstore"
 	"tagpulse/internal/testkit/stacktest"
 	"tagpulse/internal/trend/trendtest"
 )
@@ -19,12 +18,9 @@ import (
 // reported apart.
 func TestFloodsAndBots(t *testing.T) {
 	at := time.Date(2025, 11, 20, 14, 37, 30, 0, time.UTC)
-	cfg, conn := stacktest.ClickHouse(t)
+	_, conn := stacktest.MigratedClickHouse(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if _, err := chstore.Migrate(ctx, cfg); err != nil {
-		t.Fatal(err)
-	}
 	end := time.Unix(newFrame(at, time.Hour).end, 0).UTC()
 	ms := trendtest.NewStory(end).Mentions
 	flood := trendtest.Hourly("flood", "Flood", end, append([]int{30}, trendtest.Steady(1, 25)...), "mastodon", "en")
@@ -113,12 +109,9 @@ func TestFloodsAndBots(t *testing.T) {
 // trends.
 func TestOneInstanceIsNotAFlood(t *testing.T) {
 	at := time.Date(2025, 11, 20, 14, 37, 30, 0, time.UTC)
-	cfg, conn := stacktest.ClickHouse(t)
+	_, conn := stacktest.MigratedClickHouse(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if _, err := chstore.Migrate(ctx, cfg); err != nil {
-		t.Fatal(err)
-	}
 	end := time.Unix(newFrame(at, time.Hour).end, 0).UTC()
 	var ms []trendtest.Mention
 	for _, tag := range []struct {

@@ -105,12 +105,9 @@ func (s tagStory) want(tag, lang string, from, to time.Time, n int) (count, acco
 
 func TestTagPage(t *testing.T) {
 	at := time.Date(2025, 11, 20, 14, 37, 30, 0, time.UTC)
-	cfg, conn := stacktest.ClickHouse(t)
+	_, conn := stacktest.MigratedClickHouse(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if _, err := chstore.Migrate(ctx, cfg); err != nil {
-		t.Fatalf("migrating test database: %v", err)
-	}
 	story := newTagStory(time.Unix(newFrame(at, time.Hour).end, 0).UTC())
 	// The posts rows are the story's own: some posts have none.
 	trendtest.InsertWithoutPosts(t, conn, story.mentions)
