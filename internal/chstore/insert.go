@@ -7,9 +7,9 @@ import (
 	"slices"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"tagpulse/internal/chinsert"
 	"tagpulse/internal/rollup"
 )
 
@@ -127,28 +127,14 @@ func (m *Mentions) Insert(ctx context.Context, conn driver.Conn, d Durability) e
 }
 
 // insertColumns writes n rows, given column by column in the order of
-// columns, to table in one INSERT with d's per-insert settings. Appending
-// whole columns skips the per-row, per-value type switches of
-// batch.Append, which dominated the insert's CPU.
+// columns, to table in one INSERT with d's per-insert settings
+// (chinsert.Columns).
 func insertColumns(ctx context.Context, conn driver.Conn, d Durability, table, columns string, n int, cols ...any) error {
 	if n == 0 {
 		return nil
 	}
-	settings := clickhouse.Settings{}
-	d.insertSettings(settings)
-	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(settings))
-	batch, err := conn.PrepareBatch(ctx, "INSERT INTO "+table+" ("+columns+")")
-	if err != nil {
-		return fmt.Errorf("preparing insert into %s: %w", table, err)
-	}
-	defer batch.Abort()
-	for i, col := range cols {
-		if err := batch.Column(i).Append(col); err != nil {
-			return fmt.Errorf("appending column %d to insert into %s: %w", i, table, err)
-		}
-	}
-	if err := batch.Send(); err != nil {
-		return fmt.Errorf("insert batch of %d rows into %s: %w", n, table, err)
+	if err := chinsert.Columns(d.Context(ctx), conn, table, columns, cols...); err != nil {
+		return fmt.Errorf("a batch of %d rows: %w", n, err)
 	}
 	return nil
 }

@@ -27,6 +27,8 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"tagpulse/internal/chinsert"
 )
 
 // PendingDays is how long a tombstone whose post is not stored is kept,
@@ -234,12 +236,12 @@ func insertDated(ctx context.Context, conn driver.Conn, ts []Tombstone, now time
 		return nil
 	}
 	ids, created, deleted, inserted := columns(ts, now)
-	if err := insert(ctx, conn, "deletions (post_id, created_at, deleted_at, inserted_at)", ids, created, deleted, inserted); err != nil {
+	if err := chinsert.Columns(ctx, conn, "deletions", "post_id, created_at, deleted_at, inserted_at", ids, created, deleted, inserted); err != nil {
 		return err
 	}
 	// A newer row of the same post: reads take it (LIMIT 1 BY id after
 	// ORDER BY inserted_at DESC), merges keep only it.
-	return insert(ctx, conn, "posts (id, created_at, inserted_at)", ids, created, inserted)
+	return chinsert.Columns(ctx, conn, "posts", "id, created_at, inserted_at", ids, created, inserted)
 }
 
 // insertPending writes rows of deletions_pending with resolved set or not.
@@ -252,7 +254,7 @@ func insertPending(ctx context.Context, conn driver.Conn, ts []Tombstone, resolv
 	for i := range flags {
 		flags[i] = resolved
 	}
-	return insert(ctx, conn, "deletions_pending (post_id, deleted_at, resolved, inserted_at)", ids, deleted, flags, inserted)
+	return chinsert.Columns(ctx, conn, "deletions_pending", "post_id, deleted_at, resolved, inserted_at", ids, deleted, flags, inserted)
 }
 
 func columns(ts []Tombstone, now time.Time) (ids []string, created, deleted, inserted []time.Time) {
@@ -263,25 +265,6 @@ func columns(ts []Tombstone, now time.Time) (ids []string, created, deleted, ins
 		inserted = append(inserted, now.UTC())
 	}
 	return ids, created, deleted, inserted
-}
-
-// insert writes whole columns into table (with its column list) in one
-// INSERT, with the settings ctx carries.
-func insert(ctx context.Context, conn driver.Conn, table string, cols ...any) error {
-	batch, err := conn.PrepareBatch(ctx, "INSERT INTO "+table)
-	if err != nil {
-		return fmt.Errorf("preparing insert into %s: %w", table, err)
-	}
-	defer batch.Abort()
-	for i, col := range cols {
-		if err := batch.Column(i).Append(col); err != nil {
-			return fmt.Errorf("appending column %d to insert into %s: %w", i, table, err)
-		}
-	}
-	if err := batch.Send(); err != nil {
-		return fmt.Errorf("insert into %s: %w", table, err)
-	}
-	return nil
 }
 
 // hoursOf returns the distinct hours of the tombstones' posts, in order.

@@ -24,6 +24,8 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"golang.org/x/sync/errgroup"
+
+	"tagpulse/internal/chinsert"
 )
 
 // Tiers names an hour table and the day table computed from it.
@@ -71,22 +73,11 @@ func Mark(ctx context.Context, conn driver.Conn, hours []time.Time, now time.Tim
 	if len(hours) == 0 {
 		return nil
 	}
-	batch, err := conn.PrepareBatch(ctx, "INSERT INTO rollup_dirty (hour, marked_at)")
-	if err != nil {
-		return fmt.Errorf("preparing the rollup marks: %w", err)
-	}
-	defer batch.Abort()
 	at := make([]time.Time, len(hours))
 	for i := range at {
 		at[i] = now.UTC()
 	}
-	if err := batch.Column(0).Append(hours); err != nil {
-		return fmt.Errorf("appending the rollup marks: %w", err)
-	}
-	if err := batch.Column(1).Append(at); err != nil {
-		return fmt.Errorf("appending the rollup marks: %w", err)
-	}
-	if err := batch.Send(); err != nil {
+	if err := chinsert.Columns(ctx, conn, "rollup_dirty", "hour, marked_at", hours, at); err != nil {
 		return fmt.Errorf("inserting %d rollup marks: %w", len(hours), err)
 	}
 	return nil
