@@ -46,18 +46,7 @@ func TestWebhookRefusesPostsThatWouldNotCount(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			pub := &fakePublisher{}
-			r := New(DefaultConfig(), pub, Hashtags, prometheus.NewPedanticRegistry(), slog.New(slog.DiscardHandler))
-			hook, err := source.NewWebhook(source.WebhookConfig{Token: "tok"},
-				func(ctx context.Context, items []source.Item) ([]source.Skipped, error) {
-					return r.Deliver(ctx, source.KindWebhook, items)
-				},
-				prometheus.NewPedanticRegistry(), slog.New(slog.DiscardHandler))
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv := httptest.NewServer(hook.Handler())
-			defer srv.Close()
+			pub, srv := newTestWebhook(t)
 			req, _ := http.NewRequest(http.MethodPost, srv.URL+source.WebhookPath, strings.NewReader(tt.body))
 			req.Header.Set("Authorization", "Bearer tok")
 			req.Header.Set("Content-Type", "application/json")
@@ -110,18 +99,7 @@ func TestWebhookDeleteThroughRunner(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			pub := &fakePublisher{}
-			r := New(DefaultConfig(), pub, Hashtags, prometheus.NewPedanticRegistry(), slog.New(slog.DiscardHandler))
-			hook, err := source.NewWebhook(source.WebhookConfig{Token: "tok"},
-				func(ctx context.Context, items []source.Item) ([]source.Skipped, error) {
-					return r.Deliver(ctx, source.KindWebhook, items)
-				},
-				prometheus.NewPedanticRegistry(), slog.New(slog.DiscardHandler))
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv := httptest.NewServer(hook.Handler())
-			defer srv.Close()
+			pub, srv := newTestWebhook(t)
 			req, _ := http.NewRequest(http.MethodDelete, srv.URL+source.WebhookPath+tt.path, nil)
 			req.Header.Set("Authorization", "Bearer tok")
 			resp, err := http.DefaultClient.Do(req)
@@ -146,4 +124,24 @@ func TestWebhookDeleteThroughRunner(t *testing.T) {
 			}
 		})
 	}
+}
+
+// newTestWebhook serves the webhook (token "tok") in front of a runner
+// that publishes to the fake publisher it returns; the server is closed
+// when the test ends.
+func newTestWebhook(t *testing.T) (*fakePublisher, *httptest.Server) {
+	t.Helper()
+	pub := &fakePublisher{}
+	r := New(DefaultConfig(), pub, Hashtags, prometheus.NewPedanticRegistry(), slog.New(slog.DiscardHandler))
+	hook, err := source.NewWebhook(source.WebhookConfig{Token: "tok"},
+		func(ctx context.Context, items []source.Item) ([]source.Skipped, error) {
+			return r.Deliver(ctx, source.KindWebhook, items)
+		},
+		prometheus.NewPedanticRegistry(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(hook.Handler())
+	t.Cleanup(srv.Close)
+	return pub, srv
 }
