@@ -12,10 +12,11 @@ import (
 
 func newMigrateCmd() *cobra.Command {
 	var (
-		store  chstore.Config
-		logs   command.Logging
-		dropV1 bool
-		all    bool
+		store   chstore.Config
+		logs    command.Logging
+		dropV1  bool
+		all     bool
+		cluster string
 	)
 	cmd := &cobra.Command{
 		Use:   "migrate",
@@ -33,7 +34,13 @@ aggregators first; Kafka keeps their backlog. v1's tables are kept under
 mentions_v1, tag_minute and tag_display until --drop-v1.
 
 It then brings the rollups up to date. --rollup-all recomputes them for all
-of history, as after restoring a dump into mentions (docs/operations.md).`,
+of history, as after restoring a dump into mentions (docs/operations.md).
+
+With --cluster NAME it creates or upgrades the schema on that ClickHouse
+cluster (a name in the servers' <remote_servers>) instead: replicated
+tables in DATABASE_local on every server, Distributed tables over them in
+DATABASE, sharded by post (docs/scaling.md, "The schema on a cluster").
+Every server of the cluster must be up.`,
 		Args: cobra.NoArgs,
 	}
 	flags := command.Flags(cmd)
@@ -41,10 +48,22 @@ of history, as after restoring a dump into mentions (docs/operations.md).`,
 	logs.RegisterFlags(flags)
 	flags.Bool(&dropV1, "drop-v1", "", false, "drop the tables schema v1 left behind after an upgrade (mentions_v1, tag_minute, tag_display)")
 	flags.Bool(&all, "rollup-all", "", false, "recompute the hour and day rollups of all of history from mentions (after a restore into mentions)")
+	flags.String(&cluster, "cluster", "CLICKHOUSE_CLUSTER", "", "create the schema ON CLUSTER this ClickHouse cluster, replicated and sharded (docs/scaling.md)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		log, err := logs.Start(cmd, flags, &store)
 		if err != nil {
 			return err
+		}
+		if cluster != "" {
+			if dropV1 || all {
+				return fmt.Errorf("migrate: --drop-v1 and --rollup-all do not apply with --cluster")
+			}
+			applied, err := chstore.MigrateCluster(cmd.Context(), store, cluster, cmd.ErrOrStderr())
+			if err != nil {
+				return fmt.Errorf("migrate: %w", err)
+			}
+			log.Info("schema up to date on the cluster", "cluster", cluster, "applied", applied)
+			return nil
 		}
 		applied, err := chstore.MigrateProgress(cmd.Context(), store, cmd.ErrOrStderr())
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 
+	"tagpulse/internal/chengine"
 	"tagpulse/internal/deletion"
 )
 
@@ -171,9 +172,8 @@ func (w *Worker) RecomputeDays(ctx context.Context, days []time.Time) error {
 	}
 	for _, r := range recomputeSQL {
 		stage := w.stageName(r.target)
-		// CREATE … AS copies the target's columns, engine and settings.
-		if err := w.conn.Exec(ctx, "CREATE TABLE IF NOT EXISTS "+stage+" AS "+r.target); err != nil {
-			return fmt.Errorf("creating the staging table of %s: %w", r.target, err)
+		if err := w.createStage(ctx, stage, r.target); err != nil {
+			return err
 		}
 		if err := w.conn.Exec(ctx, "TRUNCATE TABLE "+stage); err != nil {
 			return fmt.Errorf("emptying the staging table of %s: %w", r.target, err)
@@ -196,6 +196,26 @@ func (w *Worker) RecomputeDays(ctx context.Context, days []time.Time) error {
 	}
 	w.metrics.recomputed(time.Since(start))
 	w.log.Debug("rolled up", "from", batch[0].day.Format(time.DateOnly), "to", batch[len(batch)-1].day.Format(time.DateOnly), "seconds", time.Since(start).Seconds())
+	return nil
+}
+
+// createStage creates the staging table of target: its columns,
+// partitions and order, with its engine made plain when it is replicated
+// (a shard's table on a cluster, docs/scaling.md): CREATE … AS alone would
+// copy the engine's coordination path and make the staging table one more
+// replica of its target.
+func (w *Worker) createStage(ctx context.Context, stage, target string) error {
+	var engine string
+	if err := w.conn.QueryRow(ctx, "SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = ?", target).Scan(&engine); err != nil {
+		return fmt.Errorf("reading the engine of %s: %w", target, err)
+	}
+	plain, err := chengine.Plain(engine)
+	if err != nil {
+		return fmt.Errorf("the staging table of %s: %w", target, err)
+	}
+	if err := w.conn.Exec(ctx, "CREATE TABLE IF NOT EXISTS "+stage+" AS "+target+" ENGINE = "+plain); err != nil {
+		return fmt.Errorf("creating the staging table of %s: %w", target, err)
+	}
 	return nil
 }
 

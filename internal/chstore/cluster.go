@@ -1,0 +1,363 @@
+package chstore
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"tagpulse/internal/chengine"
+)
+
+// The schema on a ClickHouse cluster (docs/scaling.md, "The schema on a
+// cluster"). The single-server migrations stay the one definition of every
+// table: MigrateCluster applies them to a scratch database on the server
+// it reaches, then creates each table it finds there ON CLUSTER, with a
+// replicated engine, in one of two places (tablePlacements):
+//
+//   - a sharded table lives in LocalDatabase(db) on every server, replicated
+//     within its shard, with a Distributed table of the same name in db
+//     over it: the aggregator writes and the readers read through db;
+//   - a table of every server (the schema's own bookkeeping and the
+//     operators' lists) is one replicated table in db, the same on every
+//     server of every shard.
+//
+// Run again, it creates the tables and columns later migrations added, so a
+// cluster is upgraded the way a single server is.
+
+// LocalDatabase is the database that holds each server's own part of the
+// sharded tables on a cluster.
+func LocalDatabase(database string) string { return database + "_local" }
+
+// placement is where a table of the schema lives on a cluster.
+type placement int
+
+const (
+	// sharded: replicated within each shard, Distributed over the shards.
+	sharded placement = iota + 1
+	// everywhere: one replicated table with a replica on every server.
+	everywhere
+	// singleServer: bookkeeping of the upgrade from schema v1, which a
+	// cluster never had; not created.
+	singleServer
+)
+
+// tablePlacement is where a table lives on a cluster and, for a sharded
+// table, the Distributed table's sharding key.
+type tablePlacement struct {
+	place placement
+	key   string
+}
+
+// byPost keeps every row of a post on one shard: its mentions, its posts
+// row and its tombstone. A post then counts on one shard only, so distinct
+// posts add up across shards exactly; distinct accounts, kept as mergeable
+// states, merge across shards when a read goes through the Distributed
+// tables. The tables the rollup worker fills from a shard's own mentions
+// are never written through Distributed, so their key only matters to a
+// hand-written insert.
+const byPost = "cityHash64(post_id)"
+
+// tablePlacements says, for every table the migrations create, where it
+// lives on a cluster. A migration that adds a table must add it here:
+// MigrateCluster refuses a table it does not know.
+var tablePlacements = map[string]tablePlacement{
+	"mentions":          {sharded, byPost},
+	"posts":             {sharded, "cityHash64(id)"},
+	"deletions":         {sharded, byPost},
+	"deletions_pending": {sharded, byPost},
+	"tag_hour":          {sharded, "rand()"},
+	"tag_day":           {sharded, "rand()"},
+	"post_hour":         {sharded, "rand()"},
+	"post_day":          {sharded, "rand()"},
+	"tag_display_day":   {sharded, "rand()"},
+	"rollup_dirty":      {sharded, "rand()"},
+	"rollup_done":       {sharded, "rand()"},
+	"schema_migrations": {everywhere, ""},
+	"alert_state":       {everywhere, ""},
+	"hidden_tags":       {everywhere, ""},
+	"migrate_progress":  {singleServer, ""},
+}
+
+// clusterViews mark, on each server, the hours of the rows its shard
+// receives, so that shard's rollup worker recomputes them. The marks the
+// aggregator inserts itself go through the Distributed rollup_dirty to one
+// shard only; these reach the shard that holds the rows.
+var clusterViews = []struct{ name, from string }{
+	{"rollup_dirty_from_mentions", "mentions"},
+	{"rollup_dirty_from_deletions", "deletions"},
+}
+
+// ClusterSchema describes the schema on a cluster: the cluster's name (in
+// the servers' <remote_servers>) and the database of the DSN.
+type ClusterSchema struct {
+	Cluster  string
+	Database string
+}
+
+// MigrateCluster creates or upgrades the schema on cluster, from the
+// server the DSN names. Every server of the cluster must be up: ON CLUSTER
+// DDL waits for each of them.
+func MigrateCluster(ctx context.Context, cfg Config, cluster string, progress io.Writer) ([]int, error) {
+	if !identifier.MatchString(cluster) {
+		return nil, fmt.Errorf("cluster name %q: want letters, digits and _", cluster)
+	}
+	opts, err := cfg.Options()
+	if err != nil {
+		return nil, err
+	}
+	s := ClusterSchema{Cluster: cluster, Database: opts.Auth.Database}
+	bootstrap := *opts
+	bootstrap.Auth.Database = "default"
+	admin, err := openOptions(ctx, &bootstrap)
+	if err != nil {
+		return nil, err
+	}
+	defer admin.Close()
+	var shards uint64
+	if err := admin.QueryRow(ctx, "SELECT uniqExact(shard_num) FROM system.clusters WHERE cluster = ?", cluster).Scan(&shards); err != nil {
+		return nil, fmt.Errorf("looking for cluster %s: %w", cluster, err)
+	}
+	if shards == 0 {
+		return nil, fmt.Errorf("cluster %s is not in the <remote_servers> of the server at %v (see system.clusters)", cluster, opts.Addr)
+	}
+	fmt.Fprintf(progress, "migrate: cluster %s, %d shards: database %s (Distributed and shared tables), %s (each server's replicated parts)\n", cluster, shards, s.Database, LocalDatabase(s.Database))
+
+	template, err := s.buildTemplate(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err := admin.Exec(ctx, "DROP DATABASE IF EXISTS `"+template+"`"); err != nil {
+			fmt.Fprintf(progress, "migrate: dropping the scratch database %s: %v\n", template, err)
+		}
+	}()
+	for _, db := range []string{s.Database, LocalDatabase(s.Database)} {
+		if err := admin.Exec(ctx, "CREATE DATABASE IF NOT EXISTS `"+db+"` ON CLUSTER `"+cluster+"`"); err != nil {
+			return nil, fmt.Errorf("creating database %s on cluster %s: %w", db, cluster, err)
+		}
+	}
+	conn, err := openOptions(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	applied, err := appliedVersions(ctx, conn, s.Database)
+	if err != nil {
+		return nil, err
+	}
+	tables, err := templateTables(ctx, admin, template)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range tables {
+		if err := s.ensure(ctx, admin, t, progress); err != nil {
+			return nil, err
+		}
+	}
+	for _, v := range clusterViews {
+		local := LocalDatabase(s.Database)
+		q := fmt.Sprintf("CREATE MATERIALIZED VIEW IF NOT EXISTS `%s`.`%s` ON CLUSTER `%s` TO `%s`.rollup_dirty AS SELECT DISTINCT toStartOfHour(created_at) AS hour, now() AS marked_at FROM `%s`.`%s`",
+			local, v.name, cluster, local, local, v.from)
+		if err := admin.Exec(ctx, q); err != nil {
+			return nil, fmt.Errorf("creating view %s on cluster %s: %w", v.name, cluster, err)
+		}
+	}
+	migrations, err := Migrations()
+	if err != nil {
+		return nil, err
+	}
+	var done []int
+	for _, m := range migrations {
+		if applied[m.Version] {
+			continue
+		}
+		if err := recordMigration(ctx, conn, m); err != nil {
+			return done, fmt.Errorf("recording migration %s: %w", m.Name, err)
+		}
+		done = append(done, m.Version)
+	}
+	return done, nil
+}
+
+// buildTemplate applies every migration to a new scratch database on the
+// server opts reaches, and returns its name.
+func (s ClusterSchema) buildTemplate(ctx context.Context, opts *clickhouse.Options) (string, error) {
+	template := s.Database + "_template"
+	scratch := *opts
+	scratch.Auth.Database = "default"
+	admin, err := openOptions(ctx, &scratch)
+	if err != nil {
+		return "", err
+	}
+	defer admin.Close()
+	for _, q := range []string{"DROP DATABASE IF EXISTS `" + template + "`", "CREATE DATABASE `" + template + "`"} {
+		if err := admin.Exec(ctx, q); err != nil {
+			return "", fmt.Errorf("making the scratch database %s: %w", template, err)
+		}
+	}
+	scratch.Auth.Database = template
+	conn, err := openOptions(ctx, &scratch)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	if _, err := migrateConn(ctx, conn, template, io.Discard, 0); err != nil {
+		return "", fmt.Errorf("building the schema in the scratch database %s: %w", template, err)
+	}
+	return template, nil
+}
+
+// templateTable is a table of the scratch database: its name, its CREATE
+// statement and its engine as system.tables gives them, and its columns.
+type templateTable struct {
+	name, create, engine string
+	columns              []serverColumn
+}
+
+// serverColumn is a column as system.columns gives it.
+type serverColumn struct{ name, typ, defaultKind, defaultExpr string }
+
+// definition is the column as ADD COLUMN takes it.
+func (c serverColumn) definition() string {
+	d := "`" + c.name + "` " + c.typ
+	if c.defaultKind != "" {
+		d += " " + c.defaultKind + " " + c.defaultExpr
+	}
+	return d
+}
+
+// templateTables reads the tables of database (views aside).
+func templateTables(ctx context.Context, conn driver.Conn, database string) ([]templateTable, error) {
+	rows, err := conn.Query(ctx, "SELECT name, create_table_query, engine_full FROM system.tables WHERE database = ? AND engine NOT LIKE '%View' ORDER BY name", database)
+	if err != nil {
+		return nil, fmt.Errorf("reading the tables of %s: %w", database, err)
+	}
+	var out []templateTable
+	for rows.Next() {
+		var t templateTable
+		if err := rows.Scan(&t.name, &t.create, &t.engine); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("reading the tables of %s: %w", database, err)
+		}
+		out = append(out, t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading the tables of %s: %w", database, err)
+	}
+	for i := range out {
+		if out[i].columns, err = tableColumns(ctx, conn, database, out[i].name); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// tableColumns reads a table's columns in order; none when it is missing.
+func tableColumns(ctx context.Context, conn driver.Conn, database, table string) ([]serverColumn, error) {
+	rows, err := conn.Query(ctx, "SELECT name, type, default_kind, default_expression FROM system.columns WHERE database = ? AND table = ?", database, table)
+	if err != nil {
+		return nil, fmt.Errorf("reading the columns of %s.%s: %w", database, table, err)
+	}
+	defer rows.Close()
+	var out []serverColumn
+	for rows.Next() {
+		var c serverColumn
+		if err := rows.Scan(&c.name, &c.typ, &c.defaultKind, &c.defaultExpr); err != nil {
+			return nil, fmt.Errorf("reading the columns of %s.%s: %w", database, table, err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// ensure creates t on the cluster where its placement says, or adds the
+// columns it lacks there.
+func (s ClusterSchema) ensure(ctx context.Context, conn driver.Conn, t templateTable, progress io.Writer) error {
+	p, ok := tablePlacements[t.name]
+	if !ok {
+		return fmt.Errorf("table %s of the migrations has no place on a cluster: add it to chstore.tablePlacements", t.name)
+	}
+	switch p.place {
+	case singleServer:
+		return nil
+	case everywhere:
+		return s.ensureReplicated(ctx, conn, t, s.Database, "all", progress)
+	}
+	local := LocalDatabase(s.Database)
+	if err := s.ensureReplicated(ctx, conn, t, local, "{shard}", progress); err != nil {
+		return err
+	}
+	distributed := fmt.Sprintf("CREATE TABLE IF NOT EXISTS `%s`.`%s` ON CLUSTER `%s` AS `%s`.`%s` ENGINE = Distributed('%s', '%s', '%s', %s)",
+		s.Database, t.name, s.Cluster, local, t.name, s.Cluster, local, t.name, p.key)
+	return s.ensureTable(ctx, conn, t, s.Database, distributed, true, progress)
+}
+
+// ensureReplicated creates t in database with its engine made replicated,
+// its replicas coordinated under a path per shard (shard "{shard}") or one
+// for the whole cluster (shard "all").
+func (s ClusterSchema) ensureReplicated(ctx context.Context, conn driver.Conn, t templateTable, database, shard string, progress io.Writer) error {
+	engine, err := chengine.Replicated(t.engine, "/clickhouse/tables/"+shard+"/"+database+"/"+t.name)
+	if err != nil {
+		return fmt.Errorf("table %s: %w", t.name, err)
+	}
+	head, _, ok := strings.Cut(t.create, "ENGINE = ")
+	open := strings.Index(head, "(")
+	if !ok || open < 0 {
+		return fmt.Errorf("table %s: cannot read its CREATE statement %q", t.name, t.create)
+	}
+	create := fmt.Sprintf("CREATE TABLE IF NOT EXISTS `%s`.`%s` ON CLUSTER `%s` %sENGINE = %s", database, t.name, s.Cluster, head[open:], engine)
+	return s.ensureTable(ctx, conn, t, database, create, false, progress)
+}
+
+// ensureTable runs create when database has no table t yet, or else adds
+// to it, on the whole cluster, the columns of t it lacks. A Distributed
+// table (distributed) holds no rows of its own and cannot be altered ON
+// CLUSTER on 18.16 ("isn't replicated, but shard is replicated"): it is
+// dropped and created again instead.
+func (s ClusterSchema) ensureTable(ctx context.Context, conn driver.Conn, t templateTable, database, create string, distributed bool, progress io.Writer) error {
+	have, err := tableColumns(ctx, conn, database, t.name)
+	if err != nil {
+		return err
+	}
+	if distributed && len(have) > 0 && len(missingColumns(have, t.columns)) > 0 {
+		if err := conn.Exec(ctx, fmt.Sprintf("DROP TABLE IF EXISTS `%s`.`%s` ON CLUSTER `%s`", database, t.name, s.Cluster)); err != nil {
+			return fmt.Errorf("dropping %s.%s on cluster %s to create it with new columns: %w", database, t.name, s.Cluster, err)
+		}
+		have = nil
+	}
+	if len(have) == 0 {
+		if err := conn.Exec(ctx, create); err != nil {
+			return fmt.Errorf("creating %s.%s on cluster %s: %w", database, t.name, s.Cluster, err)
+		}
+		fmt.Fprintf(progress, "migrate: created %s.%s on cluster %s\n", database, t.name, s.Cluster)
+		return nil
+	}
+	for _, c := range missingColumns(have, t.columns) {
+		q := fmt.Sprintf("ALTER TABLE `%s`.`%s` ON CLUSTER `%s` ADD COLUMN %s", database, t.name, s.Cluster, c.definition())
+		if err := conn.Exec(ctx, q); err != nil {
+			return fmt.Errorf("adding column %s to %s.%s on cluster %s: %w", c.name, database, t.name, s.Cluster, err)
+		}
+		fmt.Fprintf(progress, "migrate: added %s.%s.%s on cluster %s\n", database, t.name, c.name, s.Cluster)
+	}
+	return nil
+}
+
+// missingColumns are the columns of want that have lacks, in want's order.
+func missingColumns(have, want []serverColumn) []serverColumn {
+	names := map[string]bool{}
+	for _, c := range have {
+		names[c.name] = true
+	}
+	var out []serverColumn
+	for _, c := range want {
+		if !names[c.name] {
+			out = append(out, c)
+		}
+	}
+	return out
+}

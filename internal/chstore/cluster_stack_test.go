@@ -1,0 +1,158 @@
+package chstore_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+
+	"tagpulse/internal/chstore"
+	"tagpulse/internal/testkit/stacktest"
+)
+
+// TestMigrateCluster creates the schema on the cluster profile's 2 shards ×
+// 2 replicas, writes mentions through the Distributed table and checks
+// where they land: each post whole on one shard, on both of its replicas,
+// with its hours marked on that shard. Run again, the migration applies
+// nothing; after a column goes missing on the cluster, it adds it back.
+func TestMigrateCluster(t *testing.T) {
+	c := stacktest.ClusterClickHouse(t)
+	local := chstore.LocalDatabase(c.DB)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := c.Nodes[0].Exec(ctx, "DROP DATABASE IF EXISTS "+local+" ON CLUSTER "+stacktest.ClusterReplicatedSharded); err != nil {
+			t.Logf("dropping %s: %v", local, err)
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	addrs := strings.Split(stacktest.ClusterClickHouseAddrs, ",")
+	cfg := chstore.Config{DSN: "clickhouse://default:@" + addrs[0] + "/" + c.DB}
+
+	var progress bytes.Buffer
+	applied, err := chstore.MigrateCluster(ctx, cfg, stacktest.ClusterReplicatedSharded, &progress)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, progress.String())
+	}
+	all, err := chstore.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(applied) != len(all) {
+		t.Fatalf("applied %v, want all %d migrations", applied, len(all))
+	}
+	engines := []struct{ db, table, want string }{
+		{c.DB, "mentions", "Distributed"},
+		{local, "mentions", "ReplicatedReplacingMergeTree"},
+		{c.DB, "posts", "Distributed"},
+		{local, "tag_hour", "ReplicatedMergeTree"},
+		{c.DB, "hidden_tags", "ReplicatedReplacingMergeTree"},
+		{c.DB, "schema_migrations", "ReplicatedReplacingMergeTree"},
+		{local, "rollup_dirty_from_mentions", "MaterializedView"},
+		{c.DB, "migrate_progress", ""},
+		{local, "hidden_tags", ""},
+	}
+	for i, node := range c.Nodes {
+		for _, e := range engines {
+			var got string
+			err := node.QueryRow(ctx, "SELECT engine FROM system.tables WHERE database = ? AND name = ?", e.db, e.table).Scan(&got)
+			if err != nil && e.want != "" {
+				t.Fatalf("cch%d: %s.%s: %v", i+1, e.db, e.table, err)
+			}
+			if got != e.want {
+				t.Errorf("cch%d: %s.%s has engine %q, want %q", i+1, e.db, e.table, got, e.want)
+			}
+		}
+	}
+
+	// 200 posts of two tags each, written through cch1's Distributed table.
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{addrs[0]}, Auth: clickhouse.Auth{Database: c.DB, Username: "default"},
+		Settings: clickhouse.Settings{"insert_distributed_sync": 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	at := time.Date(2025, 11, 5, 9, 30, 0, 0, time.UTC)
+	var rows []chstore.Mention
+	for i := range 200 {
+		for _, tag := range []string{"otan", "drones"} {
+			rows = append(rows, chstore.Mention{PostID: fmt.Sprintf("p%d", i), Account: fmt.Sprintf("a%d", i%17), Tag: tag, Display: tag,
+				CreatedAt: at, Source: "file", Lang: "fr", InsertedAt: at})
+		}
+	}
+	if err := chstore.InsertMentions(ctx, conn, rows); err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range []int{1, 3} { // the second replica of each shard
+		if err := c.Nodes[i].Exec(ctx, "SYSTEM SYNC REPLICA "+local+".mentions"); err != nil {
+			t.Fatalf("cch%d: %v", i+1, err)
+		}
+	}
+	count := func(i int, q string) uint64 {
+		t.Helper()
+		var n uint64
+		if err := c.Nodes[i].QueryRow(ctx, q).Scan(&n); err != nil {
+			t.Fatalf("cch%d: %s: %v", i+1, q, err)
+		}
+		return n
+	}
+	shard1, shard2 := count(0, "SELECT count() FROM "+local+".mentions"), count(2, "SELECT count() FROM "+local+".mentions")
+	if shard1 == 0 || shard2 == 0 || shard1+shard2 != 400 {
+		t.Fatalf("shards hold %d and %d mentions, want 400 in all and some on each", shard1, shard2)
+	}
+	if r1, r2 := count(1, "SELECT count() FROM "+local+".mentions"), count(3, "SELECT count() FROM "+local+".mentions"); r1 != shard1 || r2 != shard2 {
+		t.Fatalf("second replicas hold %d and %d mentions, want %d and %d", r1, r2, shard1, shard2)
+	}
+	posts1 := count(0, "SELECT uniqExact(post_id) FROM "+local+".mentions")
+	posts2 := count(2, "SELECT uniqExact(post_id) FROM "+local+".mentions")
+	if posts1+posts2 != 200 || posts1*2 != shard1 {
+		t.Fatalf("shards hold %d and %d posts (%d and %d mentions): a post is split across shards", posts1, posts2, shard1, shard2)
+	}
+	if got := count(3, "SELECT uniqExact(post_id) FROM "+c.DB+".mentions WHERE tag = 'otan'"); got != 200 {
+		t.Fatalf("read through cch4's Distributed mentions: %d posts of otan, want 200", got)
+	}
+	for _, i := range []int{0, 2} {
+		if got := count(i, fmt.Sprintf("SELECT count() FROM %s.rollup_dirty WHERE hour = toDateTime(%d)", local, at.Truncate(time.Hour).Unix())); got == 0 {
+			t.Errorf("cch%d: the shard's rollup_dirty has no mark of the hour it received rows for", i+1)
+		}
+	}
+
+	again, err := chstore.MigrateCluster(ctx, cfg, stacktest.ClusterReplicatedSharded, &progress)
+	if err != nil || len(again) != 0 {
+		t.Fatalf("second run applied %v, %v; want nothing", again, err)
+	}
+
+	// An older cluster, without the bot column: the migration adds it.
+	on := " ON CLUSTER " + stacktest.ClusterReplicatedSharded
+	for _, q := range []string{
+		"DROP TABLE " + c.DB + ".mentions" + on,
+		"ALTER TABLE " + local + ".mentions" + on + " DROP COLUMN bot",
+		"CREATE TABLE " + c.DB + ".mentions" + on + " AS " + local + ".mentions ENGINE = Distributed(" + stacktest.ClusterReplicatedSharded + ", " + local + ", mentions, cityHash64(post_id))",
+	} {
+		if err := c.Nodes[0].Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if _, err := chstore.MigrateCluster(ctx, cfg, stacktest.ClusterReplicatedSharded, &progress); err != nil {
+		t.Fatal(err)
+	}
+	for i := range c.Nodes {
+		for _, db := range []string{c.DB, local} {
+			if got := count(i, "SELECT count() FROM system.columns WHERE database = '"+db+"' AND table = 'mentions' AND name = 'bot'"); got != 1 {
+				t.Errorf("cch%d: %s.mentions has no bot column after the migration", i+1, db)
+			}
+		}
+	}
+	if !strings.Contains(progress.String(), "added "+local+".mentions.bot") {
+		t.Errorf("progress does not report the added column:\n%s", progress.String())
+	}
+
+	if _, err := chstore.MigrateCluster(ctx, cfg, "nosuchcluster", &progress); err == nil || !strings.Contains(err.Error(), "nosuchcluster is not in the <remote_servers>") {
+		t.Errorf("unknown cluster: got %v", err)
+	}
+}
