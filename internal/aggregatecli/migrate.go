@@ -12,11 +12,10 @@ import (
 
 func newMigrateCmd() *cobra.Command {
 	var (
-		store   chstore.Config
-		logs    command.Logging
-		dropV1  bool
-		all     bool
-		cluster string
+		store  chstore.Config
+		logs   command.Logging
+		dropV1 bool
+		all    bool
 	)
 	cmd := &cobra.Command{
 		Use:   "migrate",
@@ -48,13 +47,12 @@ Every server of the cluster must be up.`,
 	logs.RegisterFlags(flags)
 	flags.Bool(&dropV1, "drop-v1", "", false, "drop the tables schema v1 left behind after an upgrade (mentions_v1, tag_minute, tag_display)")
 	flags.Bool(&all, "rollup-all", "", false, "recompute the hour and day rollups of all of history from mentions (after a restore into mentions)")
-	flags.String(&cluster, "cluster", "CLICKHOUSE_CLUSTER", "", "create the schema ON CLUSTER this ClickHouse cluster, replicated and sharded (docs/scaling.md)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		log, err := logs.Start(cmd, flags, &store)
 		if err != nil {
 			return err
 		}
-		if cluster != "" {
+		if cluster := store.Cluster; cluster != "" {
 			if dropV1 || all {
 				return fmt.Errorf("migrate: --drop-v1 and --rollup-all do not apply with --cluster")
 			}

@@ -145,19 +145,46 @@ the default port.`,
 				}
 				return err
 			}
-			if retention > 0 {
-				go aggregator.RunRetention(ctx, conn, retention, time.Hour, log)
+			// On a cluster each shard keeps its own tables: a rollup
+			// worker and retention per shard (docs/scaling.md).
+			shards, err := chstore.OpenShards(ctx, set.store)
+			if err != nil {
+				return err
 			}
-			worker := rollup.NewWorker(conn, log, rollupMetrics)
-			if rollupInt > 0 && !caughtUp {
-				go worker.Run(ctx, rollupInt)
+			owned := []driver.Conn{conn}
+			if shards != nil {
+				owned = owned[:0]
+				for _, sh := range shards {
+					defer sh.Conn.Close()
+					owned = append(owned, sh.Conn)
+				}
+			}
+			var workers []*rollup.Worker
+			for i, oc := range owned {
+				wlog := log
+				if shards != nil {
+					wlog = log.With("shard", shards[i].Num)
+				}
+				if retention > 0 {
+					go aggregator.RunRetention(ctx, oc, retention, time.Hour, wlog)
+				}
+				w := rollup.NewWorker(oc, wlog, rollupMetrics)
+				if rollupInt > 0 && !caughtUp {
+					go w.Run(ctx, rollupInt)
+				}
+				workers = append(workers, w)
 			}
 			if err := c.Run(ctx, aggregator.RunOptions{UntilCaughtUp: caughtUp}); err != nil || !caughtUp || ctx.Err() != nil {
 				return err
 			}
 			// A batch load answers fast at once: its rollups are done
 			// before the run exits.
-			return worker.CatchUp(ctx, cmd.ErrOrStderr())
+			for _, w := range workers {
+				if err := w.CatchUp(ctx, cmd.ErrOrStderr()); err != nil {
+					return err
+				}
+			}
+			return nil
 		})
 		if err := g.Wait(); err != nil {
 			return err

@@ -39,12 +39,18 @@ type Config struct {
 	// TLSCAFile is a PEM file of CAs that sign the server's certificate;
 	// setting it turns on TLS even without secure=true in the DSN.
 	TLSCAFile string
+	// Cluster names the ClickHouse cluster (in the servers'
+	// <remote_servers>) whose schema `aggregate migrate` made with
+	// MigrateCluster; empty on a single server. Inserts through its
+	// Distributed tables then return once the shard holds the rows.
+	Cluster string
 }
 
 // RegisterFlags adds the ClickHouse flags.
 func (c *Config) RegisterFlags(s *command.FlagSet) {
 	s.String(&c.DSN, "clickhouse-dsn", "CLICKHOUSE_DSN", DefaultDSN, "ClickHouse DSN (clickhouse://user:password@host:9000/database; ?secure=true for TLS)")
 	s.String(&c.TLSCAFile, "clickhouse-tls-ca", "CLICKHOUSE_TLS_CA_FILE", "", "PEM file of CAs to trust for ClickHouse TLS instead of the system's (turns TLS on)")
+	s.String(&c.Cluster, "cluster", "CLICKHOUSE_CLUSTER", "", "ClickHouse cluster (a name in the servers' remote_servers) whose replicated, sharded schema migrate creates and the others use (docs/scaling.md); empty: one server")
 }
 
 var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
@@ -75,6 +81,17 @@ func (c *Config) Options() (*clickhouse.Options, error) {
 	}
 	if pw != "" {
 		opts.Auth.Password = pw
+	}
+	if c.Cluster != "" {
+		if !identifier.MatchString(c.Cluster) {
+			return nil, fmt.Errorf("cluster name %q: want letters, digits and _", c.Cluster)
+		}
+		if opts.Settings == nil {
+			opts.Settings = clickhouse.Settings{}
+		}
+		for k, v := range clusterSettings {
+			opts.Settings[k] = v
+		}
 	}
 	if c.TLSCAFile != "" {
 		pem, err := os.ReadFile(c.TLSCAFile)

@@ -2,8 +2,11 @@ package chstore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -89,6 +92,89 @@ var tablePlacements = map[string]tablePlacement{
 var clusterViews = []struct{ name, from string }{
 	{"rollup_dirty_from_mentions", "mentions"},
 	{"rollup_dirty_from_deletions", "deletions"},
+}
+
+// clusterSettings are the session settings of a connection to the
+// Distributed tables of a cluster. An insert returns once the shard that
+// takes its rows holds them (insert_distributed_sync: the name 18.16 knows;
+// current releases call it distributed_foreground_insert and keep this
+// one), not when they are queued on the server that received it, so an
+// acknowledged batch is stored before its offsets are committed. A
+// subquery on a Distributed table inside a read of another runs on each
+// shard's own table (distributed_product_mode = 'local'): the rows it
+// looks for, a post's tombstone, live on the post's shard.
+var clusterSettings = clickhouse.Settings{
+	"insert_distributed_sync": 1,
+}
+
+// Shard is a connection to one shard of a cluster, on LocalDatabase: the
+// shard's own tables, which its rollup worker and retention keep.
+type Shard struct {
+	Num  uint32
+	Conn driver.Conn
+}
+
+// OpenShards connects to every shard of cfg.Cluster, each through its
+// replicas (a connection fails over between them), on the shard's own
+// tables. It returns nil on a single server. The caller closes the
+// connections.
+func OpenShards(ctx context.Context, cfg Config) ([]Shard, error) {
+	if cfg.Cluster == "" {
+		return nil, nil
+	}
+	opts, err := cfg.Options()
+	if err != nil {
+		return nil, err
+	}
+	conn, err := openOptions(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	rows, err := conn.Query(ctx, "SELECT shard_num, host_address, port FROM system.clusters WHERE cluster = ? ORDER BY shard_num, replica_num", cfg.Cluster)
+	if err != nil {
+		return nil, fmt.Errorf("reading the shards of cluster %s: %w", cfg.Cluster, err)
+	}
+	replicas := map[uint32][]string{}
+	var nums []uint32
+	for rows.Next() {
+		var (
+			num  uint32
+			host string
+			port uint16
+		)
+		if err := rows.Scan(&num, &host, &port); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("reading the shards of cluster %s: %w", cfg.Cluster, err)
+		}
+		if len(replicas[num]) == 0 {
+			nums = append(nums, num)
+		}
+		replicas[num] = append(replicas[num], fmt.Sprintf("%s:%d", host, port))
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading the shards of cluster %s: %w", cfg.Cluster, err)
+	}
+	if len(nums) == 0 {
+		return nil, fmt.Errorf("cluster %s is not in the <remote_servers> of the server at %v (see system.clusters)", cfg.Cluster, opts.Addr)
+	}
+	var shards []Shard
+	for _, num := range nums {
+		o := *opts
+		o.Addr = replicas[num]
+		o.Auth.Database = LocalDatabase(opts.Auth.Database)
+		o.Settings = nil
+		c, err := openOptions(ctx, &o)
+		if err != nil {
+			for _, s := range shards {
+				s.Conn.Close()
+			}
+			return nil, fmt.Errorf("shard %d of cluster %s: %w", num, cfg.Cluster, err)
+		}
+		shards = append(shards, Shard{Num: num, Conn: c})
+	}
+	return shards, nil
 }
 
 // ClusterSchema describes the schema on a cluster: the cluster's name (in
@@ -360,4 +446,30 @@ func missingColumns(have, want []serverColumn) []serverColumn {
 		}
 	}
 	return out
+}
+
+// distributedEngine matches the engine of a Distributed table as
+// system.tables.engine_full writes it: cluster, database and table.
+var distributedEngine = regexp.MustCompile(`^Distributed\('([A-Za-z_][A-Za-z0-9_]*)', '([A-Za-z_][A-Za-z0-9_]*)', '([A-Za-z_][A-Za-z0-9_]*)'`)
+
+// PartsOf returns the source and condition of the rows of system.parts
+// that hold table, a table of the connection's database ("FROM " goes
+// before it): its own parts on one server or, when the table is
+// Distributed (the schema on a cluster), the parts of the shards' tables,
+// one replica of each shard.
+func PartsOf(ctx context.Context, conn driver.Conn, table string) (string, error) {
+	if !identifier.MatchString(table) {
+		return "", fmt.Errorf("table name %q: want letters, digits and _", table)
+	}
+	var engine string
+	err := conn.QueryRow(ctx, "SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = ?", table).Scan(&engine)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("reading the engine of %s: %w", table, err)
+	}
+	// The names matched identifier characters only, so they can be
+	// written in the SQL.
+	if m := distributedEngine.FindStringSubmatch(engine); m != nil {
+		return fmt.Sprintf("cluster('%s', system.parts) WHERE database = '%s' AND table = '%s'", m[1], m[2], m[3]), nil
+	}
+	return "system.parts WHERE database = currentDatabase() AND table = '" + table + "'", nil
 }

@@ -14,21 +14,15 @@ import (
 	"tagpulse/internal/testkit/stacktest"
 )
 
-// TestMigrateCluster creates the schema on the cluster profile's 2 shards ×
+// TestClusterMigrate creates the schema on the cluster profile's 2 shards ×
 // 2 replicas, writes mentions through the Distributed table and checks
 // where they land: each post whole on one shard, on both of its replicas,
 // with its hours marked on that shard. Run again, the migration applies
 // nothing; after a column goes missing on the cluster, it adds it back.
-func TestMigrateCluster(t *testing.T) {
+func TestClusterMigrate(t *testing.T) {
 	c := stacktest.ClusterClickHouse(t)
 	local := chstore.LocalDatabase(c.DB)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if err := c.Nodes[0].Exec(ctx, "DROP DATABASE IF EXISTS "+local+" ON CLUSTER "+stacktest.ClusterReplicatedSharded); err != nil {
-			t.Logf("dropping %s: %v", local, err)
-		}
-	})
+	c.DropLocal(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	addrs := strings.Split(stacktest.ClusterClickHouseAddrs, ",")

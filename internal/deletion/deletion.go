@@ -55,10 +55,13 @@ type Tombstone struct {
 // NotDeletedSQL returns the condition that keeps the rows of mentions
 // whose post was not deleted. rangeCond is the read's own condition on
 // created_at (the deletions of those hours are the ones that can match);
-// it is spliced twice, so its bound values must be named.
+// it is spliced twice, so its bound values must be named. The subqueries
+// are GLOBAL: on a cluster (docs/scaling.md) the server that takes the
+// read gathers the tombstones once and sends them with the query to every
+// shard; on one server GLOBAL changes nothing.
 func NotDeletedSQL(rangeCond string) string {
-	return "post_id NOT IN (SELECT post_id FROM deletions WHERE " + rangeCond + ")" +
-		" AND post_id NOT IN (SELECT post_id FROM deletions_pending)"
+	return "post_id GLOBAL NOT IN (SELECT post_id FROM deletions WHERE " + rangeCond + ")" +
+		" AND post_id GLOBAL NOT IN (SELECT post_id FROM deletions_pending)"
 }
 
 // Store writes tombstones (at most MaxPerBatch) as the package comment

@@ -23,7 +23,7 @@ type HiddenTag struct {
 const hiddenSQL = `SELECT tag FROM hidden_tags GROUP BY tag HAVING argMax(hidden, version) = 1`
 
 // notHiddenSQL is the condition that keeps hidden tags out of a list.
-const notHiddenSQL = ` AND tag NOT IN (` + hiddenSQL + `)`
+const notHiddenSQL = ` AND tag GLOBAL NOT IN (` + hiddenSQL + `)`
 
 // MaxReasonLen bounds the reason given for hiding a tag.
 const MaxReasonLen = 500

@@ -12,6 +12,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"golang.org/x/sync/errgroup"
 
+	"tagpulse/internal/chstore"
 	"tagpulse/internal/rollup"
 )
 
@@ -382,8 +383,11 @@ type Extent struct {
 // the oldest and the newest day partitions of mentions that hold such
 // posts, so it costs a day's rows, not the history's.
 func (s *Store) Extent(ctx context.Context, f Filter) (Extent, error) {
-	rows, err := s.query(ctx, "the days of the posts", `SELECT DISTINCT partition FROM system.parts
-WHERE database = currentDatabase() AND table = 'mentions' AND active ORDER BY partition`)
+	parts, err := chstore.PartsOf(ctx, s.conn, "mentions")
+	if err != nil {
+		return Extent{}, err
+	}
+	rows, err := s.query(ctx, "the days of the posts", "SELECT DISTINCT partition FROM "+parts+" AND active ORDER BY partition")
 	if err != nil {
 		return Extent{}, err
 	}

@@ -351,7 +351,7 @@ func (s *Store) coTags(ctx context.Context, ts tagSample) ([]CoTag, error) {
 	err := s.scan(ctx, "co-occurring tags", `SELECT tag, uniqExact(post_id) AS n
 FROM mentions
 WHERE toStartOfHour(created_at) IN (SELECT toDateTime(arrayJoin(@hours)))
-  AND post_id IN (SELECT post_id FROM (`+ts.sql()+`))
+  AND post_id GLOBAL IN (SELECT post_id FROM (`+ts.sql()+`))
   AND tag != @tag`+notHiddenSQL+`
 GROUP BY tag
 ORDER BY n DESC, tag ASC

@@ -78,3 +78,19 @@ func samplePosts(t *testing.T, root string) string {
 	}
 	return posts
 }
+
+// freshClusterPipeline is freshPipeline on the cluster profile: a topic on
+// its three brokers, and a database made by `aggregate migrate` on its
+// ClickHouse cluster of 2 shards × 2 replicas, read and written through
+// cch1.
+func freshClusterPipeline(t *testing.T, group string) binaries {
+	t.Helper()
+	kafka := stacktest.ClusterKafka(t, 6)
+	ch := stacktest.ClusterClickHouse(t)
+	ch.DropLocal(t)
+	b := binaries{t: t, dir: stacktest.Binaries(t), env: append(os.Environ(), "KAFKA_BROKERS="+strings.Join(kafka.Brokers, ","), "KAFKA_TOPIC="+kafka.Topic,
+		"CLICKHOUSE_DSN=clickhouse://default:@"+strings.Split(stacktest.ClusterClickHouseAddrs, ",")[0]+"/"+ch.DB,
+		"CLICKHOUSE_CLUSTER="+stacktest.ClusterReplicatedSharded, "KAFKA_GROUP="+stacktest.UniqueName(group))}
+	b.run("aggregate", "migrate")
+	return b
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"tagpulse/internal/chstore"
 	"tagpulse/internal/kafkaclient"
 )
 
@@ -103,6 +104,21 @@ func ClusterClickHouse(t testing.TB) *ClickHouseCluster {
 		}
 	})
 	return c
+}
+
+// DropLocal drops, when the test ends, the database of each server's own
+// tables that `aggregate migrate --cluster` makes beside DB
+// (chstore.LocalDatabase).
+func (c *ClickHouseCluster) DropLocal(t testing.TB) {
+	t.Helper()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		local := chstore.LocalDatabase(c.DB)
+		if err := c.Nodes[0].Exec(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s ON CLUSTER %s", local, ClusterReplicatedSharded)); err != nil {
+			t.Logf("dropping test database %s on cluster %s: %v", local, ClusterReplicatedSharded, err)
+		}
+	})
 }
 
 // Count returns SELECT count() FROM table on server i (0 is cch1), table
