@@ -2,20 +2,27 @@ package pipelinetest
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"tagpulse/internal/chstore"
 	"tagpulse/internal/corpus"
 )
 
-// TestClusterCountsMatchOneServer runs the same seeded demo set through
-// ingest and aggregate twice: on the default stack (one broker, one
-// ClickHouse server) and on the cluster profile (three brokers with
+// TestClusterCountsMatchOneServer runs the same seeded demo set, with
+// tombstones for some of its bursting posts (some before their posts),
+// through ingest and aggregate twice: on the default stack (one broker,
+// one ClickHouse server) and on the cluster profile (three brokers with
 // replication factor 3, ClickHouse as 2 shards × 2 replicas through
 // `aggregate migrate --cluster`). Every read answers the same, byte for
-// byte.
+// byte; the deleted posts count nowhere; each shard's rollup worker
+// rolled up its own rows.
 func TestClusterCountsMatchOneServer(t *testing.T) {
 	now := time.Now().UTC()
 	demo := filepath.Join(t.TempDir(), "demo.jsonl")
@@ -23,15 +30,42 @@ func TestClusterCountsMatchOneServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	exp, err := corpus.GenerateDemo(f, corpus.DemoOptions{Now: now, Days: 2, Seed: 19})
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
+	var set bytes.Buffer
+	exp, err := corpus.GenerateDemo(&set, corpus.DemoOptions{Now: now, Days: 2, Seed: 19})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Tombstones for the first seven Aurora posts: two written before the
+	// set (deletes that arrive before their posts), five after it.
+	var deleted []string
+	var before, after bytes.Buffer
+	for _, line := range bytes.Split(set.Bytes(), []byte("\n")) {
+		var p struct {
+			ID        string `json:"id"`
+			Text      string `json:"text"`
+			CreatedAt string `json:"created_at"`
+		}
+		if len(line) == 0 || json.Unmarshal(line, &p) != nil || !strings.Contains(p.Text, "#Aurora") || len(deleted) == 7 {
+			continue
+		}
+		deleted = append(deleted, p.ID)
+		to := &after
+		if len(deleted) <= 2 {
+			to = &before
+		}
+		fmt.Fprintf(to, `{"id":%q,"deleted":true,"created_at":%q}`+"\n", p.ID, p.CreatedAt)
+	}
+	if len(deleted) != 7 {
+		t.Fatalf("the demo set has %d Aurora posts, want at least 7", len(deleted))
+	}
+	if _, err := f.Write(slices.Concat(before.Bytes(), set.Bytes(), after.Bytes())); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
 	single := freshPipeline(t, "one")
-	cluster := freshClusterPipeline(t, "cluster")
+	cluster, servers := freshClusterPipeline(t, "cluster")
 	for _, p := range []binaries{single, cluster} {
 		p.run("ingest", "file", demo)
 		p.run("aggregate", "run", "--until-caught-up", "--http-addr", "")
@@ -57,7 +91,41 @@ func TestClusterCountsMatchOneServer(t *testing.T) {
 			t.Errorf("aggregate %v:\none server: %s\ncluster:    %s", r, one, many)
 		}
 	}
-	if exp.Posts == 0 {
-		t.Fatal("the demo set is empty")
+
+	// The deleted posts count nowhere: Aurora's posts over the whole set
+	// are the demo's less the seven.
+	var top []struct {
+		Tag   string `json:"tag"`
+		Count int    `json:"count"`
+	}
+	out, _ := cluster.run("aggregate", "top", "--window", "7d", "--limit", "100", "--json", "--at", at)
+	if err := json.Unmarshal(out, &top); err != nil {
+		t.Fatal(err)
+	}
+	want := exp.Tags["aurora"] - len(deleted)
+	if i := slices.IndexFunc(top, func(r struct {
+		Tag   string `json:"tag"`
+		Count int    `json:"count"`
+	}) bool {
+		return r.Tag == "aurora"
+	}); i < 0 || top[i].Count != want {
+		t.Errorf("top 7d on the cluster: aurora %+v, want %d posts (the demo's %d less %d deleted)", top, want, exp.Tags["aurora"], len(deleted))
+	}
+
+	// Each shard's worker rolled up the shard's own rows, and each shard's
+	// tombstones met their posts there.
+	local := chstore.LocalDatabase(servers.DB)
+	var tombstones uint64
+	for _, i := range []int{0, 2} { // a replica of each shard
+		if n := servers.Count(t, i, local+".tag_hour"); n == 0 {
+			t.Errorf("shard of cch%d: tag_hour is empty; its rollup worker did not run", i+1)
+		}
+		if n := servers.Count(t, i, local+".deletions_pending"); n != 0 {
+			t.Errorf("shard of cch%d: %d tombstones still pending; their posts are on the same shard", i+1, n)
+		}
+		tombstones += servers.Count(t, i, local+".deletions")
+	}
+	if tombstones != uint64(len(deleted)) {
+		t.Errorf("the shards hold %d tombstones, want %d", tombstones, len(deleted))
 	}
 }

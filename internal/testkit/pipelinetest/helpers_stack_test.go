@@ -82,8 +82,8 @@ func samplePosts(t *testing.T, root string) string {
 // freshClusterPipeline is freshPipeline on the cluster profile: a topic on
 // its three brokers, and a database made by `aggregate migrate` on its
 // ClickHouse cluster of 2 shards × 2 replicas, read and written through
-// cch1.
-func freshClusterPipeline(t *testing.T, group string) binaries {
+// cch1; and the cluster's servers.
+func freshClusterPipeline(t *testing.T, group string) (binaries, *stacktest.ClickHouseCluster) {
 	t.Helper()
 	kafka := stacktest.ClusterKafka(t, 6)
 	ch := stacktest.ClusterClickHouse(t)
@@ -92,5 +92,5 @@ func freshClusterPipeline(t *testing.T, group string) binaries {
 		"CLICKHOUSE_DSN=clickhouse://default:@"+strings.Split(stacktest.ClusterClickHouseAddrs, ",")[0]+"/"+ch.DB,
 		"CLICKHOUSE_CLUSTER="+stacktest.ClusterReplicatedSharded, "KAFKA_GROUP="+stacktest.UniqueName(group))}
 	b.run("aggregate", "migrate")
-	return b
+	return b, ch
 }

@@ -122,14 +122,17 @@ func (c *ClickHouseCluster) DropLocal(t testing.TB) {
 }
 
 // Count returns SELECT count() FROM table on server i (0 is cch1), table
-// being unqualified (in DB).
+// being in DB unless qualified with its database.
 func (c *ClickHouseCluster) Count(t testing.TB, i int, table string) uint64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	if !strings.Contains(table, ".") {
+		table = c.DB + "." + table
+	}
 	var n uint64
-	if err := c.Nodes[i].QueryRow(ctx, fmt.Sprintf("SELECT count() FROM %s.%s", c.DB, table)).Scan(&n); err != nil {
-		t.Fatalf("counting %s.%s on cch%d: %v", c.DB, table, i+1, err)
+	if err := c.Nodes[i].QueryRow(ctx, "SELECT count() FROM "+table).Scan(&n); err != nil {
+		t.Fatalf("counting %s on cch%d: %v", table, i+1, err)
 	}
 	return n
 }
