@@ -70,7 +70,7 @@ and records nothing.`,
 			return trend.MissingSchema(err)
 		}
 		defer conn.Close()
-		ev := alert.New(alert.Options{Rules: rules, Store: trend.NewStore(conn, trend.DefaultParams())})
+		ev := alert.New(alert.Options{Rules: rules, Store: trend.NewStore(conn, trend.DefaultParams()).OnCluster(store)})
 		fired, err := ev.Check(cmd.Context(), now)
 		if err != nil {
 			return fmt.Errorf("alerts test: %w", trend.MissingSchema(err))
@@ -106,10 +106,10 @@ func printFirings(cmd *cobra.Command, w io.Writer, rules *alert.Rules, state *al
 
 // newEvaluator builds the alert evaluator of `aggregate run`, which
 // queries and records through conn and counts in m.
-func newEvaluator(rules *alert.Rules, conn driver.Conn, m *alert.Metrics, log *slog.Logger) *alert.Evaluator {
+func newEvaluator(rules *alert.Rules, conn driver.Conn, store chstore.Config, m *alert.Metrics, log *slog.Logger) *alert.Evaluator {
 	return alert.New(alert.Options{
 		Rules:    rules,
-		Store:    trend.NewStore(conn, trend.DefaultParams()),
+		Store:    trend.NewStore(conn, trend.DefaultParams()).OnCluster(store),
 		State:    alert.NewState(conn),
 		Notifier: alert.NewNotifier(rules.BaseURL),
 		Metrics:  m,

@@ -114,7 +114,7 @@ the default port.`,
 		}
 		defer conn.Close()
 		trends := web.NewHandler(web.Options{
-			Store: trend.NewStore(conn, trend.DefaultParams()), Registerer: reg, Logger: log, Now: time.Now,
+			Store: trend.NewStore(conn, trend.DefaultParams()).OnCluster(set.store), Registerer: reg, Logger: log, Now: time.Now,
 			Config: api, ListenAddr: httpAddr,
 		})
 		c := set.newConsumer(conn, metrics, log)
@@ -134,7 +134,7 @@ the default port.`,
 			g.Go(func() error { return command.Serve(ctx, ln, newMux(reg, c, trends), log) })
 		}
 		if rules != nil && !caughtUp {
-			ev := newEvaluator(rules, conn, alertMetrics, log)
+			ev := newEvaluator(rules, conn, set.store, alertMetrics, log)
 			g.Go(func() error { return ev.Run(ctx) })
 		}
 		g.Go(func() error {

@@ -40,7 +40,7 @@ func tagsStore(cmd *cobra.Command, flags *command.FlagSet, store *chstore.Config
 	if err != nil {
 		return nil, nil, trend.MissingSchema(err)
 	}
-	return trend.NewStore(conn, trend.DefaultParams()), func() { conn.Close() }, nil
+	return trend.NewStore(conn, trend.DefaultParams()).OnCluster(*store), func() { conn.Close() }, nil
 }
 
 func newTagsSetCmd(use, short string, hide bool) *cobra.Command {

@@ -78,7 +78,7 @@ func (q *trendQuery) open(cmd *cobra.Command, flags *command.FlagSet, build func
 	if err != nil {
 		return nil, nil, trend.MissingSchema(err)
 	}
-	return trend.NewStore(conn, trend.DefaultParams()), func() { conn.Close() }, nil
+	return trend.NewStore(conn, trend.DefaultParams()).OnCluster(q.store), func() { conn.Close() }, nil
 }
 
 // answer opens the store as open does, asks it (a failed question is

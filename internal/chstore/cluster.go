@@ -107,8 +107,9 @@ var clusterSettings = clickhouse.Settings{
 	"insert_distributed_sync": 1,
 }
 
-// Shard is a connection to one shard of a cluster, on LocalDatabase: the
-// shard's own tables, which its rollup worker and retention keep.
+// Shard is a connection to one shard of a cluster, or to one of its
+// replicas, on LocalDatabase: the shard's own tables, which its rollup
+// worker and retention keep.
 type Shard struct {
 	Num  uint32
 	Conn driver.Conn
@@ -119,6 +120,16 @@ type Shard struct {
 // tables. It returns nil on a single server. The caller closes the
 // connections.
 func OpenShards(ctx context.Context, cfg Config) ([]Shard, error) {
+	return openCluster(ctx, cfg, false)
+}
+
+// OpenReplicas is OpenShards with a connection to each replica of each
+// shard: what a reader checks the rollup's state on (rollup.Replicas).
+func OpenReplicas(ctx context.Context, cfg Config) ([]Shard, error) {
+	return openCluster(ctx, cfg, true)
+}
+
+func openCluster(ctx context.Context, cfg Config, eachReplica bool) ([]Shard, error) {
 	if cfg.Cluster == "" {
 		return nil, nil
 	}
@@ -135,8 +146,11 @@ func OpenShards(ctx context.Context, cfg Config) ([]Shard, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the shards of cluster %s: %w", cfg.Cluster, err)
 	}
-	replicas := map[uint32][]string{}
-	var nums []uint32
+	type member struct {
+		num   uint32
+		addrs []string
+	}
+	var members []member
 	for rows.Next() {
 		var (
 			num  uint32
@@ -147,22 +161,24 @@ func OpenShards(ctx context.Context, cfg Config) ([]Shard, error) {
 			rows.Close()
 			return nil, fmt.Errorf("reading the shards of cluster %s: %w", cfg.Cluster, err)
 		}
-		if len(replicas[num]) == 0 {
-			nums = append(nums, num)
+		addr := fmt.Sprintf("%s:%d", host, port)
+		if n := len(members); !eachReplica && n > 0 && members[n-1].num == num {
+			members[n-1].addrs = append(members[n-1].addrs, addr)
+			continue
 		}
-		replicas[num] = append(replicas[num], fmt.Sprintf("%s:%d", host, port))
+		members = append(members, member{num, []string{addr}})
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("reading the shards of cluster %s: %w", cfg.Cluster, err)
 	}
-	if len(nums) == 0 {
+	if len(members) == 0 {
 		return nil, fmt.Errorf("cluster %s is not in the <remote_servers> of the server at %v (see system.clusters)", cfg.Cluster, opts.Addr)
 	}
 	var shards []Shard
-	for _, num := range nums {
+	for _, m := range members {
 		o := *opts
-		o.Addr = replicas[num]
+		o.Addr = m.addrs
 		o.Auth.Database = LocalDatabase(opts.Auth.Database)
 		o.Settings = nil
 		c, err := openOptions(ctx, &o)
@@ -170,9 +186,9 @@ func OpenShards(ctx context.Context, cfg Config) ([]Shard, error) {
 			for _, s := range shards {
 				s.Conn.Close()
 			}
-			return nil, fmt.Errorf("shard %d of cluster %s: %w", num, cfg.Cluster, err)
+			return nil, fmt.Errorf("shard %d of cluster %s (%v): %w", m.num, cfg.Cluster, m.addrs, err)
 		}
-		shards = append(shards, Shard{Num: num, Conn: c})
+		shards = append(shards, Shard{Num: m.num, Conn: c})
 	}
 	return shards, nil
 }

@@ -164,6 +164,9 @@ func (w *Worker) RecomputeDays(ctx context.Context, days []time.Time) error {
 	if err != nil {
 		return err
 	}
+	if err := w.syncReplica(ctx); err != nil {
+		return err
+	}
 	var ended []dayUntil
 	for _, d := range batch {
 		if d.ended() {
@@ -196,6 +199,32 @@ func (w *Worker) RecomputeDays(ctx context.Context, days []time.Time) error {
 	}
 	w.metrics.recomputed(time.Since(start))
 	w.log.Debug("rolled up", "from", batch[0].day.Format(time.DateOnly), "to", batch[len(batch)-1].day.Format(time.DateOnly), "seconds", time.Since(start).Seconds())
+	return nil
+}
+
+// markedTables are the tables whose rows come with marks: on a cluster, a
+// view on each marks the hours of the rows a server receives
+// (docs/scaling.md).
+var markedTables = []string{"mentions", "deletions"}
+
+// syncReplica makes this replica hold every part of the marked tables that
+// was on the way to it when the marks were read. On a cluster the marks
+// and the rows they stand for are replicated apart: without it, a replica
+// that had fetched a mark but not yet its rows would record a recompute
+// without them as complete. On one server it does nothing.
+func (w *Worker) syncReplica(ctx context.Context) error {
+	var engine string
+	if err := w.conn.QueryRow(ctx, "SELECT engine FROM system.tables WHERE database = currentDatabase() AND name = 'mentions'").Scan(&engine); err != nil {
+		return fmt.Errorf("reading the engine of mentions: %w", err)
+	}
+	if !strings.HasPrefix(engine, "Replicated") {
+		return nil
+	}
+	for _, t := range markedTables {
+		if err := w.conn.Exec(ctx, "SYSTEM SYNC REPLICA "+t); err != nil {
+			return fmt.Errorf("waiting for the replica's parts of %s: %w", t, err)
+		}
+	}
 	return nil
 }
 

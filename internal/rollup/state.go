@@ -157,6 +157,50 @@ func Load(ctx context.Context, conn driver.Conn, from, to time.Time) (*State, er
 	return s, nil
 }
 
+// Replicas is the state of the rollup on every replica of every shard of
+// a cluster, each loaded from the replica's own tables (docs/scaling.md):
+// a bucket is done only where it is done on each of them, so a read
+// through the Distributed tables finds it whole whichever replica answers
+// for a shard.
+type Replicas []*State
+
+// LoadReplicas loads the state of [from, to) from each of conns at once.
+func LoadReplicas(ctx context.Context, conns []driver.Conn, from, to time.Time) (Replicas, error) {
+	out := make(Replicas, len(conns))
+	var g errgroup.Group
+	for i, c := range conns {
+		g.Go(func() (err error) {
+			out[i], err = Load(ctx, c, from, to)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// HourDone reports whether table's rows for hour h are done on every
+// replica.
+func (r Replicas) HourDone(table string, h time.Time) bool {
+	for _, s := range r {
+		if !s.HourDone(table, h) {
+			return false
+		}
+	}
+	return len(r) > 0
+}
+
+// DayDone reports whether table's rows for day are done on every replica.
+func (r Replicas) DayDone(table string, day time.Time) bool {
+	for _, s := range r {
+		if !s.DayDone(table, day) {
+			return false
+		}
+	}
+	return len(r) > 0
+}
+
 // record is a row of rollup_done.
 type record struct {
 	table string

@@ -54,7 +54,18 @@ func (s *Store) newReadings(ctx context.Context, tiers rollup.Tiers, sets ...[]s
 			}
 		}
 	}
-	st, err := rollup.Load(ctx, s.conn, from, to)
+	var (
+		st interface {
+			HourDone(table string, h time.Time) bool
+			DayDone(table string, day time.Time) bool
+		}
+		err error
+	)
+	if s.cluster != nil {
+		st = s.cluster.state(ctx, from, to)
+	} else {
+		st, err = rollup.Load(ctx, s.conn, from, to)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading the rollup's progress: %w", MissingSchema(err))
 	}

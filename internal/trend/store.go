@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -76,12 +77,84 @@ type Point struct {
 type Store struct {
 	conn   driver.Conn
 	params Params
+	// cluster reaches the own tables of every replica of every shard when
+	// conn reads a cluster's Distributed tables (OnCluster); nil on one
+	// server.
+	cluster *clusterReplicas
 }
 
 // NewStore returns a Store that reads conn's database and scores trends
 // with params.
 func NewStore(conn driver.Conn, params Params) *Store {
 	return &Store{conn: conn, params: params}
+}
+
+// OnCluster returns s reading a cluster's Distributed tables when cfg
+// names a cluster (docs/scaling.md), and s itself otherwise. The rollup's
+// state is then read from every replica of every shard
+// (rollup.Replicas); while one cannot be reached, no rollup bucket is
+// trusted and reads count from mentions: exact, only slower.
+func (s *Store) OnCluster(cfg chstore.Config) *Store {
+	if cfg.Cluster == "" {
+		return s
+	}
+	c := *s
+	c.cluster = &clusterReplicas{cfg: cfg}
+	return &c
+}
+
+// clusterReplicas opens the connections to the replicas on first use, and
+// again after one failed.
+type clusterReplicas struct {
+	cfg   chstore.Config
+	mu    sync.Mutex
+	conns []driver.Conn
+}
+
+// state loads the rollup's state of [from, to) from every replica, or
+// returns a state that trusts nothing when one cannot be read.
+func (c *clusterReplicas) state(ctx context.Context, from, to time.Time) rollup.Replicas {
+	conns := c.open(ctx)
+	if conns == nil {
+		return nil
+	}
+	st, err := rollup.LoadReplicas(ctx, conns, from, to)
+	if err != nil {
+		c.drop(conns)
+		return nil
+	}
+	return st
+}
+
+// open returns the connections to the replicas, opening them if need be;
+// nil when they cannot be opened.
+func (c *clusterReplicas) open(ctx context.Context) []driver.Conn {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.conns == nil {
+		shards, err := chstore.OpenReplicas(ctx, c.cfg)
+		if err != nil {
+			return nil
+		}
+		for _, sh := range shards {
+			c.conns = append(c.conns, sh.Conn)
+		}
+	}
+	return c.conns
+}
+
+// drop closes conns after a read on one of them failed, unless another
+// read has dropped them already, so the next read opens them again.
+func (c *clusterReplicas) drop(conns []driver.Conn) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.conns) == 0 || &c.conns[0] != &conns[0] {
+		return
+	}
+	for _, conn := range c.conns {
+		conn.Close()
+	}
+	c.conns = nil
 }
 
 // queryTimeout bounds each query on the server as well, so a client that

@@ -2,6 +2,7 @@ package pipelinetest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -11,8 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
 	"tagpulse/internal/chstore"
 	"tagpulse/internal/corpus"
+	"tagpulse/internal/rollup"
+	"tagpulse/internal/testkit/stacktest"
 )
 
 // TestClusterCountsMatchOneServer runs the same seeded demo set, with
@@ -24,6 +29,8 @@ import (
 // byte; the deleted posts count nowhere; each shard's rollup worker
 // rolled up its own rows.
 func TestClusterCountsMatchOneServer(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
 	now := time.Now().UTC()
 	demo := filepath.Join(t.TempDir(), "demo.jsonl")
 	f, err := os.Create(demo)
@@ -69,6 +76,36 @@ func TestClusterCountsMatchOneServer(t *testing.T) {
 	for _, p := range []binaries{single, cluster} {
 		p.run("ingest", "file", demo)
 		p.run("aggregate", "run", "--until-caught-up", "--http-addr", "")
+	}
+
+	// The rollups are done on every replica of both shards, so reads on
+	// the cluster use them (and must then answer as one server does).
+	cfg := chstore.Config{DSN: "clickhouse://default:@" + strings.Split(stacktest.ClusterClickHouseAddrs, ",")[0] + "/" + servers.DB, Cluster: stacktest.ClusterReplicatedSharded}
+	replicas, err := chstore.OpenReplicas(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []driver.Conn
+	for _, r := range replicas {
+		defer r.Conn.Close()
+		conns = append(conns, r.Conn)
+	}
+	if len(conns) != 4 {
+		t.Fatalf("opened %d replicas, want 4", len(conns))
+	}
+	yesterday := rollup.Day(now).Add(-24 * time.Hour)
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		st, err := rollup.LoadReplicas(ctx, conns, yesterday, yesterday.Add(24*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.DayDone(rollup.TagTiers.Day, yesterday) && st.HourDone(rollup.TagTiers.Hour, yesterday.Add(5*time.Hour)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the rollup of %s is not done on every replica 30 s after the run", yesterday.Format(time.DateOnly))
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 
 	at := now.Truncate(time.Minute).Add(time.Minute).Format(time.RFC3339)
