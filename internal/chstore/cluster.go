@@ -117,8 +117,9 @@ type Shard struct {
 
 // OpenShards connects to every shard of cfg.Cluster, each through its
 // replicas (a connection fails over between them), on the shard's own
-// tables. It returns nil on a single server. The caller closes the
-// connections.
+// tables. It reads the shards from the DSN's server, which must answer;
+// the shards need not (connections dial when used). It returns nil on a
+// single server. The caller closes the connections.
 func OpenShards(ctx context.Context, cfg Config) ([]Shard, error) {
 	return openCluster(ctx, cfg, false)
 }
@@ -133,64 +134,76 @@ func openCluster(ctx context.Context, cfg Config, eachReplica bool) ([]Shard, er
 	if cfg.Cluster == "" {
 		return nil, nil
 	}
-	opts, err := cfg.Options()
+	opts, members, err := clusterMembers(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	conn, err := openOptions(ctx, opts)
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
-	rows, err := conn.Query(ctx, "SELECT shard_num, host_address, port FROM system.clusters WHERE cluster = ? ORDER BY shard_num, replica_num", cfg.Cluster)
-	if err != nil {
-		return nil, fmt.Errorf("reading the shards of cluster %s: %w", cfg.Cluster, err)
-	}
-	type member struct {
+	type group struct {
 		num   uint32
 		addrs []string
 	}
-	var members []member
-	for rows.Next() {
-		var (
-			num  uint32
-			host string
-			port uint16
-		)
-		if err := rows.Scan(&num, &host, &port); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("reading the shards of cluster %s: %w", cfg.Cluster, err)
-		}
-		addr := fmt.Sprintf("%s:%d", host, port)
-		if n := len(members); !eachReplica && n > 0 && members[n-1].num == num {
-			members[n-1].addrs = append(members[n-1].addrs, addr)
+	var groups []group
+	for _, m := range members {
+		if n := len(groups); !eachReplica && n > 0 && groups[n-1].num == m.shard {
+			groups[n-1].addrs = append(groups[n-1].addrs, m.addr)
 			continue
 		}
-		members = append(members, member{num, []string{addr}})
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reading the shards of cluster %s: %w", cfg.Cluster, err)
-	}
-	if len(members) == 0 {
-		return nil, fmt.Errorf("cluster %s is not in the <remote_servers> of the server at %v (see system.clusters)", cfg.Cluster, opts.Addr)
+		groups = append(groups, group{m.shard, []string{m.addr}})
 	}
 	var shards []Shard
-	for _, m := range members {
+	for _, g := range groups {
 		o := *opts
-		o.Addr = m.addrs
+		o.Addr = g.addrs
 		o.Auth.Database = LocalDatabase(opts.Auth.Database)
 		o.Settings = nil
-		c, err := openOptions(ctx, &o)
+		// Not pinged: a shard that is down now gets its connection all
+		// the same, and its work waits for it.
+		c, err := clickhouse.Open(&o)
 		if err != nil {
 			for _, s := range shards {
 				s.Conn.Close()
 			}
-			return nil, fmt.Errorf("shard %d of cluster %s (%v): %w", m.num, cfg.Cluster, m.addrs, err)
+			return nil, fmt.Errorf("shard %d of cluster %s (%v): %w", g.num, cfg.Cluster, g.addrs, err)
 		}
-		shards = append(shards, Shard{Num: m.num, Conn: c})
+		shards = append(shards, Shard{Num: g.num, Conn: c})
 	}
 	return shards, nil
+}
+
+// member is a replica of a cluster: its shard and native address.
+type member struct {
+	shard uint32
+	addr  string
+}
+
+// clusterMembers reads the replicas of cfg.Cluster from the DSN's server,
+// shard by shard, with the DSN's options.
+func clusterMembers(ctx context.Context, cfg Config) (*clickhouse.Options, []member, error) {
+	opts, err := cfg.Options()
+	if err != nil {
+		return nil, nil, err
+	}
+	conn, err := openOptions(ctx, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer conn.Close()
+	var rows []struct {
+		Shard uint32 `ch:"shard_num"`
+		Host  string `ch:"host_address"`
+		Port  uint16 `ch:"port"`
+	}
+	if err := conn.Select(ctx, &rows, "SELECT shard_num, host_address, port FROM system.clusters WHERE cluster = ? ORDER BY shard_num, replica_num", cfg.Cluster); err != nil {
+		return nil, nil, fmt.Errorf("reading the shards of cluster %s: %w", cfg.Cluster, err)
+	}
+	if len(rows) == 0 {
+		return nil, nil, fmt.Errorf("cluster %s is not in the <remote_servers> of the server at %v (see system.clusters)", cfg.Cluster, opts.Addr)
+	}
+	members := make([]member, len(rows))
+	for i, r := range rows {
+		members[i] = member{r.Shard, fmt.Sprintf("%s:%d", r.Host, r.Port)}
+	}
+	return opts, members, nil
 }
 
 // ClusterSchema describes the schema on a cluster: the cluster's name (in

@@ -93,12 +93,15 @@ func NewStore(conn driver.Conn, params Params) *Store {
 // names a cluster (docs/scaling.md), and s itself otherwise. The rollup's
 // state is then read from every replica of every shard
 // (rollup.Replicas); while one cannot be reached, no rollup bucket is
-// trusted and reads count from mentions: exact, only slower.
+// trusted and reads count from mentions: exact, only slower. A read that
+// fails because a whole shard is down names the shard
+// (chstore.ExplainUnreachable).
 func (s *Store) OnCluster(cfg chstore.Config) *Store {
 	if cfg.Cluster == "" {
 		return s
 	}
 	c := *s
+	c.conn = chstore.Explaining(s.conn, cfg)
 	c.cluster = &clusterReplicas{cfg: cfg}
 	return &c
 }

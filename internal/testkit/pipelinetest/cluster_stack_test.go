@@ -166,3 +166,79 @@ func TestClusterCountsMatchOneServer(t *testing.T) {
 		t.Errorf("the shards hold %d tombstones, want %d", tombstones, len(deleted))
 	}
 }
+
+// writeDemo writes the demo set of seed (the day before now) to a new
+// file and returns it with what it holds.
+func writeDemo(t *testing.T, now time.Time, seed uint64) (string, corpus.Expected) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), fmt.Sprintf("demo-%d.jsonl", seed))
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp, err := corpus.GenerateDemo(f, corpus.DemoOptions{Now: now, Days: 1, Seed: seed})
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path, exp
+}
+
+// TestClusterShardDown stops both servers of shard 2 (cch3, cch4): a read
+// fails and names the shard; an aggregator started meanwhile waits for it,
+// commits nothing it did not store, and once the shard is back every post
+// counts once.
+func TestClusterShardDown(t *testing.T) {
+	now := time.Now().UTC()
+	first, expFirst := writeDemo(t, now, 31)
+	second, expSecond := writeDemo(t, now, 32)
+	cluster, _ := freshClusterPipeline(t, "shard-down")
+	cluster = cluster.with("AGGREGATE_RETRY_MAX=1s")
+	cluster.run("ingest", "file", first)
+	cluster.run("aggregate", "run", "--until-caught-up", "--http-addr", "")
+
+	stack := stacktest.StackScript(filepath.Join(stacktest.RepoRoot(t), "scripts", "stack"))
+	stack.Stop(t, "cch3")
+	stack.Stop(t, "cch4")
+	addrs := strings.Split(stacktest.ClusterClickHouseAddrs, ",")
+	stderr := cluster.fail("aggregate", "top", "--window", "48h")
+	want := "shard 2 of cluster " + stacktest.ClusterReplicatedSharded + " is down: no replica answers (" + addrs[2] + ", " + addrs[3] + ")"
+	if !strings.Contains(stderr, want) {
+		t.Errorf("top with shard 2 down: stderr does not say %q:\n%s", want, stderr)
+	}
+
+	cluster.run("ingest", "file", second)
+	run := stacktest.Start(t, "aggregate run", filepath.Join(cluster.dir, "aggregate"), cluster.env, "run", "--until-caught-up", "--http-addr", "")
+	time.Sleep(8 * time.Second)
+	if run.Exited() {
+		t.Fatalf("aggregate run ended while shard 2 was down: %v\n%s", run.Err(), run.Stderr())
+	}
+	stack.Run(t, "start", "cch3")
+	stack.Run(t, "start", "cch4")
+	if err := run.Wait(t, 3*time.Minute); err != nil {
+		t.Fatalf("aggregate run after shard 2 came back: %v\n%s", err, run.Stderr())
+	}
+
+	var top []struct {
+		Tag   string `json:"tag"`
+		Count int    `json:"count"`
+	}
+	out, _ := cluster.run("aggregate", "top", "--window", "72h", "--limit", "100", "--json")
+	if err := json.Unmarshal(out, &top); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, r := range top {
+		got[r.Tag] = r.Count
+	}
+	for tag, n := range expFirst.Tags {
+		if want := n + expSecond.Tags[tag]; got[tag] != want {
+			t.Errorf("%s: %d posts, want %d (%d before the shard went down, %d while it was)", tag, got[tag], want, n, expSecond.Tags[tag])
+		}
+	}
+	if len(got) != len(expFirst.Tags) {
+		t.Errorf("top lists %d tags, the demo sets %d: %v", len(got), len(expFirst.Tags), got)
+	}
+}
