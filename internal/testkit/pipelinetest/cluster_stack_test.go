@@ -221,24 +221,5 @@ func TestClusterShardDown(t *testing.T) {
 		t.Fatalf("aggregate run after shard 2 came back: %v\n%s", err, run.Stderr())
 	}
 
-	var top []struct {
-		Tag   string `json:"tag"`
-		Count int    `json:"count"`
-	}
-	out, _ := cluster.run("aggregate", "top", "--window", "72h", "--limit", "100", "--json")
-	if err := json.Unmarshal(out, &top); err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]int{}
-	for _, r := range top {
-		got[r.Tag] = r.Count
-	}
-	for tag, n := range expFirst.Tags {
-		if want := n + expSecond.Tags[tag]; got[tag] != want {
-			t.Errorf("%s: %d posts, want %d (%d before the shard went down, %d while it was)", tag, got[tag], want, n, expSecond.Tags[tag])
-		}
-	}
-	if len(got) != len(expFirst.Tags) {
-		t.Errorf("top lists %d tags, the demo sets %d: %v", len(got), len(expFirst.Tags), got)
-	}
+	expectCounts(t, cluster, expFirst, expSecond)
 }

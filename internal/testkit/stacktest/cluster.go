@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -135,4 +138,21 @@ func (c *ClickHouseCluster) Count(t testing.TB, i int, table string) uint64 {
 		t.Fatalf("counting %s on cch%d: %v", table, i+1, err)
 	}
 	return n
+}
+
+// KillCluster sends SIGKILL to the server of svc, a service of the cluster
+// profile; its supervisor starts it again after about a second.
+func KillCluster(t testing.TB, svc string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(RepoRoot(t), ".stack", "cluster", svc, "server.pid"))
+	if err != nil {
+		t.Fatalf("reading the server PID of %s: %v", svc, err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatalf("the server PID of %s: %v", svc, err)
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatalf("killing %s (pid %d): %v", svc, pid, err)
+	}
 }
