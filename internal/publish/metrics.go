@@ -9,6 +9,7 @@ import (
 type metrics struct {
 	latency      prometheus.Histogram
 	writeErrors  prometheus.Counter
+	retries      prometheus.Counter
 	requiredAcks prometheus.Gauge
 }
 
@@ -26,6 +27,10 @@ func newMetrics(reg prometheus.Registerer, acks kafka.RequiredAcks) *metrics {
 		writeErrors: f.NewCounter(prometheus.CounterOpts{
 			Name: "tagpulse_ingest_kafka_write_errors_total",
 			Help: "Kafka writes (one per message) that failed after the writer's retries.",
+		}),
+		retries: f.NewCounter(prometheus.CounterOpts{
+			Name: "tagpulse_ingest_kafka_write_retries_total",
+			Help: "Messages written again after a write failed for a reason that passes (a broker down, leadership moving, too few in-sync replicas).",
 		}),
 		requiredAcks: f.NewGauge(prometheus.GaugeOpts{
 			Name: "tagpulse_ingest_kafka_required_acks",

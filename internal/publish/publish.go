@@ -13,9 +13,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,6 +27,7 @@ import (
 	"tagpulse/internal/command"
 	"tagpulse/internal/kafkaclient"
 	"tagpulse/internal/post"
+	"tagpulse/internal/retry"
 )
 
 // Config tunes the Kafka writer.
@@ -42,6 +46,14 @@ type Config struct {
 	// reports the messages as failed.
 	MaxAttempts  int
 	WriteTimeout time.Duration
+	// RetryFor is how long Publish goes on writing again, with backoff,
+	// the messages the writer could not place for a reason that passes (a
+	// broker down, leadership moving to another, too few in-sync replicas)
+	// before it reports them failed; 0 leaves it to the writer's attempts.
+	// It outlasts a broker's failover: Kafka fences a dead broker after
+	// broker.session.timeout.ms (9 s by default) and the writer's metadata
+	// follows within the transport's MetadataTTL.
+	RetryFor time.Duration
 }
 
 // DefaultConfig returns the defaults the flags start from.
@@ -53,6 +65,7 @@ func DefaultConfig() Config {
 		BatchTimeout: time.Millisecond,
 		MaxAttempts:  10,
 		WriteTimeout: 10 * time.Second,
+		RetryFor:     30 * time.Second,
 	}
 }
 
@@ -65,6 +78,7 @@ func (c *Config) RegisterFlags(s *command.FlagSet) {
 	s.Duration(&c.BatchTimeout, "kafka-batch-timeout", "KAFKA_BATCH_TIMEOUT", d.BatchTimeout, "longest wait for a batch to fill before it is sent")
 	s.Int(&c.MaxAttempts, "kafka-max-attempts", "KAFKA_MAX_ATTEMPTS", d.MaxAttempts, "attempts per batch before a write is reported as failed")
 	s.Duration(&c.WriteTimeout, "kafka-write-timeout", "KAFKA_WRITE_TIMEOUT", d.WriteTimeout, "timeout of one produce request")
+	s.Duration(&c.RetryFor, "kafka-retry-for", "KAFKA_RETRY_FOR", d.RetryFor, "how long to write again, with backoff, posts Kafka could not take for a reason that passes (a broker down, a leader moving) before reporting them failed; 0: the writer's attempts only")
 }
 
 // Validate checks the settings.
@@ -83,6 +97,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("publish: --kafka-max-attempts must be at least 1, got %d", c.MaxAttempts)
 	case c.WriteTimeout <= 0:
 		return fmt.Errorf("publish: --kafka-write-timeout must be positive, got %s", c.WriteTimeout)
+	case c.RetryFor < 0:
+		return fmt.Errorf("publish: --kafka-retry-for must not be negative, got %s", c.RetryFor)
 	}
 	return nil
 }
@@ -116,7 +132,8 @@ type Publisher struct {
 	tr       *kafka.Transport
 	m        *metrics
 	now      func() time.Time
-	encoders sync.Pool // of *encoding
+	retryFor time.Duration // Config.RetryFor
+	encoders sync.Pool     // of *encoding
 }
 
 // encoding is the memory of one Publish call, reused by the next.
@@ -153,7 +170,7 @@ func New(cfg Config, kc *kafkaclient.Config, reg prometheus.Registerer) (*Publis
 		// count; broker-side auto-creation would pick its own.
 		AllowAutoTopicCreation: false,
 	}
-	pub := &Publisher{w: w, tr: tr, m: newMetrics(reg, requiredAcks), now: time.Now}
+	pub := &Publisher{w: w, tr: tr, m: newMetrics(reg, requiredAcks), now: time.Now, retryFor: cfg.RetryFor}
 	pub.encoders.New = func() any { return new(encoding) }
 	return pub, nil
 }
@@ -198,7 +215,7 @@ func (p *Publisher) Publish(ctx context.Context, msgs []post.Message) (int, erro
 		start = end
 	}
 	began := p.now()
-	err := p.w.WriteMessages(ctx, kmsgs...)
+	failed, err := p.write(ctx, kmsgs)
 	p.m.latency.Observe(p.now().Sub(began).Seconds())
 	if ctx.Err() == nil {
 		clear(kmsgs)
@@ -208,14 +225,69 @@ func (p *Publisher) Publish(ctx context.Context, msgs []post.Message) (int, erro
 	if err == nil {
 		return len(msgs), nil
 	}
-	var werrs kafka.WriteErrors
-	failed := len(msgs)
-	if errors.As(err, &werrs) {
-		failed = werrs.Count()
-		err = firstError(werrs)
-	}
 	p.m.writeErrors.Add(float64(failed))
 	return len(msgs) - failed, fmt.Errorf("writing %d of %d posts to topic %s: %w", failed, len(msgs), p.w.Topic, err)
+}
+
+// retryBackoff spaces the writes of the messages a write could not place
+// (Config.RetryFor).
+var retryBackoff = retry.Backoff{Min: 500 * time.Millisecond, Max: 5 * time.Second}
+
+// write writes msgs, then again the ones that failed for a reason that
+// passes (a broker down, leadership moving, too few replicas in sync)
+// until they are all acknowledged, ctx ends or RetryFor has passed since
+// the first failure. It returns how many were not acknowledged in the end,
+// and why.
+func (p *Publisher) write(ctx context.Context, msgs []kafka.Message) (int, error) {
+	pending := msgs
+	var giveUp time.Time
+	for attempt := 1; ; attempt++ {
+		err := p.w.WriteMessages(ctx, pending...)
+		if err == nil {
+			return 0, nil
+		}
+		var werrs kafka.WriteErrors
+		if !errors.As(err, &werrs) {
+			if !retryable(err) || ctx.Err() != nil {
+				return len(pending), err
+			}
+		} else {
+			var again []kafka.Message
+			for i, e := range werrs {
+				if e != nil {
+					again = append(again, pending[i])
+				}
+			}
+			err = firstError(werrs)
+			if !retryable(err) || ctx.Err() != nil {
+				return len(again), err
+			}
+			pending = again
+		}
+		if attempt == 1 {
+			giveUp = p.now().Add(p.retryFor)
+		}
+		wait := retryBackoff.Delay(attempt)
+		if p.now().Add(wait).After(giveUp) {
+			return len(pending), err
+		}
+		p.m.retries.Add(float64(len(pending)))
+		if serr := retry.Sleep(ctx, wait); serr != nil {
+			return len(pending), err
+		}
+	}
+}
+
+// retryable reports whether a write that failed with err may succeed if
+// tried again: Kafka's retriable errors, and the network's.
+func retryable(err error) bool {
+	var kerr kafka.Error
+	if errors.As(err, &kerr) {
+		return kerr.Temporary()
+	}
+	var nerr net.Error
+	return errors.As(err, &nerr) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
 }
 
 func firstError(werrs kafka.WriteErrors) error {

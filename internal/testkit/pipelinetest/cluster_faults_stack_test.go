@@ -5,9 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/segmentio/kafka-go"
 
 	"tagpulse/internal/chstore"
 	"tagpulse/internal/corpus"
@@ -117,18 +121,8 @@ func TestClusterReplicaKilled(t *testing.T) {
 func TestClusterZooKeeperStopped(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	now := time.Now().UTC()
-	first, expFirst := writeDemo(t, now, 51)
-	second, expSecond := writeDemo(t, now, 52)
-	cluster, _ := freshClusterPipeline(t, "zookeeper")
-	cluster = cluster.with("AGGREGATE_RETRY_MAX=1s")
-	cluster.run("ingest", "file", first)
-	addr := stacktest.FreeAddr(t)
-	stacktest.Start(t, "aggregate run", filepath.Join(cluster.dir, "aggregate"), cluster.env, "run", "--http-addr", addr)
-	waitFor(ctx, t, "the first set to count", func() bool {
-		got, err := topCounts(cluster)
-		return err == nil && got["aurora"] == expFirst.Tags["aurora"] && got["climate"] == expFirst.Tags["climate"]
-	})
+	sc := startAggregating(ctx, t, "zookeeper", 51)
+	cluster, addr, second, expFirst, expSecond := sc.cluster, sc.addr, sc.second, sc.expFirst, sc.expSecond
 	waitFor(ctx, t, "/readyz to be true", func() bool { return readyz(addr) == http.StatusOK })
 
 	stack := stacktest.StackScript(filepath.Join(stacktest.RepoRoot(t), "scripts", "stack"))
@@ -147,6 +141,34 @@ func TestClusterZooKeeperStopped(t *testing.T) {
 	})
 	waitFor(ctx, t, "/readyz to be true again", func() bool { return readyz(addr) == http.StatusOK })
 	expectCounts(t, cluster, expFirst, expSecond)
+}
+
+// aggregating is a cluster pipeline whose aggregator runs (serving on
+// addr) and has counted a first demo set; second is a second set, for a
+// test to ingest while a fault lasts.
+type aggregating struct {
+	cluster             binaries
+	addr, second        string
+	expFirst, expSecond corpus.Expected
+}
+
+// startAggregating starts an aggregating pipeline, its demo sets seeded
+// with seed and seed+1.
+func startAggregating(ctx context.Context, t *testing.T, group string, seed uint64) aggregating {
+	t.Helper()
+	now := time.Now().UTC()
+	first, expFirst := writeDemo(t, now, seed)
+	second, expSecond := writeDemo(t, now, seed+1)
+	cluster, _ := freshClusterPipeline(t, group)
+	cluster = cluster.with("AGGREGATE_RETRY_MAX=2s")
+	cluster.run("ingest", "file", first)
+	addr := stacktest.FreeAddr(t)
+	stacktest.Start(t, "aggregate run", filepath.Join(cluster.dir, "aggregate"), cluster.env, "run", "--http-addr", addr)
+	waitFor(ctx, t, "the first set to count", func() bool {
+		got, err := topCounts(cluster)
+		return err == nil && got["aurora"] == expFirst.Tags["aurora"] && got["climate"] == expFirst.Tags["climate"]
+	})
+	return aggregating{cluster: cluster, addr: addr, second: second, expFirst: expFirst, expSecond: expSecond}
 }
 
 // readyz is the status of the aggregator's /readyz at addr, 0 when it does
@@ -172,4 +194,112 @@ func waitFor(ctx context.Context, t *testing.T, what string, cond func() bool) {
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+}
+
+// writeCorpus writes a seeded corpus of posts over the six hours before
+// now to a new file and returns it with what it holds.
+func writeCorpus(t *testing.T, posts int, seed uint64) (string, corpus.Expected) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), fmt.Sprintf("corpus-%d.jsonl", seed))
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp, err := corpus.Generate(f, corpus.Options{Posts: posts, Seed: seed, End: time.Now().UTC(), Span: 6 * time.Hour})
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path, exp
+}
+
+// partitionLeader is the node id of the broker that leads partition of
+// topic, read from brokers.
+func partitionLeader(ctx context.Context, t *testing.T, brokers []string, topic string, partition int) int {
+	t.Helper()
+	conn, err := kafka.DialContext(ctx, "tcp", brokers[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	parts, err := conn.ReadPartitions(topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range parts {
+		if p.ID == partition {
+			return p.Leader.ID
+		}
+	}
+	t.Fatalf("topic %s has no partition %d", topic, partition)
+	return 0
+}
+
+// TestClusterLeaderKilledDuringIngest kills with SIGKILL the broker that
+// leads partition 0 while `ingest file` publishes 100,000 posts with
+// acks=all: ingest finishes (its writer moves to the new leaders), and
+// the aggregator then counts every post once.
+func TestClusterLeaderKilledDuringIngest(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	set, exp := writeCorpus(t, 100_000, 61)
+	cluster, _ := freshClusterPipeline(t, "leader-killed")
+	brokers := strings.Split(cluster.getenv("KAFKA_BROKERS"), ",")
+	topic := cluster.getenv("KAFKA_TOPIC")
+	leader := partitionLeader(ctx, t, brokers, topic, 0)
+
+	ingest := stacktest.Start(t, "ingest file", filepath.Join(cluster.dir, "ingest"), cluster.env, "file", set)
+	time.Sleep(time.Second)
+	if ingest.Exited() {
+		t.Fatalf("ingest ended before the kill; make the corpus larger\n%s", ingest.Stderr())
+	}
+	stacktest.KillCluster(t, fmt.Sprintf("ckafka%d", leader))
+	if err := ingest.Wait(t, 3*time.Minute); err != nil {
+		t.Fatalf("ingest file with broker %d killed: %v\n%s", leader, err, ingest.Stderr())
+	}
+	if now := partitionLeader(ctx, t, brokers, topic, 0); now == leader {
+		t.Logf("broker %d was back as the leader of partition 0 already", leader)
+	}
+	cluster.run("aggregate", "run", "--until-caught-up", "--http-addr", "")
+	expectCounts(t, cluster, exp)
+}
+
+// TestClusterTwoBrokersStopped stops two of the three brokers (and so two
+// of the three controllers) under a running aggregator. An ingest that
+// may not wait fails naming the topic it could not write; one that may
+// wait backs off until the brokers are back, then publishes everything;
+// the aggregator resumes, and every post of both sets counts once.
+func TestClusterTwoBrokersStopped(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	sc := startAggregating(ctx, t, "two-brokers", 71)
+	cluster, second, expFirst, expSecond := sc.cluster, sc.second, sc.expFirst, sc.expSecond
+
+	stack := stacktest.StackScript(filepath.Join(stacktest.RepoRoot(t), "scripts", "stack"))
+	stack.Stop(t, "ckafka2")
+	stack.Stop(t, "ckafka3")
+	impatient := cluster.with("KAFKA_RETRY_FOR=0s", "KAFKA_MAX_ATTEMPTS=2", "KAFKA_WRITE_TIMEOUT=2s")
+	// Without a controller quorum even the check that the topic exists
+	// fails: either way the error names the topic.
+	if stderr := impatient.fail("ingest", "file", second); !strings.Contains(stderr, cluster.getenv("KAFKA_TOPIC")) {
+		t.Errorf("ingest with two brokers down does not say which topic it could not write:\n%s", stderr)
+	}
+
+	patient := stacktest.Start(t, "ingest file", filepath.Join(cluster.dir, "ingest"), cluster.with("KAFKA_RETRY_FOR=4m").env, "file", second)
+	time.Sleep(5 * time.Second)
+	if patient.Exited() {
+		t.Fatalf("ingest ended with two brokers down instead of waiting: %v\n%s", patient.Err(), patient.Stderr())
+	}
+	stack.Run(t, "start", "ckafka2")
+	stack.Run(t, "start", "ckafka3")
+	if err := patient.Wait(t, 4*time.Minute); err != nil {
+		t.Fatalf("ingest after the brokers came back: %v\n%s", err, patient.Stderr())
+	}
+	waitFor(ctx, t, "both sets to count", func() bool {
+		got, err := topCounts(cluster)
+		return err == nil && got["aurora"] == expFirst.Tags["aurora"]+expSecond.Tags["aurora"]
+	})
+	expectCounts(t, cluster, expFirst, expSecond)
 }

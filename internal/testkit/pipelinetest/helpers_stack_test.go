@@ -37,6 +37,16 @@ func (b binaries) with(env ...string) binaries {
 	return b
 }
 
+// getenv is the last value of name in b's environment.
+func (b binaries) getenv(name string) string {
+	for i := len(b.env) - 1; i >= 0; i-- {
+		if v, ok := strings.CutPrefix(b.env[i], name+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
 // run runs a command that must succeed and returns its stdout and stderr.
 func (b binaries) run(name string, args ...string) (stdout []byte, stderr string) {
 	b.t.Helper()
