@@ -303,3 +303,29 @@ func TestClusterTwoBrokersStopped(t *testing.T) {
 	})
 	expectCounts(t, cluster, expFirst, expSecond)
 }
+
+// TestClusterThreeAggregators runs three aggregators in one consumer
+// group over the cluster, stops one of them with SIGTERM (it must exit
+// cleanly) while posts arrive, and checks that the two left take its
+// partitions over and that every post counts once.
+func TestClusterThreeAggregators(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	sc := startAggregating(ctx, t, "three-aggregators", 81)
+	cluster := sc.cluster
+	var runs []*stacktest.Proc
+	for range 2 {
+		runs = append(runs, stacktest.Start(t, "aggregate run", filepath.Join(cluster.dir, "aggregate"), cluster.env, "run", "--http-addr", stacktest.FreeAddr(t)))
+	}
+	time.Sleep(3 * time.Second) // the group rebalances over three members
+	ingest := stacktest.Start(t, "ingest file", filepath.Join(cluster.dir, "ingest"), cluster.env, "file", sc.second)
+	runs[0].Stop(t)
+	if err := ingest.Wait(t, 2*time.Minute); err != nil {
+		t.Fatalf("ingest: %v\n%s", err, ingest.Stderr())
+	}
+	waitFor(ctx, t, "both sets to count", func() bool {
+		got, err := topCounts(cluster)
+		return err == nil && got["aurora"] == sc.expFirst.Tags["aurora"]+sc.expSecond.Tags["aurora"]
+	})
+	expectCounts(t, cluster, sc.expFirst, sc.expSecond)
+}
