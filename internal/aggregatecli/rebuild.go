@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/spf13/cobra"
 
 	"tagpulse/internal/aggregator"
@@ -67,8 +68,8 @@ start, it refuses, exit 1, since it could not recompute what it dropped
 			return fmt.Errorf("rebuild: %w", err)
 		}
 		var stats aggregator.RebuildStats
-		err = set.readTopic(cmd, log, func(ctx context.Context, c *aggregator.Consumer, progress func(done, total int64)) error {
-			opt.Progress = progress
+		err = set.readTopic(cmd, log, func(ctx context.Context, c *aggregator.Consumer, shards []driver.Conn, progress func(done, total int64)) error {
+			opt.Progress, opt.Shards = progress, shards
 			var err error
 			stats, err = c.Rebuild(ctx, opt)
 			return err

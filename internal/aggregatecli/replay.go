@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
@@ -86,7 +87,7 @@ refused, exit 1, unless --allow-truncated replays what is left.`,
 			return err
 		}
 		var stats aggregator.ReplayStats
-		err = set.readTopic(cmd, log, func(ctx context.Context, c *aggregator.Consumer, progress func(done, total int64)) error {
+		err = set.readTopic(cmd, log, func(ctx context.Context, c *aggregator.Consumer, _ []driver.Conn, progress func(done, total int64)) error {
 			opt.Progress = progress
 			var err error
 			stats, err = c.Replay(ctx, opt)
@@ -118,29 +119,59 @@ func (s *consuming) registerReadFlags(cmd *cobra.Command) *command.FlagSet {
 }
 
 // readTopic is the body shared by replay and rebuild: it opens ClickHouse,
-// builds a consumer with metrics of its own and calls read with it and a
-// progress callback drawing a bar on stderr, which is ended before
-// readTopic returns read's error.
-func (s *consuming) readTopic(cmd *cobra.Command, log *slog.Logger, read func(ctx context.Context, c *aggregator.Consumer, progress func(done, total int64)) error) error {
+// builds a consumer with metrics of its own and calls read with it, the
+// shards' own tables on a cluster (nil on one server) and a progress
+// callback drawing a bar on stderr, which is ended before readTopic
+// returns read's error.
+func (s *consuming) readTopic(cmd *cobra.Command, log *slog.Logger, read func(ctx context.Context, c *aggregator.Consumer, shards []driver.Conn, progress func(done, total int64)) error) error {
 	ctx := cmd.Context()
 	conn, err := chstore.Open(ctx, s.store)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
+	owners, shards, closeShards, err := tableOwners(ctx, s.store, conn)
+	if err != nil {
+		return err
+	}
+	defer closeShards()
 	c := s.newConsumer(conn, aggregator.NewMetrics(prometheus.NewRegistry()), log)
 	bar := progressBar{w: cmd.ErrOrStderr()}
-	err = read(ctx, c, bar.update)
+	err = read(ctx, c, shards, bar.update)
 	bar.done()
 	if err != nil {
 		return err
 	}
 	// What was read again is in mentions and its hours are marked; the
 	// rollups follow before the command returns.
-	if err := rollup.NewWorker(conn, log, nil).CatchUp(ctx, cmd.ErrOrStderr()); err != nil {
-		return fmt.Errorf("bringing the rollups up to date: %w", err)
+	for _, o := range owners {
+		if err := rollup.NewWorker(o, log, nil).CatchUp(ctx, cmd.ErrOrStderr()); err != nil {
+			return fmt.Errorf("bringing the rollups up to date: %w", err)
+		}
 	}
 	return nil
+}
+
+// tableOwners returns the connections that own the tables, which the
+// rollup workers, retention and rebuild work on: conn on one server; on a
+// cluster, one per shard on the shard's own tables (chstore.OpenShards),
+// returned as shards too, with the function that closes them.
+func tableOwners(ctx context.Context, store chstore.Config, conn driver.Conn) (owners, shards []driver.Conn, closeShards func(), err error) {
+	opened, err := chstore.OpenShards(ctx, store)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if opened == nil {
+		return []driver.Conn{conn}, nil, func() {}, nil
+	}
+	for _, sh := range opened {
+		shards = append(shards, sh.Conn)
+	}
+	return shards, shards, func() {
+		for _, sh := range shards {
+			sh.Close()
+		}
+	}, nil
 }
 
 // replayRange builds the range of a replay from its flags, relative to now.

@@ -147,23 +147,16 @@ the default port.`,
 			}
 			// On a cluster each shard keeps its own tables: a rollup
 			// worker and retention per shard (docs/scaling.md).
-			shards, err := chstore.OpenShards(ctx, set.store)
+			owners, shards, closeShards, err := tableOwners(ctx, set.store, conn)
 			if err != nil {
 				return err
 			}
-			owned := []driver.Conn{conn}
-			if shards != nil {
-				owned = owned[:0]
-				for _, sh := range shards {
-					defer sh.Conn.Close()
-					owned = append(owned, sh.Conn)
-				}
-			}
+			defer closeShards()
 			var workers []*rollup.Worker
-			for i, oc := range owned {
+			for i, oc := range owners {
 				wlog := log
 				if shards != nil {
-					wlog = log.With("shard", shards[i].Num)
+					wlog = log.With("shard", i+1)
 				}
 				if retention > 0 {
 					go aggregator.RunRetention(ctx, oc, retention, time.Hour, wlog)

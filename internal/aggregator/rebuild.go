@@ -3,6 +3,7 @@ package aggregator
 import (
 	"context"
 	"fmt"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"time"
 
 	"tagpulse/internal/chstore"
@@ -19,6 +20,11 @@ type RebuildOptions struct {
 	AllowTruncated bool
 	// Progress is passed to the replay.
 	Progress func(done, total int64)
+	// Shards are, on a cluster, the connections to each shard's own
+	// tables (chstore.OpenShards), where the days' partitions are: the
+	// consumer's store reads and writes Distributed tables, which have
+	// none. Nil on one server.
+	Shards []driver.Conn
 }
 
 // RebuildStats sums up a rebuild: the days whose counts were dropped and
@@ -48,7 +54,20 @@ func (c *Consumer) Rebuild(ctx context.Context, opt RebuildOptions) (RebuildStat
 	if err := c.checkRetention(ctx, &stats.ReplayStats, ropt); err != nil {
 		return stats, err
 	}
-	days, err := chstore.DropDays(ctx, c.store, opt.From, opt.To)
+	targets := opt.Shards
+	if targets == nil {
+		targets = []driver.Conn{c.store}
+	}
+	var (
+		days []string
+		err  error
+	)
+	for _, conn := range targets {
+		days, err = chstore.DropDays(ctx, conn, opt.From, opt.To)
+		if err != nil {
+			break
+		}
+	}
 	stats.Days = days
 	if err != nil {
 		return stats, fmt.Errorf("dropping the counts of %s to %s: %w", opt.From.Format(time.DateOnly), opt.To.Format(time.DateOnly), err)
