@@ -429,8 +429,11 @@ func (s ClusterSchema) ensureReplicated(ctx context.Context, conn driver.Conn, t
 	return s.ensureTable(ctx, conn, t, database, create, false, progress)
 }
 
-// ensureTable runs create when database has no table t yet, or else adds
-// to it, on the whole cluster, the columns of t it lacks. A Distributed
+// ensureTable runs create (CREATE … IF NOT EXISTS ON CLUSTER), then adds
+// to the table, on the whole cluster, the columns of t it lacks. Adding
+// servers and a migration that adds columns must be two runs: a new
+// server's table is made with every column, and 18.16 has no ADD COLUMN
+// IF NOT EXISTS. A Distributed
 // table (distributed) holds no rows of its own and cannot be altered ON
 // CLUSTER on 18.16 ("isn't replicated, but shard is replicated"): it is
 // dropped and created again instead.
@@ -445,10 +448,12 @@ func (s ClusterSchema) ensureTable(ctx context.Context, conn driver.Conn, t temp
 		}
 		have = nil
 	}
+	// Run even where the DSN's server has the table: a server added to
+	// the cluster since gets it (IF NOT EXISTS leaves the others alone).
+	if err := conn.Exec(ctx, create); err != nil {
+		return fmt.Errorf("creating %s.%s on cluster %s: %w", database, t.name, s.Cluster, err)
+	}
 	if len(have) == 0 {
-		if err := conn.Exec(ctx, create); err != nil {
-			return fmt.Errorf("creating %s.%s on cluster %s: %w", database, t.name, s.Cluster, err)
-		}
 		fmt.Fprintf(progress, "migrate: created %s.%s on cluster %s\n", database, t.name, s.Cluster)
 		return nil
 	}

@@ -18,7 +18,8 @@ import (
 // 2 replicas, writes mentions through the Distributed table and checks
 // where they land: each post whole on one shard, on both of its replicas,
 // with its hours marked on that shard. Run again, the migration applies
-// nothing; after a column goes missing on the cluster, it adds it back.
+// nothing; after a column goes missing on the cluster, it adds it back,
+// and a server that lost tables, as a new one lacks them, gets them.
 func TestClusterMigrate(t *testing.T) {
 	c := stacktest.ClusterClickHouse(t)
 	local := chstore.LocalDatabase(c.DB)
@@ -144,6 +145,22 @@ func TestClusterMigrate(t *testing.T) {
 	}
 	if !strings.Contains(progress.String(), "added "+local+".mentions.bot") {
 		t.Errorf("progress does not report the added column:\n%s", progress.String())
+	}
+
+	// A server that lacks tables, as one added to the cluster does, gets
+	// them on the next run.
+	for _, q := range []string{"DROP TABLE " + local + ".posts", "DROP TABLE " + c.DB + ".posts", "DROP TABLE " + c.DB + ".hidden_tags"} {
+		if err := c.Nodes[3].Exec(ctx, q); err != nil {
+			t.Fatalf("cch4: %s: %v", q, err)
+		}
+	}
+	if _, err := chstore.MigrateCluster(ctx, cfg, stacktest.ClusterReplicatedSharded, &progress); err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range []string{local + ".posts", c.DB + ".posts", c.DB + ".hidden_tags"} {
+		if got := count(3, "SELECT count() FROM system.tables WHERE database || '.' || name = '"+table+"'"); got != 1 {
+			t.Errorf("cch4 has no %s after the migration ran again", table)
+		}
 	}
 
 	if _, err := chstore.MigrateCluster(ctx, cfg, "nosuchcluster", &progress); err == nil || !strings.Contains(err.Error(), "nosuchcluster is not in the <remote_servers>") {
