@@ -1,0 +1,395 @@
+// Package topicsuggest proposes topics from the data (issue 23, item 5):
+// pairs of tags that share far more of their posts, or of their authors,
+// than two tags of their sizes would by chance, such as a translation
+// (#NATO and #OTAN) or a spelling variant. An operator judges each pair
+// from its evidence and accepts it as a topic (internal/aggregatecli's
+// `aggregate topics suggest`, docs/trends.md, "Topic suggestions").
+//
+// It reads the raw record, mentions, over a window (30 days by default):
+// the hourly and daily rollups hold counts per tag, not which tags a post
+// or an account shares, so no rollup can answer. Suggest counts, as every
+// count does, only the posts that count (rollup.CountedSQL: no bot, not
+// deleted), each post once however many copies of its rows are stored.
+//
+// The measure. For each population — posts, and accounts (authors) — a
+// pair's overlap is the members carrying tag a, those carrying b, those
+// carrying both, and all members (Overlap). A side is evidence when the
+// two tags share at least MinShared members and their lift
+// P(a∧b)/(P(a)·P(b)) is at least MinLift, and the shared members are at
+// least MinZ standard deviations above what chance gives; a pair is suggested when either
+// side is evidence, and ranked by the larger normalized PMI of its
+// evidence sides (Thresholds.Score). Posts catch tags written together
+// (bilingual posts, a campaign's variants); accounts catch translations
+// the same people use in separate posts, one per language.
+//
+// Bounds. Only the MaxTags tags with the most posts, and at least
+// MinShared of them, are candidates. A post with more than MaxPostTags
+// candidate tags (tag stuffing) makes no pair, nor does an account with
+// more than MaxAccountTags (a feed that uses every tag says nothing of
+// any two). The account side counts named accounts only. Every query
+// stops after QueryTimeout, and an answer of more than MaxRows pairs
+// above the support is refused rather than cut at random.
+package topicsuggest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"tagpulse/internal/rollup"
+	"tagpulse/internal/trend"
+)
+
+// Defaults and bounds of a Query.
+const (
+	DefaultWindow    = 30 * 24 * time.Hour
+	MaxWindow        = trend.MaxWindow
+	DefaultMinShared = 10
+	DefaultMinLift   = 3.0
+	// MinZ is the Z every side of evidence needs (Thresholds.MinZ).
+	MinZ         = 8.0
+	DefaultLimit = 20
+	MaxLimit     = 1000
+)
+
+// Bounds of the work one Suggest does, whatever the history holds.
+const (
+	// MaxTags is how many candidate tags, the most used, are paired.
+	MaxTags = 5000
+	// MaxPostTags is the most candidate tags a post may carry and still
+	// make pairs.
+	MaxPostTags = 20
+	// MaxAccountTags is the most candidate tags an account may have used
+	// in the window and still make pairs.
+	MaxAccountTags = 200
+	// MaxRows bounds the pairs above the support one population returns.
+	MaxRows = 1_000_000
+	// QueryTimeout bounds each query on the server too.
+	QueryTimeout = 60 * time.Second
+)
+
+// ErrTooManyPairs is returned when more than MaxRows pairs of tags share
+// MinShared members: the answer would be cut at random. A larger
+// MinShared or a shorter window makes it smaller.
+var ErrTooManyPairs = errors.New("too many pairs of tags above the minimum support: raise the minimum of shared posts and accounts, or shorten the window")
+
+// Query is what Suggest looks for.
+type Query struct {
+	// At is the time the window ends at (its minute included, as top's).
+	At time.Time
+	// Window is how far back from At to look: DefaultWindow when zero,
+	// at most MaxWindow.
+	Window time.Duration
+	// MinShared is the least shared posts (or accounts) a pair needs:
+	// DefaultMinShared when zero.
+	MinShared int
+	// MinLift is the least lift a pair needs: DefaultMinLift when zero.
+	MinLift float64
+	// Limit is how many pairs to return, best first: DefaultLimit when
+	// zero, at most MaxLimit.
+	Limit int
+	// Exclude, when set, leaves out the pairs it returns true for, such as
+	// pairs already in one topic. It is called with a < b.
+	Exclude func(a, b string) bool
+}
+
+// withDefaults returns q with its zero fields set to their defaults, or an
+// error naming a field out of bounds.
+func (q Query) withDefaults() (Query, error) {
+	if q.At.IsZero() {
+		q.At = time.Now()
+	}
+	if q.Window == 0 {
+		q.Window = DefaultWindow
+	}
+	if q.MinShared == 0 {
+		q.MinShared = DefaultMinShared
+	}
+	if q.MinLift == 0 {
+		q.MinLift = DefaultMinLift
+	}
+	if q.Limit == 0 {
+		q.Limit = DefaultLimit
+	}
+	switch {
+	case q.Window < time.Hour || q.Window > MaxWindow:
+		return q, fmt.Errorf("window must be between 1h and %s, got %s", trend.FormatDuration(MaxWindow), trend.FormatDuration(q.Window))
+	case q.MinShared < 2:
+		return q, fmt.Errorf("minimum of shared posts and accounts must be at least 2, got %d", q.MinShared)
+	case q.MinLift <= 1:
+		return q, fmt.Errorf("minimum lift must be above 1 (chance), got %g", q.MinLift)
+	case q.Limit < 1 || q.Limit > MaxLimit:
+		return q, fmt.Errorf("limit must be between 1 and %d, got %d", MaxLimit, q.Limit)
+	}
+	return q, nil
+}
+
+// Validate reports whether q, with its defaults, is a question Suggest
+// answers.
+func (q Query) Validate() error {
+	_, err := q.withDefaults()
+	return err
+}
+
+// Span is the time Suggest reads for q: from the window's first minute
+// (included) to the end of At's minute (excluded), as top's.
+func (q Query) Span() (from, to time.Time) {
+	q, _ = q.withDefaults()
+	return trend.Span(q.At, q.Window)
+}
+
+// Pair is a suggested merge and its evidence. A is the tag with more
+// posts, the name Suggest proposes for the topic.
+type Pair struct {
+	A string `json:"a"`
+	B string `json:"b"`
+	// Posts of each tag in the window, and posts that carry both.
+	PostsA      uint64 `json:"posts_a"`
+	PostsB      uint64 `json:"posts_b"`
+	SharedPosts uint64 `json:"shared_posts"`
+	// Named accounts that used each tag in the window (any post), and
+	// those that used both, among the accounts of at most MaxAccountTags
+	// candidate tags.
+	AccountsA      uint64 `json:"accounts_a"`
+	AccountsB      uint64 `json:"accounts_b"`
+	SharedAccounts uint64 `json:"shared_accounts"`
+	// PostLift and AccountLift are each side's lift (1 is chance);
+	// AccountOverlap is the share of the smaller tag's accounts that used
+	// the larger one too.
+	PostLift       float64 `json:"post_lift"`
+	AccountLift    float64 `json:"account_lift"`
+	AccountOverlap float64 `json:"account_overlap"`
+	// PostZ and AccountZ are each side's Z: how many standard deviations
+	// its shared members are above chance.
+	PostZ    float64 `json:"post_z"`
+	AccountZ float64 `json:"account_z"`
+	// Score ranks the pairs: the larger normalized PMI of the sides that
+	// are evidence (1: always together; 0: chance).
+	Score float64 `json:"score"`
+}
+
+// population is one side of the measure: what a member is, and which
+// rows of mentions name one.
+type population struct {
+	name    string
+	member  string // expression of the member a row belongs to
+	members string // condition on the rows that name a member
+	maxTags int
+}
+
+var (
+	postsSide    = population{"posts", "post_id", "1", MaxPostTags}
+	accountsSide = population{"accounts", "account", "account != ''", MaxAccountTags}
+)
+
+// rangeCond is the condition on the window's rows; its bounds are named,
+// as rollup.CountedSQL asks.
+const rangeCond = "created_at >= toDateTime(@from) AND created_at < toDateTime(@to)"
+
+// candidatesSQL lists the candidate tags: the MaxTags with the most posts
+// in the window, of at least @min posts. uniq is approximate, but it only
+// picks candidates: the counts Suggest reports are exact.
+var candidatesSQL = `SELECT tag FROM (
+    SELECT tag, uniq(post_id) AS n
+    FROM mentions
+    WHERE ` + rangeCond + ` AND ` + rollup.CountedSQL(rangeCond) + `
+    GROUP BY tag
+    HAVING n >= @min
+    ORDER BY n DESC, tag
+    LIMIT @maxTags
+)`
+
+// overlapSQL counts one population's overlaps among the candidate tags:
+// each member's set of candidate tags (copies of a row fold in the set),
+// then every pair of its set, counted. The set is prefixed with ” so that
+// the pairs (”, t) count each tag's members and (”, ”) all members.
+// ARRAY JOIN and arrayJoin, not a self-join, so that ClickHouse 18.16
+// runs it as one pass. {narrow} picks the tags to pair from a member's
+// set, {keep} the pairs to return.
+var overlapSQL = `SELECT a, b, toUInt64(count()) AS n
+FROM (
+    SELECT tags, arrayJoin(arrayConcat([''], tags)) AS a
+    FROM (
+        SELECT {narrow} AS tags
+        FROM (
+            SELECT {member} AS member, groupUniqArray(tag) AS member_tags
+            FROM mentions
+            WHERE ` + rangeCond + ` AND {members} AND ` + rollup.CountedSQL(rangeCond) + `
+              AND tag IN (` + candidatesSQL + `)
+            GROUP BY member
+            HAVING length(member_tags) <= @maxMemberTags
+        )
+    )
+)
+ARRAY JOIN arrayFilter(x -> x > a OR (a = '' AND x = ''), arrayConcat([''], tags)) AS b
+GROUP BY a, b
+HAVING {keep}
+LIMIT @maxRows`
+
+// counts is what one population's query returned: each tag's members,
+// all members, and the pairs' shared members.
+type counts struct {
+	tags   map[string]uint64
+	total  uint64
+	shared map[[2]string]uint64
+}
+
+// overlap is the overlap of a and b (a < b) in c.
+func (c counts) overlap(a, b string) Overlap {
+	return Overlap{A: c.tags[a], B: c.tags[b], Both: c.shared[[2]string{a, b}], Total: c.total}
+}
+
+// Suggest returns the pairs of tags the measure of the package comment
+// suggests over q's window, best first, at most q.Limit.
+func Suggest(ctx context.Context, conn driver.Conn, q Query) ([]Pair, error) {
+	q, err := q.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	from, to := trend.Span(q.At, q.Window)
+	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{
+		"max_execution_time": int(QueryTimeout / time.Second),
+	}))
+	r := reader{conn: conn, q: q, from: from, to: to}
+	sides := map[string]counts{}
+	for _, side := range []population{postsSide, accountsSide} {
+		c, err := r.read(ctx, side, "member_tags", "a = '' OR n >= @min", nil)
+		if err != nil {
+			return nil, err
+		}
+		sides[side.name] = c
+	}
+	posts, accounts := sides[postsSide.name], sides[accountsSide.name]
+	t := Thresholds{MinShared: uint64(q.MinShared), MinLift: q.MinLift, MinZ: MinZ}
+	var pairs []Pair
+	seen := map[[2]string]bool{}
+	for _, c := range []counts{posts, accounts} {
+		for k := range c.shared {
+			if seen[k] || (q.Exclude != nil && q.Exclude(k[0], k[1])) {
+				continue
+			}
+			seen[k] = true
+			p, a := posts.overlap(k[0], k[1]), accounts.overlap(k[0], k[1])
+			if score, ok := t.Score(p, a); ok {
+				pairs = append(pairs, newPair(k[0], k[1], p, a, score))
+			}
+		}
+	}
+	pairs = rank(pairs, q.Limit)
+	if err := r.complete(ctx, pairs, posts, accounts); err != nil {
+		return nil, err
+	}
+	for i, p := range pairs {
+		k := key(p.A, p.B)
+		pairs[i] = newPair(k[0], k[1], posts.overlap(k[0], k[1]), accounts.overlap(k[0], k[1]), p.Score)
+	}
+	return pairs, nil
+}
+
+// reader runs the queries of one Suggest.
+type reader struct {
+	conn     driver.Conn
+	q        Query
+	from, to time.Time
+}
+
+// read runs overlapSQL for side, with narrow and keep for its
+// placeholders and want (pairs "a b") bound to @want.
+func (r reader) read(ctx context.Context, side population, narrow, keep string, want []string) (counts, error) {
+	sql := strings.NewReplacer("{member}", side.member, "{members}", side.members, "{narrow}", narrow, "{keep}", keep).Replace(overlapSQL)
+	args := []any{
+		clickhouse.Named("from", r.from.Unix()), clickhouse.Named("to", r.to.Unix()),
+		clickhouse.Named("min", r.q.MinShared), clickhouse.Named("maxTags", MaxTags),
+		clickhouse.Named("maxMemberTags", side.maxTags), clickhouse.Named("maxRows", MaxRows+1),
+	}
+	if want != nil {
+		args = append(args, clickhouse.Named("want", want), clickhouse.Named("few", tagsOf(want)))
+	}
+	rows, err := r.conn.Query(ctx, sql, args...)
+	if err != nil {
+		return counts{}, fmt.Errorf("counting the %s tags share: %w", side.name, trend.MissingSchema(err))
+	}
+	defer rows.Close()
+	c := counts{tags: map[string]uint64{}, shared: map[[2]string]uint64{}}
+	n := 0
+	for rows.Next() {
+		var (
+			a, b   string
+			shared uint64
+		)
+		if err := rows.Scan(&a, &b, &shared); err != nil {
+			return counts{}, fmt.Errorf("reading the %s tags share: %w", side.name, err)
+		}
+		switch n++; {
+		case a == "" && b == "":
+			c.total = shared
+		case a == "":
+			c.tags[b] = shared
+		default:
+			c.shared[[2]string{a, b}] = shared
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return counts{}, fmt.Errorf("reading the %s tags share: %w", side.name, err)
+	}
+	if n > MaxRows {
+		return counts{}, fmt.Errorf("counting the %s tags share: %w", side.name, ErrTooManyPairs)
+	}
+	return c, nil
+}
+
+// complete fills in the evidence the first reads left out: a pair is
+// suggested when one side is evidence, and the other side's shared members
+// were not read when they were fewer than MinShared. One narrow read per
+// side counts them for the pairs that lack them, into posts and accounts.
+func (r reader) complete(ctx context.Context, pairs []Pair, posts, accounts counts) error {
+	for _, side := range []struct {
+		population
+		known counts
+	}{{postsSide, posts}, {accountsSide, accounts}} {
+		var want []string
+		for _, p := range pairs {
+			if _, ok := side.known.shared[key(p.A, p.B)]; !ok {
+				k := key(p.A, p.B)
+				want = append(want, k[0]+" "+k[1])
+			}
+		}
+		if len(want) == 0 {
+			continue
+		}
+		c, err := r.read(ctx, side.population, "arrayFilter(t -> has(@few, t), member_tags)", "has(@want, concat(a, ' ', b))", want)
+		if err != nil {
+			return err
+		}
+		for _, p := range pairs {
+			k := key(p.A, p.B)
+			if _, ok := side.known.shared[k]; !ok {
+				side.known.shared[k] = c.shared[k]
+			}
+		}
+	}
+	return nil
+}
+
+// key is the pair of a and b in the order the queries return it.
+func key(a, b string) [2]string { return [2]string{min(a, b), max(a, b)} }
+
+// tagsOf returns the distinct tags of pairs written "a b".
+func tagsOf(pairs []string) []string {
+	seen := map[string]bool{}
+	var tags []string
+	for _, p := range pairs {
+		for _, t := range strings.Fields(p) {
+			if !seen[t] {
+				seen[t] = true
+				tags = append(tags, t)
+			}
+		}
+	}
+	return tags
+}
