@@ -7,10 +7,13 @@ import (
 )
 
 // Overlap is what one population (posts, or accounts) says about a pair:
-// how many members carry each tag, how many carry both, and how many
-// there are in all.
+// how many members carry each tag, how many carry both, and the effective
+// population Total: the number of members two independent tags of sizes A
+// and B would be drawn from, so that they share A·B/Total by chance
+// (Suggest derives it from how many tags members carry).
 type Overlap struct {
-	A, B, Both, Total uint64
+	A, B, Both uint64
+	Total      float64
 }
 
 // Lift is P(a∧b) / (P(a)·P(b)): how many times more often the two tags
@@ -20,7 +23,7 @@ func (o Overlap) Lift() float64 {
 	if o.A == 0 || o.B == 0 || o.Total == 0 {
 		return 0
 	}
-	return float64(o.Both) * float64(o.Total) / (float64(o.A) * float64(o.B))
+	return float64(o.Both) * o.Total / (float64(o.A) * float64(o.B))
 }
 
 // Expected is how many members the two tags would share by chance: as
@@ -29,7 +32,7 @@ func (o Overlap) Expected() float64 {
 	if o.Total == 0 {
 		return 0
 	}
-	return float64(o.A) * float64(o.B) / float64(o.Total)
+	return float64(o.A) * float64(o.B) / o.Total
 }
 
 // Z is how many standard deviations the shared members are above the
@@ -55,7 +58,7 @@ func (o Overlap) NPMI() float64 {
 	if o.Both == 0 || o.Total == 0 {
 		return -1
 	}
-	pab := float64(o.Both) / float64(o.Total)
+	pab := float64(o.Both) / o.Total
 	if pab >= 1 {
 		return 1
 	}
@@ -85,11 +88,18 @@ type Thresholds struct {
 	// must be, so that among thousands of pairs of small tags the few
 	// that overlap by luck are not suggested.
 	MinZ float64
+	// MinOverlap is the least overlap coefficient a side needs: the share
+	// of the smaller tag's members that carry the larger one too. Two tags
+	// of related subjects (#nato and #ukraine) share far more than chance
+	// but a small part of each; a merge should describe a good part of
+	// the smaller tag.
+	MinOverlap float64
 }
 
 // counts reports whether o is evidence under t.
 func (t Thresholds) counts(o Overlap) bool {
-	return o.Both >= t.MinShared && o.Both > 0 && o.Lift() >= t.MinLift && o.Z() >= t.MinZ
+	return o.Both >= t.MinShared && o.Both > 0 && o.Lift() >= t.MinLift && o.Z() >= t.MinZ &&
+		o.Coefficient() >= t.MinOverlap
 }
 
 // Score is the rank of a pair whose posts and accounts overlap as given:
@@ -109,21 +119,24 @@ func (t Thresholds) Score(posts, accounts Overlap) (score float64, ok bool) {
 }
 
 // newPair builds the pair of tags a and b with its evidence and scores,
-// the tag with more posts first (ties by name).
-func newPair(a, b string, posts, accounts Overlap, score float64) Pair {
+// the tag with more posts first (ties by name), from overlaps read on a
+// sample of the given fraction of the members (1: all).
+func newPair(a, b string, posts, accounts Overlap, score, fraction float64) Pair {
 	if posts.B > posts.A || (posts.B == posts.A && b < a) {
 		a, b = b, a
 		posts.A, posts.B = posts.B, posts.A
 		accounts.A, accounts.B = accounts.B, accounts.A
 	}
+	scale := func(n uint64) uint64 { return uint64(math.Round(float64(n) / fraction)) }
 	return Pair{
 		A: a, B: b,
-		PostsA: posts.A, PostsB: posts.B, SharedPosts: posts.Both,
-		AccountsA: accounts.A, AccountsB: accounts.B, SharedAccounts: accounts.Both,
+		PostsA: scale(posts.A), PostsB: scale(posts.B), SharedPosts: scale(posts.Both),
+		AccountsA: scale(accounts.A), AccountsB: scale(accounts.B), SharedAccounts: scale(accounts.Both),
 		PostLift: round(posts.Lift()), AccountLift: round(accounts.Lift()),
 		PostZ: round(posts.Z()), AccountZ: round(accounts.Z()),
 		AccountOverlap: round(accounts.Coefficient()),
 		Score:          round(score),
+		Sample:         round(fraction),
 	}
 }
 

@@ -48,17 +48,17 @@ func TestVerdicts(t *testing.T) {
 	}
 	var cases []struct {
 		Name, Note      string
-		Posts, Accounts struct{ A, B, Both, Total uint64 }
+		Posts, Accounts Overlap
 		Suggested       bool
 		Score           float64
 	}
 	if err := json.Unmarshal(data, &cases); err != nil {
 		t.Fatalf("reading testdata/verdicts.json: %v", err)
 	}
-	th := Thresholds{MinShared: DefaultMinShared, MinLift: DefaultMinLift, MinZ: MinZ}
+	th := Thresholds{MinShared: DefaultMinShared, MinLift: DefaultMinLift, MinZ: MinZ, MinOverlap: MinOverlap}
 	for _, tc := range cases {
 		t.Run(tc.Name, func(t *testing.T) {
-			score, ok := th.Score(Overlap(tc.Posts), Overlap(tc.Accounts))
+			score, ok := th.Score(tc.Posts, tc.Accounts)
 			if ok != tc.Suggested {
 				t.Fatalf("suggested = %v, want %v (%s)", ok, tc.Suggested, tc.Note)
 			}
@@ -70,7 +70,7 @@ func TestVerdicts(t *testing.T) {
 }
 
 func TestNewPairNamesTheLargerTagFirst(t *testing.T) {
-	p := newPair("eu", "ue", Overlap{A: 60, B: 80, Both: 5, Total: 1000}, Overlap{A: 30, B: 47, Both: 30, Total: 300}, 0.5)
+	p := newPair("eu", "ue", Overlap{A: 60, B: 80, Both: 5, Total: 1000}, Overlap{A: 30, B: 47, Both: 30, Total: 300}, 0.5, 1)
 	if p.A != "ue" || p.B != "eu" || p.PostsA != 80 || p.PostsB != 60 || p.AccountsA != 47 || p.AccountsB != 30 {
 		t.Errorf("pair = %+v, want ue (80 posts, 47 accounts) before eu", p)
 	}
@@ -119,5 +119,30 @@ func TestQueryBounds(t *testing.T) {
 	q, _ := Query{}.withDefaults()
 	if q.Window != DefaultWindow || q.MinShared != DefaultMinShared || q.MinLift != DefaultMinLift || q.Limit != DefaultLimit {
 		t.Errorf("defaults = %+v", q)
+	}
+}
+
+func TestSampleShare(t *testing.T) {
+	for _, tc := range []struct{ rows, limit, want uint64 }{
+		{0, SampleRows, 1024},
+		{SampleRows, SampleRows, 1024},
+		{2 * SampleRows, SampleRows, 512},
+		{10 * SampleRows, SampleRows, 103}, // rounded up: at least the limit
+		{1 << 29, SampleRows, 4},
+		{1 << 62, 1, 1}, // never none
+	} {
+		if got := sampleShare(tc.rows, tc.limit); got != tc.want {
+			t.Errorf("sampleShare(%d, %d) = %d, want %d", tc.rows, tc.limit, got, tc.want)
+		}
+	}
+}
+
+func TestNewPairScalesASample(t *testing.T) {
+	p := newPair("nato", "otan", Overlap{A: 40, B: 35, Both: 12, Total: 677}, Overlap{A: 11, B: 11, Both: 4, Total: 33}, 0.45, 0.1)
+	if p.PostsA != 400 || p.PostsB != 350 || p.SharedPosts != 120 || p.SharedAccounts != 40 || p.Sample != 0.1 {
+		t.Errorf("pair = %+v, want the sample's counts times 10 and sample 0.1", p)
+	}
+	if want := round(Overlap{A: 40, B: 35, Both: 12, Total: 677}.Lift()); p.PostLift != want {
+		t.Errorf("post lift = %g, want the sample's, %g", p.PostLift, want)
 	}
 }

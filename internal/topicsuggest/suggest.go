@@ -35,6 +35,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -52,7 +53,10 @@ const (
 	DefaultMinShared = 10
 	DefaultMinLift   = 3.0
 	// MinZ is the Z every side of evidence needs (Thresholds.MinZ).
-	MinZ         = 8.0
+	MinZ = 8.0
+	// MinOverlap is the overlap coefficient every side of evidence needs
+	// (Thresholds.MinOverlap).
+	MinOverlap   = 0.2
 	DefaultLimit = 20
 	MaxLimit     = 1000
 )
@@ -66,9 +70,15 @@ const (
 	MaxPostTags = 20
 	// MaxAccountTags is the most candidate tags an account may have used
 	// in the window and still make pairs.
-	MaxAccountTags = 200
+	MaxAccountTags = 50
 	// MaxRows bounds the pairs above the support one population returns.
 	MaxRows = 1_000_000
+	// SampleRows is the default of Query.SampleRows. It bounds the rows of
+	// mentions each population reads: above
+	// it, Suggest reads the posts (and the accounts) whose hash falls in a
+	// share of SampleRows/rows of the window, so a query costs about the
+	// same on 20M posts as on 2M (BENCHMARKS.md).
+	SampleRows = 2_000_000
 	// QueryTimeout bounds each query on the server too.
 	QueryTimeout = 60 * time.Second
 )
@@ -93,6 +103,9 @@ type Query struct {
 	// Limit is how many pairs to return, best first: DefaultLimit when
 	// zero, at most MaxLimit.
 	Limit int
+	// SampleRows is how many rows of mentions the window may hold before
+	// Suggest reads a sample: SampleRows when zero.
+	SampleRows uint64
 	// Exclude, when set, leaves out the pairs it returns true for, such as
 	// pairs already in one topic. It is called with a < b.
 	Exclude func(a, b string) bool
@@ -115,6 +128,9 @@ func (q Query) withDefaults() (Query, error) {
 	}
 	if q.Limit == 0 {
 		q.Limit = DefaultLimit
+	}
+	if q.SampleRows == 0 {
+		q.SampleRows = SampleRows
 	}
 	switch {
 	case q.Window < time.Hour || q.Window > MaxWindow:
@@ -171,6 +187,12 @@ type Pair struct {
 	// Score ranks the pairs: the larger normalized PMI of the sides that
 	// are evidence (1: always together; 0: chance).
 	Score float64 `json:"score"`
+	// Sample is the share of posts, and of accounts, read: 1 when the
+	// window holds at most Query.SampleRows rows. Below 1, the counts
+	// above are the sample's scaled up (estimates); lifts, overlaps, Z and
+	// scores are the sample's, and the sample itself had to hold
+	// MinShared shared posts or accounts.
+	Sample float64 `json:"sample"`
 }
 
 // population is one side of the measure: what a member is, and which
@@ -180,63 +202,87 @@ type population struct {
 	member  string // expression of the member a row belongs to
 	members string // condition on the rows that name a member
 	maxTags int
+	hash    string // the hash a member is sampled by
 }
 
 var (
-	postsSide    = population{"posts", "post_id", "1", MaxPostTags}
-	accountsSide = population{"accounts", "account", "account != ''", MaxAccountTags}
+	// A post is keyed by the hash of its id: a number groups faster than
+	// a string, and two of 20M posts share a hash with a chance of 1e-5.
+	postsSide    = population{"posts", "cityHash64(post_id)", "1", MaxPostTags, "cityHash64(post_id)"}
+	accountsSide = population{"accounts", "account", "account != ''", MaxAccountTags, "cityHash64(account)"}
 )
 
 // rangeCond is the condition on the window's rows; its bounds are named,
 // as rollup.CountedSQL asks.
 const rangeCond = "created_at >= toDateTime(@from) AND created_at < toDateTime(@to)"
 
-// candidatesSQL lists the candidate tags: the MaxTags with the most posts
-// in the window, of at least @min posts. uniq is approximate, but it only
-// picks candidates: the counts Suggest reports are exact.
-var candidatesSQL = `SELECT tag FROM (
-    SELECT tag, uniq(post_id) AS n
-    FROM mentions
-    WHERE ` + rangeCond + ` AND ` + rollup.CountedSQL(rangeCond) + `
-    GROUP BY tag
-    HAVING n >= @min
-    ORDER BY n DESC, tag
-    LIMIT @maxTags
-)`
+// candidatesSQL lists the candidate tags and their hashes: the MaxTags
+// with the most rows in the window, of at least @min rows. Rows are not
+// posts (copies, bots and deleted posts count), but a tag with @min posts
+// has @min rows, and the candidates only bound the work: every count
+// Suggest reports comes from overlapSQL. Reading only the tag column, it
+// costs a fraction of overlapSQL. It reads the posts' sample.
+const candidatesSQL = `SELECT tag, cityHash64(tag) AS h
+FROM mentions
+PREWHERE ` + rangeCond + ` AND cityHash64(post_id) % 1024 < @share
+GROUP BY tag
+HAVING count() >= @min
+ORDER BY count() DESC, tag
+LIMIT @maxTags`
 
-// overlapSQL counts one population's overlaps among the candidate tags:
-// each member's set of candidate tags (copies of a row fold in the set),
-// then every pair of its set, counted. The set is prefixed with ” so that
-// the pairs (”, t) count each tag's members and (”, ”) all members.
-// ARRAY JOIN and arrayJoin, not a self-join, so that ClickHouse 18.16
-// runs it as one pass. {narrow} picks the tags to pair from a member's
-// set, {keep} the pairs to return.
-var overlapSQL = `SELECT a, b, toUInt64(count()) AS n
+// overlapSQL counts one population's overlaps among the candidate tags
+// ({candidates}: their hashes): each member's set of candidate tags (as
+// hashes; copies of a row fold in the set), then every pair of its set,
+// counted. The set is prefixed with 0 so that the pairs (0, t) count each
+// tag's members and (0, 0) all members, with the sums of k and k·(k−1)
+// over them, k being a member's number of tags (Suggest's effective
+// population). ARRAY JOIN and arrayJoin, not a self-join, so that
+// ClickHouse 18.16 runs it as one pass. {narrow} picks the tags to pair
+// from a member's set, {keep} the pairs to return. Only the members whose
+// {hash} is in the sample (@share of 1024) are read.
+var overlapSQL = `SELECT a, b, toUInt64(count()) AS n, toUInt64(sum(k)) AS sk, toUInt64(sum(k * (k - 1))) AS skk
 FROM (
-    SELECT tags, arrayJoin(arrayConcat([''], tags)) AS a
+    SELECT tags, k, arrayJoin(arrayConcat([toUInt64(0)], tags)) AS a
     FROM (
-        SELECT {narrow} AS tags
+        SELECT {narrow} AS tags, length(member_tags) AS k
         FROM (
-            SELECT {member} AS member, groupUniqArray(tag) AS member_tags
+            SELECT {member} AS member, arrayDistinct(groupArray(cityHash64(tag))) AS member_tags
             FROM mentions
-            WHERE ` + rangeCond + ` AND {members} AND ` + rollup.CountedSQL(rangeCond) + `
-              AND tag IN (` + candidatesSQL + `)
+            PREWHERE ` + rangeCond + ` AND {members} AND {hash} % 1024 < @share
+            WHERE ` + rollup.CountedSQL(rangeCond) + `
+              AND cityHash64(tag) IN ({candidates})
             GROUP BY member
-            HAVING length(member_tags) <= @maxMemberTags
         )
+        WHERE length(member_tags) <= @maxMemberTags
     )
 )
-ARRAY JOIN arrayFilter(x -> x > a OR (a = '' AND x = ''), arrayConcat([''], tags)) AS b
+ARRAY JOIN arrayFilter(x -> x > a OR (a = 0 AND x = 0), arrayConcat([toUInt64(0)], tags)) AS b
 GROUP BY a, b
 HAVING {keep}
 LIMIT @maxRows`
 
 // counts is what one population's query returned: each tag's members,
-// all members, and the pairs' shared members.
+// the effective population, and the pairs' shared members.
 type counts struct {
 	tags   map[string]uint64
-	total  uint64
+	total  float64
 	shared map[[2]string]uint64
+}
+
+// effective is the population two independent tags are drawn from, given
+// that members with more tags carry more pairs: with k a member's number
+// of tags, a member carries tag a with a chance of about k·A/Σk, and both
+// a and b with about k·(k−1)·A·B/(Σk)², so the expected shared members
+// are A·B/T with T = (Σk)²/Σk·(k−1). When every member has the same
+// number of tags k, T is (k/(k−1)) times the members; when a few members
+// carry most tags (active accounts), T is much smaller than the members,
+// and a pair of the tags active accounts all use is expected to share
+// many of them. It is 0 when no member has two tags.
+func effective(sumK, sumKK uint64) float64 {
+	if sumKK == 0 {
+		return 0
+	}
+	return float64(sumK) * float64(sumK) / float64(sumKK)
 }
 
 // overlap is the overlap of a and b (a < b) in c.
@@ -256,16 +302,25 @@ func Suggest(ctx context.Context, conn driver.Conn, q Query) ([]Pair, error) {
 		"max_execution_time": int(QueryTimeout / time.Second),
 	}))
 	r := reader{conn: conn, q: q, from: from, to: to}
+	if err := r.sample(ctx); err != nil {
+		return nil, err
+	}
+	if err := r.candidates(ctx); err != nil {
+		return nil, err
+	}
+	if len(r.names) == 0 {
+		return nil, nil
+	}
 	sides := map[string]counts{}
 	for _, side := range []population{postsSide, accountsSide} {
-		c, err := r.read(ctx, side, "member_tags", "a = '' OR n >= @min", nil)
+		c, err := r.read(ctx, side, "member_tags", "a = 0 OR n >= @min", nil)
 		if err != nil {
 			return nil, err
 		}
 		sides[side.name] = c
 	}
 	posts, accounts := sides[postsSide.name], sides[accountsSide.name]
-	t := Thresholds{MinShared: uint64(q.MinShared), MinLift: q.MinLift, MinZ: MinZ}
+	t := Thresholds{MinShared: r.minShared(), MinLift: q.MinLift, MinZ: MinZ, MinOverlap: MinOverlap}
 	var pairs []Pair
 	seen := map[[2]string]bool{}
 	for _, c := range []counts{posts, accounts} {
@@ -276,7 +331,7 @@ func Suggest(ctx context.Context, conn driver.Conn, q Query) ([]Pair, error) {
 			seen[k] = true
 			p, a := posts.overlap(k[0], k[1]), accounts.overlap(k[0], k[1])
 			if score, ok := t.Score(p, a); ok {
-				pairs = append(pairs, newPair(k[0], k[1], p, a, score))
+				pairs = append(pairs, newPair(k[0], k[1], p, a, score, r.fraction()))
 			}
 		}
 	}
@@ -286,7 +341,7 @@ func Suggest(ctx context.Context, conn driver.Conn, q Query) ([]Pair, error) {
 	}
 	for i, p := range pairs {
 		k := key(p.A, p.B)
-		pairs[i] = newPair(k[0], k[1], posts.overlap(k[0], k[1]), accounts.overlap(k[0], k[1]), p.Score)
+		pairs[i] = newPair(k[0], k[1], posts.overlap(k[0], k[1]), accounts.overlap(k[0], k[1]), p.Score, r.fraction())
 	}
 	return pairs, nil
 }
@@ -296,19 +351,84 @@ type reader struct {
 	conn     driver.Conn
 	q        Query
 	from, to time.Time
+	// names maps the candidates' hashes to the tags; hashes lists them
+	// for the IN of overlapSQL (numbers, so no quoting).
+	names  map[uint64]string
+	hashes string
+	// share is the sample: members whose hash % 1024 is below it are
+	// read (1024: all).
+	share uint64
+}
+
+// sample sets r.share from the rows of mentions in the window.
+func (r *reader) sample(ctx context.Context) error {
+	var rows uint64
+	if err := r.conn.QueryRow(ctx, "SELECT count() FROM mentions WHERE "+rangeCond,
+		clickhouse.Named("from", r.from.Unix()), clickhouse.Named("to", r.to.Unix())).Scan(&rows); err != nil {
+		return fmt.Errorf("counting the rows of the window: %w", trend.MissingSchema(err))
+	}
+	r.share = sampleShare(rows, r.q.SampleRows)
+	return nil
+}
+
+// sampleShare is the share of 1024 of the members to read when the window
+// holds rows rows of mentions: all up to limit, then about limit of them.
+func sampleShare(rows, limit uint64) uint64 {
+	if rows <= limit {
+		return 1024
+	}
+	return max(1, (limit*1024+rows-1)/rows)
+}
+
+// fraction is the share of the members read, 1 when all are.
+func (r *reader) fraction() float64 { return float64(r.share) / 1024 }
+
+// minShared is the support a pair needs in the members read: MinShared,
+// in the sample too. Scaled down to the sample, a handful of members
+// would do, and among millions of pairs of tags a handful share a few by
+// luck, far above their tiny expected count; read whole, a pair needs
+// MinShared members in all.
+func (r *reader) minShared() uint64 { return uint64(r.q.MinShared) }
+
+// candidates reads the candidate tags into r.
+func (r *reader) candidates(ctx context.Context) error {
+	rows, err := r.conn.Query(ctx, candidatesSQL, clickhouse.Named("from", r.from.Unix()), clickhouse.Named("to", r.to.Unix()),
+		clickhouse.Named("min", r.minShared()), clickhouse.Named("maxTags", MaxTags), clickhouse.Named("share", r.share))
+	if err != nil {
+		return fmt.Errorf("listing the candidate tags: %w", trend.MissingSchema(err))
+	}
+	defer rows.Close()
+	r.names = map[uint64]string{}
+	var list []string
+	for rows.Next() {
+		var (
+			tag string
+			h   uint64
+		)
+		if err := rows.Scan(&tag, &h); err != nil {
+			return fmt.Errorf("reading the candidate tags: %w", err)
+		}
+		r.names[h] = tag
+		list = append(list, strconv.FormatUint(h, 10))
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reading the candidate tags: %w", err)
+	}
+	r.hashes = strings.Join(list, ", ")
+	return nil
 }
 
 // read runs overlapSQL for side, with narrow and keep for its
-// placeholders and want (pairs "a b") bound to @want.
-func (r reader) read(ctx context.Context, side population, narrow, keep string, want []string) (counts, error) {
-	sql := strings.NewReplacer("{member}", side.member, "{members}", side.members, "{narrow}", narrow, "{keep}", keep).Replace(overlapSQL)
+// placeholders and few (tags) bound to @few.
+func (r *reader) read(ctx context.Context, side population, narrow, keep string, few []uint64) (counts, error) {
+	sql := strings.NewReplacer("{member}", side.member, "{members}", side.members, "{narrow}", narrow, "{keep}", keep,
+		"{hash}", side.hash, "{candidates}", r.hashes).Replace(overlapSQL)
 	args := []any{
-		clickhouse.Named("from", r.from.Unix()), clickhouse.Named("to", r.to.Unix()),
-		clickhouse.Named("min", r.q.MinShared), clickhouse.Named("maxTags", MaxTags),
-		clickhouse.Named("maxMemberTags", side.maxTags), clickhouse.Named("maxRows", MaxRows+1),
+		clickhouse.Named("from", r.from.Unix()), clickhouse.Named("to", r.to.Unix()), clickhouse.Named("share", r.share),
+		clickhouse.Named("min", r.minShared()), clickhouse.Named("maxMemberTags", side.maxTags), clickhouse.Named("maxRows", MaxRows+1),
 	}
-	if want != nil {
-		args = append(args, clickhouse.Named("want", want), clickhouse.Named("few", tagsOf(want)))
+	if few != nil {
+		args = append(args, clickhouse.Named("few", few))
 	}
 	rows, err := r.conn.Query(ctx, sql, args...)
 	if err != nil {
@@ -318,20 +438,17 @@ func (r reader) read(ctx context.Context, side population, narrow, keep string, 
 	c := counts{tags: map[string]uint64{}, shared: map[[2]string]uint64{}}
 	n := 0
 	for rows.Next() {
-		var (
-			a, b   string
-			shared uint64
-		)
-		if err := rows.Scan(&a, &b, &shared); err != nil {
+		var a, b, shared, sumK, sumKK uint64
+		if err := rows.Scan(&a, &b, &shared, &sumK, &sumKK); err != nil {
 			return counts{}, fmt.Errorf("reading the %s tags share: %w", side.name, err)
 		}
 		switch n++; {
-		case a == "" && b == "":
-			c.total = shared
-		case a == "":
-			c.tags[b] = shared
+		case a == 0 && b == 0:
+			c.total = effective(sumK, sumKK)
+		case a == 0:
+			c.tags[r.names[b]] = shared
 		default:
-			c.shared[[2]string{a, b}] = shared
+			c.shared[key(r.names[a], r.names[b])] = shared
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -347,22 +464,25 @@ func (r reader) read(ctx context.Context, side population, narrow, keep string, 
 // suggested when one side is evidence, and the other side's shared members
 // were not read when they were fewer than MinShared. One narrow read per
 // side counts them for the pairs that lack them, into posts and accounts.
-func (r reader) complete(ctx context.Context, pairs []Pair, posts, accounts counts) error {
+func (r *reader) complete(ctx context.Context, pairs []Pair, posts, accounts counts) error {
+	hash := map[string]uint64{}
+	for h, tag := range r.names {
+		hash[tag] = h
+	}
 	for _, side := range []struct {
 		population
 		known counts
 	}{{postsSide, posts}, {accountsSide, accounts}} {
-		var want []string
+		var few []uint64
 		for _, p := range pairs {
 			if _, ok := side.known.shared[key(p.A, p.B)]; !ok {
-				k := key(p.A, p.B)
-				want = append(want, k[0]+" "+k[1])
+				few = append(few, hash[p.A], hash[p.B])
 			}
 		}
-		if len(want) == 0 {
+		if len(few) == 0 {
 			continue
 		}
-		c, err := r.read(ctx, side.population, "arrayFilter(t -> has(@few, t), member_tags)", "has(@want, concat(a, ' ', b))", want)
+		c, err := r.read(ctx, side.population, "arrayFilter(t -> has(@few, t), member_tags)", "a != 0", few)
 		if err != nil {
 			return err
 		}
@@ -376,20 +496,5 @@ func (r reader) complete(ctx context.Context, pairs []Pair, posts, accounts coun
 	return nil
 }
 
-// key is the pair of a and b in the order the queries return it.
+// key is the pair of a and b in the order the maps hold it.
 func key(a, b string) [2]string { return [2]string{min(a, b), max(a, b)} }
-
-// tagsOf returns the distinct tags of pairs written "a b".
-func tagsOf(pairs []string) []string {
-	seen := map[string]bool{}
-	var tags []string
-	for _, p := range pairs {
-		for _, t := range strings.Fields(p) {
-			if !seen[t] {
-				seen[t] = true
-				tags = append(tags, t)
-			}
-		}
-	}
-	return tags
-}

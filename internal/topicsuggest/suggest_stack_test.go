@@ -83,13 +83,39 @@ func TestSuggestFindsPlantedPairs(t *testing.T) {
 			AccountsA: uint64(len(c.accounts[p.A])), AccountsB: uint64(len(c.accounts[p.B])), SharedAccounts: shared(c.accounts[p.A], c.accounts[p.B]),
 		}
 		gotCounts := p
-		gotCounts.PostLift, gotCounts.AccountLift, gotCounts.AccountOverlap, gotCounts.PostZ, gotCounts.AccountZ, gotCounts.Score = 0, 0, 0, 0, 0, 0
+		gotCounts.PostLift, gotCounts.AccountLift, gotCounts.AccountOverlap, gotCounts.PostZ, gotCounts.AccountZ, gotCounts.Score, gotCounts.Sample = 0, 0, 0, 0, 0, 0, 0
 		if gotCounts != want {
 			t.Errorf("evidence of %s/%s = %+v, want %+v", p.A, p.B, gotCounts, want)
 		}
 	}
+	if pairs[0].Sample != 1 {
+		t.Errorf("sample = %g, want 1: the corpus is below SampleRows", pairs[0].Sample)
+	}
 	if i := slices.Index(got, "eu/ue"); i >= 0 && pairs[i].SharedAccounts != 30 {
 		t.Errorf("eu/ue shared accounts = %d, want the 30 bilingual accounts", pairs[i].SharedAccounts)
+	}
+}
+
+// TestSuggestSamplesALargeWindow reads the corpus as if it were large:
+// with SampleRows a third of its rows, Suggest reads a third of the posts
+// and of the accounts, and the planted pairs still come first, alone.
+func TestSuggestSamplesALargeWindow(t *testing.T) {
+	conn, c := withCorpus(t)
+	pairs := suggest(t, conn, topicsuggest.Query{SampleRows: uint64(len(c.rows) / 3)})
+	for _, p := range pairs {
+		t.Logf("%+v", p)
+	}
+	got := names(pairs)
+	if len(got) != 2 || !slices.Contains(got, "nato/otan") || !slices.Contains(got, "eu/ue") {
+		t.Fatalf("pairs = %v, want nato/otan and eu/ue only", got)
+	}
+	for _, p := range pairs {
+		if p.Sample < 0.3 || p.Sample > 0.4 {
+			t.Errorf("sample of %s/%s = %g, want about a third", p.A, p.B, p.Sample)
+		}
+		if want := uint64(len(c.posts[p.A])); p.PostsA < want*2/3 || p.PostsA > want*4/3 {
+			t.Errorf("posts of %s estimated at %d, want about %d", p.A, p.PostsA, want)
+		}
 	}
 }
 
