@@ -46,9 +46,11 @@ docs/trends.md, "Topic suggestions". Bots and deleted posts do not count.`,
 	fs.StringVar(&window, "window", trend.FormatDuration(topicsuggest.DefaultWindow),
 		fmt.Sprintf("how far back to look, ending now: 1h to %s", trend.FormatDuration(topicsuggest.MaxWindow)))
 	fs.StringVar(&at, "at", "", "end the window at this time (RFC 3339) instead of now")
-	fs.IntVar(&suggest.MinShared, "min-shared", topicsuggest.DefaultMinShared, "the least posts, or accounts, a pair must share")
+	fs.IntVar(&suggest.MinShared, "min-shared", topicsuggest.DefaultMinShared, "the least posts, or accounts, a pair must share (among those read, when a large window is sampled)")
 	fs.Float64Var(&suggest.MinLift, "min-lift", topicsuggest.DefaultMinLift, "the least lift a pair must have (1 is chance)")
 	fs.IntVar(&suggest.Limit, "limit", topicsuggest.DefaultLimit, fmt.Sprintf("how many pairs to print, best first (1 to %d)", topicsuggest.MaxLimit))
+	fs.Uint64Var(&suggest.SampleRows, "sample-rows", topicsuggest.SampleRows,
+		"above this many rows of mentions in the window, read a sample of the posts and accounts (more: finds smaller pairs, costs more)")
 	fs.BoolVar(&asJSON, "json", false, "print JSON for scripts instead of a table")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		w, err := trend.ParseDuration(window)
@@ -63,8 +65,8 @@ docs/trends.md, "Topic suggestions". Bots and deleted posts do not count.`,
 		}
 		// A zero in Query means "the default"; on the command line it is a
 		// value, out of bounds.
-		if suggest.Limit == 0 || suggest.MinShared == 0 || suggest.MinLift == 0 {
-			return fmt.Errorf("--limit, --min-shared and --min-lift must not be 0")
+		if suggest.Limit == 0 || suggest.MinShared == 0 || suggest.MinLift == 0 || suggest.SampleRows == 0 {
+			return fmt.Errorf("--limit, --min-shared, --min-lift and --sample-rows must not be 0")
 		}
 		if _, err := logs.Start(cmd, flags, &store, suggest); err != nil {
 			return err
@@ -88,6 +90,10 @@ docs/trends.md, "Topic suggestions". Bots and deleted posts do not count.`,
 		}
 		from, to := suggest.Span()
 		writeSpan(cmd.OutOrStdout(), "Pairs of tags in the posts", from, to)
+		if f := pairs[0].Sample; f < 1 {
+			fmt.Fprintf(cmd.OutOrStdout(), "from a sample of %.1f%% of the posts and of the accounts (the window holds more than --sample-rows %d rows): counts are estimates\n",
+				100*f, suggest.SampleRows)
+		}
 		return writeSuggestions(cmd.OutOrStdout(), pairs)
 	}
 	return cmd

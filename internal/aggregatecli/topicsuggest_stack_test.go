@@ -86,6 +86,12 @@ func TestTopicsSuggestCommand(t *testing.T) {
 			t.Errorf("--json = %+v, want nato/otan, 30 shared posts, with its command", got)
 		}
 	})
+	t.Run("sample", func(t *testing.T) {
+		out, _ := run(t, "--sample-rows", "400", "--min-shared", "5")
+		if !strings.Contains(out, "from a sample of ") || !strings.Contains(out, "counts are estimates") {
+			t.Errorf("output with --sample-rows 400 (of %d rows) does not say it is a sample:\n%s", len(rows), out)
+		}
+	})
 	t.Run("none above the support", func(t *testing.T) {
 		out, errOut := run(t, "--min-shared", "31")
 		if out != "" || !strings.Contains(errOut, "no pair of tags shares at least 31 posts or accounts") {
@@ -93,7 +99,7 @@ func TestTopicsSuggestCommand(t *testing.T) {
 		}
 	})
 	t.Run("bad flags", func(t *testing.T) {
-		for _, args := range [][]string{{"--window", "200d"}, {"--limit", "0"}, {"--min-lift", "0.5"}, {"--window", "soon"}} {
+		for _, args := range [][]string{{"--window", "200d"}, {"--limit", "0"}, {"--min-lift", "0.5"}, {"--window", "soon"}, {"--sample-rows", "0"}} {
 			cmd := newTopicsSuggestCmd()
 			cmd.SetOut(&bytes.Buffer{})
 			cmd.SetErr(&bytes.Buffer{})

@@ -13,22 +13,36 @@
 //
 // The measure. For each population — posts, and accounts (authors) — a
 // pair's overlap is the members carrying tag a, those carrying b, those
-// carrying both, and all members (Overlap). A side is evidence when the
-// two tags share at least MinShared members and their lift
-// P(a∧b)/(P(a)·P(b)) is at least MinLift, and the shared members are at
-// least MinZ standard deviations above what chance gives; a pair is suggested when either
-// side is evidence, and ranked by the larger normalized PMI of its
-// evidence sides (Thresholds.Score). Posts catch tags written together
-// (bilingual posts, a campaign's variants); accounts catch translations
-// the same people use in separate posts, one per language.
+// carrying both, and the effective population (Overlap, effective): the
+// members two independent tags are drawn from, smaller than the members
+// when a few members carry most tags, as active accounts do. A side is
+// evidence (Thresholds) when the two tags
 //
-// Bounds. Only the MaxTags tags with the most posts, and at least
+//   - share at least MinShared members (the support),
+//   - with a lift P(a∧b)/(P(a)·P(b)) of at least MinLift (a tag carried by
+//     more than 1/MinLift of the members, #news, can never reach it),
+//   - at least MinZ standard deviations above the count chance gives (a
+//     lucky overlap of small tags has a lift, not a Z),
+//   - and an overlap coefficient |a∩b|/min(|a|,|b|) of at least
+//     MinOverlap (related subjects share far more than chance but a
+//     small part of each).
+//
+// A pair is suggested when either side is evidence, and ranked by the
+// larger normalized PMI of its evidence sides. Posts catch tags written
+// together (bilingual posts, a campaign's variants); accounts catch
+// translations the same people use in separate posts, one per language.
+//
+// Bounds. Only the MaxTags tags with the most rows, and at least
 // MinShared of them, are candidates. A post with more than MaxPostTags
 // candidate tags (tag stuffing) makes no pair, nor does an account with
 // more than MaxAccountTags (a feed that uses every tag says nothing of
-// any two). The account side counts named accounts only. Every query
-// stops after QueryTimeout, and an answer of more than MaxRows pairs
-// above the support is refused rather than cut at random.
+// any two). The account side counts named accounts only. Above
+// SampleRows rows in the window, each population reads a deterministic
+// sample of its members (by hash of post id, or of account), so that the
+// cost stops growing with the history; counts are then scaled estimates,
+// and the support must hold in the sample. Every query stops after
+// QueryTimeout, and an answer of more than MaxRows pairs above the support
+// is refused rather than cut at random.
 package topicsuggest
 
 import (
