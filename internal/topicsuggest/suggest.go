@@ -88,10 +88,10 @@ const (
 	// MaxRows bounds the pairs above the support one population returns.
 	MaxRows = 1_000_000
 	// SampleRows is the default of Query.SampleRows. It bounds the rows of
-	// mentions each population reads: above
-	// it, Suggest reads the posts (and the accounts) whose hash falls in a
-	// share of SampleRows/rows of the window, so a query costs about the
-	// same on 20M posts as on 2M (BENCHMARKS.md).
+	// mentions each population reads: above it, Suggest reads the posts
+	// (and the accounts) whose hash falls in a share of SampleRows/rows of
+	// the window, so a query costs about the same on 20M posts as on 2M
+	// (BENCHMARKS.md).
 	SampleRows = 2_000_000
 	// QueryTimeout bounds each query on the server too.
 	QueryTimeout = 60 * time.Second
