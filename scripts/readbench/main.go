@@ -21,11 +21,6 @@ import (
 	"tagpulse/internal/testkit/readbench"
 )
 
-const (
-	beginMarker = "<!-- readbench:begin -->"
-	endMarker   = "<!-- readbench:end -->"
-)
-
 func main() {
 	cfg := readbench.DefaultConfig()
 	sizes := flag.String("sizes", "2000000,20000000", "history sizes in posts, comma-separated")
@@ -62,17 +57,10 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	command := os.Getenv("BENCH_COMMAND")
-	if command == "" {
-		command = "go run ./scripts/readbench " + strings.Join(os.Args[1:], " ")
-	}
-	env := benchrun.DescribeEnvironment(strings.TrimSpace(command))
-	md := r.Markdown(env.Command, env.Commit, env.Date, env.Machine)
-	fmt.Println(md)
-	if *write != "" {
-		if err := benchrun.WriteBetween(*write, beginMarker, endMarker, md); err != nil {
-			fail(err)
-		}
+	if err := benchrun.Section("readbench", "go run ./scripts/readbench", *write, func(env benchrun.Environment) string {
+		return r.Markdown(env.Command, env.Commit, env.Date, env.Machine)
+	}); err != nil {
+		fail(err)
 	}
 }
 

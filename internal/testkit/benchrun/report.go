@@ -209,3 +209,21 @@ func WriteBetween(path, beginMarker, endMarker, section string) error {
 	}
 	return os.WriteFile(path, []byte(s), 0o644)
 }
+
+// Section prints a benchmark's section and, when path is not empty, puts
+// it into that file between the markers named name ("<!-- name:begin -->"
+// and "<!-- name:end -->"). render gets the environment of the run; its
+// command is BENCH_COMMAND (set by scripts/bench), or else program with
+// the process's arguments.
+func Section(name, program, path string, render func(Environment) string) error {
+	command := os.Getenv("BENCH_COMMAND")
+	if command == "" {
+		command = program + " " + strings.Join(os.Args[1:], " ")
+	}
+	md := render(DescribeEnvironment(strings.TrimSpace(command)))
+	fmt.Println(md)
+	if path == "" {
+		return nil
+	}
+	return WriteBetween(path, "<!-- "+name+":begin -->", "<!-- "+name+":end -->", md)
+}
