@@ -28,6 +28,8 @@ var partitionLayouts = map[string]struct {
 	"deletions":       {"20060102", 0, 0, 1},
 	"tag_hour":        {"20060102", 0, 0, 1},
 	"tag_day":         {"20060102", 0, 0, 1},
+	"topic_hour":      {"20060102", 0, 0, 1},
+	"topic_day":       {"20060102", 0, 0, 1},
 	"post_hour":       {"20060102", 0, 0, 1},
 	"post_day":        {"20060102", 0, 0, 1},
 	"tag_display_day": {"20060102", 0, 0, 1},
@@ -40,7 +42,7 @@ var partitionLayouts = map[string]struct {
 }
 
 // retainedTables are the tables of partitionLayouts, in order.
-var retainedTables = []string{"mentions", "posts", "deletions", "tag_hour", "tag_day", "post_hour", "post_day", "tag_display_day",
+var retainedTables = []string{"mentions", "posts", "deletions", "tag_hour", "tag_day", "topic_hour", "topic_day", "post_hour", "post_day", "tag_display_day",
 	"rollup_dirty", "rollup_done", "mentions_v1", "tag_minute", "tag_display"}
 
 var numericPartition = regexp.MustCompile(`^[0-9]{6,8}$`)
