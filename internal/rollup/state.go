@@ -31,22 +31,25 @@ import (
 // Tiers names an hour table and the day table computed from it.
 type Tiers struct{ Hour, Day string }
 
-// The tier pairs of schema v2: per tag, and over all tags.
+// The tier pairs of schema v2: per tag, per topic (over the union of its
+// tags, internal/topic), and over all tags.
 var (
-	TagTiers  = Tiers{Hour: "tag_hour", Day: "tag_day"}
-	PostTiers = Tiers{Hour: "post_hour", Day: "post_day"}
+	TagTiers   = Tiers{Hour: "tag_hour", Day: "tag_day"}
+	TopicTiers = Tiers{Hour: "topic_hour", Day: "topic_day"}
+	PostTiers  = Tiers{Hour: "post_hour", Day: "post_day"}
 )
 
 // displayTable holds posts per tag, spelling and day.
 const displayTable = "tag_display_day"
 
 // tables are every table the worker writes, by day partition.
-var tables = []string{TagTiers.Hour, TagTiers.Day, PostTiers.Hour, PostTiers.Day, displayTable}
+var tables = []string{TagTiers.Hour, TagTiers.Day, TopicTiers.Hour, TopicTiers.Day, PostTiers.Hour, PostTiers.Day, displayTable}
 
 // bucketColumn is the time column of each table, by which it is
 // partitioned (toYYYYMMDD).
 var bucketColumn = map[string]string{
-	TagTiers.Hour: "hour", PostTiers.Hour: "hour", TagTiers.Day: "day", PostTiers.Day: "day", displayTable: "day",
+	TagTiers.Hour: "hour", TopicTiers.Hour: "hour", PostTiers.Hour: "hour",
+	TagTiers.Day: "day", TopicTiers.Day: "day", PostTiers.Day: "day", displayTable: "day",
 }
 
 // Tables lists the tables the worker writes, so retention and rebuild can

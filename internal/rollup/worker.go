@@ -107,7 +107,7 @@ WHERE hour < toDateTime(@now) GROUP BY day ORDER BY day`, clickhouse.Named("now"
 // far as the day's ended hours go.
 func (w *Worker) dayCurrent(st *State, day, nowHour time.Time) bool {
 	until := rolledUntil(day, nowHour)
-	for _, t := range []string{TagTiers.Hour, PostTiers.Hour, displayTable} {
+	for _, t := range []string{TagTiers.Hour, TopicTiers.Hour, PostTiers.Hour, displayTable} {
 		r, ok := st.done[t][day]
 		if !ok || r.until.Before(until) {
 			return false
@@ -119,7 +119,7 @@ func (w *Worker) dayCurrent(st *State, day, nowHour time.Time) bool {
 		}
 	}
 	if until.Equal(day.Add(24 * time.Hour)) {
-		for _, t := range []string{TagTiers.Day, PostTiers.Day} {
+		for _, t := range []string{TagTiers.Day, TopicTiers.Day, PostTiers.Day} {
 			if !st.DayDone(t, day) {
 				return false
 			}
