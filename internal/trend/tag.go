@@ -178,7 +178,7 @@ func (s *Store) Tag(ctx context.Context, q TagQuery) (TagPage, error) {
 		if err != nil {
 			return err
 		}
-		r.filter, r.tags = q.Filter, []string{q.Tag}
+		r.filter, r.keys = q.Filter, []string{q.Tag}
 		r.slotSQL = "if({ts} >= " + r.bind(from.Unix()) + ", 0, 1)"
 		counts, err = s.counts(ctx, "the tag's windows", r, true)
 		return err
