@@ -205,6 +205,14 @@ func TestTopicReadsCountTheUnionExactly(t *testing.T) {
 		}
 	}
 
+	// A tag page names the topics its tag belongs to.
+	for tag, want := range map[string][]string{"navo": {"nato"}, "eu": {"eu"}, "absent": {}} {
+		page, err := store.Tag(ctx, trend.TagQuery{Tag: tag, At: at, Window: time.Hour})
+		if err != nil || !reflect.DeepEqual(page.Topics, want) {
+			t.Errorf("the page of #%s names topics %v (%v), want %v", tag, page.Topics, err, want)
+		}
+	}
+
 	t.Run("from mentions, before the rollup", check)
 	if err := worker.CatchUp(ctx, io.Discard); err != nil {
 		t.Fatal(err)
