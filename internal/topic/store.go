@@ -221,6 +221,37 @@ func (s *Store) Load(ctx context.Context, defs map[string][]string, by string) (
 	if err != nil {
 		return nil, err
 	}
+	have, err := s.definitions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	changes := diff(want, have)
+	if err := s.apply(ctx, changes, by); err != nil {
+		return nil, err
+	}
+	return changes, nil
+}
+
+// Set makes topic's tags exactly tags (at least one) and returns the
+// changes: Load for one topic, leaving the others as they are.
+func (s *Store) Set(ctx context.Context, topic, by string, tags []string) ([]Change, error) {
+	want, err := canonicalDefs(map[string][]string{topic: tags})
+	if err != nil {
+		return nil, err
+	}
+	all, err := s.definitions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	changes := diff(want, map[string][]string{topic: all[topic]})
+	if err := s.apply(ctx, changes, by); err != nil {
+		return nil, err
+	}
+	return changes, nil
+}
+
+// definitions returns the tags of every topic now.
+func (s *Store) definitions(ctx context.Context) (map[string][]string, error) {
 	current, err := s.List(ctx)
 	if err != nil {
 		return nil, err
@@ -229,6 +260,12 @@ func (s *Store) Load(ctx context.Context, defs map[string][]string, by string) (
 	for _, t := range current {
 		have[t.Name] = t.Tags
 	}
+	return have, nil
+}
+
+// diff returns the changes that turn the topics have into want, by topic
+// then tag, additions first.
+func diff(want, have map[string][]string) []Change {
 	var changes []Change
 	names := make([]string, 0, len(want)+len(have))
 	for n := range want {
@@ -250,10 +287,7 @@ func (s *Store) Load(ctx context.Context, defs map[string][]string, by string) (
 			}
 		}
 	}
-	if err := s.apply(ctx, changes, by); err != nil {
-		return nil, err
-	}
-	return changes, nil
+	return changes
 }
 
 // canonicalDefs checks the names of defs and returns them with canonical

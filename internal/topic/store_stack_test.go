@@ -90,7 +90,11 @@ func TestStoreEditsListsAndLoads(t *testing.T) {
 	if again, err := s.Load(ctx, defs, "git"); err != nil || len(again) != 0 {
 		t.Fatalf("loading the same definitions again = %+v, %v; want no change", again, err)
 	}
-	if removed, err := s.Delete(ctx, "ue", "ops"); err != nil || !reflect.DeepEqual(removed, []string{"ue"}) {
+	// Set replaces one topic's tags and leaves the others.
+	if changes, err := s.Set(ctx, "ue", "api", []string{"UE", "eu"}); err != nil || !reflect.DeepEqual(changes, []topic.Change{{Topic: "ue", Tag: "eu", Added: true}}) {
+		t.Fatalf("Set = %+v, %v; want eu added to ue", changes, err)
+	}
+	if removed, err := s.Delete(ctx, "ue", "ops"); err != nil || !reflect.DeepEqual(removed, []string{"eu", "ue"}) {
 		t.Fatalf("Delete = %v, %v", removed, err)
 	}
 	m, err := topic.ReadMembers(ctx, conn)
