@@ -24,6 +24,7 @@ import (
 	"tagpulse/internal/kafkaclient"
 	"tagpulse/internal/retry"
 	"tagpulse/internal/rollup"
+	"tagpulse/internal/topic"
 	"tagpulse/internal/trend"
 	"tagpulse/internal/web"
 )
@@ -114,8 +115,8 @@ the default port.`,
 		}
 		defer conn.Close()
 		trends := web.NewHandler(web.Options{
-			Store: trend.NewStore(conn, trend.DefaultParams()), Registerer: reg, Logger: log, Now: time.Now,
-			Config: api, ListenAddr: httpAddr,
+			Store: trend.NewStore(conn, trend.DefaultParams()), Topics: topic.NewStore(conn, rollup.MarkAll),
+			Registerer: reg, Logger: log, Now: time.Now, Config: api, ListenAddr: httpAddr,
 		})
 		c := set.newConsumer(conn, metrics, log)
 
