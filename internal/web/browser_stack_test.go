@@ -15,7 +15,9 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/chromedp/chromedp"
 
+	"tagpulse/internal/rollup"
 	"tagpulse/internal/testkit/stacktest"
+	"tagpulse/internal/topic"
 	"tagpulse/internal/trend"
 	"tagpulse/internal/trend/trendtest"
 )
@@ -125,6 +127,7 @@ func servePage(t *testing.T, conn driver.Conn, now time.Time) string {
 	t.Helper()
 	h := NewHandler(Options{
 		Store:  trend.NewStore(conn, trend.DefaultParams()),
+		Topics: topic.NewStore(conn, rollup.MarkAll),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Now:    func() time.Time { return now },
 	})
