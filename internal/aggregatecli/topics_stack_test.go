@@ -56,6 +56,10 @@ func TestTopicsCommands(t *testing.T) {
 		t.Fatalf("series --topic alliance = %+v, want 3 steps of 12 posts", series)
 	}
 
+	if out := run(t, "tag", "otan", "--at", at); !strings.Contains(out, "In topics: alliance") {
+		t.Errorf("tag otan = %q, want it to name the topic alliance", out)
+	}
+
 	if out := run(t, "topics", "remove", "alliance", "otan"); !strings.Contains(out, "removed from alliance: #otan") {
 		t.Errorf("topics remove printed %q", out)
 	}
