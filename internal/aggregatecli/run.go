@@ -115,7 +115,7 @@ the default port.`,
 		}
 		defer conn.Close()
 		trends := web.NewHandler(web.Options{
-			Store: trend.NewStore(conn, trend.DefaultParams()), Topics: topic.NewStore(conn, rollup.MarkAll),
+			Store: trend.NewStore(conn, trend.DefaultParams()), Topics: topic.NewStore(conn, rollup.MarkTopics),
 			Registerer: reg, Logger: log, Now: time.Now, Config: api, ListenAddr: httpAddr,
 		})
 		c := set.newConsumer(conn, metrics, log)

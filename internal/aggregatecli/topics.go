@@ -68,7 +68,7 @@ func (c *topicsCmd) open(cmd *cobra.Command) (*topic.Store, func(), error) {
 	if err != nil {
 		return nil, nil, trend.MissingSchema(err)
 	}
-	return topic.NewStore(conn, rollup.MarkAll), func() { conn.Close() }, nil
+	return topic.NewStore(conn, rollup.MarkTopics), func() { conn.Close() }, nil
 }
 
 func newTopicsEditCmd(add bool) *cobra.Command {

@@ -23,7 +23,7 @@ func TestRulesNameTopics(t *testing.T) {
 	ctx := context.Background()
 	end := time.Date(2025, 11, 20, 14, 38, 0, 0, time.UTC)
 	trendtest.Insert(t, conn, trendtest.NewStory(end).Mentions)
-	topics := topic.NewStore(conn, rollup.MarkAll)
+	topics := topic.NewStore(conn, rollup.MarkTopics)
 	if _, err := topics.Load(ctx, map[string][]string{"alliance": {"nato", "otan"}, "summit": {"nif2025"}}, "test"); err != nil {
 		t.Fatal(err)
 	}

@@ -169,6 +169,18 @@ func (d dayUntil) ended() bool { return d.until.Equal(d.day.Add(24 * time.Hour))
 // for all the days at once; swaps each partition in; and records each
 // table and day whose partition it finds holding exactly its rows.
 func (w *Worker) RecomputeDays(ctx context.Context, days []time.Time) error {
+	return w.recomputeDays(ctx, days, allTables)
+}
+
+// allTables and topicTables choose the tables a recompute rewrites: all of
+// them, or only the topic tiers (the days whose only change is a topic
+// edit, MarkTopics).
+func allTables(string) bool { return true }
+
+func topicTables(t string) bool { return t == TopicTiers.Hour || t == TopicTiers.Day }
+
+// recomputeDays is RecomputeDays for the tables targets chooses.
+func (w *Worker) recomputeDays(ctx context.Context, days []time.Time, targets func(string) bool) error {
 	now := w.now()
 	var batch []dayUntil
 	for _, d := range days {
@@ -207,6 +219,9 @@ func (w *Worker) RecomputeDays(ctx context.Context, days []time.Time) error {
 		}
 	}
 	for _, r := range recomputeSQL {
+		if !targets(r.target) {
+			continue
+		}
 		stage := w.stageName(r.target)
 		// CREATE … AS copies the target's columns, engine and settings.
 		if err := w.conn.Exec(ctx, "CREATE TABLE IF NOT EXISTS "+stage+" AS "+r.target); err != nil {
@@ -235,7 +250,7 @@ func (w *Worker) RecomputeDays(ctx context.Context, days []time.Time) error {
 			}
 		}
 	}
-	if err := w.swapAll(ctx, batch, marks); err != nil {
+	if err := w.swapAll(ctx, batch, marks, targets); err != nil {
 		return err
 	}
 	w.metrics.recomputed(time.Since(start))
@@ -243,17 +258,20 @@ func (w *Worker) RecomputeDays(ctx context.Context, days []time.Time) error {
 	return nil
 }
 
-// swapAll replaces each target's partition of each day of batch by the
-// staged one, then records in rollup_done the partitions that hold the
+// swapAll replaces each target's partition (of the tables targets chooses)
+// of each day of batch by the staged one, then records in rollup_done the partitions that hold the
 // staged rows: the same number of rows and posts, with the same highest
 // block number and rows in system.parts before and after that read.
-func (w *Worker) swapAll(ctx context.Context, batch []dayUntil, marks map[time.Time]uint64) error {
+func (w *Worker) swapAll(ctx context.Context, batch []dayUntil, marks hourMarks, targets func(string) bool) error {
 	type key struct {
 		table, id string
 	}
 	want := map[key]partSum{}
 	var swapped []key
 	for _, r := range recomputeSQL {
+		if !targets(r.target) {
+			continue
+		}
 		staged, err := w.partitionSums(ctx, w.stageName(r.target), bucketColumn[r.target], "1")
 		if err != nil {
 			return err
@@ -316,7 +334,7 @@ func (w *Worker) swapAll(ctx context.Context, batch []dayUntil, marks map[time.T
 		}
 		counts := make([]uint64, 24)
 		for i := range counts {
-			counts[i] = marks[d.day.Add(time.Duration(i)*time.Hour)]
+			counts[i] = marks.of(k.table, d.day.Add(time.Duration(i)*time.Hour))
 		}
 		if err := record.Append(k.table, d.day, counts, d.until, p1[pk].block, p1[pk].rows, w.now().UTC()); err != nil {
 			return fmt.Errorf("recording the rollup of %s for %s: %w", k.table, d.day.Format(time.DateOnly), err)

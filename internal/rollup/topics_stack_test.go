@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -167,7 +168,7 @@ func TestTopicRollupCountsTheUnionRetroactivelyAndFollowsEdits(t *testing.T) {
 
 	// Defined after the posts were stored and rolled up: the topic counts
 	// them all the same.
-	topics := topic.NewStore(conn, rollup.MarkAll)
+	topics := topic.NewStore(conn, rollup.MarkTopics)
 	for _, step := range []struct {
 		name string
 		edit func() error
@@ -200,8 +201,16 @@ func TestTopicRollupCountsTheUnionRetroactivelyAndFollowsEdits(t *testing.T) {
 		if st.DayDone(rollup.TopicTiers.Day, end.Add(-48*time.Hour)) {
 			t.Fatalf("%s: topic_day is trusted before the worker recomputed it", step.name)
 		}
-		if err := w.CatchUp(ctx, io.Discard); err != nil {
+		// An edit costs the topic tiers only: the others stay trusted.
+		if !st.DayDone(rollup.TagTiers.Day, end.Add(-48*time.Hour)) || !st.HourDone(rollup.PostTiers.Hour, end.Add(-47*time.Hour)) {
+			t.Fatalf("%s: a topic edit made tag_day or post_hour untrusted", step.name)
+		}
+		var progress strings.Builder
+		if err := w.CatchUp(ctx, &progress); err != nil {
 			t.Fatal(err)
+		}
+		if !strings.Contains(progress.String(), "rollup: topic tiers of days") || strings.Contains(progress.String(), "rollup: days") {
+			t.Fatalf("%s: the worker's progress %q, want only the topic tiers redone", step.name, progress.String())
 		}
 		want, got := wantTopicDays(posts, step.defs, end), topicDays(t, conn)
 		if len(want) < 3 {

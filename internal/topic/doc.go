@@ -9,8 +9,8 @@
 // rollup worker (internal/rollup) computes topic_hour and topic_day from
 // mentions with the definitions of Members, and the trend reads
 // (internal/trend) sum those tiers and read a window's edges from mentions
-// the same way. An edit marks every stored hour for the worker (the Store's
-// markAll), so a topic counts all the history within retention as it is
-// defined now: topics are retroactive, and reads stay exact while the
-// worker catches up.
+// the same way. An edit marks every stored hour for the worker's topic
+// tiers (the Store's markAll, rollup.MarkTopics), so a topic counts all
+// the history within retention as it is defined now: topics are
+// retroactive, and reads stay exact while the worker catches up.
 package topic

@@ -39,10 +39,11 @@ type Store struct {
 	now     func() time.Time
 }
 
-// NewStore returns a Store on conn's database. markAll is rollup.MarkAll:
-// it marks every stored hour so the rollup worker recomputes the topic
-// tiers after an edit. It is a parameter, not a call, because package
-// rollup reads the definitions this package keeps (Members).
+// NewStore returns a Store on conn's database. markAll is
+// rollup.MarkTopics: it marks every stored hour so the rollup worker
+// recomputes the topic tiers after an edit. It is a parameter, not a call,
+// because package rollup reads the definitions this package keeps
+// (ReadMembers).
 func NewStore(conn driver.Conn, markAll func(context.Context, driver.Conn) error) *Store {
 	return &Store{conn: conn, markAll: markAll, now: time.Now}
 }

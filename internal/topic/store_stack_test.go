@@ -15,11 +15,11 @@ import (
 	"tagpulse/internal/topic"
 )
 
-// marks counts the rows of rollup_dirty.
+// marks counts the rows of topic_dirty.
 func marks(t *testing.T, conn driver.Conn) uint64 {
 	t.Helper()
 	var n uint64
-	if err := conn.QueryRow(context.Background(), "SELECT count() FROM rollup_dirty").Scan(&n); err != nil {
+	if err := conn.QueryRow(context.Background(), "SELECT count() FROM topic_dirty").Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -33,7 +33,7 @@ func TestStoreEditsListsAndLoads(t *testing.T) {
 	if err := chstore.InsertMentions(ctx, conn, []chstore.Mention{{PostID: "p1", Tag: "nato", Display: "NATO", CreatedAt: at, Source: "rss", Lang: "en", InsertedAt: at}}); err != nil {
 		t.Fatal(err)
 	}
-	s := topic.NewStore(conn, rollup.MarkAll)
+	s := topic.NewStore(conn, rollup.MarkTopics)
 	before := marks(t, conn)
 
 	added, err := s.Add(ctx, "nato", "ops", "#NATO", "OTAN", "otan")

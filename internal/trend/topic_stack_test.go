@@ -124,7 +124,7 @@ func TestTopicReadsCountTheUnionExactly(t *testing.T) {
 	at := time.Date(2025, 11, 20, 14, 37, 30, 0, time.UTC)
 	ms, deleted := storeTopicStory(t, conn, at)
 	// Defined after the posts were stored (and, below, rolled up).
-	topics := topic.NewStore(conn, rollup.MarkAll)
+	topics := topic.NewStore(conn, rollup.MarkTopics)
 	if _, err := topics.Load(ctx, map[string][]string{"nato": {"NATO", "#OTAN", "navo"}, "eu": {"eu"}}, "test"); err != nil {
 		t.Fatal(err)
 	}

@@ -127,7 +127,7 @@ func servePage(t *testing.T, conn driver.Conn, now time.Time) string {
 	t.Helper()
 	h := NewHandler(Options{
 		Store:  trend.NewStore(conn, trend.DefaultParams()),
-		Topics: topic.NewStore(conn, rollup.MarkAll),
+		Topics: topic.NewStore(conn, rollup.MarkTopics),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Now:    func() time.Time { return now },
 	})

@@ -55,7 +55,7 @@ func TestTopicsPanelInBrowser(t *testing.T) {
 		}
 	})
 
-	if _, err := topic.NewStore(conn, rollup.MarkAll).Add(ctx, "alliance", "test", "nato", "otan"); err != nil {
+	if _, err := topic.NewStore(conn, rollup.MarkTopics).Add(ctx, "alliance", "test", "nato", "otan"); err != nil {
 		t.Fatal(err)
 	}
 	t.Run("a topic", func(t *testing.T) {

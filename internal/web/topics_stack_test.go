@@ -24,7 +24,7 @@ func TestTopicAPIOnClickHouse(t *testing.T) {
 	_, conn := stacktest.MigratedClickHouse(t)
 	now := time.Date(2025, 11, 20, 14, 37, 30, 0, time.UTC)
 	trendtest.Insert(t, conn, trendtest.NewStory(now.Truncate(time.Minute).Add(time.Minute)).Mentions)
-	h := NewHandler(Options{Store: trend.NewStore(conn, trend.DefaultParams()), Topics: topic.NewStore(conn, rollup.MarkAll),
+	h := NewHandler(Options{Store: trend.NewStore(conn, trend.DefaultParams()), Topics: topic.NewStore(conn, rollup.MarkTopics),
 		Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return now },
 		Config: Config{AllowedHosts: []string{"example.com"}, AdminToken: testAdminToken, CacheTTL: time.Minute}})
 	edit := func(method, body string) {

@@ -6,8 +6,9 @@
 -- The row with the greatest version (nanoseconds since 1970 when it was
 -- written) is the tag's state in the topic, read with argMax so that no
 -- reader depends on a merge having happened, as hidden_tags is. Every edit
--- marks the stored hours (rollup_dirty), so the rollup worker recomputes
--- topic_hour and topic_day for all of history: an edit is retroactive.
+-- marks the stored hours (topic_dirty, below), so the rollup worker
+-- recomputes topic_hour and topic_day for all of history: an edit is
+-- retroactive.
 CREATE TABLE IF NOT EXISTS topics (
     topic    String,
     tag      String,
@@ -45,3 +46,15 @@ CREATE TABLE IF NOT EXISTS topic_day (
 ) ENGINE = MergeTree()
 PARTITION BY toYYYYMMDD(day)
 ORDER BY (source, lang, topic, day);
+
+-- One row per stored hour for every topic edit (rollup.MarkTopics): the
+-- topic tiers' rows of an hour are up to date while the hour has as many
+-- marks here and in rollup_dirty together as when they were recomputed,
+-- so an edit makes the worker redo the topic tiers of all history and
+-- leaves the other tiers trusted.
+CREATE TABLE IF NOT EXISTS topic_dirty (
+    hour      DateTime,
+    marked_at DateTime
+) ENGINE = MergeTree()
+PARTITION BY toYYYYMMDD(hour)
+ORDER BY hour;
