@@ -13,7 +13,6 @@ import (
 	"tagpulse/internal/rollup"
 	"tagpulse/internal/testkit/stacktest"
 	"tagpulse/internal/topic"
-	"tagpulse/internal/trend/trendtest"
 )
 
 // TestTopicsPanelInBrowser defines a topic over the story's #NATO and
@@ -22,12 +21,7 @@ import (
 // to its page) and a sparkline, without console errors; before any topic
 // exists the panel says there is none; a tag's page names its topics.
 func TestTopicsPanelInBrowser(t *testing.T) {
-	_, conn := stacktest.MigratedClickHouse(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	now := time.Date(2025, 11, 20, 14, 37, 30, 0, time.UTC)
-	trendtest.Insert(t, conn, trendtest.NewStory(now.Truncate(time.Minute).Add(time.Minute)).Mentions)
-	base := servePage(t, conn, now)
+	ctx, conn, base := storyPage(t)
 	browser := stacktest.Browser(ctx, t)
 
 	// load opens the page in a new tab; errs closes the tab and returns
