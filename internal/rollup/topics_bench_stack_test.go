@@ -22,7 +22,8 @@ import (
 // and rolled up whole once (reported as full_rollup_s); then each
 // iteration adds or removes a tag of a topic of the five most used tags
 // and catches up, which redoes only the topic tiers of the 30 days. It
-// also reports a 30-day top by topic read once the worker is done.
+// also reports a 30-day top by topic read once the worker is done, and
+// checks its count against mentions.
 //
 //	TAGPULSE_TEST_CLICKHOUSE_ADDR=127.0.0.1:9001 go test -run '^$' -bench TopicEdit -benchtime 3x ./internal/rollup/
 func BenchmarkTopicEdit(b *testing.B) {
@@ -86,6 +87,19 @@ FROM numbers(%d) ARRAY JOIN range(toUInt64(1 + cityHash64(number, 4) %% 3)) AS i
 	top, err := store.Top(ctx, trend.Query{At: end.Add(-time.Second), Window: 30 * 24 * time.Hour, Limit: 10, Topics: true})
 	if err != nil || len(top) != 1 {
 		b.Fatalf("top by topic over 30 days = %+v, %v", top, err)
+	}
+	// Every post lies in the 30 days: the topic's count is the distinct
+	// posts of its tags in mentions.
+	members, err := topic.ReadMembers(ctx, conn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var truth uint64
+	if err := conn.QueryRow(ctx, "SELECT uniqExact(post_id) FROM mentions WHERE tag IN (SELECT arrayJoin(?))", members.Tags).Scan(&truth); err != nil {
+		b.Fatal(err)
+	}
+	if top[0].Count != truth {
+		b.Fatalf("top by topic counts %d posts, mentions %d", top[0].Count, truth)
 	}
 	b.ReportMetric(full.Seconds(), "full_rollup_s")
 	b.ReportMetric(time.Since(t1).Seconds()*1000, "top_topic_30d_ms")
