@@ -1,7 +1,7 @@
 // Package aggregatecli is the command line of cmd/aggregate: the consumer
 // that writes hashtag counts to ClickHouse (run, replay, rebuild, dlq), the schema
 // (migrate), the trend queries (top, trending, series), the alert rules
-// (alerts) and the hidden tags (tags). Each subcommand
+// (alerts), the hidden tags (tags) and the topics (topics). Each subcommand
 // lives in its own file; the logic they call lives in the packages named
 // there.
 package aggregatecli
@@ -29,7 +29,7 @@ answers trend questions on the command line and over HTTP.`,
 	root.AddCommand(newDLQCmd())
 	root.AddCommand(newTopCmd(), newTrendingCmd(), newSeriesCmd(), newTagCmd())
 	root.AddCommand(newAlertsCmd())
-	root.AddCommand(newTagsCmd())
+	root.AddCommand(newTagsCmd(), newTopicsCmd())
 	command.AddCPUProfile(root)
 	return root
 }

@@ -24,6 +24,7 @@ import (
 	"tagpulse/internal/kafkaclient"
 	"tagpulse/internal/retry"
 	"tagpulse/internal/rollup"
+	"tagpulse/internal/topic"
 	"tagpulse/internal/trend"
 	"tagpulse/internal/web"
 )
@@ -114,8 +115,8 @@ the default port.`,
 		}
 		defer conn.Close()
 		trends := web.NewHandler(web.Options{
-			Store: trend.NewStore(conn, trend.DefaultParams()).OnCluster(set.store), Registerer: reg, Logger: log, Now: time.Now,
-			Config: api, ListenAddr: httpAddr,
+			Store: trend.NewStore(conn, trend.DefaultParams()).OnCluster(set.store), Topics: topic.NewStore(conn, rollup.MarkTopics),
+			Registerer: reg, Logger: log, Now: time.Now, Config: api, ListenAddr: httpAddr,
 		})
 		c := set.newConsumer(conn, metrics, log)
 

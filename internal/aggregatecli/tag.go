@@ -69,6 +69,9 @@ func writeTagPage(w io.Writer, p trend.TagPage, asJSON bool) error {
 		hidden = " (hidden from top and trending)"
 	}
 	fmt.Fprintf(w, "#%s%s\n", p.Display, hidden)
+	if len(p.Topics) > 0 {
+		fmt.Fprintf(w, "In topics: %s\n", strings.Join(p.Topics, ", "))
+	}
 	writeSpan(w, "Posts", p.From, p.To)
 	fmt.Fprintf(w, "%s from %s; the window before: %s from %s (%s)\n", plural(p.Count, "post"), plural(p.Accounts, "account"),
 		plural(p.Previous.Count, "post"), plural(p.Previous.Accounts, "account"), change(p.Count, p.Previous.Count))

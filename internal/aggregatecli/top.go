@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -161,9 +162,12 @@ func newTopCmd() *cobra.Command {
 		Long: `top prints the tags with the most distinct posts over the last --window,
 most first (ties by tag), with the spelling most posts used and the
 distinct accounts that posted them. Posts are exact; accounts are within
-2% (docs/trends.md). The current minute is included.`,
+2% (docs/trends.md). The current minute is included. --topics ranks the
+topics (aggregate topics) instead: each counts the distinct posts carrying
+any of its tags, and lists each tag's own posts beside.`,
 		Example: `  aggregate top --window 1h --limit 20
-  aggregate top --window 7d --lang fr --json`,
+  aggregate top --window 7d --lang fr --json
+  aggregate top --window 7d --topics`,
 	}, (*trend.Store).Top, writeTop, nil, nil, false)
 }
 
@@ -184,10 +188,13 @@ func newListCmd[T any](
 		limit        int
 		by           string
 		concentrated bool
+		topics       bool
 	)
 	cmd.Args = cobra.NoArgs
 	flags := q.register(cmd, "1h")
 	cmd.Flags().IntVar(&limit, "limit", trend.DefaultLimit, fmt.Sprintf("how many tags to print (1 to %d)", trend.MaxLimit))
+	// Not --by topic: trending's --by already says what it scores.
+	cmd.Flags().BoolVar(&topics, "topics", false, "count topics instead of tags: each the distinct posts carrying any of its tags, with what each tag contributes (aggregate topics)")
 	if ranked {
 		cmd.Flags().StringVar(&by, "by", string(trend.ByAccounts), "rank on distinct accounts or on distinct posts (accounts|posts; docs/trends.md)")
 		cmd.Flags().BoolVar(&concentrated, "include-concentrated", false, "list, noted, the tags one account or one instance made trend, which are left out by default (docs/trends.md)")
@@ -195,7 +202,7 @@ func newListCmd[T any](
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		var query trend.Query
 		return answer(cmd, &q, flags, func(at time.Time, window time.Duration) error {
-			query = trend.Query{At: at, Window: window, Limit: limit, By: trend.By(by), IncludeConcentrated: concentrated, Filter: q.filter}
+			query = trend.Query{At: at, Window: window, Limit: limit, By: trend.By(by), IncludeConcentrated: concentrated, Topics: topics, Filter: q.filter}
 			return query.Validate()
 		}, func(ctx context.Context, store *trend.Store) ([]T, error) {
 			return list(store, ctx, query)
@@ -229,11 +236,49 @@ func writeTop(w io.Writer, rows []trend.Count, asJSON bool) error {
 		return writeJSON(w, rows)
 	}
 	tw := newTable(w)
-	fmt.Fprintln(tw, "RANK\tTAG\tCOUNT\tACCOUNTS")
+	topics := len(rows) > 0 && rows[0].Topic != ""
+	fmt.Fprintf(tw, "RANK\t%s\tCOUNT\tACCOUNTS%s\n", nameHeader(topics), membersHeader(topics))
 	for i, r := range rows {
-		fmt.Fprintf(tw, "%d\t#%s\t%d\t%d\n", i+1, r.Display, r.Count, r.Accounts)
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%d%s\n", i+1, rowName(r.Topic, r.Display), r.Count, r.Accounts, membersCell(r.Members))
 	}
 	return tw.Flush()
+}
+
+// nameHeader is the title of the column that names a row: a tag or a
+// topic.
+func nameHeader(topics bool) string {
+	if topics {
+		return "TOPIC"
+	}
+	return "TAG"
+}
+
+// rowName is how a table names a row: a topic by its name, a tag as #display.
+func rowName(topic, display string) string {
+	if topic != "" {
+		return topic
+	}
+	return "#" + display
+}
+
+// membersHeader and membersCell add, to a table of topics, each member
+// tag's own posts.
+func membersHeader(topics bool) string {
+	if topics {
+		return "\tTAGS (POSTS EACH)"
+	}
+	return ""
+}
+
+func membersCell(members []trend.TagCount) string {
+	if members == nil {
+		return ""
+	}
+	parts := make([]string, len(members))
+	for i, m := range members {
+		parts[i] = fmt.Sprintf("#%s %d", m.Tag, m.Count)
+	}
+	return "\t" + strings.Join(parts, ", ")
 }
 
 func newTable(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0) }

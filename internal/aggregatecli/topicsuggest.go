@@ -9,6 +9,7 @@ import (
 
 	"tagpulse/internal/chstore"
 	"tagpulse/internal/command"
+	"tagpulse/internal/topic"
 	"tagpulse/internal/topicsuggest"
 	"tagpulse/internal/trend"
 )
@@ -76,6 +77,12 @@ docs/trends.md, "Topic suggestions". Bots and deleted posts do not count.`,
 			return trend.MissingSchema(err)
 		}
 		defer conn.Close()
+		// Pairs already in one topic are not proposed again.
+		members, err := topic.ReadMembers(cmd.Context(), conn)
+		if err != nil {
+			return fmt.Errorf("topics suggest: %w", err)
+		}
+		suggest.Exclude = members.Together
 		pairs, err := topicsuggest.Suggest(cmd.Context(), conn, suggest)
 		if err != nil {
 			return fmt.Errorf("topics suggest: %w", err)

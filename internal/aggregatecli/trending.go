@@ -34,7 +34,8 @@ why on stderr.`,
 		Example: `  aggregate trending --window 1h --limit 10
   aggregate trending --window 24h --source mastodon --json
   aggregate trending --window 1h --by posts
-  aggregate trending --window 1h --by posts --include-concentrated`,
+  aggregate trending --window 1h --by posts --include-concentrated
+  aggregate trending --window 24h --topics`,
 	}, (*trend.Store).Trending, writeTrending, noteHistory, noneTrending, true)
 }
 
@@ -55,13 +56,14 @@ func writeTrending(w io.Writer, rows []trend.Trend, asJSON bool) error {
 		noted = noted || trendNote(r) != ""
 	}
 	// EXPECTED and SCORE are of what the list ranks on.
-	fmt.Fprintf(tw, "RANK\tTAG\tCOUNT\tACCOUNTS\tEXPECTED %s\tSCORE", strings.ToUpper(string(by)))
+	topics := len(rows) > 0 && rows[0].Topic != ""
+	fmt.Fprintf(tw, "RANK\t%s\tCOUNT\tACCOUNTS\tEXPECTED %s\tSCORE%s", nameHeader(topics), strings.ToUpper(string(by)), membersHeader(topics))
 	if noted {
 		fmt.Fprint(tw, "\tNOTE")
 	}
 	fmt.Fprintln(tw)
 	for i, r := range rows {
-		fmt.Fprintf(tw, "%d\t#%s\t%d\t%d\t%.1f\t%.1f", i+1, r.Display, r.Count, r.Accounts, r.Expected, r.Score)
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%.1f\t%.1f%s", i+1, rowName(r.Topic, r.Display), r.Count, r.Accounts, r.Expected, r.Score, membersCell(r.Members))
 		if noted {
 			fmt.Fprintf(tw, "\t%s", trendNote(r))
 		}

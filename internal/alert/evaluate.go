@@ -92,9 +92,13 @@ func (e *Evaluator) Check(ctx context.Context, at time.Time) ([]Firing, error) {
 }
 
 func (e *Evaluator) checkRule(ctx context.Context, r Rule, at time.Time) ([]Firing, error) {
-	q := trend.Query{At: at, Window: time.Duration(r.Window), Limit: r.MaxTags}
-	if !r.AnyTag {
-		// Watched tags are looked for among the top of the window.
+	q := trend.Query{At: at, Window: time.Duration(r.Window), Limit: r.MaxTags, Topics: r.watchesTopics()}
+	watched := r.Tags
+	if r.watchesTopics() {
+		watched = r.Topics
+	}
+	if !r.AnyTag && !r.AnyTopic {
+		// Watched tags (topics) are looked for among the top of the window.
 		q.Limit = trend.MaxLimit
 	}
 	var cands []Firing
@@ -105,7 +109,7 @@ func (e *Evaluator) checkRule(ctx context.Context, r Rule, at time.Time) ([]Firi
 			return nil, err
 		}
 		for _, c := range top {
-			cands = append(cands, Firing{Tag: c.Tag, Display: c.Display, Count: c.Count, Accounts: c.Accounts})
+			cands = append(cands, Firing{Tag: c.Tag, Topic: c.Topic, Members: c.Members, Display: c.Display, Count: c.Count, Accounts: c.Accounts})
 		}
 	case MetricScore:
 		trends, err := e.o.Store.Trending(ctx, q)
@@ -113,8 +117,8 @@ func (e *Evaluator) checkRule(ctx context.Context, r Rule, at time.Time) ([]Firi
 			return nil, err
 		}
 		for _, t := range trends {
-			cands = append(cands, Firing{Tag: t.Tag, Display: t.Display, Count: t.Count, Accounts: t.Accounts, HasScore: true, By: t.By, Expected: t.Expected, Score: t.Score,
-				Concentration: t.Concentration})
+			cands = append(cands, Firing{Tag: t.Tag, Topic: t.Topic, Members: t.Members, Display: t.Display, Count: t.Count, Accounts: t.Accounts,
+				HasScore: true, By: t.By, Expected: t.Expected, Score: t.Score, Concentration: t.Concentration})
 		}
 	}
 	var out []Firing
@@ -123,7 +127,7 @@ func (e *Evaluator) checkRule(ctx context.Context, r Rule, at time.Time) ([]Firi
 		if r.Metric == MetricScore {
 			value = f.Score
 		}
-		if value < r.Threshold || f.Count < r.MinPosts || (!r.AnyTag && !slices.Contains(r.Tags, f.Tag)) {
+		if value < r.Threshold || f.Count < r.MinPosts || (!r.AnyTag && !r.AnyTopic && !slices.Contains(watched, f.Tag+f.Topic)) {
 			continue
 		}
 		f.Rule, f.Metric, f.Threshold, f.Window, f.At = r.Name, r.Metric, r.Threshold, time.Duration(r.Window), at
@@ -132,9 +136,9 @@ func (e *Evaluator) checkRule(ctx context.Context, r Rule, at time.Time) ([]Firi
 			break
 		}
 	}
-	if r.Metric == MetricCount && len(out) > 0 {
+	if r.Metric == MetricCount && len(out) > 0 && !r.watchesTopics() {
 		// Trending leaves concentrated tags out; a count rule fires for
-		// them, and says so.
+		// them, and says so. (Concentration is a tag's: topics have none.)
 		tags := make([]string, len(out))
 		for i, f := range out {
 			tags[i] = f.Tag
@@ -277,7 +281,7 @@ func (e *Evaluator) send(ctx context.Context, r Rule, f Firing) (bool, error) {
 		}
 		delivered++
 		e.o.Metrics.Sent.WithLabelValues(string(w.Format)).Inc()
-		e.o.Log.Info("alert sent", "rule", f.Rule, "tag", f.Tag, "count", f.Count, "webhook", w.Name, "url", w.Redacted())
+		e.o.Log.Info("alert sent", "rule", f.Rule, "tag", f.Tag, "topic", f.Topic, "count", f.Count, "webhook", w.Name, "url", w.Redacted())
 	}
 	if delivered == 0 {
 		return false, errors.Join(errs...)

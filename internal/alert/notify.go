@@ -35,8 +35,12 @@ type Firing struct {
 	Threshold float64
 	Window    time.Duration
 	// At is the time of the evaluation; the window ends with its minute.
-	At      time.Time
+	At time.Time
+	// Tag is the tag the rule fired for; for a rule of topics, Topic is
+	// the topic instead and Members its tags' own posts in the window.
 	Tag     string
+	Topic   string
+	Members []trend.TagCount
 	Display string
 	// Count is the tag's distinct posts in the window; Accounts its
 	// distinct accounts.
@@ -54,33 +58,36 @@ type Firing struct {
 	Concentration trend.Concentration
 }
 
-// Key is the cooldown key of the firing.
-func (f Firing) Key() Key { return Key{Rule: f.Rule, Tag: f.Tag} }
+// Key is the cooldown key of the firing: the rule and the tag, or the
+// topic (a rule watches one or the other, so they cannot clash).
+func (f Firing) Key() Key { return Key{Rule: f.Rule, Tag: f.Tag + f.Topic} }
 
 // Payload is the generic JSON body of an alert (format json).
 type Payload struct {
-	Rule      string    `json:"rule"`
-	Tag       string    `json:"tag"`
-	Display   string    `json:"display"`
-	Window    string    `json:"window"`
-	At        time.Time `json:"at"`
-	Metric    Metric    `json:"metric"`
-	Threshold float64   `json:"threshold"`
-	Count     uint64    `json:"count"`
-	Accounts  uint64    `json:"accounts"`
-	By        trend.By  `json:"by,omitempty"`
-	Expected  *float64  `json:"expected,omitempty"`
-	Score     *float64  `json:"score,omitempty"`
-	Link      string    `json:"link"`
+	Rule      string           `json:"rule"`
+	Tag       string           `json:"tag,omitempty"`
+	Topic     string           `json:"topic,omitempty"`
+	Members   []trend.TagCount `json:"members,omitempty"`
+	Display   string           `json:"display"`
+	Window    string           `json:"window"`
+	At        time.Time        `json:"at"`
+	Metric    Metric           `json:"metric"`
+	Threshold float64          `json:"threshold"`
+	Count     uint64           `json:"count"`
+	Accounts  uint64           `json:"accounts"`
+	By        trend.By         `json:"by,omitempty"`
+	Expected  *float64         `json:"expected,omitempty"`
+	Score     *float64         `json:"score,omitempty"`
+	Link      string           `json:"link"`
 	trend.Concentration
 }
 
 // payload is the generic body of f, linking to the tag page under base.
 func (f Firing) payload(base string) Payload {
 	p := Payload{
-		Rule: f.Rule, Tag: f.Tag, Display: f.Display, Window: trend.FormatDuration(f.Window),
+		Rule: f.Rule, Tag: f.Tag, Topic: f.Topic, Members: f.Members, Display: f.Display, Window: trend.FormatDuration(f.Window),
 		At: f.At.UTC(), Metric: f.Metric, Threshold: f.Threshold, Count: f.Count, Accounts: f.Accounts,
-		Link: TagLink(base, f.Tag), Concentration: f.Concentration,
+		Link: f.link(base), Concentration: f.Concentration,
 	}
 	if f.HasScore {
 		p.By, p.Expected, p.Score = f.By, &f.Expected, &f.Score
@@ -91,12 +98,22 @@ func (f Firing) payload(base string) Payload {
 // Text is the one-line message of f, as the Slack body and `aggregate
 // alerts test` say it.
 func (f Firing) Text() string {
-	name := f.Display
-	if name == "" {
-		name = f.Tag
+	name := "#" + f.Display
+	if f.Display == "" {
+		name = "#" + f.Tag
+	}
+	if f.Topic != "" {
+		name = "topic " + f.Topic
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "#%s: %d posts from %d accounts in the last %s", name, f.Count, f.Accounts, trend.FormatDuration(f.Window))
+	fmt.Fprintf(&b, "%s: %d posts from %d accounts in the last %s", name, f.Count, f.Accounts, trend.FormatDuration(f.Window))
+	if len(f.Members) > 0 {
+		parts := make([]string, len(f.Members))
+		for i, m := range f.Members {
+			parts[i] = fmt.Sprintf("#%s %d", m.Tag, m.Count)
+		}
+		fmt.Fprintf(&b, " (%s)", strings.Join(parts, ", "))
+	}
 	if f.HasScore {
 		by := f.By
 		if by == "" {
@@ -111,6 +128,15 @@ func (f Firing) Text() string {
 	return b.String()
 }
 
+// link is where an alert points: the tag's page, or for a topic the
+// trends page, whose Topics panel lists it.
+func (f Firing) link(base string) string {
+	if f.Topic != "" {
+		return base + "/"
+	}
+	return TagLink(base, f.Tag)
+}
+
 // TagLink is the address of a tag's page under base: base/tags/{tag}.
 func TagLink(base, tag string) string {
 	return base + "/tags/" + url.PathEscape(tag)
@@ -122,7 +148,7 @@ func Body(f Firing, format Format, base string) ([]byte, error) {
 	case FormatSlack:
 		text := f.Text()
 		if base != "" {
-			text += " " + TagLink(base, f.Tag)
+			text += " " + f.link(base)
 		}
 		return json.Marshal(map[string]string{"text": text})
 	case FormatJSON:
@@ -182,7 +208,7 @@ func (n *Notifier) Send(ctx context.Context, w Webhook, f Firing) error {
 		},
 	}
 	if err := p.Do(ctx, func(ctx context.Context) error { return n.post(ctx, w, body) }); err != nil {
-		return fmt.Errorf("posting alert of rule %s for #%s to webhook %s (%s): %w", f.Rule, f.Tag, w.Name, w.Redacted(), err)
+		return fmt.Errorf("posting alert of rule %s for %s to webhook %s (%s): %w", f.Rule, f.Key().Tag, w.Name, w.Redacted(), err)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"tagpulse/internal/topic"
 	"tagpulse/internal/trend"
 )
 
@@ -74,7 +75,10 @@ type Webhook struct {
 // scheme and host only.
 func (w Webhook) Redacted() string { return redactURL(w.URL) }
 
-// Rule is one watchlist. A rule fires for a tag when, over the Window
+// watchesTopics reports whether the rule watches topics rather than tags.
+func (r Rule) watchesTopics() bool { return r.AnyTopic || len(r.Topics) > 0 }
+
+// Rule is one watchlist. A rule fires for a tag (or a topic) when, over the Window
 // ending now, the tag's Metric is at least Threshold and it has at least
 // MinPosts posts. (A minimum of distinct accounts will join MinPosts once
 // posts carry their author, with schema v2.)
@@ -83,9 +87,13 @@ type Rule struct {
 	// renaming a rule resets its cooldowns.
 	Name string `yaml:"name"`
 	// Tags are the watched tags (a leading # is dropped, case folded);
-	// AnyTag watches every tag instead. Exactly one of them is set.
-	Tags   []string `yaml:"tags"`
-	AnyTag bool     `yaml:"any_tag"`
+	// AnyTag watches every tag instead; Topics watches topics (each the
+	// distinct posts of any of its tags, docs/trends.md, Topics), and
+	// AnyTopic every topic. Exactly one of the four is set.
+	Tags     []string `yaml:"tags"`
+	AnyTag   bool     `yaml:"any_tag"`
+	Topics   []string `yaml:"topics"`
+	AnyTopic bool     `yaml:"any_topic"`
 	// Window is how far back the counts reach (1m to 90d).
 	Window Duration `yaml:"window"`
 	// Metric and Threshold: the rule fires when the metric is at least
@@ -232,17 +240,29 @@ func (r *Rule) check(hooks map[string]bool) error {
 	if r.Name == "" {
 		return errors.New("name is missing")
 	}
+	set := 0
+	for _, given := range []bool{len(r.Tags) > 0, r.AnyTag, len(r.Topics) > 0, r.AnyTopic} {
+		if given {
+			set++
+		}
+	}
 	switch {
-	case r.AnyTag && len(r.Tags) > 0:
-		return errors.New("give tags or any_tag: true, not both")
-	case !r.AnyTag && len(r.Tags) == 0:
-		return errors.New("tags is empty: list the watched tags, or set any_tag: true")
+	case set > 1:
+		return errors.New("give one of tags, any_tag: true, topics and any_topic: true, not both")
+	case set == 0:
+		return errors.New("tags is empty: list the watched tags, or set any_tag: true (or topics, any_topic: true)")
 	case len(r.Tags) > 0:
 		tags, err := trend.NormaliseTags(r.Tags)
 		if err != nil {
 			return fmt.Errorf("tags: %w", err)
 		}
 		r.Tags = tags
+	case len(r.Topics) > 0:
+		for _, name := range r.Topics {
+			if err := topic.CheckName(name); err != nil {
+				return fmt.Errorf("topics: %w", err)
+			}
+		}
 	}
 	if w := time.Duration(r.Window); w < trend.MinWindow || w > trend.MaxWindow {
 		return fmt.Errorf("window %s: want %s to %s", trend.FormatDuration(w), trend.FormatDuration(trend.MinWindow), trend.FormatDuration(trend.MaxWindow))

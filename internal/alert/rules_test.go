@@ -32,6 +32,15 @@ func TestLoadRulesGood(t *testing.T) {
 					Threshold: 8, Cooldown: Duration(DefaultCooldown), MaxTags: 3, Webhooks: []string{"dashboard"}},
 			},
 		}},
+		{"topics.good.yml", Rules{
+			Webhooks: []Webhook{{Name: "hook", URL: "https://hooks.example.com/services/T000/B000/XXXX", Format: FormatSlack}},
+			Rules: []Rule{
+				{Name: "alliance", Topics: []string{"nato"}, Window: Duration(time.Hour), Metric: MetricCount, Threshold: 20,
+					Cooldown: Duration(DefaultCooldown), MaxTags: DefaultMaxTags, Webhooks: []string{"hook"}},
+				{Name: "any-topic", AnyTopic: true, Window: Duration(24 * time.Hour), Metric: MetricScore, Threshold: 5,
+					Cooldown: Duration(DefaultCooldown), MaxTags: DefaultMaxTags, Webhooks: []string{"hook"}},
+			},
+		}},
 		{"minimal.good.yml", Rules{
 			Webhooks: []Webhook{{Name: "hook", URL: "https://hooks.example.com/services/T000/B000/XXXX", Format: FormatSlack}},
 			Rules: []Rule{{Name: "r", AnyTag: true, Window: Duration(24 * time.Hour), Metric: MetricCount, Threshold: 100,
@@ -61,6 +70,8 @@ func TestLoadRulesBad(t *testing.T) {
 		{"no_rules.bad.yml", "no rules"},
 		{"no_tags.bad.yml", "set any_tag: true"},
 		{"tags_and_any.bad.yml", "not both"},
+		{"tags_and_topics.bad.yml", "not both"},
+		{"bad_topic.bad.yml", `topic name "NATO Alliance"`},
 		{"short_window.bad.yml", "window 30s: want 1m to 90d"},
 		{"bad_duration.bad.yml", `duration "soon"`},
 		{"bad_metric.bad.yml", `metric "posts": want count or score`},

@@ -24,9 +24,10 @@ import (
 //   - a sharded table lives in LocalDatabase(db) on every server, replicated
 //     within its shard, with a Distributed table of the same name in db
 //     over it: the aggregator writes and the readers read through db;
-//   - a table of every server (the schema's own bookkeeping and the
-//     operators' lists) is one replicated table in db, the same on every
-//     server of every shard.
+//   - a table of every server (the schema's own bookkeeping, the
+//     operators' lists, topics) is one replicated table in db, the same on
+//     every server of every shard, with a view of the same name in
+//     LocalDatabase(db) for the shards' workers.
 //
 // Run again, it creates the tables and columns later migrations added, so a
 // cluster is upgraded the way a single server is.
@@ -79,10 +80,16 @@ var tablePlacements = map[string]tablePlacement{
 	"tag_display_day":   {sharded, "rand()"},
 	"rollup_dirty":      {sharded, "rand()"},
 	"rollup_done":       {sharded, "rand()"},
+	"topic_hour":        {sharded, "rand()"},
+	"topic_day":         {sharded, "rand()"},
 	"schema_migrations": {everywhere, ""},
 	"alert_state":       {everywhere, ""},
 	"hidden_tags":       {everywhere, ""},
-	"migrate_progress":  {singleServer, ""},
+	"topics":            {everywhere, ""},
+	// An edit of a topic marks every hour here for the topic tiers of
+	// every shard, so the marks are everyone's.
+	"topic_dirty":      {everywhere, ""},
+	"migrate_progress": {singleServer, ""},
 }
 
 // clusterViews mark, on each server, the hours of the rows its shard
@@ -271,6 +278,18 @@ func MigrateCluster(ctx context.Context, cfg Config, cluster string, progress io
 	for _, t := range tables {
 		if err := s.ensure(ctx, admin, t, progress); err != nil {
 			return nil, err
+		}
+	}
+	// The shards' workers and readers use their own database: the tables
+	// of every server are seen there too, through views (a topic's
+	// definition and its edits' marks).
+	for _, t := range tables {
+		if tablePlacements[t.name].place != everywhere {
+			continue
+		}
+		q := fmt.Sprintf("CREATE VIEW IF NOT EXISTS `%s`.`%s` ON CLUSTER `%s` AS SELECT * FROM `%s`.`%s`", LocalDatabase(s.Database), t.name, cluster, s.Database, t.name)
+		if err := admin.Exec(ctx, q); err != nil {
+			return nil, fmt.Errorf("creating the view of %s in %s on cluster %s: %w", t.name, LocalDatabase(s.Database), cluster, err)
 		}
 	}
 	for _, v := range clusterViews {

@@ -50,7 +50,9 @@ func TestClusterMigrate(t *testing.T) {
 		{c.DB, "schema_migrations", "ReplicatedReplacingMergeTree"},
 		{local, "rollup_dirty_from_mentions", "MaterializedView"},
 		{c.DB, "migrate_progress", ""},
-		{local, "hidden_tags", ""},
+		{local, "hidden_tags", "View"},
+		{c.DB, "topics", "ReplicatedReplacingMergeTree"},
+		{local, "topic_hour", "ReplicatedMergeTree"},
 	}
 	for i, node := range c.Nodes {
 		for _, e := range engines {

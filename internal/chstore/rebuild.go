@@ -18,7 +18,7 @@ var ErrNotWholeDays = errors.New("range is not whole UTC days")
 // dayTables are the tables partitioned by toYYYYMMDD of the post's day:
 // mentions, the posts behind them, and everything the rollup derives from
 // mentions, marks included.
-var dayTables = []string{"mentions", "posts", "tag_hour", "tag_day", "post_hour", "post_day", "tag_display_day", "rollup_dirty", "rollup_done"}
+var dayTables = []string{"mentions", "posts", "tag_hour", "tag_day", "topic_hour", "topic_day", "post_hour", "post_day", "tag_display_day", "rollup_dirty", "topic_dirty", "rollup_done"}
 
 // DayRange returns the UTC days of [from, to), which must start and end at
 // midnight UTC (ErrNotWholeDays otherwise) and hold at least one day.

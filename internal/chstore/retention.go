@@ -28,10 +28,13 @@ var partitionLayouts = map[string]struct {
 	"deletions":       {"20060102", 0, 0, 1},
 	"tag_hour":        {"20060102", 0, 0, 1},
 	"tag_day":         {"20060102", 0, 0, 1},
+	"topic_hour":      {"20060102", 0, 0, 1},
+	"topic_day":       {"20060102", 0, 0, 1},
 	"post_hour":       {"20060102", 0, 0, 1},
 	"post_day":        {"20060102", 0, 0, 1},
 	"tag_display_day": {"20060102", 0, 0, 1},
 	"rollup_dirty":    {"20060102", 0, 0, 1},
+	"topic_dirty":     {"20060102", 0, 0, 1},
 	"rollup_done":     {"20060102", 0, 0, 1},
 	// What schema v1 left after an upgrade, until migrate --drop-v1.
 	"mentions_v1": {"20060102", 0, 0, 1},
@@ -40,8 +43,8 @@ var partitionLayouts = map[string]struct {
 }
 
 // retainedTables are the tables of partitionLayouts, in order.
-var retainedTables = []string{"mentions", "posts", "deletions", "tag_hour", "tag_day", "post_hour", "post_day", "tag_display_day",
-	"rollup_dirty", "rollup_done", "mentions_v1", "tag_minute", "tag_display"}
+var retainedTables = []string{"mentions", "posts", "deletions", "tag_hour", "tag_day", "topic_hour", "topic_day", "post_hour", "post_day", "tag_display_day",
+	"rollup_dirty", "topic_dirty", "rollup_done", "mentions_v1", "tag_minute", "tag_display"}
 
 var numericPartition = regexp.MustCompile(`^[0-9]{6,8}$`)
 

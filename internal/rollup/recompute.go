@@ -10,6 +10,7 @@ import (
 
 	"tagpulse/internal/chengine"
 	"tagpulse/internal/deletion"
+	"tagpulse/internal/topic"
 )
 
 // CountedSQL returns the condition on rows of mentions that count: not a
@@ -25,17 +26,28 @@ func CountedSQL(rangeCond string) string {
 // itself when it has none.
 const accountExpr = "if(account = '', concat('post:', post_id), account)"
 
+// topicSQL is a row's topics (topic.TopicsOfTagSQL) and topicTagsSQL the
+// condition that its tag is in one: the bound arrays are the definitions
+// the worker read after the marks (topic.Members).
+var (
+	topicSQL     = topic.TopicsOfTagSQL("@topic_tags", "@topic_names")
+	topicTagsSQL = "tag IN (SELECT arrayJoin(@topic_tags))"
+)
+
 // recomputeSQL fills a staging table for the days of a batch: {range:col}
 // stands for the batch's time ranges on col (the days' hours that have
 // ended), {live} for the condition that leaves out the rows that do not
-// count (CountedSQL). Each entry's {stage} is the staging table of its target. Days
-// come after the hours they are summed from.
+// count (CountedSQL). Each entry's {stage} is the staging table of its
+// target. Days come after the hours they are summed from. The topic
+// entries (topics set) bind the topics' definitions, and are skipped while
+// no topic has a tag.
 var recomputeSQL = []struct {
 	target string
 	dayEnd bool // only for days that have ended
+	topics bool // binds the topics' definitions
 	sql    []string
 }{
-	{TagTiers.Hour, false, []string{
+	{TagTiers.Hour, false, false, []string{
 		`INSERT INTO {stage} (hour, tag, source, lang, posts, accounts)
 SELECT toStartOfHour(created_at) AS h, tag, source, lang, uniqExact(post_id), uniqCombinedState(15)(` + accountExpr + `)
 FROM mentions WHERE {range:created_at} AND {live}
@@ -45,7 +57,17 @@ SELECT toStartOfHour(created_at) AS h, tag, '*', '*', uniqExact(post_id), uniqCo
 FROM mentions WHERE {range:created_at} AND {live}
 GROUP BY h, tag`,
 	}},
-	{PostTiers.Hour, false, []string{
+	{TopicTiers.Hour, false, true, []string{
+		`INSERT INTO {stage} (hour, topic, source, lang, posts, accounts)
+SELECT toStartOfHour(created_at) AS h, ` + topicSQL + ` AS topic, source, lang, uniqExact(post_id), uniqCombinedState(15)(` + accountExpr + `)
+FROM mentions WHERE {range:created_at} AND ` + topicTagsSQL + ` AND {live}
+GROUP BY h, topic, source, lang`,
+		`INSERT INTO {stage} (hour, topic, source, lang, posts, accounts)
+SELECT toStartOfHour(created_at) AS h, ` + topicSQL + ` AS topic, '*', '*', uniqExact(post_id), uniqCombinedState(15)(` + accountExpr + `)
+FROM mentions WHERE {range:created_at} AND ` + topicTagsSQL + ` AND {live}
+GROUP BY h, topic`,
+	}},
+	{PostTiers.Hour, false, false, []string{
 		`INSERT INTO {stage} (hour, source, lang, posts, accounts)
 SELECT toStartOfHour(created_at) AS h, source, lang, uniqExact(post_id), uniqCombinedState(15)(` + accountExpr + `)
 FROM mentions WHERE {range:created_at} AND {live}
@@ -55,19 +77,25 @@ SELECT toStartOfHour(created_at) AS h, '*', '*', uniqExact(post_id), uniqCombine
 FROM mentions WHERE {range:created_at} AND {live}
 GROUP BY h`,
 	}},
-	{displayTable, false, []string{
+	{displayTable, false, false, []string{
 		`INSERT INTO {stage} (day, tag, display, posts)
 SELECT toStartOfDay(created_at) AS d, tag, display, uniqExact(post_id)
 FROM mentions WHERE {range:created_at} AND {live}
 GROUP BY d, tag, display`,
 	}},
-	{TagTiers.Day, true, []string{
+	{TagTiers.Day, true, false, []string{
 		`INSERT INTO {stage} (day, tag, source, lang, posts, accounts)
 SELECT toStartOfDay(hour) AS d, tag, source, lang, sum(posts), uniqCombinedMergeState(15)(accounts)
 FROM {stage:tag_hour} WHERE {range:hour}
 GROUP BY d, tag, source, lang`,
 	}},
-	{PostTiers.Day, true, []string{
+	{TopicTiers.Day, true, false, []string{
+		`INSERT INTO {stage} (day, topic, source, lang, posts, accounts)
+SELECT toStartOfDay(hour) AS d, topic, source, lang, sum(posts), uniqCombinedMergeState(15)(accounts)
+FROM {stage:topic_hour} WHERE {range:hour}
+GROUP BY d, topic, source, lang`,
+	}},
+	{PostTiers.Day, true, false, []string{
 		`INSERT INTO {stage} (day, source, lang, posts, accounts)
 SELECT toStartOfDay(hour) AS d, source, lang, sum(posts), uniqCombinedMergeState(15)(accounts)
 FROM {stage:post_hour} WHERE {range:hour}
@@ -142,6 +170,18 @@ func (d dayUntil) ended() bool { return d.until.Equal(d.day.Add(24 * time.Hour))
 // for all the days at once; swaps each partition in; and records each
 // table and day whose partition it finds holding exactly its rows.
 func (w *Worker) RecomputeDays(ctx context.Context, days []time.Time) error {
+	return w.recomputeDays(ctx, days, allTables)
+}
+
+// allTables and topicTables choose the tables a recompute rewrites: all of
+// them, or only the topic tiers (the days whose only change is a topic
+// edit, MarkTopics).
+func allTables(string) bool { return true }
+
+func topicTables(t string) bool { return t == TopicTiers.Hour || t == TopicTiers.Day }
+
+// recomputeDays is RecomputeDays for the tables targets chooses.
+func (w *Worker) recomputeDays(ctx context.Context, days []time.Time, targets func(string) bool) error {
 	now := w.now()
 	var batch []dayUntil
 	for _, d := range days {
@@ -167,6 +207,15 @@ func (w *Worker) RecomputeDays(ctx context.Context, days []time.Time) error {
 	if err := w.syncReplica(ctx); err != nil {
 		return err
 	}
+	// The definitions after the marks: an edit writes them before its
+	// marks (topic.Store), so either this batch sees the edit's marks and
+	// then its definitions, or its record has fewer marks than the hours
+	// now and the days are redone.
+	members, err := topic.ReadMembers(ctx, w.conn)
+	if err != nil {
+		return err
+	}
+	topicArgs := []any{clickhouse.Named("topic_tags", members.Tags), clickhouse.Named("topic_names", members.Topics)}
 	var ended []dayUntil
 	for _, d := range batch {
 		if d.ended() {
@@ -174,6 +223,9 @@ func (w *Worker) RecomputeDays(ctx context.Context, days []time.Time) error {
 		}
 	}
 	for _, r := range recomputeSQL {
+		if !targets(r.target) {
+			continue
+		}
 		stage := w.stageName(r.target)
 		if err := w.createStage(ctx, stage, r.target); err != nil {
 			return err
@@ -188,13 +240,20 @@ func (w *Worker) RecomputeDays(ctx context.Context, days []time.Time) error {
 			}
 			spans = spansOf(ended)
 		}
+		var args []any
+		if r.topics {
+			if members.Empty() {
+				continue
+			}
+			args = topicArgs
+		}
 		for _, q := range r.sql {
-			if err := w.conn.Exec(ctx, w.expand(q, r.target, spans)); err != nil {
+			if err := w.conn.Exec(ctx, w.expand(q, r.target, spans), args...); err != nil {
 				return fmt.Errorf("recomputing %s for %s to %s: %w", r.target, batch[0].day.Format(time.DateOnly), batch[len(batch)-1].day.Format(time.DateOnly), err)
 			}
 		}
 	}
-	if err := w.swapAll(ctx, batch, marks); err != nil {
+	if err := w.swapAll(ctx, batch, marks, targets); err != nil {
 		return err
 	}
 	w.metrics.recomputed(time.Since(start))
@@ -248,17 +307,20 @@ func (w *Worker) createStage(ctx context.Context, stage, target string) error {
 	return nil
 }
 
-// swapAll replaces each target's partition of each day of batch by the
-// staged one, then records in rollup_done the partitions that hold the
+// swapAll replaces each target's partition (of the tables targets chooses)
+// of each day of batch by the staged one, then records in rollup_done the partitions that hold the
 // staged rows: the same number of rows and posts, with the same highest
 // block number and rows in system.parts before and after that read.
-func (w *Worker) swapAll(ctx context.Context, batch []dayUntil, marks map[time.Time]uint64) error {
+func (w *Worker) swapAll(ctx context.Context, batch []dayUntil, marks hourMarks, targets func(string) bool) error {
 	type key struct {
 		table, id string
 	}
 	want := map[key]partSum{}
 	var swapped []key
 	for _, r := range recomputeSQL {
+		if !targets(r.target) {
+			continue
+		}
 		staged, err := w.partitionSums(ctx, w.stageName(r.target), bucketColumn[r.target], "1")
 		if err != nil {
 			return err
@@ -321,7 +383,7 @@ func (w *Worker) swapAll(ctx context.Context, batch []dayUntil, marks map[time.T
 		}
 		counts := make([]uint64, 24)
 		for i := range counts {
-			counts[i] = marks[d.day.Add(time.Duration(i)*time.Hour)]
+			counts[i] = marks.of(k.table, d.day.Add(time.Duration(i)*time.Hour))
 		}
 		if err := record.Append(k.table, d.day, counts, d.until, p1[pk].block, p1[pk].rows, w.now().UTC()); err != nil {
 			return fmt.Errorf("recording the rollup of %s for %s: %w", k.table, d.day.Format(time.DateOnly), err)

@@ -31,22 +31,25 @@ import (
 // Tiers names an hour table and the day table computed from it.
 type Tiers struct{ Hour, Day string }
 
-// The tier pairs of schema v2: per tag, and over all tags.
+// The tier pairs of schema v2: per tag, per topic (over the union of its
+// tags, internal/topic), and over all tags.
 var (
-	TagTiers  = Tiers{Hour: "tag_hour", Day: "tag_day"}
-	PostTiers = Tiers{Hour: "post_hour", Day: "post_day"}
+	TagTiers   = Tiers{Hour: "tag_hour", Day: "tag_day"}
+	TopicTiers = Tiers{Hour: "topic_hour", Day: "topic_day"}
+	PostTiers  = Tiers{Hour: "post_hour", Day: "post_day"}
 )
 
 // displayTable holds posts per tag, spelling and day.
 const displayTable = "tag_display_day"
 
 // tables are every table the worker writes, by day partition.
-var tables = []string{TagTiers.Hour, TagTiers.Day, PostTiers.Hour, PostTiers.Day, displayTable}
+var tables = []string{TagTiers.Hour, TagTiers.Day, TopicTiers.Hour, TopicTiers.Day, PostTiers.Hour, PostTiers.Day, displayTable}
 
 // bucketColumn is the time column of each table, by which it is
 // partitioned (toYYYYMMDD).
 var bucketColumn = map[string]string{
-	TagTiers.Hour: "hour", PostTiers.Hour: "hour", TagTiers.Day: "day", PostTiers.Day: "day", displayTable: "day",
+	TagTiers.Hour: "hour", TopicTiers.Hour: "hour", PostTiers.Hour: "hour",
+	TagTiers.Day: "day", TopicTiers.Day: "day", PostTiers.Day: "day", displayTable: "day",
 }
 
 // Tables lists the tables the worker writes, so retention and rebuild can
@@ -83,6 +86,17 @@ func Mark(ctx context.Context, conn driver.Conn, hours []time.Time, now time.Tim
 	return nil
 }
 
+// MarkTopics marks every hour that has stored rows for the topic tiers
+// only (topic_dirty), after the topics' tags changed: the worker then
+// recomputes topic_hour and topic_day for all of history, and the other
+// tiers stay trusted.
+func MarkTopics(ctx context.Context, conn driver.Conn) error {
+	if err := conn.Exec(ctx, "INSERT INTO topic_dirty (hour, marked_at) SELECT DISTINCT hour, now() FROM rollup_dirty"); err != nil {
+		return fmt.Errorf("marking every stored hour for the topic rollup: %w", err)
+	}
+	return nil
+}
+
 // MarkAll marks every hour that holds rows of mentions, so the worker
 // recomputes all of history: after rows reached mentions without Mark, as
 // a restored dump does (docs/operations.md, "Backup and restore").
@@ -107,14 +121,31 @@ type done struct {
 // State is what a reader needs to know of the rollup for a span of days:
 // the marks of each hour and the records of the worker still valid.
 type State struct {
-	marks map[time.Time]uint64          // hour → marks
+	marks hourMarks
 	done  map[string]map[time.Time]done // table → day → a record still valid
+}
+
+// hourMarks are the marks of each hour: data marks (rollup_dirty: rows of
+// the hour were stored) and topic marks (topic_dirty: the topics' tags
+// were edited, MarkTopics).
+type hourMarks struct{ data, topics map[time.Time]uint64 }
+
+// of is the number of marks table's rows of hour h depend on: the data
+// marks, plus the topic marks for the topic tiers. Marks are only added
+// (retention drops whole days), so a sum that is unchanged means neither
+// changed; a topic edit leaves the other tiers trusted.
+func (m hourMarks) of(table string, h time.Time) uint64 {
+	n := m.data[h]
+	if table == TopicTiers.Hour || table == TopicTiers.Day {
+		n += m.topics[h]
+	}
+	return n
 }
 
 // Load reads the rollup's state for the days that [from, to) touches.
 func Load(ctx context.Context, conn driver.Conn, from, to time.Time) (*State, error) {
 	d1, d2 := Day(from), Day(to.Add(-time.Nanosecond)).Add(24*time.Hour)
-	s := &State{marks: map[time.Time]uint64{}, done: map[string]map[time.Time]done{}}
+	s := &State{done: map[string]map[time.Time]done{}}
 	// The three reads are independent (a record that does not match the
 	// parts or the marks read beside it is not trusted, whatever their
 	// order), so they go out at once: one round trip instead of three.
@@ -242,7 +273,7 @@ func (s *State) HourDone(table string, h time.Time) bool {
 		return false
 	}
 	i := int(h.Sub(day) / time.Hour)
-	return i < len(r.marks) && r.marks[i] == s.marks[h]
+	return i < len(r.marks) && r.marks[i] == s.marks.of(table, h)
 }
 
 // DayDone reports whether table's rows for the day starting at day hold
@@ -254,31 +285,39 @@ func (s *State) DayDone(table string, day time.Time) bool {
 		return false
 	}
 	for i := range 24 {
-		if r.marks[i] != s.marks[day.Add(time.Duration(i)*time.Hour)] {
+		if r.marks[i] != s.marks.of(table, day.Add(time.Duration(i)*time.Hour)) {
 			return false
 		}
 	}
 	return true
 }
 
-// readMarks counts the marks of each hour of [from, to).
-func readMarks(ctx context.Context, conn driver.Conn, from, to time.Time) (map[time.Time]uint64, error) {
-	rows, err := conn.Query(ctx, `SELECT hour, count() FROM rollup_dirty
+// readMarks counts the data and topic marks of each hour of [from, to).
+func readMarks(ctx context.Context, conn driver.Conn, from, to time.Time) (hourMarks, error) {
+	rows, err := conn.Query(ctx, `SELECT 'data', hour, count() FROM rollup_dirty
+WHERE hour >= toDateTime(@from) AND hour < toDateTime(@to) GROUP BY hour
+UNION ALL
+SELECT 'topics', hour, count() FROM topic_dirty
 WHERE hour >= toDateTime(@from) AND hour < toDateTime(@to) GROUP BY hour`, clickhouse.Named("from", from.Unix()), clickhouse.Named("to", to.Unix()))
 	if err != nil {
-		return nil, fmt.Errorf("reading rollup_dirty: %w", err)
+		return hourMarks{}, fmt.Errorf("reading rollup_dirty and topic_dirty: %w", err)
 	}
 	defer rows.Close()
-	out := map[time.Time]uint64{}
+	out := hourMarks{data: map[time.Time]uint64{}, topics: map[time.Time]uint64{}}
 	for rows.Next() {
 		var (
-			h time.Time
-			n uint64
+			kind string
+			h    time.Time
+			n    uint64
 		)
-		if err := rows.Scan(&h, &n); err != nil {
-			return nil, fmt.Errorf("reading rollup_dirty: %w", err)
+		if err := rows.Scan(&kind, &h, &n); err != nil {
+			return hourMarks{}, fmt.Errorf("reading rollup_dirty and topic_dirty: %w", err)
 		}
-		out[h.UTC()] = n
+		if kind == "data" {
+			out.data[h.UTC()] = n
+		} else {
+			out.topics[h.UTC()] = n
+		}
 	}
 	return out, rows.Err()
 }
@@ -345,7 +384,7 @@ func Unrolled(ctx context.Context, conn driver.Conn, table string, now time.Time
 		return time.Time{}, err
 	}
 	for h := first.UTC(); h.Before(cur); h = h.Add(time.Hour) {
-		if st.marks[h] > 0 && !st.HourDone(table, h) {
+		if st.marks.data[h] > 0 && !st.HourDone(table, h) {
 			return h, nil
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -51,6 +52,9 @@ func NewWorker(conn driver.Conn, log *slog.Logger, metrics *Metrics) *Worker {
 type Backlog struct {
 	Days   []time.Time
 	Oldest time.Duration
+	// topicsOnly are the days of Days whose only stale tables are the
+	// topic tiers (a topic edit): only those are recomputed.
+	topicsOnly map[time.Time]bool
 }
 
 // Backlog lists the days the worker has to recompute: a day with an ended
@@ -89,13 +93,17 @@ WHERE hour < toDateTime(@now) GROUP BY day ORDER BY day`, clickhouse.Named("now"
 	if err != nil {
 		return Backlog{}, err
 	}
-	var out Backlog
+	out := Backlog{topicsOnly: map[time.Time]bool{}}
 	for _, m := range days {
 		day := m.day.UTC()
-		if w.dayCurrent(st, day, nowHour) {
+		stale := w.staleTables(st, day, nowHour)
+		if len(stale) == 0 {
 			continue
 		}
 		out.Days = append(out.Days, day)
+		if !slices.ContainsFunc(stale, func(t string) bool { return !topicTables(t) }) {
+			out.topicsOnly[day] = true
+		}
 		if age := w.now().Sub(m.at); age > out.Oldest {
 			out.Oldest = age
 		}
@@ -103,29 +111,29 @@ WHERE hour < toDateTime(@now) GROUP BY day ORDER BY day`, clickhouse.Named("now"
 	return out, nil
 }
 
-// dayCurrent reports whether every table's rows of day are up to date as
+// staleTables returns the tables whose rows of day are not up to date as
 // far as the day's ended hours go.
-func (w *Worker) dayCurrent(st *State, day, nowHour time.Time) bool {
+func (w *Worker) staleTables(st *State, day, nowHour time.Time) []string {
 	until := rolledUntil(day, nowHour)
-	for _, t := range []string{TagTiers.Hour, PostTiers.Hour, displayTable} {
+	var out []string
+	for _, t := range []string{TagTiers.Hour, TopicTiers.Hour, PostTiers.Hour, displayTable} {
 		r, ok := st.done[t][day]
-		if !ok || r.until.Before(until) {
-			return false
+		current := ok && !r.until.Before(until)
+		for h := day; current && h.Before(until); h = h.Add(time.Hour) {
+			current = st.HourDone(t, h)
 		}
-		for h := day; h.Before(until); h = h.Add(time.Hour) {
-			if !st.HourDone(t, h) {
-				return false
-			}
+		if !current {
+			out = append(out, t)
 		}
 	}
 	if until.Equal(day.Add(24 * time.Hour)) {
-		for _, t := range []string{TagTiers.Day, PostTiers.Day} {
+		for _, t := range []string{TagTiers.Day, TopicTiers.Day, PostTiers.Day} {
 			if !st.DayDone(t, day) {
-				return false
+				out = append(out, t)
 			}
 		}
 	}
-	return true
+	return out
 }
 
 // Round recomputes every day of the backlog and returns how many it did.
@@ -140,7 +148,7 @@ func (w *Worker) Round(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	w.metrics.backlog(b)
-	return w.recompute(ctx, b.Days, io.Discard)
+	return w.recompute(ctx, b, io.Discard)
 }
 
 // resolveDeletions drops the pending tombstones past their time, moves
@@ -160,22 +168,38 @@ func (w *Worker) resolveDeletions(ctx context.Context) error {
 	return Mark(ctx, w.conn, hours, w.now())
 }
 
-// recompute recomputes days in batches (see batches), writing a line per
-// batch to progress, and returns how many days it did.
-func (w *Worker) recompute(ctx context.Context, days []time.Time, progress io.Writer) (int, error) {
-	batches, err := w.batches(ctx, days)
-	if err != nil {
-		return 0, err
+// recompute recomputes the backlog's days in batches (see batches), the
+// days only topic edits changed in batches of their own that rewrite only
+// the topic tiers, writing a line per batch to progress, and returns how
+// many days it did.
+func (w *Worker) recompute(ctx context.Context, b Backlog, progress io.Writer) (int, error) {
+	var all, topics []time.Time
+	for _, d := range b.Days {
+		if b.topicsOnly[d] {
+			topics = append(topics, d)
+		} else {
+			all = append(all, d)
+		}
 	}
 	n := 0
-	for _, batch := range batches {
-		start := time.Now()
-		if err := w.RecomputeDays(ctx, batch); err != nil {
+	for _, part := range []struct {
+		days    []time.Time
+		targets func(string) bool
+		what    string
+	}{{all, allTables, "days"}, {topics, topicTables, "topic tiers of days"}} {
+		batches, err := w.batches(ctx, part.days)
+		if err != nil {
 			return n, err
 		}
-		n += len(batch)
-		fmt.Fprintf(progress, "rollup: days %s to %s (%d/%d), %.1f s\n", batch[0].Format(time.DateOnly), batch[len(batch)-1].Format(time.DateOnly),
-			n, len(days), time.Since(start).Seconds())
+		for _, batch := range batches {
+			start := time.Now()
+			if err := w.recomputeDays(ctx, batch, part.targets); err != nil {
+				return n, err
+			}
+			n += len(batch)
+			fmt.Fprintf(progress, "rollup: %s %s to %s (%d/%d), %.1f s\n", part.what, batch[0].Format(time.DateOnly), batch[len(batch)-1].Format(time.DateOnly),
+				n, len(b.Days), time.Since(start).Seconds())
+		}
 	}
 	return n, nil
 }
@@ -223,7 +247,7 @@ func (w *Worker) CatchUp(ctx context.Context, progress io.Writer) error {
 		if attempt == 10 {
 			return fmt.Errorf("rollup: %d days %w after 10 rounds: another writer keeps changing them", len(b.Days), ErrStillBehind)
 		}
-		if _, err := w.recompute(ctx, b.Days, progress); err != nil {
+		if _, err := w.recompute(ctx, b, progress); err != nil {
 			return err
 		}
 	}

@@ -22,23 +22,23 @@ func WriteCSV(w io.Writer, v any) error {
 	var rows [][]string
 	switch v := v.(type) {
 	case []Count:
-		rows = append(rows, []string{"rank", "tag", "display", "count", "accounts"})
+		rows = append(rows, []string{"rank", keyHeader(len(v) > 0 && v[0].Topic != ""), "display", "count", "accounts"})
 		for i, c := range v {
-			rows = append(rows, []string{strconv.Itoa(i + 1), SafeCell(c.Tag), SafeCell(c.Display), u(c.Count), u(c.Accounts)})
+			rows = append(rows, []string{strconv.Itoa(i + 1), SafeCell(c.Tag + c.Topic), SafeCell(c.Display), u(c.Count), u(c.Accounts)})
 		}
 	case []Trend:
-		rows = append(rows, []string{"rank", "tag", "display", "count", "accounts", "by", "expected", "score", "history_windows", "enough_history",
+		rows = append(rows, []string{"rank", keyHeader(len(v) > 0 && v[0].Topic != ""), "display", "count", "accounts", "by", "expected", "score", "history_windows", "enough_history",
 			"top_account_share", "top_instance_share", "concentrated", "bot_posts"})
 		for i, t := range v {
-			rows = append(rows, []string{strconv.Itoa(i + 1), SafeCell(t.Tag), SafeCell(t.Display), u(t.Count), u(t.Accounts), string(t.By),
+			rows = append(rows, []string{strconv.Itoa(i + 1), SafeCell(t.Tag + t.Topic), SafeCell(t.Display), u(t.Count), u(t.Accounts), string(t.By),
 				f(t.Expected), f(t.Score), strconv.Itoa(t.HistoryWindows), strconv.FormatBool(t.EnoughHistory),
 				f(t.TopAccountShare), f(t.TopInstanceShare), strconv.FormatBool(t.Concentrated), u(t.BotPosts)})
 		}
 	case []Series:
-		rows = append(rows, []string{"tag", "display", "hidden", "time", "end", "count", "accounts"})
+		rows = append(rows, []string{keyHeader(len(v) > 0 && v[0].Topic != ""), "display", "hidden", "time", "end", "count", "accounts"})
 		for _, s := range v {
 			for _, p := range s.Points {
-				rows = append(rows, []string{SafeCell(s.Tag), SafeCell(s.Display), strconv.FormatBool(s.Hidden),
+				rows = append(rows, []string{SafeCell(s.Tag + s.Topic), SafeCell(s.Display), strconv.FormatBool(s.Hidden),
 					p.Time.UTC().Format(time.RFC3339), p.End.UTC().Format(time.RFC3339), u(p.Count), u(p.Accounts)})
 			}
 		}
@@ -55,6 +55,15 @@ func WriteCSV(w io.Writer, v any) error {
 		return fmt.Errorf("writing CSV: %w", err)
 	}
 	return nil
+}
+
+// keyHeader names the column of what a row counts: a tag, or a topic (a
+// row has one or the other).
+func keyHeader(topics bool) string {
+	if topics {
+		return "topic"
+	}
+	return "tag"
 }
 
 // SafeCell returns s with a leading ' when a spreadsheet opening the CSV

@@ -20,6 +20,12 @@
 // Extent, Posts, Known and CheckFilter let callers say why an answer is
 // empty. Grafana's Rising tags panel computes the same score in SQL.
 //
+// Each of Top, Trending and Series counts topics instead of tags with
+// Query.Topics (SeriesQuery.Topics): the same read over topic_hour and
+// topic_day, and mentions mapped to topics at the edges (internal/topic),
+// so a post carrying two of a topic's tags counts once; a topic row lists
+// its member tags' own counts. A tag page names the tag's topics.
+//
 // An operator can hide a tag (Hide, Unhide, Hidden; the table hidden_tags):
 // Top and Trending leave it out, its counts stay, and Series marks it.
 // WriteCSV is the CSV form of every answer, for --csv and ?format=csv.

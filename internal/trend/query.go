@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"tagpulse/internal/hashtag"
+	"tagpulse/internal/topic"
 )
 
 // Bounds on what a query may ask for, so that no request can make
@@ -67,6 +68,9 @@ type Query struct {
 	// instance makes concentrated (Concentration), flagged; by default
 	// they are left out.
 	IncludeConcentrated bool
+	// Topics counts topics (the distinct posts carrying any of a topic's
+	// tags, internal/topic) instead of tags.
+	Topics bool
 	Filter
 }
 
@@ -105,7 +109,9 @@ type SeriesQuery struct {
 	At     time.Time
 	Window time.Duration
 	Step   time.Duration
+	// Tags are the tags asked for, or the topics' names with Topics.
 	Tags   []string
+	Topics bool
 	Filter
 }
 
@@ -130,6 +136,12 @@ func (q *SeriesQuery) Validate() error {
 	if f := newSeriesFrame(q.At, q.Window, q.Step); f.end > MaxTime.Unix() {
 		return invalid("at %s: the last step of %s ending then must end by %s",
 			q.At.UTC().Format(time.RFC3339), FormatDuration(q.Step), MaxTime.Format(time.RFC3339))
+	}
+	if q.Topics {
+		if err := checkTopics(q.Tags); err != nil {
+			return err
+		}
+		return q.Filter.validate()
 	}
 	tags, err := NormaliseTags(q.Tags)
 	if err != nil {
@@ -257,4 +269,20 @@ func ParseDuration(s string) (time.Duration, error) {
 		return 0, invalid("duration %q: want for example 15m, 1h or 7d", s)
 	}
 	return d, nil
+}
+
+// checkTopics checks the names of a series' topics (topic.CheckName).
+func checkTopics(names []string) error {
+	if len(names) == 0 {
+		return invalid("at least one topic is required")
+	}
+	if len(names) > MaxTags {
+		return invalid("at most %d topics, got %d", MaxTags, len(names))
+	}
+	for _, n := range names {
+		if err := topic.CheckName(n); err != nil {
+			return invalid("%v", err)
+		}
+	}
+	return nil
 }

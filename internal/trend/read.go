@@ -10,6 +10,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 
 	"tagpulse/internal/rollup"
+	"tagpulse/internal/topic"
 )
 
 // slot is one interval a read counts apart: the current window and each
@@ -22,12 +23,25 @@ type slot struct{ from, to time.Time }
 // Only fixed fragments are spliced into the SQL; every value is bound.
 type reading struct {
 	tiers   rollup.Tiers
-	perTag  bool   // group by tag (tag tiers) or not (post tiers)
-	slotSQL string // the slot of a bucket starting at {ts}, in Unix seconds
+	key     string        // what a row counts apart: "tag", "topic", or "" (all posts)
+	members topic.Members // for topics: their tags, read with the rollup's state
+	slotSQL string        // the slot of a bucket starting at {ts}, in Unix seconds
 	filter  Filter
-	tags    []string // when set, only these tags
+	keys    []string // when set, only these tags (topics)
 	args    []any
 	ranges  map[Tier][]Piece
+}
+
+// keyOf is the column a tier pair's rows are counted apart by: a tag, a
+// topic, or nothing (the post tiers count all posts).
+func keyOf(tiers rollup.Tiers) string {
+	switch tiers {
+	case rollup.TagTiers:
+		return "tag"
+	case rollup.TopicTiers:
+		return "topic"
+	}
+	return ""
 }
 
 // newReading splits slots into pieces by tier, given the rollup's state.
@@ -69,6 +83,15 @@ func (s *Store) newReadings(ctx context.Context, tiers rollup.Tiers, sets ...[]s
 	if err != nil {
 		return nil, fmt.Errorf("reading the rollup's progress: %w", MissingSchema(err))
 	}
+	// A topic's tags, for the pieces read from mentions: read after the
+	// rollup's state, as the worker reads them after the marks, so a day
+	// rolled up with older definitions is no longer trusted.
+	var members topic.Members
+	if tiers == rollup.TopicTiers {
+		if members, err = topic.ReadMembers(ctx, s.conn); err != nil {
+			return nil, MissingSchema(err)
+		}
+	}
 	pending := Pending{Hours: map[time.Time]bool{}, Days: map[time.Time]bool{}}
 	for h := from.UTC().Truncate(time.Hour); h.Before(to); h = h.Add(time.Hour) {
 		if !st.HourDone(tiers.Hour, h) {
@@ -82,7 +105,7 @@ func (s *Store) newReadings(ctx context.Context, tiers rollup.Tiers, sets ...[]s
 	}
 	out := make([]*reading, len(sets))
 	for i, slots := range sets {
-		r := &reading{tiers: tiers, perTag: true, slotSQL: "0", ranges: map[Tier][]Piece{}}
+		r := &reading{tiers: tiers, key: keyOf(tiers), members: members, slotSQL: "0", ranges: map[Tier][]Piece{}}
 		for _, sl := range slots {
 			for _, p := range SplitWindow(sl.from, sl.to, pending) {
 				r.ranges[p.Tier] = append(r.ranges[p.Tier], p)
@@ -97,9 +120,9 @@ func (s *Store) newReadings(ctx context.Context, tiers rollup.Tiers, sets ...[]s
 }
 
 // again returns a reading of the same pieces for another query: none of
-// the bound values, filter, tags or slot expression of r.
+// the bound values, filter, keys or slot expression of r.
 func (r *reading) again() *reading {
-	return &reading{tiers: r.tiers, perTag: r.perTag, slotSQL: "0", ranges: r.ranges}
+	return &reading{tiers: r.tiers, key: r.key, members: r.members, slotSQL: "0", ranges: r.ranges}
 }
 
 // joinPieces sorts pieces of one tier and joins those that touch: a
@@ -170,11 +193,32 @@ func (r *reading) mentionsFilter() string {
 	return out
 }
 
-func (r *reading) tagFilter() string {
-	if r.tags == nil {
+// keyFilter restricts a tier's rows to the keys asked for.
+func (r *reading) keyFilter() string {
+	if r.keys == nil {
 		return ""
 	}
-	return " AND tag IN (SELECT arrayJoin(" + r.bind(r.tags) + "))"
+	return " AND " + r.key + " IN (SELECT arrayJoin(" + r.bind(r.keys) + "))"
+}
+
+// mentionsKey returns the key of a row of mentions as SQL, and the
+// condition on the rows that can have one; ok is false when none can (no
+// topic asked for has a tag). A topic is every topic the row's tag
+// belongs to (topic.TopicsOfTagSQL), so grouping by it with
+// uniqExact(post_id) counts a post with two of its tags once.
+func (r *reading) mentionsKey() (key, cond string, ok bool) {
+	switch r.key {
+	case "":
+		return "", "", true
+	case "topic":
+		m := r.members.Of(r.keys)
+		if m.Empty() {
+			return "", "", false
+		}
+		return topic.TopicsOfTagSQL(r.bind(m.Tags), r.bind(m.Topics)) + " AS topic, ",
+			" AND tag IN (SELECT arrayJoin(" + r.bind(m.AllTags()) + "))", true
+	}
+	return "tag, ", r.keyFilter(), true
 }
 
 // sql returns the read's union: one row per (tag, slot) or per slot with
@@ -183,8 +227,8 @@ func (r *reading) tagFilter() string {
 // several tiers.
 func (r *reading) sql(accounts bool) string {
 	key := ""
-	if r.perTag {
-		key = "tag, "
+	if r.key != "" {
+		key = r.key + ", "
 	}
 	var parts []string
 	tier := func(table, col string, pieces []Piece) {
@@ -196,19 +240,20 @@ func (r *reading) sql(accounts bool) string {
 		if accounts {
 			q += ", uniqCombinedMergeState(15)(accounts) AS a"
 		}
-		q += " FROM " + table + " WHERE " + r.tierFilter() + " AND " + r.rangeSQL(col, pieces) + r.tagFilter() +
+		q += " FROM " + table + " WHERE " + r.tierFilter() + " AND " + r.rangeSQL(col, pieces) + r.keyFilter() +
 			" GROUP BY " + key + "slot"
 		parts = append(parts, q)
 	}
 	tier(r.tiers.Day, "day", r.ranges[TierDay])
 	tier(r.tiers.Hour, "hour", r.ranges[TierHour])
-	if pieces := r.ranges[TierMentions]; len(pieces) > 0 {
+	if mkey, cond, ok := r.mentionsKey(); ok && len(r.ranges[TierMentions]) > 0 {
+		pieces := r.ranges[TierMentions]
 		slotExpr := strings.ReplaceAll(r.slotSQL, "{ts}", "toUInt32(created_at)")
-		q := "SELECT " + key + slotExpr + " AS slot, uniqExact(post_id) AS n"
+		q := "SELECT " + mkey + slotExpr + " AS slot, uniqExact(post_id) AS n"
 		if accounts {
 			q += ", uniqCombinedState(15)(if(account = '', concat('post:', post_id), account)) AS a"
 		}
-		q += " FROM mentions WHERE " + r.rangeSQL("created_at", pieces) + r.mentionsFilter() + r.tagFilter() +
+		q += " FROM mentions WHERE " + r.rangeSQL("created_at", pieces) + r.mentionsFilter() + cond +
 			" AND " + rollup.CountedSQL(r.rangeSQL("created_at", pieces)) +
 			" GROUP BY " + key + "slot"
 		parts = append(parts, q)
@@ -219,21 +264,20 @@ func (r *reading) sql(accounts bool) string {
 		if accounts {
 			q += ", uniqCombinedState(15)('') AS a"
 		}
-		if r.perTag {
-			q = strings.Replace(q, "tag, ", "'' AS tag, ", 1)
+		if r.key != "" {
+			q = strings.Replace(q, key, "'' AS "+key, 1)
 		}
 		parts = append(parts, q+" FROM system.one WHERE 0")
 	}
 	return strings.Join(parts, "\nUNION ALL\n")
 }
 
-// counts runs the read and returns, per tag ("" without tags) and slot,
-// the distinct posts and, when accounts is set, the distinct accounts.
+// counts runs the read and returns, per tag or topic ("" for all posts)
+// and slot, the distinct posts and, when accounts is set, the distinct
+// accounts.
 func (s *Store) counts(ctx context.Context, what string, r *reading, accounts bool) (map[string]map[int]Tally, error) {
-	key := ""
-	if r.perTag {
-		key = "tag"
-	} else {
+	key := r.key
+	if key == "" {
 		key = "''"
 	}
 	q := "SELECT " + key + ", toUInt32(slot), sum(n)"

@@ -1,6 +1,7 @@
 package trend
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 
 	"tagpulse/internal/chstore"
 	"tagpulse/internal/rollup"
+	"tagpulse/internal/topic"
 )
 
 // Count is one tag of a top list; its JSON form is what `aggregate top
@@ -24,11 +26,24 @@ import (
 // accounts (a post with no author counts as its own account), from a
 // uniqCombined sketch within 2% of the exact count up to 1M accounts
 // (docs/trends.md).
+//
+// A topic's row (Query.Topics) names the topic in Topic instead of Tag,
+// counts the distinct posts carrying any of its tags, and lists in Members
+// each tag's own distinct posts in the window (a post with two of them
+// counts in both, so they need not add up to Count).
 type Count struct {
-	Tag      string `json:"tag"`
-	Display  string `json:"display"`
-	Count    uint64 `json:"count"`
-	Accounts uint64 `json:"accounts"`
+	Tag      string     `json:"tag,omitempty"`
+	Topic    string     `json:"topic,omitempty"`
+	Display  string     `json:"display"`
+	Count    uint64     `json:"count"`
+	Accounts uint64     `json:"accounts"`
+	Members  []TagCount `json:"members,omitempty"`
+}
+
+// TagCount is one tag of a topic and its distinct posts in the window.
+type TagCount struct {
+	Tag   string `json:"tag"`
+	Count uint64 `json:"count"`
 }
 
 // Trend is one tag of a trending list: its count in the window, what its
@@ -40,24 +55,31 @@ type Count struct {
 // window before the first stored post counts as zero posts, so on a fresh
 // import every tag looks new and trending repeats top: the score is not
 // yet meaningful.
+//
+// A topic's trend (Query.Topics) names it in Topic and lists its Members
+// as Count does; its Concentration is not read (zero).
 type Trend struct {
-	Tag            string  `json:"tag"`
-	Display        string  `json:"display"`
-	Count          uint64  `json:"count"`
-	Accounts       uint64  `json:"accounts"`
-	By             By      `json:"by"`
-	Expected       float64 `json:"expected"`
-	Score          float64 `json:"score"`
-	HistoryWindows int     `json:"history_windows"`
-	EnoughHistory  bool    `json:"enough_history"`
+	Tag            string     `json:"tag,omitempty"`
+	Topic          string     `json:"topic,omitempty"`
+	Members        []TagCount `json:"members,omitempty"`
+	Display        string     `json:"display"`
+	Count          uint64     `json:"count"`
+	Accounts       uint64     `json:"accounts"`
+	By             By         `json:"by"`
+	Expected       float64    `json:"expected"`
+	Score          float64    `json:"score"`
+	HistoryWindows int        `json:"history_windows"`
+	EnoughHistory  bool       `json:"enough_history"`
 	Concentration
 }
 
 // Series is the count of one tag per step, oldest first, with no gaps.
 // Hidden is true when an operator keeps the tag out of top and trending;
-// its posts count all the same.
+// its posts count all the same. A topic's series (SeriesQuery.Topics)
+// names it in Topic.
 type Series struct {
-	Tag     string  `json:"tag"`
+	Tag     string  `json:"tag,omitempty"`
+	Topic   string  `json:"topic,omitempty"`
 	Display string  `json:"display"`
 	Hidden  bool    `json:"hidden"`
 	Points  []Point `json:"points"`
@@ -229,18 +251,19 @@ func ParseBy(s string) (By, error) {
 // every tag with MinCount posts made trending cost as much as the tags.
 const maxCandidates = 500
 
-// Top returns the tags with the most distinct posts in the window, most
-// first (ties by tag), with their distinct accounts and display forms.
+// Top returns the tags (topics, with q.Topics) with the most distinct
+// posts in the window, most first (ties by name), with their distinct
+// accounts and display forms (a topic's members).
 func (s *Store) Top(ctx context.Context, q Query) ([]Count, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
 	from, to := Span(q.At, q.Window)
-	r, err := s.newReading(ctx, rollup.TagTiers, []slot{{from, to}})
+	r, err := s.newReading(ctx, q.tiers(), []slot{{from, to}})
 	if err != nil {
 		return nil, err
 	}
-	tags, err := s.rankTags(ctx, "top tags", r.again(), q.Filter, q.Limit, 0)
+	tags, err := s.rank(ctx, "top "+r.key+"s", r.again(), q.Filter, q.Limit, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -253,19 +276,25 @@ func (s *Store) Top(ctx context.Context, q Query) ([]Count, error) {
 		names[i] = t.tag
 	}
 	r = r.again()
-	r.filter, r.tags = q.Filter, names
-	// The accounts and the display forms of the tags are two reads of
-	// their own: they go out at once.
+	r.filter, r.keys = q.Filter, names
+	// The accounts and the display forms (a topic's members) are two
+	// reads of their own: they go out at once.
 	var (
 		g        errgroup.Group
 		counts   map[string]map[int]Tally
 		displays map[string]string
+		members  map[string][]TagCount
 	)
 	g.Go(func() (err error) {
-		counts, err = s.counts(ctx, "accounts of the top tags", r, true)
+		counts, err = s.counts(ctx, "accounts of the top "+r.key+"s", r, true)
 		return err
 	})
 	g.Go(func() (err error) {
+		if q.Topics {
+			displays = identity(names)
+			members, err = s.memberCounts(ctx, r.members.Of(names), q.Filter, slot{from, to})
+			return err
+		}
 		displays, err = s.displays(ctx, names)
 		return err
 	})
@@ -273,7 +302,56 @@ func (s *Store) Top(ctx context.Context, q Query) ([]Count, error) {
 		return nil, err
 	}
 	for i, t := range tags {
-		out[i] = Count{Tag: t.tag, Display: displays[t.tag], Count: t.posts, Accounts: counts[t.tag][0].Accounts}
+		out[i] = Count{Display: displays[t.tag], Count: t.posts, Accounts: counts[t.tag][0].Accounts}
+		if q.Topics {
+			out[i].Topic, out[i].Members = t.tag, members[t.tag]
+		} else {
+			out[i].Tag = t.tag
+		}
+	}
+	return out, nil
+}
+
+// tiers are the tier tables a query reads: per tag, or per topic.
+func (q Query) tiers() rollup.Tiers {
+	if q.Topics {
+		return rollup.TopicTiers
+	}
+	return rollup.TagTiers
+}
+
+// identity maps each name to itself: a topic's display form is its name.
+func identity(names []string) map[string]string {
+	out := make(map[string]string, len(names))
+	for _, n := range names {
+		out[n] = n
+	}
+	return out
+}
+
+// memberCounts reads each member tag's own distinct posts in sl under f,
+// per topic of members, most first (ties by tag), all of a topic's tags
+// listed.
+func (s *Store) memberCounts(ctx context.Context, members topic.Members, f Filter, sl slot) (map[string][]TagCount, error) {
+	out := map[string][]TagCount{}
+	if members.Empty() {
+		return out, nil
+	}
+	r, err := s.newReading(ctx, rollup.TagTiers, []slot{sl})
+	if err != nil {
+		return nil, err
+	}
+	r.filter, r.keys = f, members.AllTags()
+	counts, err := s.counts(ctx, "the posts of the topics' tags", r, false)
+	if err != nil {
+		return nil, err
+	}
+	for i, name := range members.Topics {
+		tag := members.Tags[i]
+		out[name] = append(out[name], TagCount{Tag: tag, Count: counts[tag][0].Posts})
+	}
+	for _, tcs := range out {
+		slices.SortStableFunc(tcs, func(a, b TagCount) int { return cmp.Compare(b.Count, a.Count) })
 	}
 	return out, nil
 }
@@ -283,12 +361,16 @@ type ranked struct {
 	posts uint64
 }
 
-// rankTags returns the visible tags with at least min posts over r's slots,
-// most posts first (ties by tag), at most limit of them.
-func (s *Store) rankTags(ctx context.Context, what string, r *reading, f Filter, limit int, min uint64) ([]ranked, error) {
+// rank returns the visible tags (or the topics) with at least min posts
+// over r's slots, most posts first (ties by name), at most limit of them.
+func (s *Store) rank(ctx context.Context, what string, r *reading, f Filter, limit int, min uint64) ([]ranked, error) {
 	r.filter = f
-	q := "SELECT tag, sum(n) AS total FROM (" + r.sql(false) + ") WHERE 1" + notHiddenSQL +
-		" GROUP BY tag HAVING total >= " + r.bind(min) + " ORDER BY total DESC, tag ASC LIMIT " + r.bind(limit)
+	visible := ""
+	if r.key == "tag" {
+		visible = notHiddenSQL
+	}
+	q := "SELECT " + r.key + ", sum(n) AS total FROM (" + r.sql(false) + ") WHERE 1" + visible +
+		" GROUP BY " + r.key + " HAVING total >= " + r.bind(min) + " ORDER BY total DESC, " + r.key + " ASC LIMIT " + r.bind(limit)
 	rows, err := s.query(ctx, what, q, r.args...)
 	if err != nil {
 		return nil, err
@@ -350,11 +432,11 @@ func (s *Store) Trending(ctx context.Context, q Query) ([]Trend, error) {
 	slots := trendSlots(q.At, q.Window, k)
 	// Only tags with enough posts in the current window can trend; the
 	// ones with most posts are the candidates.
-	rs, err := s.newReadings(ctx, rollup.TagTiers, slots[:1], slots)
+	rs, err := s.newReadings(ctx, q.tiers(), slots[:1], slots)
 	if err != nil {
 		return nil, err
 	}
-	cands, err := s.rankTags(ctx, "trending candidates", rs[0], q.Filter, maxCandidates, s.params.MinCount)
+	cands, err := s.rank(ctx, "trending candidates", rs[0], q.Filter, maxCandidates, s.params.MinCount)
 	if err != nil {
 		return nil, err
 	}
@@ -366,7 +448,7 @@ func (s *Store) Trending(ctx context.Context, q Query) ([]Trend, error) {
 		names[i] = c.tag
 	}
 	r := rs[1]
-	r.filter, r.tags = q.Filter, names
+	r.filter, r.keys = q.Filter, names
 	// The slot of a bucket: 0 in the current window, else how many
 	// baseline windows back from the base it lies.
 	cur, base := slots[0].from.Unix(), BaselineEnd(q.At, q.Window).Unix()
@@ -379,7 +461,7 @@ func (s *Store) Trending(ctx context.Context, q Query) ([]Trend, error) {
 		ext    Extent
 	)
 	g.Go(func() (err error) {
-		counts, err = s.counts(ctx, "trending tags", r, true)
+		counts, err = s.counts(ctx, "trending "+r.key+"s", r, true)
 		return err
 	})
 	g.Go(func() (err error) {
@@ -403,6 +485,10 @@ func (s *Store) Trending(ctx context.Context, q Query) ([]Trend, error) {
 		}
 		scored[tag] = c
 	}
+	n := s.params.HistoryWindows(ext, q.At, q.Window)
+	if q.Topics {
+		return s.topicTrends(ctx, s.params.Rank(scored, len(scored)), q, by, r.members, slots[0], counts, n)
+	}
 	out, err := s.unconcentrated(ctx, s.params.Rank(scored, len(scored)), q, slots[0])
 	if err != nil {
 		return nil, err
@@ -410,13 +496,33 @@ func (s *Store) Trending(ctx context.Context, q Query) ([]Trend, error) {
 	for i := range out {
 		now := counts[out[i].Tag][0]
 		out[i].Count, out[i].Accounts, out[i].By = now.Posts, now.Accounts, by
-	}
-	n := s.params.HistoryWindows(ext, q.At, q.Window)
-	for i := range out {
-		out[i].HistoryWindows = n
-		out[i].EnoughHistory = n >= k
+		out[i].HistoryWindows, out[i].EnoughHistory = n, n >= k
 	}
 	return out, setDisplays(ctx, s, out)
+}
+
+// topicTrends completes trending's ranked topics (Rank names them in Tag):
+// the first q.Limit, with their counts in the window, history and members.
+// Concentration is a property of a tag's posts and is not read for topics.
+func (s *Store) topicTrends(ctx context.Context, ranked []Trend, q Query, by By, members topic.Members, window slot,
+	counts map[string]map[int]Tally, history int) ([]Trend, error) {
+	ranked = ranked[:min(len(ranked), q.Limit)]
+	names := make([]string, len(ranked))
+	for i, t := range ranked {
+		names[i] = t.Tag
+	}
+	tagCounts, err := s.memberCounts(ctx, members.Of(names), q.Filter, window)
+	if err != nil {
+		return nil, err
+	}
+	for i := range ranked {
+		t := &ranked[i]
+		now := counts[t.Tag][0]
+		t.Topic, t.Tag, t.Display, t.Members = t.Tag, "", t.Tag, tagCounts[t.Tag]
+		t.Count, t.Accounts, t.By = now.Posts, now.Accounts, by
+		t.HistoryWindows, t.EnoughHistory = history, history >= s.params.BaselineWindows
+	}
+	return ranked, nil
 }
 
 // unconcentrated returns the first q.Limit of ranked with their
@@ -552,7 +658,7 @@ func (s *Store) Posts(ctx context.Context, f Filter, from, to time.Time) (uint64
 	if err != nil {
 		return 0, err
 	}
-	r.filter, r.perTag = f, false
+	r.filter = f
 	counts, err := s.counts(ctx, "posts in the window", r, false)
 	if err != nil {
 		return 0, err
@@ -654,11 +760,15 @@ func (s *Store) Series(ctx context.Context, q SeriesQuery) ([]Series, error) {
 		start := from + int64(j)*step
 		slots[j] = slot{time.Unix(start, 0).UTC(), time.Unix(start+step, 0).UTC()}
 	}
-	r, err := s.newReading(ctx, rollup.TagTiers, slots)
+	tiers := rollup.TagTiers
+	if q.Topics {
+		tiers = rollup.TopicTiers
+	}
+	r, err := s.newReading(ctx, tiers, slots)
 	if err != nil {
 		return nil, err
 	}
-	r.filter, r.tags = q.Filter, q.Tags
+	r.filter, r.keys = q.Filter, q.Tags
 	r.slotSQL = "intDiv({ts} - " + r.bind(from) + ", " + r.bind(step) + ")"
 	// The counts, the hidden tags and the display forms are independent
 	// reads: they go out at once.
@@ -669,23 +779,30 @@ func (s *Store) Series(ctx context.Context, q SeriesQuery) ([]Series, error) {
 		displays map[string]string
 	)
 	g.Go(func() (err error) {
-		counts, err = s.counts(ctx, "tag series", r, true)
+		counts, err = s.counts(ctx, r.key+" series", r, true)
 		return err
 	})
-	g.Go(func() (err error) {
-		hidden, err = s.hiddenAmong(ctx, q.Tags)
-		return err
-	})
-	g.Go(func() (err error) {
-		displays, err = s.displays(ctx, q.Tags)
-		return err
-	})
+	if q.Topics {
+		hidden, displays = map[string]bool{}, identity(q.Tags)
+	} else {
+		g.Go(func() (err error) {
+			hidden, err = s.hiddenAmong(ctx, q.Tags)
+			return err
+		})
+		g.Go(func() (err error) {
+			displays, err = s.displays(ctx, q.Tags)
+			return err
+		})
+	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	out := make([]Series, len(q.Tags))
 	for i, tag := range q.Tags {
 		out[i] = Series{Tag: tag, Display: displays[tag], Hidden: hidden[tag], Points: make([]Point, points)}
+		if q.Topics {
+			out[i].Tag, out[i].Topic = "", tag
+		}
 		for j := range out[i].Points {
 			t := counts[tag][j]
 			out[i].Points[j] = Point{Time: slots[j].from, End: slots[j].to, Count: t.Posts, Accounts: t.Accounts}

@@ -3,6 +3,7 @@ package trend
 import (
 	"context"
 	"errors"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -146,7 +147,7 @@ func TestTrending(t *testing.T) {
 		// its top account wrote one of its posts, and it has no instance.
 		w.Accounts, w.By = w.Count, ByAccounts
 		w.TopAccountShare = round(1/float64(w.Count), 3)
-		if got[i] != w {
+		if !reflect.DeepEqual(got[i], w) {
 			t.Errorf("#%d = %+v, want %+v", i, got[i], w)
 		}
 	}

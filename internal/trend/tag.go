@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"tagpulse/internal/rollup"
+	"tagpulse/internal/topic"
 )
 
 // Bounds and defaults of a tag page (TagQuery).
@@ -67,7 +68,9 @@ type TagPage struct {
 	Display string `json:"display"`
 	// Hidden is set when an operator hid the tag from top and trending;
 	// its page still shows it.
-	Hidden   bool      `json:"hidden"`
+	Hidden bool `json:"hidden"`
+	// Topics are the topics the tag belongs to (internal/topic), by name.
+	Topics   []string  `json:"topics"`
 	From     time.Time `json:"from"`
 	To       time.Time `json:"to"`
 	Count    uint64    `json:"count"`
@@ -169,6 +172,11 @@ func (s *Store) Tag(ctx context.Context, q TagQuery) (TagPage, error) {
 		conc   map[string]Concentration
 	)
 	var round1 errgroup.Group
+	var topics topic.Members
+	round1.Go(func() (err error) {
+		topics, err = topic.ReadMembers(ctx, s.conn)
+		return MissingSchema(err)
+	})
 	round1.Go(func() (err error) {
 		conc, err = s.concentrationReader(from, to, q.Filter).read(ctx, []string{q.Tag})
 		return err
@@ -178,7 +186,7 @@ func (s *Store) Tag(ctx context.Context, q TagQuery) (TagPage, error) {
 		if err != nil {
 			return err
 		}
-		r.filter, r.tags = q.Filter, []string{q.Tag}
+		r.filter, r.keys = q.Filter, []string{q.Tag}
 		r.slotSQL = "if({ts} >= " + r.bind(from.Unix()) + ", 0, 1)"
 		counts, err = s.counts(ctx, "the tag's windows", r, true)
 		return err
@@ -194,6 +202,7 @@ func (s *Store) Tag(ctx context.Context, q TagQuery) (TagPage, error) {
 	page.Count, page.Accounts = now.Posts, now.Accounts
 	page.Previous.Count, page.Previous.Accounts = prev.Posts, prev.Accounts
 	page.Concentration = conc[q.Tag]
+	page.Topics = append([]string{}, topics.TopicsOf(q.Tag)...)
 	page.Display, page.Hidden, page.Points = chart[0].Display, chart[0].Hidden, chart[0].Points
 	page.RisingSince = RisingSince(page.Points, from, q.At)
 	page.CoTags, page.Posts = []CoTag{}, []TagPost{}

@@ -126,5 +126,14 @@ func (a *answers) compute(ctx context.Context, key string, e *answer, run func(c
 	return e.body, e.err
 }
 
+// forget drops every kept answer, so the next questions are asked again:
+// after an edit that changes answers (a topic's definition). Questions
+// being computed finish for their callers, and are not kept.
+func (a *answers) forget() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.entries = map[string]*answer{}
+}
+
 // inFlight is the number of queries running now.
 func (a *answers) inFlight() int { return len(a.slots) }

@@ -15,7 +15,9 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/chromedp/chromedp"
 
+	"tagpulse/internal/rollup"
 	"tagpulse/internal/testkit/stacktest"
+	"tagpulse/internal/topic"
 	"tagpulse/internal/trend"
 	"tagpulse/internal/trend/trendtest"
 )
@@ -119,12 +121,26 @@ func TestPageInBrowser(t *testing.T) {
 	})
 }
 
+// storyPage gives a browser test a migrated database holding the
+// trendtest story, the page served on it as of the story's last minute,
+// and a context that bounds the test.
+func storyPage(t *testing.T) (ctx context.Context, conn driver.Conn, base string) {
+	t.Helper()
+	_, conn = stacktest.MigratedClickHouse(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	now := time.Date(2025, 11, 20, 14, 37, 30, 0, time.UTC)
+	trendtest.Insert(t, conn, trendtest.NewStory(now.Truncate(time.Minute).Add(time.Minute)).Mentions)
+	return ctx, conn, servePage(t, conn, now)
+}
+
 // servePage serves the handler on the trend store of conn, as of now, and
 // returns its base URL.
 func servePage(t *testing.T, conn driver.Conn, now time.Time) string {
 	t.Helper()
 	h := NewHandler(Options{
 		Store:  trend.NewStore(conn, trend.DefaultParams()),
+		Topics: topic.NewStore(conn, rollup.MarkTopics),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Now:    func() time.Time { return now },
 	})

@@ -39,6 +39,9 @@ type Config struct {
 	// or "*" for any. The defaults are localhost and its subdomains, IP
 	// addresses and the host of the listen address.
 	AllowedHosts []string
+	// AdminToken is the bearer token the state-changing endpoints (PUT
+	// and DELETE /api/v1/topics/{name}) require; empty turns them off.
+	AdminToken string
 }
 
 // DefaultConfig returns the defaults the flags start from.
@@ -53,6 +56,8 @@ func (c *Config) RegisterFlags(s *command.FlagSet) {
 	s.Duration(&c.CacheTTL, "api-cache-ttl", "AGGREGATE_API_CACHE_TTL", d.CacheTTL, "how long the API serves an answer again to the same question; 0 turns the cache off")
 	s.Strings(&c.AllowedHosts, "api-allowed-hosts", "AGGREGATE_API_ALLOWED_HOSTS", nil,
 		"host names the API and page answer to besides localhost, IP addresses and the --http-addr host (.example.org allows subdomains, * any); others get 421, against DNS rebinding")
+	s.String(&c.AdminToken, "api-admin-token", "AGGREGATE_API_ADMIN_TOKEN", "",
+		"bearer token that PUT and DELETE /api/v1/topics/{name} require (Authorization: Bearer TOKEN); empty turns API edits off")
 }
 
 // Validate checks the settings.

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"fmt"
 	"net/url"
 	"strings"
@@ -11,7 +10,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"tagpulse/internal/testkit/stacktest"
-	"tagpulse/internal/trend/trendtest"
 )
 
 // TestPageFiltersAndShareableLinks chooses a language and a source in the
@@ -19,12 +17,7 @@ import (
 // follow and that the address carries the window and the filters, reloads,
 // and checks that the view comes back as it was.
 func TestPageFiltersAndShareableLinks(t *testing.T) {
-	_, conn := stacktest.MigratedClickHouse(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	now := time.Date(2025, 11, 20, 14, 37, 30, 0, time.UTC)
-	trendtest.Insert(t, conn, trendtest.NewStory(now.Truncate(time.Minute).Add(time.Minute)).Mentions)
-	base := servePage(t, conn, now)
+	ctx, _, base := storyPage(t)
 
 	tab, cancelTab := chromedp.NewContext(stacktest.Browser(ctx, t))
 	defer cancelTab()

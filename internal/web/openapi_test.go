@@ -63,6 +63,28 @@ func (d openAPIDoc) params(t *testing.T, ps []openAPIParam) []openAPIParam {
 	return out
 }
 
+// TestOpenAPIDocumentsTopicEdits checks the document of the edit
+// endpoints: PUT and DELETE only, each behind the admin token, with the
+// path's wildcard and the answers the handler gives.
+func TestOpenAPIDocumentsTopicEdits(t *testing.T) {
+	doc := loadOpenAPI(t)
+	ops := doc.Paths[topicEditPath]
+	if len(ops) != 2 || ops["put"].Responses == nil || ops["delete"].Responses == nil {
+		t.Fatalf("%s: want put and delete operations, have %v", topicEditPath, ops)
+	}
+	for method, op := range ops {
+		for _, code := range []string{"200", "400", "401", "403"} {
+			if _, ok := op.Responses[code]; !ok {
+				t.Errorf("%s %s: no %s response documented", method, topicEditPath, code)
+			}
+		}
+		params := doc.params(t, op.Parameters)
+		if len(params) == 0 || params[0].In != "path" || params[0].Name != "name" || !params[0].Required {
+			t.Errorf("%s %s: first parameter %+v, want the required path parameter name", method, topicEditPath, params)
+		}
+	}
+}
+
 // TestOpenAPIMatchesRoutes checks that the document lists exactly the
 // routes, their path wildcards and the query parameters the handlers
 // accept (the handlers reject any other parameter, and read parameters
@@ -77,6 +99,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	for _, rt := range apiRoutes {
 		routePaths = append(routePaths, rt.path)
 	}
+	routePaths = append(routePaths, topicEditPath)
 	sort.Strings(docPaths)
 	sort.Strings(routePaths)
 	if !slices.Equal(docPaths, routePaths) {

@@ -1,6 +1,7 @@
 // Package web is the trend surface of the aggregate HTTP server: the JSON
 // API (GET /api/v1/top, /api/v1/trending, /api/v1/series,
-// /api/v1/tags/{tag} and /api/v1/filters), its OpenAPI document
+// /api/v1/tags/{tag}, /api/v1/filters and /api/v1/topics; PUT and DELETE
+// /api/v1/topics/{name} with the admin token), its OpenAPI document
 // (/api/v1/openapi.json), the web page at / that shows the trending and
 // top tags with sparklines, and the page of one tag at /tags/{tag} (its
 // counts against the previous window, its chart, since when it rises, the
@@ -71,6 +72,9 @@ type Options struct {
 	// ListenAddr is the server's listen address; its host is one of the
 	// names the Host header may carry.
 	ListenAddr string
+	// Topics keeps the topics of GET /api/v1/topics and of the edits;
+	// nil answers them 503.
+	Topics TopicStore
 }
 
 //go:embed openapi.json
@@ -116,20 +120,20 @@ var apiRoutes = []route{
 	{
 		path:   "/api/v1/top",
 		name:   "top",
-		params: []string{"window", "limit", "source", "lang", "at", "format"},
+		params: []string{"window", "limit", "source", "lang", "at", "topics", "format"},
 		ask:    (*handler).top,
 	},
 	{
 		path:   "/api/v1/trending",
 		name:   "trending",
-		params: []string{"window", "limit", "source", "lang", "at", "by", "concentrated", "format"},
+		params: []string{"window", "limit", "source", "lang", "at", "by", "concentrated", "topics", "format"},
 		ask:    (*handler).trending,
 	},
 	{
 		path:   "/api/v1/series",
 		name:   "series",
-		params: []string{"tag", "window", "step", "source", "lang", "at", "format"},
-		multi:  []string{"tag"},
+		params: []string{"tag", "topic", "window", "step", "source", "lang", "at", "format"},
+		multi:  []string{"tag", "topic"},
 		ask:    (*handler).series,
 	},
 	{
@@ -143,14 +147,21 @@ var apiRoutes = []route{
 		name: "filters",
 		ask:  (*handler).filters,
 	},
+	{
+		path: "/api/v1/topics",
+		name: "topics",
+		ask:  (*handler).topics,
+	},
 }
 
 type handler struct {
-	store   Store
-	log     *slog.Logger
-	now     func() time.Time
-	answers *answers
-	metrics *metrics
+	store      Store
+	topicStore TopicStore
+	adminToken string
+	log        *slog.Logger
+	now        func() time.Time
+	answers    *answers
+	metrics    *metrics
 }
 
 // NewHandler returns the API, the OpenAPI document and the page, behind
@@ -160,7 +171,8 @@ func NewHandler(opts Options) http.Handler {
 	if cfg.MaxInFlight <= 0 {
 		cfg.MaxInFlight = DefaultMaxInFlight
 	}
-	h := &handler{store: opts.Store, log: opts.Logger, now: opts.Now, answers: newAnswers(cfg.MaxInFlight, cfg.CacheTTL)}
+	h := &handler{store: opts.Store, topicStore: opts.Topics, adminToken: cfg.AdminToken, log: opts.Logger, now: opts.Now,
+		answers: newAnswers(cfg.MaxInFlight, cfg.CacheTTL)}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -171,7 +183,7 @@ func NewHandler(opts Options) http.Handler {
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
-	names := []string{"page", "tag_page", "assets", "openapi"}
+	names := []string{"page", "tag_page", "assets", "openapi", "topic_edit"}
 	var apiNames []string
 	for _, rt := range apiRoutes {
 		apiNames = append(apiNames, rt.name)
@@ -182,6 +194,9 @@ func NewHandler(opts Options) http.Handler {
 	mux := http.NewServeMux()
 	for _, rt := range apiRoutes {
 		mux.Handle("GET "+rt.path, m.instrument(rt.name, h.api(rt)))
+	}
+	for _, method := range []string{"PUT", "DELETE"} {
+		mux.Handle(method+" "+topicEditPath, m.instrument("topic_edit", http.HandlerFunc(h.editTopic)))
 	}
 	mux.Handle("GET /api/v1/openapi.json", m.instrument("openapi", http.HandlerFunc(serveOpenAPI)))
 	assets, err := fs.Sub(static, "static")
@@ -343,6 +358,13 @@ func (p params) query(now func() time.Time) (trend.Query, string, error) {
 		return trend.Query{}, "", err
 	}
 	q := trend.Query{At: at, Window: window, Limit: limit, Filter: p.filter()}
+	switch v := p.get("topics", "false"); v {
+	case "false":
+	case "true":
+		q.Topics = true
+	default:
+		return trend.Query{}, "", badRequestf("topics %q: want true (count topics) or false (tags)", v)
+	}
 	if slices.Contains(p.route.params, "by") {
 		if q.By, err = trend.ParseBy(p.get("by", "")); err != nil {
 			return trend.Query{}, "", badRequest(err.Error())
@@ -357,7 +379,7 @@ func (p params) query(now func() time.Time) (trend.Query, string, error) {
 			return trend.Query{}, "", badRequestf("concentrated %q: want exclude or include", v)
 		}
 	}
-	key := fmt.Sprintf("%s window=%d limit=%d source=%q lang=%q by=%s concentrated=%v at=%s", p.route.name, q.Window, q.Limit, q.Source, q.Lang, q.By, q.IncludeConcentrated, atKey)
+	key := fmt.Sprintf("%s window=%d limit=%d source=%q lang=%q by=%s concentrated=%v topics=%v at=%s", p.route.name, q.Window, q.Limit, q.Source, q.Lang, q.By, q.IncludeConcentrated, q.Topics, atKey)
 	return q, key, q.Validate()
 }
 
@@ -422,12 +444,33 @@ func (h *handler) series(p params) (question, error) {
 	if err != nil {
 		return question{}, err
 	}
-	q := trend.SeriesQuery{At: at, Window: window, Step: step, Tags: p.all("tag"), Filter: p.filter()}
-	if err := q.Validate(); err != nil {
-		return question{}, err
+	// Tags and topics may be charted together: a series each, tags first.
+	var queries []trend.SeriesQuery
+	tags, topics := p.all("tag"), p.all("topic")
+	if len(tags) > 0 || len(topics) == 0 {
+		queries = append(queries, trend.SeriesQuery{At: at, Window: window, Step: step, Tags: tags, Filter: p.filter()})
 	}
-	key := fmt.Sprintf("series window=%d step=%d source=%q lang=%q at=%s tags=%q", q.Window, q.Step, q.Source, q.Lang, atKey, q.Tags)
-	return question{key: key, run: func(ctx context.Context) (any, error) { return h.store.Series(ctx, q) }}, nil
+	if len(topics) > 0 {
+		queries = append(queries, trend.SeriesQuery{At: at, Window: window, Step: step, Tags: topics, Topics: true, Filter: p.filter()})
+	}
+	key := fmt.Sprintf("series window=%d step=%d source=%q lang=%q at=%s", window, step, queries[0].Source, queries[0].Lang, atKey)
+	for i := range queries {
+		if err := queries[i].Validate(); err != nil {
+			return question{}, err
+		}
+		key += fmt.Sprintf(" topics=%v names=%q", queries[i].Topics, queries[i].Tags)
+	}
+	return question{key: key, run: func(ctx context.Context) (any, error) {
+		var out []trend.Series
+		for _, q := range queries {
+			s, err := h.store.Series(ctx, q)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, s...)
+		}
+		return out, nil
+	}}, nil
 }
 
 // tag asks for the page of the tag in the path.
@@ -509,6 +552,8 @@ func (h *handler) api(rt route) http.Handler {
 		case errors.Is(err, trend.ErrNoSchema):
 			// Only ours: ClickHouse's message names the database.
 			writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: trend.ErrNoSchema.Error()})
+		case errors.Is(err, errNoTopics):
+			writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: errNoTopics.Error()})
 		case errors.Is(err, errBusy):
 			w.Header().Set("Retry-After", strconv.Itoa(int(RetryAfter/time.Second)))
 			writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "the server is answering as many trend queries as it may; retry shortly"})

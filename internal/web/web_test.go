@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"tagpulse/internal/topic"
 	"tagpulse/internal/trend"
 )
 
@@ -72,13 +73,50 @@ func (f *fakeStore) Known(context.Context) ([]string, []string, error) {
 	return []string{"mastodon", "rss"}, []string{"en", "fr"}, f.err
 }
 
+// fakeTopics records the edits it is asked for and lists one topic.
+type fakeTopics struct {
+	set     map[string][]string
+	deleted []string
+}
+
+func (f *fakeTopics) List(context.Context) ([]topic.Topic, error) {
+	return []topic.Topic{{Name: "nato", Tags: []string{"nato", "otan"}}}, nil
+}
+
+func (f *fakeTopics) Set(_ context.Context, name, by string, tags []string) ([]topic.Change, error) {
+	if err := topic.CheckName(name); err != nil {
+		return nil, err
+	}
+	if f.set == nil {
+		f.set = map[string][]string{}
+	}
+	f.set[name] = append([]string{by}, tags...)
+	return []topic.Change{{Topic: name, Tag: tags[0], Added: true}}, nil
+}
+
+func (f *fakeTopics) Delete(_ context.Context, name, _ string) ([]string, error) {
+	if name != "nato" {
+		return nil, topic.ErrNotFound
+	}
+	f.deleted = append(f.deleted, name)
+	return []string{"nato", "otan"}, nil
+}
+
+// testAdminToken is the admin token of newTestHandler.
+const testAdminToken = "s3cret"
+
 func newTestHandler(store Store, reg prometheus.Registerer) http.Handler {
+	return newTestHandlerTopics(store, reg, &fakeTopics{})
+}
+
+func newTestHandlerTopics(store Store, reg prometheus.Registerer, topics TopicStore) http.Handler {
 	return NewHandler(Options{
 		Store:      store,
+		Topics:     topics,
 		Registerer: reg,
 		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Now:        func() time.Time { return clock },
-		Config:     Config{AllowedHosts: []string{"example.com"}}, // httptest's Host
+		Config:     Config{AllowedHosts: []string{"example.com"}, AdminToken: testAdminToken}, // httptest's Host
 	})
 }
 
@@ -371,9 +409,10 @@ func TestMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	h := newTestHandler(&fakeStore{}, reg)
 	// Every handler's series exists before any request: top, trending,
-	// series, tag, filters, page, tag_page, assets, openapi.
-	if n := testutil.CollectAndCount(reg, "tagpulse_api_request_duration_seconds"); n != 9 {
-		t.Fatalf("%d duration series, want 9", n)
+	// series, tag, filters, topics, page, tag_page, assets, openapi,
+	// topic_edit.
+	if n := testutil.CollectAndCount(reg, "tagpulse_api_request_duration_seconds"); n != 11 {
+		t.Fatalf("%d duration series, want 11", n)
 	}
 	get(t, h, "/api/v1/top")
 	get(t, h, "/api/v1/top?limit=0")
@@ -389,6 +428,8 @@ tagpulse_api_requests_total{code="200",handler="series"} 0
 tagpulse_api_requests_total{code="200",handler="tag"} 0
 tagpulse_api_requests_total{code="200",handler="tag_page"} 0
 tagpulse_api_requests_total{code="200",handler="top"} 1
+tagpulse_api_requests_total{code="200",handler="topic_edit"} 0
+tagpulse_api_requests_total{code="200",handler="topics"} 0
 tagpulse_api_requests_total{code="200",handler="trending"} 0
 tagpulse_api_requests_total{code="400",handler="top"} 2
 `

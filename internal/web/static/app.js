@@ -1,6 +1,7 @@
-// tagpulse page: loads /api/v1/trending, /api/v1/top and /api/v1/series
-// and renders the lists with sparklines, each tag linking to its own page
-// (tag.js) in the same view. No dependencies beyond shared.js; every
+// tagpulse page: loads /api/v1/trending, /api/v1/top (of tags, and of
+// topics with topics=true) and /api/v1/series and renders the lists with
+// sparklines, each tag linking to its own page (tag.js) in the same view;
+// a topic lists its tags, each with its own posts and its link. No dependencies beyond shared.js; every
 // string from the API goes through textContent, never HTML. It degrades
 // per part: a list that fails to load says so in its own panel, a tag
 // whose history fails to load says so in its own card; the rest of the
@@ -97,13 +98,17 @@
   // overlaps.
   function windowPoints() { return Math.ceil(SPARKS[view.window].inWindow) + 1; }
 
+  // nameOf is how the page names a row: a topic by its name, a tag as
+  // #display.
+  function nameOf(item) { return item.topic ? item.topic : "#" + item.display; }
+
   function sparkLabel(item, series) {
     const spark = SPARKS[view.window];
-    if (!series) return `#${item.display}: no history`;
+    if (!series) return `${nameOf(item)}: no history`;
     const counts = series.points.map((p) => p.count);
     const before = counts.slice(0, counts.length - windowPoints());
     const peak = (xs) => number(Math.max(0, ...xs));
-    return `#${item.display} per ${STEP_WORDS[spark.step]} over ${WORDS[spark.span]}: ` +
+    return `${nameOf(item)} per ${STEP_WORDS[spark.step]} over ${WORDS[spark.span]}: ` +
       `peak ${peak(counts.slice(-windowPoints()))} in ${WORDS[view.window]}, ${peak(before)} before; ` +
       `the step still filling is drawn dashed at its rate so far once half of it has passed`;
   }
@@ -128,7 +133,7 @@
     e.className = "spark spark-error";
     e.setAttribute("role", "note");
     e.textContent = "history unavailable";
-    e.title = `#${item.display}: ${message}`;
+    e.title = `${nameOf(item)}: ${message}`;
     return e;
   }
 
@@ -143,17 +148,21 @@
       rank.setAttribute("aria-hidden", "true");
       const main = document.createElement("div");
       main.className = "who";
-      // The name links to the tag's page, in the same window and filters.
-      const name = document.createElement("a");
+      // A tag's name links to its page, in the same window and filters; a
+      // topic's name is plain, and its tags below link to theirs.
+      const name = document.createElement(item.topic ? "span" : "a");
       name.className = "name";
-      name.textContent = "#" + item.display;
-      name.href = window.tagpulse.tagHref(item.tag, view);
-      name.title = `#${item.display}: its page (posts, chart, tags used with it)`;
+      name.textContent = nameOf(item);
+      if (!item.topic) {
+        name.href = window.tagpulse.tagHref(item.tag, view);
+        name.title = `#${item.display}: its page (posts, chart, tags used with it)`;
+      }
       const meta = document.createElement("span");
       meta.className = "meta";
       meta.textContent = detail(item);
       main.append(name, meta);
-      const one = series.get(item.tag);
+      if (item.members) main.append(members(item));
+      const one = series.get(item.topic || item.tag);
       li.append(rank, main, one instanceof Error ? sparkError(item, one.message)
         : sparkline(one && one.points, sparkLabel(item, one)));
       return li;
@@ -161,6 +170,23 @@
     list.replaceChildren(...rows);
     $(listId + "-empty").hidden = items.length > 0;
     $(listId + "-error").hidden = true;
+  }
+
+  // members lists a topic's tags, each with its own posts in the window and
+  // a link to its page: a post with two of them counts in both, so they
+  // need not add up to the topic's count.
+  function members(item) {
+    const span = document.createElement("span");
+    span.className = "meta members";
+    item.members.forEach((m, i) => {
+      if (i > 0) span.append(", ");
+      const a = document.createElement("a");
+      a.href = window.tagpulse.tagHref(m.tag, view);
+      a.textContent = "#" + m.tag;
+      a.title = `#${m.tag}: ${posts(m.count)} of its own in the window`;
+      span.append(a, " " + number(m.count));
+    });
+    return span;
   }
 
   // failList shows, in its own panel only, that a list could not be
@@ -171,16 +197,17 @@
     e.hidden = false;
   }
 
-  // loadSeries returns a map from tag to its series, or to the Error that
-  // kept it from loading. One call asks for every tag; when the API refuses
-  // it (400: one tag it refuses is enough), each tag is asked for alone, so
-  // one bad tag costs its own card its sparkline and nothing more.
-  async function loadSeries(tags, w) {
+  // loadSeries returns a map from tag (or topic, when kind is "topic") to
+  // its series, or to the Error that kept it from loading. One call asks
+  // for every tag; when the API refuses it (400: one tag it refuses is
+  // enough), each tag is asked for alone, so one bad tag costs its own card
+  // its sparkline and nothing more.
+  async function loadSeries(tags, w, kind = "tag") {
     const series = new Map();
     if (tags.length === 0) return series;
-    const q = (t) => Object.assign({ tag: t, window: SPARKS[w].span, step: SPARKS[w].step }, view.filters);
+    const q = (t) => Object.assign({ [kind]: t, window: SPARKS[w].span, step: SPARKS[w].step }, view.filters);
     try {
-      for (const one of await api("/api/v1/series", q(tags))) series.set(one.tag, one);
+      for (const one of await api("/api/v1/series", q(tags))) series.set(one[kind], one);
       return series;
     } catch (err) {
       if (err.status !== 400) {
@@ -204,10 +231,17 @@
     document.body.setAttribute("aria-busy", "true");
     try {
       const q = Object.assign({ window: w, limit: LIMIT }, view.filters);
+      // Two questions at a time at most, so that a load started while the
+      // last one still runs stays within the server's queries in flight
+      // (--api-max-in-flight, 4 by default): the lists, then the tags'
+      // history beside the topics, then the topics' history.
       const [trending, top] = await Promise.allSettled([api("/api/v1/trending", q), api("/api/v1/top", q)]);
       const ok = [trending, top].filter((r) => r.status === "fulfilled").map((r) => r.value);
       const tags = [...new Set(ok.flat().map((t) => t.tag))];
-      const series = await loadSeries(tags, w);
+      const [series, topics] = await Promise.all([loadSeries(tags, w),
+        api("/api/v1/top", Object.assign({ topics: "true" }, q)).then((value) => ({ status: "fulfilled", value }), (reason) => ({ status: "rejected", reason }))]);
+      const names = topics.status === "fulfilled" ? topics.value.map((t) => t.topic) : [];
+      const topicSeries = await loadSeries(names, w, "topic");
       if (mine !== generation) return; // a newer load has started
       if (trending.status === "fulfilled") {
         render("trending", trending.value, series, (t) => `${posts(t.count)} · ${accounts(t.accounts)} · expected ${number(t.expected)} ${t.by || "accounts"} · score ${number(t.score)}`);
@@ -216,8 +250,10 @@
       }
       if (top.status === "fulfilled") render("top", top.value, series, (t) => `${posts(t.count)} · ${accounts(t.accounts)}`);
       else failList("top", top.reason);
+      if (topics.status === "fulfilled") render("topics", topics.value, topicSeries, (t) => `${posts(t.count)} · ${accounts(t.accounts)}`);
+      else failList("topics", topics.reason);
       historyNote(trending.status === "fulfilled" ? trending.value : []);
-      $("trending-hint").textContent = $("top-hint").textContent = "· " + WORDS[w];
+      $("trending-hint").textContent = $("top-hint").textContent = $("topics-hint").textContent = "· " + WORDS[w];
       if (ok.length === 0) throw trending.reason;
       $("status").textContent = "Updated " + new Date().toLocaleTimeString();
       $("status").classList.remove("error");

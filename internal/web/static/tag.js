@@ -198,6 +198,11 @@
     $("tag-title").textContent = name;
     $("tag-title").title = page.tag;
     $("hidden-note").hidden = !page.hidden;
+    // The topics the tag belongs to: named sets of tags the trends page
+    // counts as one.
+    const topics = page.topics || [];
+    $("topics-note").hidden = topics.length === 0;
+    $("topics-note").textContent = topics.length === 0 ? "" : (topics.length === 1 ? "In the topic " : "In the topics ") + topics.join(", ");
     $("window-words").textContent = WORDS[view.window];
     const to = new Date(page.to);
     const from = new Date(page.from);
