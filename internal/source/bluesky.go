@@ -64,13 +64,13 @@ func (c blueskyCursor) withRecentIDs(ids []string) blueskyCursor {
 // events, asked for app.bsky.feed.post and app.bsky.actor.profile. A
 // post is marked a bot's when its record, or the last profile of its
 // author seen while streaming, self-labels it "bot"; profiles publish
-// nothing. Its URL may also carry
-// Jetstream's wantedDids, and tagpulse's own filters lang and tag
-// (repeatable or comma-separated; not sent to the server): a post is kept
-// when one of its languages starts with a wanted one, and when one of its
-// tags (canonical keys) is wanted. A delete commit of a post is published
-// as its tombstone, whatever the filters (the record is gone: they cannot
-// be applied, and deleting a post never published is harmless).
+// nothing. Its URL may also carry Jetstream's wantedDids, and tagpulse's
+// own filters lang and tag (repeatable or comma-separated; not sent to the
+// server): a post is kept when one of its languages starts with a wanted
+// one, and when one of its tags (canonical keys) is wanted. A delete
+// commit of a post is published as its tombstone, whatever the filters
+// (the record is gone: they cannot be applied, and deleting a post never
+// published is harmless).
 type Bluesky struct {
 	stream[blueskyCursor]
 	url    *url.URL
@@ -435,8 +435,9 @@ func (b *Bluesky) event(data []byte) (*Item, int64) {
 	if rec.Labels.has(noUnauthenticated) {
 		p.Indexable = new(bool)
 	}
-	// The post's label first: a lookup refreshes the account in the set.
-	p.Bot = rec.Labels.has(botLabel) || b.bots.has(ev.DID)
+	// The set is asked first, whatever the post's labels: the lookup
+	// also makes its author the most recently seen.
+	p.Bot = b.bots.has(ev.DID) || rec.Labels.has(botLabel)
 	if rec.CreatedAt != "" {
 		t, err := time.Parse(time.RFC3339Nano, rec.CreatedAt)
 		if err != nil {
