@@ -2,6 +2,7 @@ package source
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -173,5 +174,22 @@ func TestBlueskyBotsStream(t *testing.T) {
 	}
 	if q := srv.Queries()[0]; !slices.Equal(q["wantedCollections"], []string{"app.bsky.feed.post", "app.bsky.actor.profile"}) {
 		t.Errorf("wantedCollections %q, want posts and profiles", q["wantedCollections"])
+	}
+}
+
+// A profile event is bounded as every message is: one over the bound is a
+// too_large reject, read no further (its label is not seen), and the
+// stream goes on.
+func TestBlueskyBotsProfileTooLarge(t *testing.T) {
+	big := fmt.Sprintf(`{"did":"did:plc:big","time_us":1762423300000000,"kind":"commit","commit":{"operation":"create","collection":"app.bsky.actor.profile","rkey":"self","record":{"description":%q,"labels":%s}}}`,
+		strings.Repeat("x", 8000), selfLabelsJSON([]string{"bot"}))
+	after := strings.Replace(postEvent("did:plc:big", "p"), `"time_us":2`, `"time_us":1762423300001000`, 1)
+	srv := jetstreamtest.New(t, []byte(big), []byte(after))
+	opt, _ := streamOptions(t, nil)
+	opt.MaxMessageBytes = 4096
+	b := newBluesky(t, srv.URL, opt)
+	items, _ := drain(context.Background(), t, b, 2, true)
+	if !errors.Is(items[0].Err, post.ErrTooLarge) || items[1].Err != nil || items[1].Post.Bot {
+		t.Errorf("items %+v: want a too_large reject, then the post, not a bot's", items)
 	}
 }
