@@ -67,3 +67,29 @@ func TestRunOnceBluesky(t *testing.T) {
 		t.Errorf("queries %v: want the second run to resume at its cursor", qs)
 	}
 }
+
+// A Bluesky bot's posts reach Kafka with the bot flag, the aggregator's
+// cue to count them apart; the profiles that say so publish nothing.
+func TestRunOnceBlueskyBots(t *testing.T) {
+	kc := stacktest.Kafka(t, 2)
+	srv := jetstreamtest.New(t, jetstreamtest.ReadEvents(t, "../source/testdata/jetstream/bots.jsonl")...)
+	args := append([]string{"run", "--once", "--source", "bluesky@1s=" + srv.URL, "--state-dir", t.TempDir(), "--metrics-addr", ""}, kafkaArgs(kc)...)
+	if _, err := execute(context.Background(), t, args...); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, m := range publishtest.ReadAll(t, kc) {
+		got[m.Key] = m.Value.Bot
+	}
+	// The bot's post while its profile said bot, a person's, the same
+	// account's once the label was removed, a post self-labelled bot.
+	want := map[string]bool{
+		"bluesky:at://did:plc:bot4example/app.bsky.feed.post/3m4bbb1post1": true,
+		"bluesky:at://did:plc:ann4example/app.bsky.feed.post/3m4bbb2post2": false,
+		"bluesky:at://did:plc:bot4example/app.bsky.feed.post/3m4bbb4post3": false,
+		"bluesky:at://did:plc:cat4example/app.bsky.feed.post/3m4bbb5post4": true,
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("published (id: bot)\n got %v\nwant %v", got, want)
+	}
+}

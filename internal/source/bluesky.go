@@ -18,10 +18,18 @@ import (
 	"tagpulse/internal/post"
 )
 
-// Jetstream's event kinds and the one collection read.
+// Jetstream's event kinds and the collections read.
 const (
-	jetstreamPosts    = "app.bsky.feed.post"
+	jetstreamPosts = "app.bsky.feed.post"
+	// jetstreamProfiles is the collection of the accounts' profiles,
+	// read for the bot self-label only.
+	jetstreamProfiles = "app.bsky.actor.profile"
+	// profileRKey is the record key of an account's profile: it has one.
+	profileRKey       = "self"
 	jetstreamTagFacet = "app.bsky.richtext.facet#tag"
+	// botLabel is the self-label by which an account (on its profile) or
+	// a post says it is automated: the post's bot flag is set.
+	botLabel = "bot"
 	// noUnauthenticated is the self-label by which an author asks that
 	// what they write not be shown to people who are not logged in: a
 	// post carrying it is counted, but its text and author are not
@@ -53,13 +61,16 @@ func (c blueskyCursor) withRecentIDs(ids []string) blueskyCursor {
 
 // Bluesky reads posts from a Jetstream endpoint
 // (wss://jetstream2.us-east.bsky.network/subscribe): a websocket of JSON
-// events, asked for app.bsky.feed.post only. Its URL may also carry
-// Jetstream's wantedDids, and tagpulse's own filters lang and tag
-// (repeatable or comma-separated; not sent to the server): a post is kept
-// when one of its languages starts with a wanted one, and when one of its
-// tags (canonical keys) is wanted. A delete commit of a post is published
-// as its tombstone, whatever the filters (the record is gone: they cannot
-// be applied, and deleting a post never published is harmless).
+// events, asked for app.bsky.feed.post and app.bsky.actor.profile. A
+// post is marked a bot's when its record, or the last profile of its
+// author seen while streaming, self-labels it "bot"; profiles publish
+// nothing. Its URL may also carry Jetstream's wantedDids, and tagpulse's
+// own filters lang and tag (repeatable or comma-separated; not sent to the
+// server): a post is kept when one of its languages starts with a wanted
+// one, and when one of its tags (canonical keys) is wanted. A delete
+// commit of a post is published as its tombstone, whatever the filters
+// (the record is gone: they cannot be applied, and deleting a post never
+// published is harmless).
 type Bluesky struct {
 	stream[blueskyCursor]
 	url    *url.URL
@@ -69,6 +80,9 @@ type Bluesky struct {
 	// idle is how long the connection may be silent before a ping
 	// (streamIdle; shorter in tests).
 	idle time.Duration
+	// bots are the accounts whose profile self-labels them bots, as
+	// far as the stream has shown (at most maxBlueskyBots).
+	bots *blueskyBots
 }
 
 // NewBluesky returns the Jetstream endpoint at rawURL (ws, wss, http or
@@ -83,8 +97,12 @@ func NewBluesky(rawURL string, opt Options) (*Bluesky, error) {
 	if err != nil {
 		return nil, err
 	}
+	bots, err := newBlueskyBots(maxBlueskyBots, opt.Metrics.blueskyBots.WithLabelValues(opt.Name))
+	if err != nil {
+		return nil, err
+	}
 	q := u.Query()
-	b := &Bluesky{url: u, client: streamClient(opt.Client), tags: map[string]bool{}, idle: streamIdle}
+	b := &Bluesky{url: u, client: streamClient(opt.Client), tags: map[string]bool{}, idle: streamIdle, bots: bots}
 	for _, l := range splitParam(q["lang"]) {
 		b.langs = append(b.langs, strings.ToLower(l))
 	}
@@ -143,15 +161,15 @@ func splitParam(vals []string) []string {
 }
 
 // dialURL is the URL connected to from cursor c: the configured one less
-// tagpulse's filters, for posts only, messages bounded, from a little
-// before the cursor.
+// tagpulse's filters, for posts and profiles, messages bounded, from a
+// little before the cursor.
 func (b *Bluesky) dialURL(c blueskyCursor) string {
 	u := *b.url
 	q := u.Query()
 	for _, k := range []string{"lang", "tag", "cursor", "compress", "requireHello"} {
 		q.Del(k)
 	}
-	q.Set("wantedCollections", jetstreamPosts)
+	q["wantedCollections"] = []string{jetstreamPosts, jetstreamProfiles}
 	q.Set("maxMessageSizeBytes", strconv.FormatInt(b.opt.MaxMessageBytes, 10))
 	if c.TimeUS > 0 {
 		q.Set("cursor", strconv.FormatInt(max(c.TimeUS-blueskyRewind.Microseconds(), 1), 10))
@@ -311,19 +329,28 @@ type bskyPost struct {
 			Tag  string `json:"tag"`
 		} `json:"features"`
 	} `json:"facets"`
-	// Labels are the author's self-labels of the post
-	// (com.atproto.label.defs#selfLabels).
-	Labels struct {
-		Values []struct {
-			Val string `json:"val"`
-		} `json:"values"`
-	} `json:"labels"`
+	// Labels are the author's self-labels of the post.
+	Labels selfLabels `json:"labels"`
 }
 
-// selfLabelled reports whether the record carries the self-label val.
-func (r bskyPost) selfLabelled(val string) bool {
-	for _, l := range r.Labels.Values {
-		if l.Val == val {
+// bskyProfile is the part of an app.bsky.actor.profile record read: the
+// account's self-labels.
+type bskyProfile struct {
+	Labels selfLabels `json:"labels"`
+}
+
+// selfLabels are the labels an author puts on a record of their own
+// (com.atproto.label.defs#selfLabels).
+type selfLabels struct {
+	Values []struct {
+		Val string `json:"val"`
+	} `json:"values"`
+}
+
+// has reports whether the labels include val.
+func (l selfLabels) has(val string) bool {
+	for _, v := range l.Values {
+		if v.Val == val {
 			return true
 		}
 	}
@@ -350,6 +377,9 @@ func (b *Bluesky) event(data []byte) (*Item, int64) {
 		return nil, ev.TimeUS
 	case ev.Kind == "account":
 		b.opt.Metrics.skip(b.opt.Name, SkipAccount)
+		return nil, ev.TimeUS
+	case ev.Kind == "commit" && ev.Commit != nil && ev.Commit.Collection == jetstreamProfiles:
+		b.profile(ev)
 		return nil, ev.TimeUS
 	case ev.Kind != "commit" || ev.Commit == nil || ev.Commit.Collection != jetstreamPosts:
 		b.opt.Metrics.skip(b.opt.Name, SkipOther)
@@ -402,9 +432,12 @@ func (b *Bluesky) event(data []byte) (*Item, int64) {
 	if len(rec.Langs) > 0 {
 		p.Lang = rec.Langs[0]
 	}
-	if rec.selfLabelled(noUnauthenticated) {
+	if rec.Labels.has(noUnauthenticated) {
 		p.Indexable = new(bool)
 	}
+	// The set is asked first, whatever the post's labels: the lookup
+	// also makes its author the most recently seen.
+	p.Bot = b.bots.has(ev.DID) || rec.Labels.has(botLabel)
 	if rec.CreatedAt != "" {
 		t, err := time.Parse(time.RFC3339Nano, rec.CreatedAt)
 		if err != nil {
@@ -413,6 +446,30 @@ func (b *Bluesky) event(data []byte) (*Item, int64) {
 		p.CreatedAt = t.UTC()
 	}
 	return &Item{Post: p}, ev.TimeUS
+}
+
+// profile reads a commit of an account's profile for the bot self-label:
+// a profile created or updated with it makes the DID a bot's, one without
+// it or a delete makes it not. A record that cannot be read, or one of
+// another key than the profile's, changes nothing. Nothing is published,
+// and the event is counted as skipped (SkipProfile); like any event its
+// time_us moves the cursor, which says how far the stream was read.
+func (b *Bluesky) profile(ev jetstreamEvent) {
+	b.opt.Metrics.skip(b.opt.Name, SkipProfile)
+	if ev.DID == "" || ev.Commit.RKey != profileRKey {
+		return
+	}
+	switch ev.Commit.Operation {
+	case "delete":
+		b.bots.set(ev.DID, false)
+	case "create", "update":
+		var rec bskyProfile
+		if err := json.Unmarshal(ev.Commit.Record, &rec); err != nil {
+			b.opt.Log.Debug("bluesky: a profile record that cannot be read is left out", "source", b.opt.Name, "did", ev.DID, "err", err)
+			return
+		}
+		b.bots.set(ev.DID, rec.Labels.has(botLabel))
+	}
 }
 
 // keep applies the source's language and tag filters.

@@ -131,9 +131,9 @@ func TestBlueskyEvents(t *testing.T) {
 		}
 	}
 	q := srv.Queries()[0]
-	if q.Get("wantedCollections") != "app.bsky.feed.post" || q.Get("wantedDids") != "did:plc:ann4example" ||
+	if !slices.Equal(q["wantedCollections"], []string{"app.bsky.feed.post", "app.bsky.actor.profile"}) || q.Get("wantedDids") != "did:plc:ann4example" ||
 		q.Has("lang") || q.Has("tag") || q.Has("cursor") || q.Get("maxMessageSizeBytes") != strconv.Itoa(post.MaxMessageBytes) {
-		t.Errorf("query %v: want posts only, the DIDs, a message bound, no cursor and none of tagpulse's filters", q)
+		t.Errorf("query %v: want posts and profiles, the DIDs, a message bound, no cursor and none of tagpulse's filters", q)
 	}
 }
 

@@ -37,16 +37,20 @@ const (
 	SkipAccount  = "account"  // a Bluesky account event (status change)
 	SkipFiltered = "filtered" // a post left out by the source's filters
 	SkipEmpty    = "empty"    // a post with neither text nor tags (an image alone)
+	SkipProfile  = "profile"  // a Bluesky profile commit, read for its bot self-label only
 	SkipOther    = "other"    // any other event (another collection, a notification, …)
 )
 
 // SkipKinds lists every kind of skipped event.
-var SkipKinds = []string{SkipDelete, SkipUpdate, SkipIdentity, SkipAccount, SkipFiltered, SkipEmpty, SkipOther}
+var SkipKinds = []string{SkipDelete, SkipUpdate, SkipIdentity, SkipAccount, SkipFiltered, SkipEmpty, SkipProfile, SkipOther}
 
 // Metrics are the metrics sources keep themselves; the runner (package
 // ingest) counts the posts they emit.
 type Metrics struct {
 	skipped *prometheus.CounterVec
+	// blueskyBots is, per Bluesky source, how many accounts it remembers
+	// as bots (blueskyBots).
+	blueskyBots *prometheus.GaugeVec
 }
 
 // NewMetrics registers the sources' metrics on reg; give every source of
@@ -55,8 +59,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return &Metrics{
 		skipped: promauto.With(reg).NewCounterVec(prometheus.CounterOpts{
 			Name: "tagpulse_ingest_source_events_skipped_total",
-			Help: "Events of a stream read but neither published as posts nor as tombstones, by kind: delete (of a post never read), update, identity, account, filtered, empty, other.",
+			Help: "Events of a stream read but neither published as posts nor as tombstones, by kind: delete (of a post never read), update, identity, account, filtered, empty, profile, other.",
 		}, []string{"source", "kind"}),
+		blueskyBots: promauto.With(reg).NewGaugeVec(prometheus.GaugeOpts{
+			Name: "tagpulse_ingest_bluesky_bot_accounts",
+			Help: "Accounts a Bluesky source remembers as bots: the DIDs whose profile, updated while it streamed, self-labels the account bot (at most 100,000).",
+		}, []string{"source"}),
 	}
 }
 
