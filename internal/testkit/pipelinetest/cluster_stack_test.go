@@ -26,8 +26,9 @@ import (
 // one ClickHouse server) and on the cluster profile (three brokers with
 // replication factor 3, ClickHouse as 2 shards × 2 replicas through
 // `aggregate migrate --cluster`). Every read answers the same, byte for
-// byte; the deleted posts count nowhere; each shard's rollup worker
-// rolled up its own rows.
+// byte, for tags and for topics defined after the posts were stored; the
+// deleted posts count nowhere; each shard's rollup worker rolled up its
+// own rows.
 func TestClusterCountsMatchOneServer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -75,6 +76,10 @@ func TestClusterCountsMatchOneServer(t *testing.T) {
 	cluster, servers := freshClusterPipeline(t, "cluster")
 	for _, p := range []binaries{single, cluster} {
 		p.run("ingest", "file", demo)
+		// A topic defined after the posts are stored counts them all.
+		p.run("aggregate", "run", "--until-caught-up", "--http-addr", "")
+		p.run("aggregate", "topics", "add", "sky", "aurora", "solarstorm")
+		p.run("aggregate", "topics", "add", "football", "football", "laliga")
 		p.run("aggregate", "run", "--until-caught-up", "--http-addr", "")
 	}
 
@@ -117,6 +122,9 @@ func TestClusterCountsMatchOneServer(t *testing.T) {
 		{"trending", "--window", "1h", "--by", "posts", "--json", "--at", at},
 		{"series", "--tag", "aurora", "--tag", "climate", "--window", "48h", "--step", "1h", "--json", "--at", at},
 		{"tag", "aurora", "--window", "24h", "--json", "--at", at},
+		{"top", "--topics", "--window", "48h", "--json", "--at", at},
+		{"trending", "--topics", "--window", "1h", "--json", "--at", at},
+		{"series", "--topic", "sky", "--window", "24h", "--step", "1h", "--json", "--at", at},
 	}
 	for _, r := range reads {
 		one, _ := single.run("aggregate", r...)
