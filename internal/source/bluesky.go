@@ -80,9 +80,10 @@ type Bluesky struct {
 	// idle is how long the connection may be silent before a ping
 	// (streamIdle; shorter in tests).
 	idle time.Duration
-	// bots are the accounts whose profile self-labels them bots, as
-	// far as the stream has shown (at most maxBlueskyBots).
-	bots *blueskyBots
+	// accounts are the accounts whose profile self-labels them bot or
+	// !no-unauthenticated, as far as the stream has shown (at most
+	// maxBlueskyAccounts).
+	accounts *blueskyAccounts
 }
 
 // NewBluesky returns the Jetstream endpoint at rawURL (ws, wss, http or
@@ -97,12 +98,12 @@ func NewBluesky(rawURL string, opt Options) (*Bluesky, error) {
 	if err != nil {
 		return nil, err
 	}
-	bots, err := newBlueskyBots(maxBlueskyBots, opt.Metrics.blueskyBots.WithLabelValues(opt.Name))
+	accounts, err := newBlueskyAccounts(maxBlueskyAccounts, opt.Metrics.blueskyAccounts.WithLabelValues(opt.Name))
 	if err != nil {
 		return nil, err
 	}
 	q := u.Query()
-	b := &Bluesky{url: u, client: streamClient(opt.Client), tags: map[string]bool{}, idle: streamIdle, bots: bots}
+	b := &Bluesky{url: u, client: streamClient(opt.Client), tags: map[string]bool{}, idle: streamIdle, accounts: accounts}
 	for _, l := range splitParam(q["lang"]) {
 		b.langs = append(b.langs, strings.ToLower(l))
 	}
@@ -432,12 +433,13 @@ func (b *Bluesky) event(data []byte) (*Item, int64) {
 	if len(rec.Langs) > 0 {
 		p.Lang = rec.Langs[0]
 	}
-	if rec.Labels.has(noUnauthenticated) {
-		p.Indexable = new(bool)
-	}
 	// The set is asked first, whatever the post's labels: the lookup
 	// also makes its author the most recently seen.
-	p.Bot = b.bots.has(ev.DID) || rec.Labels.has(botLabel)
+	account := b.accounts.labels(ev.DID)
+	if account.unindexable || rec.Labels.has(noUnauthenticated) {
+		p.Indexable = new(bool)
+	}
+	p.Bot = account.bot || rec.Labels.has(botLabel)
 	if rec.CreatedAt != "" {
 		t, err := time.Parse(time.RFC3339Nano, rec.CreatedAt)
 		if err != nil {
@@ -448,10 +450,11 @@ func (b *Bluesky) event(data []byte) (*Item, int64) {
 	return &Item{Post: p}, ev.TimeUS
 }
 
-// profile reads a commit of an account's profile for the bot self-label:
-// a profile created or updated with it makes the DID a bot's, one without
-// it or a delete makes it not. A record that cannot be read, or one of
-// another key than the profile's, changes nothing. Nothing is published,
+// profile reads a commit of an account's profile for the self-labels bot
+// and !no-unauthenticated: a profile created or updated with them makes
+// the DID's later posts a bot's or counted without text and author, one
+// without them or a delete makes them not. A record that cannot be read,
+// or one of another key than the profile's, changes nothing. Nothing is published,
 // and the event is counted as skipped (SkipProfile); like any event its
 // time_us moves the cursor, which says how far the stream was read.
 func (b *Bluesky) profile(ev jetstreamEvent) {
@@ -461,14 +464,14 @@ func (b *Bluesky) profile(ev jetstreamEvent) {
 	}
 	switch ev.Commit.Operation {
 	case "delete":
-		b.bots.set(ev.DID, false)
+		b.accounts.set(ev.DID, accountLabels{})
 	case "create", "update":
 		var rec bskyProfile
 		if err := json.Unmarshal(ev.Commit.Record, &rec); err != nil {
 			b.opt.Log.Debug("bluesky: a profile record that cannot be read is left out", "source", b.opt.Name, "did", ev.DID, "err", err)
 			return
 		}
-		b.bots.set(ev.DID, rec.Labels.has(botLabel))
+		b.accounts.set(ev.DID, profileLabels(rec.Labels))
 	}
 }
 

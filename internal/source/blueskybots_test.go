@@ -53,20 +53,24 @@ func TestBlueskyBots(t *testing.T) {
 		name     string
 		profiles []string // profile events read first, in order
 		post     string
-		want     bool
+		want     bool // the post is a bot's
+		hidden   bool // the post counts without text or author
 	}{
-		{"post self-labelled bot", nil, postEvent(did, "p", "bot"), true},
-		{"post with other self-labels", nil, postEvent(did, "p", "graphic-media", "!no-unauthenticated"), false},
-		{"profile self-labelled bot", []string{profileEvent(did, "create", "", "bot")}, postEvent(did, "p"), true},
-		{"profile updated to bot", []string{profileEvent(did, "create", ""), profileEvent(did, "update", "", "bot")}, postEvent(did, "p"), true},
-		{"profile with other labels", []string{profileEvent(did, "create", "", "!no-unauthenticated")}, postEvent(did, "p"), false},
-		{"label removed", []string{profileEvent(did, "create", "", "bot"), profileEvent(did, "update", "")}, postEvent(did, "p"), false},
-		{"profile deleted", []string{profileEvent(did, "create", "", "bot"), profileEvent(did, "delete", "")}, postEvent(did, "p"), false},
-		{"another account's profile", []string{profileEvent("did:plc:other", "create", "", "bot")}, postEvent(did, "p"), false},
-		{"a record other than the profile", []string{profileEvent(did, "create", "notself", "bot")}, postEvent(did, "p"), false},
+		{"post self-labelled bot", nil, postEvent(did, "p", "bot"), true, false},
+		{"post with other self-labels", nil, postEvent(did, "p", "graphic-media", "!no-unauthenticated"), false, true},
+		{"profile self-labelled bot", []string{profileEvent(did, "create", "", "bot")}, postEvent(did, "p"), true, false},
+		{"profile updated to bot", []string{profileEvent(did, "create", ""), profileEvent(did, "update", "", "bot")}, postEvent(did, "p"), true, false},
+		{"profile asking not to be shown to the logged out", []string{profileEvent(did, "create", "", "!no-unauthenticated")}, postEvent(did, "p"), false, true},
+		{"profile with both labels", []string{profileEvent(did, "create", "", "bot", "!no-unauthenticated")}, postEvent(did, "p"), true, true},
+		{"profile asks no more", []string{profileEvent(did, "create", "", "!no-unauthenticated"), profileEvent(did, "update", "", "graphic-media")}, postEvent(did, "p"), false, false},
+		{"profile with other labels", []string{profileEvent(did, "create", "", "graphic-media")}, postEvent(did, "p"), false, false},
+		{"label removed", []string{profileEvent(did, "create", "", "bot"), profileEvent(did, "update", "")}, postEvent(did, "p"), false, false},
+		{"profile deleted", []string{profileEvent(did, "create", "", "bot"), profileEvent(did, "delete", "")}, postEvent(did, "p"), false, false},
+		{"another account's profile", []string{profileEvent("did:plc:other", "create", "", "bot")}, postEvent(did, "p"), false, false},
+		{"a record other than the profile", []string{profileEvent(did, "create", "notself", "bot")}, postEvent(did, "p"), false, false},
 		{"an unreadable update changes nothing", []string{profileEvent(did, "create", "", "bot"),
 			`{"did":"did:plc:bot","time_us":1,"kind":"commit","commit":{"operation":"update","collection":"app.bsky.actor.profile","rkey":"self","record":{"labels":"bot"}}}`},
-			postEvent(did, "p"), true},
+			postEvent(did, "p"), true, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -88,6 +92,9 @@ func TestBlueskyBots(t *testing.T) {
 			if it.Post.Bot != tt.want {
 				t.Errorf("post bot %v, want %v", it.Post.Bot, tt.want)
 			}
+			if hidden := it.Post.Indexable != nil && !*it.Post.Indexable; hidden != tt.hidden {
+				t.Errorf("post counted without text and author: %v, want %v", hidden, tt.hidden)
+			}
 		})
 	}
 }
@@ -97,11 +104,11 @@ func TestBlueskyBots(t *testing.T) {
 func TestBlueskyBotsBound(t *testing.T) {
 	opt, m := streamOptions(t, nil)
 	b := newBluesky(t, "wss://jetstream.example/subscribe", opt)
-	bots, err := newBlueskyBots(2, m.blueskyBots.WithLabelValues("bluesky-2"))
+	accounts, err := newBlueskyAccounts(2, m.blueskyAccounts.WithLabelValues("bluesky-2"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.bots = bots
+	b.accounts = accounts
 	isBot := func(did string) bool {
 		t.Helper()
 		it, _ := b.event([]byte(postEvent(did, "p")))
@@ -123,14 +130,14 @@ func TestBlueskyBotsBound(t *testing.T) {
 	if want := map[string]bool{"did:plc:a": true, "did:plc:b": false, "did:plc:c": true}; !maps.Equal(got, want) {
 		t.Errorf("bots %v, want %v (b, the least recently seen, evicted)", got, want)
 	}
-	if n := testutil.ToFloat64(m.blueskyBots.WithLabelValues("bluesky-2")); n != 2 {
+	if n := testutil.ToFloat64(m.blueskyAccounts.WithLabelValues("bluesky-2")); n != 2 {
 		t.Errorf("bot accounts gauge %v, want 2", n)
 	}
 	// A DID longer than an author may be is not remembered (its posts
 	// are rejected anyway), so it cannot make the set hold more bytes.
 	long := "did:web:" + strings.Repeat("a", post.MaxFieldBytes)
 	b.event([]byte(profileEvent(long, "create", "", "bot")))
-	if b.bots.has(long) || !b.bots.has("did:plc:a") || !b.bots.has("did:plc:c") {
+	if b.accounts.labels(long).bot || !b.accounts.labels("did:plc:a").bot || !b.accounts.labels("did:plc:c").bot {
 		t.Errorf("a DID over %d bytes was remembered, or evicted another", post.MaxFieldBytes)
 	}
 }

@@ -48,9 +48,9 @@ var SkipKinds = []string{SkipDelete, SkipUpdate, SkipIdentity, SkipAccount, Skip
 // ingest) counts the posts they emit.
 type Metrics struct {
 	skipped *prometheus.CounterVec
-	// blueskyBots is, per Bluesky source, how many accounts it remembers
-	// as bots (blueskyBots).
-	blueskyBots *prometheus.GaugeVec
+	// blueskyAccounts is, per Bluesky source, how many accounts it
+	// remembers by their profile's labels (blueskyAccounts).
+	blueskyAccounts *prometheus.GaugeVec
 }
 
 // NewMetrics registers the sources' metrics on reg; give every source of
@@ -61,9 +61,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "tagpulse_ingest_source_events_skipped_total",
 			Help: "Events of a stream read but neither published as posts nor as tombstones, by kind: delete (of a post never read), update, identity, account, filtered, empty, profile, other.",
 		}, []string{"source", "kind"}),
-		blueskyBots: promauto.With(reg).NewGaugeVec(prometheus.GaugeOpts{
-			Name: "tagpulse_ingest_bluesky_bot_accounts",
-			Help: "Accounts a Bluesky source remembers as bots: the DIDs whose profile, updated while it streamed, self-labels the account bot (at most 100,000).",
+		blueskyAccounts: promauto.With(reg).NewGaugeVec(prometheus.GaugeOpts{
+			Name: "tagpulse_ingest_bluesky_labelled_accounts",
+			Help: "Accounts a Bluesky source remembers by their profile's self-labels: the DIDs whose profile, updated while it streamed, self-labels the account bot or !no-unauthenticated (at most 100,000).",
 		}, []string{"source"}),
 	}
 }
