@@ -1,13 +1,17 @@
 // Package chengine rewrites the engine clause of a MergeTree-family
 // ClickHouse table, as system.tables.engine_full gives it, into its
 // replicated twin (for the schema on a cluster) or back into the plain one
-// (for a staging table beside a replicated table).
+// (for a staging table beside a replicated table), and reads a table's
+// engine clause.
 package chengine
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
 // mergeTreeEngine matches an engine of the MergeTree family as
@@ -51,4 +55,23 @@ func Plain(engineFull string) (string, error) {
 		rest = strings.TrimSpace(args[2])
 	}
 	return m[2] + "(" + rest + ")" + m[4], nil
+}
+
+// Of returns the engine clause of table as its CREATE statement gives it
+// (what follows "ENGINE = "), or "" for a table without one (a view). It
+// asks SHOW CREATE TABLE, not system.tables: on 18.16 a read of
+// system.tables fails when another table is dropped while it runs, as the
+// rollup workers' staging tables are.
+func Of(ctx context.Context, conn driver.Conn, table string) (string, error) {
+	var create string
+	if err := conn.QueryRow(ctx, "SHOW CREATE TABLE "+table).Scan(&create); err != nil {
+		return "", fmt.Errorf("reading the definition of %s: %w", table, err)
+	}
+	// Current releases spread the statement over lines; 18.16 writes one.
+	create = strings.Join(strings.Fields(create), " ")
+	_, engine, ok := strings.Cut(create, " ENGINE = ")
+	if !ok {
+		return "", nil
+	}
+	return engine, nil
 }

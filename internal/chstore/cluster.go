@@ -2,8 +2,6 @@ package chstore
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -514,10 +512,9 @@ func PartsOf(ctx context.Context, conn driver.Conn, table string) (string, error
 	if !identifier.MatchString(table) {
 		return "", fmt.Errorf("table name %q: want letters, digits and _", table)
 	}
-	var engine string
-	err := conn.QueryRow(ctx, "SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = ?", table).Scan(&engine)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return "", fmt.Errorf("reading the engine of %s: %w", table, err)
+	engine, err := chengine.Of(ctx, conn, table)
+	if err != nil {
+		return "", err
 	}
 	// The names matched identifier characters only, so they can be
 	// written in the SQL.

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"tagpulse/internal/chengine"
 )
 
 // ErrNotWholeDays is returned by DropDays for a range that does not start
@@ -48,10 +50,22 @@ func DropDays(ctx context.Context, conn driver.Conn, from, to time.Time) ([]stri
 	if err != nil {
 		return nil, err
 	}
+	// A view has no partitions: on a cluster, a shard's own database sees
+	// the tables of every server (topic_dirty) through views.
+	var tables []string
+	for _, table := range dayTables {
+		engine, err := chengine.Of(ctx, conn, table)
+		if err != nil {
+			return nil, err
+		}
+		if engine != "" {
+			tables = append(tables, table)
+		}
+	}
 	var days []string
 	for _, d := range all {
 		id := d.Format("20060102")
-		for _, table := range dayTables {
+		for _, table := range tables {
 			// ALTER takes no bound parameter here; the table is one of
 			// ours and the partition only digits.
 			if err := conn.Exec(ctx, "ALTER TABLE `"+table+"` DROP PARTITION "+id); err != nil {

@@ -272,9 +272,9 @@ var markedTables = []string{"mentions", "deletions"}
 // that had fetched a mark but not yet its rows would record a recompute
 // without them as complete. On one server it does nothing.
 func (w *Worker) syncReplica(ctx context.Context) error {
-	var engine string
-	if err := w.conn.QueryRow(ctx, "SELECT engine FROM system.tables WHERE database = currentDatabase() AND name = 'mentions'").Scan(&engine); err != nil {
-		return fmt.Errorf("reading the engine of mentions: %w", err)
+	engine, err := chengine.Of(ctx, w.conn, "mentions")
+	if err != nil {
+		return err
 	}
 	if !strings.HasPrefix(engine, "Replicated") {
 		return nil
@@ -293,9 +293,9 @@ func (w *Worker) syncReplica(ctx context.Context) error {
 // copy the engine's coordination path and make the staging table one more
 // replica of its target.
 func (w *Worker) createStage(ctx context.Context, stage, target string) error {
-	var engine string
-	if err := w.conn.QueryRow(ctx, "SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = ?", target).Scan(&engine); err != nil {
-		return fmt.Errorf("reading the engine of %s: %w", target, err)
+	engine, err := chengine.Of(ctx, w.conn, target)
+	if err != nil {
+		return err
 	}
 	plain, err := chengine.Plain(engine)
 	if err != nil {

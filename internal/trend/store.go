@@ -567,7 +567,7 @@ type Extent struct {
 func (s *Store) Extent(ctx context.Context, f Filter) (Extent, error) {
 	parts, err := chstore.PartsOf(ctx, s.conn, "mentions")
 	if err != nil {
-		return Extent{}, err
+		return Extent{}, MissingSchema(err)
 	}
 	rows, err := s.query(ctx, "the days of the posts", "SELECT DISTINCT partition FROM "+parts+" AND active ORDER BY partition")
 	if err != nil {

@@ -41,7 +41,8 @@ func TestEveryUsedMetricIsExported(t *testing.T) {
 	stacktest.Start(t, "aggregate run", filepath.Join(bin, "aggregate"), env, "run", "--http-addr", aggregateAddr,
 		"--clickhouse-dsn", store.DSN, "--kafka-group", stacktest.UniqueName("metrics"), "--retention", "0")
 	stacktest.Start(t, "ingest run", filepath.Join(bin, "ingest"), env, "run", "--metrics-addr", ingestAddr, "--webhook-addr", webhookAddr,
-		"--source", "file="+posts, "--source", "rss=http://127.0.0.1:1/feed.xml", "--state-dir", t.TempDir())
+		"--source", "file="+posts, "--source", "rss=http://127.0.0.1:1/feed.xml",
+		"--source", "bluesky=ws://127.0.0.1:1/subscribe", "--state-dir", t.TempDir())
 
 	exported := map[string]bool{}
 	for _, addr := range []string{aggregateAddr, ingestAddr} {

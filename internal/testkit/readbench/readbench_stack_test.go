@@ -39,8 +39,8 @@ func TestSmallRun(t *testing.T) {
 				t.Errorf("%d posts: v2 %s not timed: %+v", x.Posts, name, f)
 			}
 		}
-		if len(x.V1) != len(readNames)-2 { // the page's calls are v2 only
-			t.Errorf("%d posts: %d v1 reads timed, want %d", x.Posts, len(x.V1), len(readNames)-2)
+		if len(x.V1) != len(readNames)-3 { // the page's calls and topics are v2 only
+			t.Errorf("%d posts: %d v1 reads timed, want %d", x.Posts, len(x.V1), len(readNames)-3)
 		}
 		for _, k := range []string{"v1 mentions", "v1 counts", "v2 mentions", "v2 counts"} {
 			if x.Bytes[k] == 0 {

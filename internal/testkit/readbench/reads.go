@@ -31,6 +31,7 @@ var readNames = []string{
 	"trending 1h", "trending 24h",
 	"series 7d@1h, 10 tags",
 	"page 1h (API)", "page 24h (API)",
+	"top 30d by topic",
 }
 
 const day = 24 * time.Hour
@@ -63,6 +64,10 @@ func v2Reads(conn driver.Conn, at time.Time, seriesTags []string) []read {
 		}},
 		{"page 1h (API)", func(ctx context.Context) error { return page(ctx, api, "1h", "6h", "12m") }},
 		{"page 24h (API)", func(ctx context.Context) error { return page(ctx, api, "24h", "7d", "6h") }},
+		{"top 30d by topic", func(ctx context.Context) error {
+			_, err := store.Top(ctx, trend.Query{At: at, Window: 30 * day, Limit: 20, Topics: true})
+			return err
+		}},
 	}
 }
 

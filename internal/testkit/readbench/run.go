@@ -12,6 +12,7 @@ import (
 
 	"tagpulse/internal/chstore"
 	"tagpulse/internal/rollup"
+	"tagpulse/internal/topic"
 	"tagpulse/internal/trend"
 )
 
@@ -147,6 +148,9 @@ func runOne(ctx context.Context, cfg Config, srv Server, posts int) (Result, err
 	for _, c := range top7d {
 		tags = append(tags, c.Tag)
 	}
+	if err := defineTopics(ctx, v2, tags, cfg); err != nil {
+		return res, err
+	}
 	for _, side := range []struct {
 		name  string
 		reads []read
@@ -179,6 +183,22 @@ func runOne(ctx context.Context, cfg Config, srv Server, posts int) (Result, err
 		}
 	}
 	return res, nil
+}
+
+// defineTopics makes five topics of two of tags each (the most used tags:
+// the topics' unions are as large as the history makes them) and brings
+// their rollup up to date, for the topic read (docs/trends.md, "Topics").
+func defineTopics(ctx context.Context, v2 driver.Conn, tags []string, cfg Config) error {
+	topics := topic.NewStore(v2, rollup.MarkTopics)
+	for i := 0; i+1 < len(tags) && i < 10; i += 2 {
+		if _, err := topics.Add(ctx, fmt.Sprintf("topic%d", i/2), "readbench", tags[i], tags[i+1]); err != nil {
+			return fmt.Errorf("defining the benchmark's topics: %w", err)
+		}
+	}
+	if err := rollup.NewWorker(v2, cfg.Log, nil).CatchUp(ctx, io.Discard); err != nil {
+		return fmt.Errorf("rolling up the benchmark's topics: %w", err)
+	}
+	return nil
 }
 
 // timeRead runs rd once untimed, then runs times, and returns the p50 and
