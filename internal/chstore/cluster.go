@@ -237,16 +237,14 @@ func MigrateCluster(ctx context.Context, cfg Config, cluster string, progress io
 		return nil, err
 	}
 	defer admin.Close()
-	var shards uint64
-	if err := admin.QueryRow(ctx, "SELECT uniqExact(shard_num) FROM system.clusters WHERE cluster = ?", cluster).Scan(&shards); err != nil {
-		return nil, fmt.Errorf("looking for cluster %s: %w", cluster, err)
+	cfg.Cluster = cluster
+	_, members, err := clusterMembers(ctx, cfg)
+	if err != nil {
+		return nil, err
 	}
-	if shards == 0 {
-		return nil, fmt.Errorf("cluster %s is not in the <remote_servers> of the server at %v (see system.clusters)", cluster, opts.Addr)
-	}
-	fmt.Fprintf(progress, "migrate: cluster %s, %d shards: database %s (Distributed and shared tables), %s (each server's replicated parts)\n", cluster, shards, s.Database, LocalDatabase(s.Database))
+	fmt.Fprintf(progress, "migrate: cluster %s, %d shards: database %s (Distributed and shared tables), %s (each server's replicated parts)\n", cluster, members[len(members)-1].shard, s.Database, LocalDatabase(s.Database))
 
-	template, err := s.buildTemplate(ctx, opts)
+	template, err := s.buildTemplate(ctx, admin, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -316,21 +314,15 @@ func MigrateCluster(ctx context.Context, cfg Config, cluster string, progress io
 }
 
 // buildTemplate applies every migration to a new scratch database on the
-// server opts reaches, and returns its name.
-func (s ClusterSchema) buildTemplate(ctx context.Context, opts *clickhouse.Options) (string, error) {
+// server opts reaches, made through admin, and returns its name.
+func (s ClusterSchema) buildTemplate(ctx context.Context, admin driver.Conn, opts *clickhouse.Options) (string, error) {
 	template := s.Database + "_template"
-	scratch := *opts
-	scratch.Auth.Database = "default"
-	admin, err := openOptions(ctx, &scratch)
-	if err != nil {
-		return "", err
-	}
-	defer admin.Close()
 	for _, q := range []string{"DROP DATABASE IF EXISTS `" + template + "`", "CREATE DATABASE `" + template + "`"} {
 		if err := admin.Exec(ctx, q); err != nil {
 			return "", fmt.Errorf("making the scratch database %s: %w", template, err)
 		}
 	}
+	scratch := *opts
 	scratch.Auth.Database = template
 	conn, err := openOptions(ctx, &scratch)
 	if err != nil {
