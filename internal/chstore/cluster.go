@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -491,27 +490,23 @@ func missingColumns(have, want []serverColumn) []serverColumn {
 	return out
 }
 
-// distributedEngine matches the engine of a Distributed table as
-// system.tables.engine_full writes it: cluster, database and table.
-var distributedEngine = regexp.MustCompile(`^Distributed\('([A-Za-z_][A-Za-z0-9_]*)', '([A-Za-z_][A-Za-z0-9_]*)', '([A-Za-z_][A-Za-z0-9_]*)'`)
-
 // PartsOf returns the source and condition of the rows of system.parts
-// that hold table, a table of the connection's database ("FROM " goes
-// before it): its own parts on one server or, when the table is
-// Distributed (the schema on a cluster), the parts of the shards' tables,
-// one replica of each shard.
-func PartsOf(ctx context.Context, conn driver.Conn, table string) (string, error) {
+// that hold table, a table of cfg's database ("FROM " goes before it): its
+// own parts on one server or, on a cluster (cfg.Cluster), the parts of the
+// shards' tables in LocalDatabase, one replica of each shard. It asks
+// nothing of the server: the names come from cfg.
+func PartsOf(cfg Config, table string) (string, error) {
 	if !identifier.MatchString(table) {
 		return "", fmt.Errorf("table name %q: want letters, digits and _", table)
 	}
-	engine, err := chengine.Of(ctx, conn, table)
+	if cfg.Cluster == "" {
+		return "system.parts WHERE database = currentDatabase() AND table = '" + table + "'", nil
+	}
+	opts, err := cfg.Options()
 	if err != nil {
 		return "", err
 	}
-	// The names matched identifier characters only, so they can be
-	// written in the SQL.
-	if m := distributedEngine.FindStringSubmatch(engine); m != nil {
-		return fmt.Sprintf("cluster('%s', system.parts) WHERE database = '%s' AND table = '%s'", m[1], m[2], m[3]), nil
-	}
-	return "system.parts WHERE database = currentDatabase() AND table = '" + table + "'", nil
+	// Options checked the cluster's and the database's names against
+	// identifier, so they can be written in the SQL.
+	return fmt.Sprintf("cluster('%s', system.parts) WHERE database = '%s' AND table = '%s'", cfg.Cluster, LocalDatabase(opts.Auth.Database), table), nil
 }

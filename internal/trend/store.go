@@ -565,9 +565,13 @@ type Extent struct {
 // the oldest and the newest day partitions of mentions that hold such
 // posts, so it costs a day's rows, not the history's.
 func (s *Store) Extent(ctx context.Context, f Filter) (Extent, error) {
-	parts, err := chstore.PartsOf(ctx, s.conn, "mentions")
+	var cfg chstore.Config // one server
+	if s.cluster != nil {
+		cfg = s.cluster.cfg
+	}
+	parts, err := chstore.PartsOf(cfg, "mentions")
 	if err != nil {
-		return Extent{}, MissingSchema(err)
+		return Extent{}, err
 	}
 	rows, err := s.query(ctx, "the days of the posts", "SELECT DISTINCT partition FROM "+parts+" AND active ORDER BY partition")
 	if err != nil {
