@@ -22,14 +22,15 @@ type slot struct{ from, to time.Time }
 // pieces of its slots per tier, the SQL being built and its bound values.
 // Only fixed fragments are spliced into the SQL; every value is bound.
 type reading struct {
-	tiers   rollup.Tiers
-	key     string        // what a row counts apart: "tag", "topic", or "" (all posts)
-	members topic.Members // for topics: their tags, read with the rollup's state
-	slotSQL string        // the slot of a bucket starting at {ts}, in Unix seconds
-	filter  Filter
-	keys    []string // when set, only these tags (topics)
-	args    []any
-	ranges  map[Tier][]Piece
+	tiers    rollup.Tiers
+	key      string         // what a row counts apart: "tag", "topic", or "" (all posts)
+	members  topic.Members  // for topics: their tags, read with the rollup's state
+	progress rollupProgress // the rollup's state the pieces were split by
+	slotSQL  string         // the slot of a bucket starting at {ts}, in Unix seconds
+	filter   Filter
+	keys     []string // when set, only these tags (topics)
+	args     []any
+	ranges   map[Tier][]Piece
 }
 
 // keyOf is the column a tier pair's rows are counted apart by: a tag, a
@@ -53,6 +54,18 @@ func (s *Store) newReading(ctx context.Context, tiers rollup.Tiers, slots []slot
 	return rs[0], nil
 }
 
+// rollupProgress is what a read learned of the rollup's progress over a
+// span: which buckets of each tier table are done. A second reading of the
+// same answer over other tiers (a topic's member tags) asks it again
+// instead of the server.
+type rollupProgress struct {
+	st interface {
+		HourDone(table string, h time.Time) bool
+		DayDone(table string, day time.Time) bool
+	}
+	from, to time.Time
+}
+
 // newReadings is newReading for several sets of slots read in one
 // question (trending's candidates, then all its slots): the rollup's state
 // is loaded once, for the span of them all.
@@ -68,17 +81,12 @@ func (s *Store) newReadings(ctx context.Context, tiers rollup.Tiers, sets ...[]s
 			}
 		}
 	}
-	var (
-		st interface {
-			HourDone(table string, h time.Time) bool
-			DayDone(table string, day time.Time) bool
-		}
-		err error
-	)
+	prog := rollupProgress{from: from, to: to}
+	var err error
 	if s.cluster != nil {
-		st = s.cluster.state(ctx, from, to)
+		prog.st = s.cluster.state(ctx, from, to)
 	} else {
-		st, err = rollup.Load(ctx, s.conn, from, to)
+		prog.st, err = rollup.Load(ctx, s.conn, from, to)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading the rollup's progress: %w", MissingSchema(err))
@@ -92,37 +100,43 @@ func (s *Store) newReadings(ctx context.Context, tiers rollup.Tiers, sets ...[]s
 			return nil, MissingSchema(err)
 		}
 	}
+	out := make([]*reading, len(sets))
+	for i, slots := range sets {
+		out[i] = prog.reading(tiers, members, slots)
+	}
+	return out, nil
+}
+
+// reading splits slots, which lie within the span of p, into pieces of
+// tiers by what is done.
+func (p rollupProgress) reading(tiers rollup.Tiers, members topic.Members, slots []slot) *reading {
 	pending := Pending{Hours: map[time.Time]bool{}, Days: map[time.Time]bool{}}
-	for h := from.UTC().Truncate(time.Hour); h.Before(to); h = h.Add(time.Hour) {
-		if !st.HourDone(tiers.Hour, h) {
+	for h := p.from.UTC().Truncate(time.Hour); h.Before(p.to); h = h.Add(time.Hour) {
+		if !p.st.HourDone(tiers.Hour, h) {
 			pending.Hours[h] = true
 		}
 	}
-	for d := rollup.Day(from); d.Before(to); d = d.Add(24 * time.Hour) {
-		if !st.DayDone(tiers.Day, d) {
+	for d := rollup.Day(p.from); d.Before(p.to); d = d.Add(24 * time.Hour) {
+		if !p.st.DayDone(tiers.Day, d) {
 			pending.Days[d] = true
 		}
 	}
-	out := make([]*reading, len(sets))
-	for i, slots := range sets {
-		r := &reading{tiers: tiers, key: keyOf(tiers), members: members, slotSQL: "0", ranges: map[Tier][]Piece{}}
-		for _, sl := range slots {
-			for _, p := range SplitWindow(sl.from, sl.to, pending) {
-				r.ranges[p.Tier] = append(r.ranges[p.Tier], p)
-			}
+	r := &reading{tiers: tiers, key: keyOf(tiers), members: members, progress: p, slotSQL: "0", ranges: map[Tier][]Piece{}}
+	for _, sl := range slots {
+		for _, piece := range SplitWindow(sl.from, sl.to, pending) {
+			r.ranges[piece.Tier] = append(r.ranges[piece.Tier], piece)
 		}
-		for tier, ps := range r.ranges {
-			r.ranges[tier] = joinPieces(ps)
-		}
-		out[i] = r
 	}
-	return out, nil
+	for tier, ps := range r.ranges {
+		r.ranges[tier] = joinPieces(ps)
+	}
+	return r
 }
 
 // again returns a reading of the same pieces for another query: none of
 // the bound values, filter, keys or slot expression of r.
 func (r *reading) again() *reading {
-	return &reading{tiers: r.tiers, key: r.key, members: r.members, slotSQL: "0", ranges: r.ranges}
+	return &reading{tiers: r.tiers, key: r.key, members: r.members, progress: r.progress, slotSQL: "0", ranges: r.ranges}
 }
 
 // joinPieces sorts pieces of one tier and joins those that touch: a

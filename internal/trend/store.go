@@ -292,7 +292,7 @@ func (s *Store) Top(ctx context.Context, q Query) ([]Count, error) {
 	g.Go(func() (err error) {
 		if q.Topics {
 			displays = identity(names)
-			members, err = s.memberCounts(ctx, r.members.Of(names), q.Filter, slot{from, to})
+			members, err = s.memberCounts(ctx, r.progress, r.members.Of(names), q.Filter, slot{from, to})
 			return err
 		}
 		displays, err = s.displays(ctx, names)
@@ -331,16 +331,14 @@ func identity(names []string) map[string]string {
 
 // memberCounts reads each member tag's own distinct posts in sl under f,
 // per topic of members, most first (ties by tag), all of a topic's tags
-// listed.
-func (s *Store) memberCounts(ctx context.Context, members topic.Members, f Filter, sl slot) (map[string][]TagCount, error) {
+// listed. sl lies within the span of prog, the rollup's state the topics'
+// read loaded.
+func (s *Store) memberCounts(ctx context.Context, prog rollupProgress, members topic.Members, f Filter, sl slot) (map[string][]TagCount, error) {
 	out := map[string][]TagCount{}
 	if members.Empty() {
 		return out, nil
 	}
-	r, err := s.newReading(ctx, rollup.TagTiers, []slot{sl})
-	if err != nil {
-		return nil, err
-	}
+	r := prog.reading(rollup.TagTiers, topic.Members{}, []slot{sl})
 	r.filter, r.keys = f, members.AllTags()
 	counts, err := s.counts(ctx, "the posts of the topics' tags", r, false)
 	if err != nil {
@@ -487,7 +485,7 @@ func (s *Store) Trending(ctx context.Context, q Query) ([]Trend, error) {
 	}
 	n := s.params.HistoryWindows(ext, q.At, q.Window)
 	if q.Topics {
-		return s.topicTrends(ctx, s.params.Rank(scored, len(scored)), q, by, r.members, slots[0], counts, n)
+		return s.topicTrends(ctx, s.params.Rank(scored, len(scored)), q, by, r, slots[0], counts, n)
 	}
 	out, err := s.unconcentrated(ctx, s.params.Rank(scored, len(scored)), q, slots[0])
 	if err != nil {
@@ -504,14 +502,16 @@ func (s *Store) Trending(ctx context.Context, q Query) ([]Trend, error) {
 // topicTrends completes trending's ranked topics (Rank names them in Tag):
 // the first q.Limit, with their counts in the window, history and members.
 // Concentration is a property of a tag's posts and is not read for topics.
-func (s *Store) topicTrends(ctx context.Context, ranked []Trend, q Query, by By, members topic.Members, window slot,
+// r is trending's reading, whose topics' members and rollup state the
+// member tags' counts reuse.
+func (s *Store) topicTrends(ctx context.Context, ranked []Trend, q Query, by By, r *reading, window slot,
 	counts map[string]map[int]Tally, history int) ([]Trend, error) {
 	ranked = ranked[:min(len(ranked), q.Limit)]
 	names := make([]string, len(ranked))
 	for i, t := range ranked {
 		names[i] = t.Tag
 	}
-	tagCounts, err := s.memberCounts(ctx, members.Of(names), q.Filter, window)
+	tagCounts, err := s.memberCounts(ctx, r.progress, r.members.Of(names), q.Filter, window)
 	if err != nil {
 		return nil, err
 	}
