@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -58,20 +59,71 @@ func Plain(engineFull string) (string, error) {
 }
 
 // Of returns the engine clause of table as its CREATE statement gives it
-// (what follows "ENGINE = "), or "" for a table without one (a view). It
-// asks SHOW CREATE TABLE, not system.tables: on 18.16 a read of
-// system.tables fails when another table is dropped while it runs, as the
-// rollup workers' staging tables are.
+// (what follows "ENGINE = "), or "" for a table without one (a view).
 func Of(ctx context.Context, conn driver.Conn, table string) (string, error) {
+	_, engine, err := Definition(ctx, conn, table)
+	return engine, err
+}
+
+// Definition returns the column list of table, in its parentheses, and its
+// engine clause, as its CREATE statement gives them; the engine is "" for
+// a table without one (a view). It asks SHOW CREATE TABLE, not
+// system.tables: on 18.16 a read of system.tables fails when another
+// table is dropped while it runs, as the rollup workers' staging tables
+// are.
+func Definition(ctx context.Context, conn driver.Conn, table string) (columns, engine string, err error) {
 	var create string
 	if err := conn.QueryRow(ctx, "SHOW CREATE TABLE "+table).Scan(&create); err != nil {
-		return "", fmt.Errorf("reading the definition of %s: %w", table, err)
+		return "", "", fmt.Errorf("reading the definition of %s: %w", table, err)
 	}
-	// Current releases spread the statement over lines; 18.16 writes one.
+	columns, engine, _ = Split(create)
+	return columns, engine, nil
+}
+
+// Split cuts a CREATE TABLE statement into its column list, from its
+// opening parenthesis up to the engine, and its engine clause (what
+// follows "ENGINE = "); ok is false when it has no engine or no column
+// list. Current releases spread the statement over lines; 18.16 writes
+// one: both come out on one line.
+func Split(create string) (columns, engine string, ok bool) {
 	create = strings.Join(strings.Fields(create), " ")
-	_, engine, ok := strings.Cut(create, " ENGINE = ")
-	if !ok {
-		return "", nil
+	head, engine, hasEngine := strings.Cut(create, " ENGINE = ")
+	open := strings.Index(head, "(")
+	if !hasEngine || open < 0 {
+		return "", engine, false
 	}
-	return engine, nil
+	return head[open:], engine, true
+}
+
+// granularitySetting finds the index granularity in an engine clause.
+var granularitySetting = regexp.MustCompile(`index_granularity\s*=\s*(\d+)`)
+
+// defaultGranularity is ClickHouse's index granularity where a table
+// names none.
+const defaultGranularity = 8192
+
+// Granularity is the index granularity (rows per granule) of a MergeTree
+// engine clause.
+func Granularity(engineFull string) int {
+	m := granularitySetting.FindStringSubmatch(engineFull)
+	if m == nil {
+		return defaultGranularity
+	}
+	n, err := strconv.Atoi(m[1])
+	if err != nil {
+		return defaultGranularity
+	}
+	return n
+}
+
+// WithGranularity is engineFull with its index granularity set to rows.
+func WithGranularity(engineFull string, rows int) string {
+	setting := "index_granularity = " + strconv.Itoa(rows)
+	switch {
+	case granularitySetting.MatchString(engineFull):
+		return granularitySetting.ReplaceAllString(engineFull, setting)
+	case strings.Contains(engineFull, " SETTINGS "):
+		return strings.Replace(engineFull, " SETTINGS ", " SETTINGS "+setting+", ", 1)
+	}
+	return engineFull + " SETTINGS " + setting
 }

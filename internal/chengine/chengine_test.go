@@ -36,3 +36,49 @@ func TestReplicatedAndPlainEngines(t *testing.T) {
 		}
 	}
 }
+
+func TestGranularity(t *testing.T) {
+	tests := []struct {
+		engine string
+		rows   int
+		with   string
+	}{
+		{"MergeTree() PARTITION BY toYYYYMMDD(day) ORDER BY (source, lang, tag, day) SETTINGS index_granularity = 8192", 8192,
+			"MergeTree() PARTITION BY toYYYYMMDD(day) ORDER BY (source, lang, tag, day) SETTINGS index_granularity = 256"},
+		{"MergeTree PARTITION BY toYYYYMMDD(day) ORDER BY (tag, day) SETTINGS index_granularity = 256, min_bytes_for_wide_part = 0", 256,
+			"MergeTree PARTITION BY toYYYYMMDD(day) ORDER BY (tag, day) SETTINGS index_granularity = 256, min_bytes_for_wide_part = 0"},
+		{"MergeTree ORDER BY tag SETTINGS min_bytes_for_wide_part = 0", 8192,
+			"MergeTree ORDER BY tag SETTINGS index_granularity = 256, min_bytes_for_wide_part = 0"},
+		{"MergeTree() ORDER BY tag", 8192, "MergeTree() ORDER BY tag SETTINGS index_granularity = 256"},
+	}
+	for _, tt := range tests {
+		if got := Granularity(tt.engine); got != tt.rows {
+			t.Errorf("Granularity(%q) = %d, want %d", tt.engine, got, tt.rows)
+		}
+		with := WithGranularity(tt.engine, 256)
+		if with != tt.with {
+			t.Errorf("WithGranularity(%q, 256) = %q, want %q", tt.engine, with, tt.with)
+		}
+		if got := Granularity(with); got != 256 {
+			t.Errorf("Granularity(WithGranularity(%q, 256)) = %d", tt.engine, got)
+		}
+	}
+}
+
+func TestSplitCreate(t *testing.T) {
+	tests := []struct{ create, columns, engine string }{
+		{"CREATE TABLE db.tag_day ( day DateTime,  tag String) ENGINE = MergeTree() PARTITION BY toYYYYMMDD(day) ORDER BY (tag, day) SETTINGS index_granularity = 8192",
+			"( day DateTime, tag String)", "MergeTree() PARTITION BY toYYYYMMDD(day) ORDER BY (tag, day) SETTINGS index_granularity = 8192"},
+		{"CREATE TABLE db.tag_day\n(\n    `day` DateTime,\n    `tag` String\n)\nENGINE = MergeTree\nPARTITION BY toYYYYMMDD(day)\nORDER BY (tag, day)\nSETTINGS index_granularity = 256",
+			"( `day` DateTime, `tag` String )", "MergeTree PARTITION BY toYYYYMMDD(day) ORDER BY (tag, day) SETTINGS index_granularity = 256"},
+	}
+	for _, tt := range tests {
+		columns, engine, ok := Split(tt.create)
+		if !ok || columns != tt.columns || engine != tt.engine {
+			t.Errorf("Split(%q) = %q, %q, %v; want %q, %q", tt.create, columns, engine, ok, tt.columns, tt.engine)
+		}
+	}
+	if _, _, ok := Split("CREATE VIEW db.v AS SELECT 1"); ok {
+		t.Error("Split of a view: ok")
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -428,12 +427,11 @@ func (s ClusterSchema) ensureReplicated(ctx context.Context, conn driver.Conn, t
 	if err != nil {
 		return fmt.Errorf("table %s: %w", t.name, err)
 	}
-	head, _, ok := strings.Cut(t.create, "ENGINE = ")
-	open := strings.Index(head, "(")
-	if !ok || open < 0 {
+	columns, _, ok := chengine.Split(t.create)
+	if !ok {
 		return fmt.Errorf("table %s: cannot read its CREATE statement %q", t.name, t.create)
 	}
-	create := fmt.Sprintf("CREATE TABLE IF NOT EXISTS `%s`.`%s` ON CLUSTER `%s` %sENGINE = %s", database, t.name, s.Cluster, head[open:], engine)
+	create := fmt.Sprintf("CREATE TABLE IF NOT EXISTS `%s`.`%s` ON CLUSTER `%s` %s ENGINE = %s", database, t.name, s.Cluster, columns, engine)
 	return s.ensureTable(ctx, conn, t, database, create, false, progress)
 }
 

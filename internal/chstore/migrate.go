@@ -34,6 +34,7 @@ type Migration struct {
 var steps = map[int]func(ctx context.Context, conn driver.Conn, database string, progress io.Writer) error{
 	4: upgradeMentions,
 	7: addBotColumn,
+	9: regranulateRollups,
 }
 
 // Migrations returns the embedded migrations in version order.

@@ -33,7 +33,8 @@ CREATE TABLE IF NOT EXISTS topic_hour (
     accounts AggregateFunction(uniqCombined(15), String)
 ) ENGINE = MergeTree()
 PARTITION BY toYYYYMMDD(hour)
-ORDER BY (source, lang, topic, hour);
+ORDER BY (source, lang, topic, hour)
+SETTINGS index_granularity = 256;
 
 -- The same per day, computed from the day's hours once the day has ended.
 CREATE TABLE IF NOT EXISTS topic_day (
@@ -45,7 +46,8 @@ CREATE TABLE IF NOT EXISTS topic_day (
     accounts AggregateFunction(uniqCombined(15), String)
 ) ENGINE = MergeTree()
 PARTITION BY toYYYYMMDD(day)
-ORDER BY (source, lang, topic, day);
+ORDER BY (source, lang, topic, day)
+SETTINGS index_granularity = 256;
 
 -- One row per stored hour for every topic edit (rollup.MarkTopics): the
 -- topic tiers' rows of an hour are up to date while the hour has as many
