@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -16,12 +18,32 @@ import (
 
 // keyedRollups are the rollup tables read by tag or topic, which
 // migrations 0004 and 0008 create with granules of rollupGranularity rows
-// and migration 0009 gives that granularity where an older migration did
-// not.
+// and, where they hold an accounts state, with accountCountColumn; migration
+// 0009 gives them both where an older migration did not.
 var keyedRollups = []string{"tag_hour", "tag_day", "tag_display_day", "topic_hour", "topic_day"}
 
 // rollupGranularity is the index granularity of keyedRollups.
 const rollupGranularity = 256
+
+// accountCountColumn is the number an accounts state holds, written with
+// the row, as migrations 0004 and 0008 define it.
+const accountCountColumn = "account_count UInt64 MATERIALIZED finalizeAggregation(accounts)"
+
+// hasColumn says whether a column list as chengine.Split gives it (either
+// server's spelling) defines name.
+func hasColumn(columns, name string) bool {
+	return regexp.MustCompile("[(,] ?`?" + regexp.QuoteMeta(name) + "`? ").MatchString(columns)
+}
+
+// keyedColumns is the column list of a keyed rollup as migration 0009
+// leaves it: with account_count where it has an accounts state.
+func keyedColumns(columns string) string {
+	if !hasColumn(columns, "accounts") || hasColumn(columns, "account_count") {
+		return columns
+	}
+	body := strings.TrimSuffix(strings.TrimSpace(columns), ")")
+	return strings.TrimSpace(body) + ", " + accountCountColumn + ")"
+}
 
 // regranulateWait bounds how long the step waits for another migrator
 // running it at the same time to finish a table's RENAME, which 18.16
@@ -29,8 +51,8 @@ const rollupGranularity = 256
 const regranulateWait = 30 * time.Second
 
 // regranulateRollups is the step of migration 0009: each of keyedRollups
-// made with another granularity is replaced by an empty table with
-// rollupGranularity, and then every hour is marked so the rollup worker
+// made with another granularity, or without account_count, is replaced by
+// an empty table with both, and then every hour is marked so the rollup worker
 // recomputes them from mentions. The rollups are derived, so nothing is
 // lost; until the worker is done, reads take those buckets from mentions.
 func regranulateRollups(ctx context.Context, conn driver.Conn, _ string, progress io.Writer) error {
@@ -42,7 +64,7 @@ func regranulateRollups(ctx context.Context, conn driver.Conn, _ string, progres
 		}
 		if did {
 			replaced++
-			fmt.Fprintf(progress, "migrate: %s now has granules of %d rows; its rows will be recomputed from mentions\n", table, rollupGranularity)
+			fmt.Fprintf(progress, "migrate: %s now has granules of %d rows and its account counts; its rows will be recomputed from mentions\n", table, rollupGranularity)
 		}
 	}
 	if replaced == 0 {
@@ -54,8 +76,9 @@ func regranulateRollups(ctx context.Context, conn driver.Conn, _ string, progres
 	return rollup.MarkTopics(ctx, conn)
 }
 
-// regranulate replaces table by an empty one of rollupGranularity unless
-// it has that granularity already, and says whether this call did. Two
+// regranulate replaces table by an empty one of rollupGranularity, with
+// account_count if it has accounts, unless it has both already, and says
+// whether this call did. Two
 // migrators may run it at once: whichever renames first wins, and the
 // other finds the table done.
 func regranulate(ctx context.Context, conn driver.Conn, table string) (bool, error) {
@@ -67,7 +90,8 @@ func regranulate(ctx context.Context, conn driver.Conn, table string) (bool, err
 		var ex *clickhouse.Exception
 		switch {
 		case err == nil:
-			if chengine.Granularity(engine) == rollupGranularity {
+			want := keyedColumns(columns)
+			if chengine.Granularity(engine) == rollupGranularity && want == columns {
 				// Done, here or by another migrator: what a migrator
 				// stopped half way left goes.
 				if err := dropIfExists(ctx, conn, next); err != nil {
@@ -77,7 +101,7 @@ func regranulate(ctx context.Context, conn driver.Conn, table string) (bool, err
 			}
 			// Its columns spelled out, not AS table: on 18.16 a CREATE … AS
 			// waiting on the table another migrator renames can hang.
-			if err := conn.Exec(ctx, "CREATE TABLE IF NOT EXISTS "+next+" "+columns+" ENGINE = "+chengine.WithGranularity(engine, rollupGranularity)); err != nil {
+			if err := conn.Exec(ctx, "CREATE TABLE IF NOT EXISTS "+next+" "+want+" ENGINE = "+chengine.WithGranularity(engine, rollupGranularity)); err != nil {
 				return false, fmt.Errorf("creating %s: %w", next, err)
 			}
 			err = conn.Exec(ctx, "RENAME TABLE "+table+" TO "+old+", "+next+" TO "+table)

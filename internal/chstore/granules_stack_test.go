@@ -3,9 +3,11 @@ package chstore_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"reflect"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -22,21 +24,18 @@ import (
 	"tagpulse/internal/trend/trendtest"
 )
 
-// TestRegranulateKeepsTheAnswers gives a database the rollup tables of
-// before migration 0009 (ClickHouse's 8192 rows per granule), fills and
-// rolls them up, then runs the migration's step from three migrators at
-// once: every keyed rollup ends with granules of 256 rows, nothing is
-// left behind, and top, trending and top by topic answer the same before
-// the step, right after it (from mentions), and once the worker has
-// recomputed the rollups.
+// TestRegranulateKeepsTheAnswers reads top, trending and top by topic,
+// then gives the database the rollup tables of before migration 0009
+// (ClickHouse's 8192 rows per granule, no account_count) and rolls them
+// up, then runs the migration's step from three migrators at once: every
+// keyed rollup ends with granules of 256 rows and its account counts,
+// nothing is left behind, and the answers right after it (from mentions)
+// and once the worker has recomputed the rollups are the first ones.
 func TestRegranulateKeepsTheAnswers(t *testing.T) {
 	t.Parallel()
 	_, conn := stacktest.MigratedClickHouse(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	for _, table := range chstore.KeyedRollups {
-		setGranularity(t, conn, table, 8192)
-	}
 	at := time.Now().UTC()
 	end := at.Truncate(time.Minute).Add(time.Minute)
 	ms := trendtest.NewStory(end).Mentions
@@ -69,9 +68,30 @@ func TestRegranulateKeepsTheAnswers(t *testing.T) {
 		}
 		return b.String()
 	}
+	// The answers of this release's tables, then the same rows rolled up
+	// into the tables of before migration 0009, which it cannot read.
 	before := answers()
 	if !strings.Contains(before, "Tag:nato") || !strings.Contains(before, "Topic:nato") {
 		t.Fatalf("the story's answers name neither the tag nor the topic nato:\n%s", before)
+	}
+	for _, table := range chstore.KeyedRollups {
+		makeOld(t, conn, table)
+	}
+	if err := rollup.MarkAll(ctx, conn); err != nil {
+		t.Fatal(err)
+	}
+	if err := rollup.MarkTopics(ctx, conn); err != nil {
+		t.Fatal(err)
+	}
+	if err := worker.CatchUp(ctx, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	var old uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM tag_day").Scan(&old); err != nil || old == 0 {
+		t.Fatalf("the old tag_day holds %d rows (%v): the worker did not fill it", old, err)
+	}
+	if _, err := store.Trending(ctx, trend.Query{At: at, Window: 24 * time.Hour, Limit: 20}); !errors.Is(err, trend.ErrOldSchema) || !errors.Is(err, trend.ErrNoSchema) {
+		t.Errorf("trending on the tables of before migration 0009: %v; want ErrOldSchema, which says to migrate", err)
 	}
 
 	var (
@@ -92,18 +112,21 @@ func TestRegranulateKeepsTheAnswers(t *testing.T) {
 		if err != nil {
 			t.Fatalf("migrator %d: %v", i, err)
 		}
-		replaced += strings.Count(progress[i].String(), "granules of 256 rows")
+		replaced += strings.Count(progress[i].String(), "granules of 256 rows and its account counts")
 	}
 	if replaced < len(chstore.KeyedRollups) {
 		t.Errorf("the migrators reported %d tables replaced, want at least %d:\n%s%s%s", replaced, len(chstore.KeyedRollups), &progress[0], &progress[1], &progress[2])
 	}
 	for _, table := range chstore.KeyedRollups {
-		engine, err := chengine.Of(ctx, conn, table)
+		columns, engine, err := chengine.Definition(ctx, conn, table)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if g := chengine.Granularity(engine); g != 256 {
 			t.Errorf("%s has granules of %d rows after the step: %s", table, g, engine)
+		}
+		if want := table != "tag_display_day"; accountCount.MatchString(columns) != want {
+			t.Errorf("%s after the step: %s; want account_count: %v", table, columns, want)
 		}
 	}
 	var left []string
@@ -149,17 +172,21 @@ func TestRegranulateKeepsTheAnswers(t *testing.T) {
 	}
 }
 
-// setGranularity replaces table by an empty one with rows per granule, as
-// a database made before migration 0009 had.
-func setGranularity(t *testing.T, conn driver.Conn, table string, rows int) {
+// accountCount finds account_count in a column list.
+var accountCount = regexp.MustCompile(", ?`?account_count`? UInt64 MATERIALIZED finalizeAggregation\\(`?accounts`?\\)")
+
+// makeOld replaces table by an empty one as a database made before
+// migration 0009 had it: ClickHouse's 8192 rows per granule and no
+// account_count.
+func makeOld(t *testing.T, conn driver.Conn, table string) {
 	t.Helper()
 	ctx := context.Background()
-	engine, err := chengine.Of(ctx, conn, table)
+	columns, engine, err := chengine.Definition(ctx, conn, table)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, q := range []string{
-		"CREATE TABLE " + table + "_old_granules AS " + table + " ENGINE = " + chengine.WithGranularity(engine, rows),
+		"CREATE TABLE " + table + "_old_granules " + accountCount.ReplaceAllString(columns, "") + " ENGINE = " + chengine.WithGranularity(engine, 8192),
 		"DROP TABLE " + table,
 		"RENAME TABLE " + table + "_old_granules TO " + table,
 	} {

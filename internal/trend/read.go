@@ -31,6 +31,13 @@ type reading struct {
 	keys     []string // when set, only these tags (topics)
 	args     []any
 	ranges   map[Tier][]Piece
+	// single holds the pieces, of the hour or day tier, of the slots that
+	// are one whole bucket of it: their accounts are the rows' stored
+	// account_count, with no state to merge (trending's baseline windows,
+	// a series' hourly or daily steps), where the filter leaves one row
+	// per key and bucket. Otherwise, and for posts, they are read as any
+	// piece.
+	single map[Tier][]Piece
 }
 
 // keyOf is the column a tier pair's rows are counted apart by: a tag, a
@@ -64,6 +71,9 @@ type rollupProgress struct {
 		DayDone(table string, day time.Time) bool
 	}
 	from, to time.Time
+	// sharded is set on a cluster, where a bucket has a row per shard, whose
+	// accounts do not add up: no slot reads account_count there.
+	sharded bool
 }
 
 // newReadings is newReading for several sets of slots read in one
@@ -81,7 +91,7 @@ func (s *Store) newReadings(ctx context.Context, tiers rollup.Tiers, sets ...[]s
 			}
 		}
 	}
-	prog := rollupProgress{from: from, to: to}
+	prog := rollupProgress{from: from, to: to, sharded: s.cluster != nil}
 	var err error
 	if s.cluster != nil {
 		prog.st = s.cluster.state(ctx, from, to)
@@ -121,22 +131,42 @@ func (p rollupProgress) reading(tiers rollup.Tiers, members topic.Members, slots
 			pending.Days[d] = true
 		}
 	}
-	r := &reading{tiers: tiers, key: keyOf(tiers), members: members, progress: p, slotSQL: "0", ranges: map[Tier][]Piece{}}
+	r := &reading{tiers: tiers, key: keyOf(tiers), members: members, progress: p, slotSQL: "0", ranges: map[Tier][]Piece{}, single: map[Tier][]Piece{}}
 	for _, sl := range slots {
-		for _, piece := range SplitWindow(sl.from, sl.to, pending) {
+		pieces := SplitWindow(sl.from, sl.to, pending)
+		if len(pieces) == 1 && r.key != "" && !p.sharded && oneBucket(pieces[0]) {
+			r.single[pieces[0].Tier] = append(r.single[pieces[0].Tier], pieces[0])
+			continue
+		}
+		for _, piece := range pieces {
 			r.ranges[piece.Tier] = append(r.ranges[piece.Tier], piece)
 		}
 	}
 	for tier, ps := range r.ranges {
 		r.ranges[tier] = joinPieces(ps)
 	}
+	for tier, ps := range r.single {
+		r.single[tier] = joinPieces(ps)
+	}
 	return r
+}
+
+// oneBucket says whether p is one whole bucket of its tier (SplitWindow's
+// pieces of the hour and day tiers start on their bucket's boundary).
+func oneBucket(p Piece) bool {
+	switch p.Tier {
+	case TierHour:
+		return p.To.Sub(p.From) == time.Hour
+	case TierDay:
+		return p.To.Sub(p.From) == 24*time.Hour
+	}
+	return false
 }
 
 // again returns a reading of the same pieces for another query: none of
 // the bound values, filter, keys or slot expression of r.
 func (r *reading) again() *reading {
-	return &reading{tiers: r.tiers, key: r.key, members: r.members, progress: r.progress, slotSQL: "0", ranges: r.ranges}
+	return &reading{tiers: r.tiers, key: r.key, members: r.members, progress: r.progress, slotSQL: "0", ranges: r.ranges, single: r.single}
 }
 
 // joinPieces sorts pieces of one tier and joins those that touch: a
@@ -236,36 +266,55 @@ func (r *reading) mentionsKey() (key, cond string, ok bool) {
 }
 
 // sql returns the read's union: one row per (tag, slot) or per slot with
-// the distinct posts n and, when accounts is set, the accounts state a.
-// The caller groups it again, since a (tag, slot) may have rows from
-// several tiers.
+// the distinct posts n and, when accounts is set, the accounts: a state a
+// to merge, plus a number c for the slots of one bucket (single), whose a
+// is empty. The caller groups it again, since a (tag, slot) may have rows
+// from several tiers.
 func (r *reading) sql(accounts bool) string {
 	key := ""
 	if r.key != "" {
 		key = r.key + ", "
 	}
 	var parts []string
-	tier := func(table, col string, pieces []Piece) {
+	tier := func(table, col string, pieces []Piece, single bool) {
 		if len(pieces) == 0 {
 			return
 		}
 		slotExpr := strings.ReplaceAll(r.slotSQL, "{ts}", "toUInt32("+col+")")
 		q := "SELECT " + key + slotExpr + " AS slot, sum(posts) AS n"
-		if accounts {
-			q += ", uniqCombinedMergeState(15)(accounts) AS a"
+		switch {
+		case accounts && single:
+			// An empty state of the column's type, without reading it.
+			q += ", uniqCombinedStateIf(15)(source, 0) AS a, sum(account_count) AS c"
+		case accounts:
+			q += ", uniqCombinedMergeState(15)(accounts) AS a, toUInt64(0) AS c"
 		}
 		q += " FROM " + table + " WHERE " + r.tierFilter() + " AND " + r.rangeSQL(col, pieces) + r.keyFilter() +
 			" GROUP BY " + key + "slot"
 		parts = append(parts, q)
 	}
-	tier(r.tiers.Day, "day", r.ranges[TierDay])
-	tier(r.tiers.Hour, "hour", r.ranges[TierHour])
+	// A bucket has one row per key under no filter (the '*' rows) or
+	// under both; under one of them, a row per language (source), whose
+	// accounts do not add up: those slots merge states too.
+	oneRow := (r.filter.Source == "") == (r.filter.Lang == "")
+	for _, t := range []struct {
+		tier       Tier
+		table, col string
+	}{{TierDay, r.tiers.Day, "day"}, {TierHour, r.tiers.Hour, "hour"}} {
+		if accounts && oneRow {
+			tier(t.table, t.col, r.ranges[t.tier], false)
+			tier(t.table, t.col, r.single[t.tier], true)
+			continue
+		}
+		all := append(slices.Clone(r.ranges[t.tier]), r.single[t.tier]...)
+		tier(t.table, t.col, joinPieces(all), false)
+	}
 	if mkey, cond, ok := r.mentionsKey(); ok && len(r.ranges[TierMentions]) > 0 {
 		pieces := r.ranges[TierMentions]
 		slotExpr := strings.ReplaceAll(r.slotSQL, "{ts}", "toUInt32(created_at)")
 		q := "SELECT " + mkey + slotExpr + " AS slot, uniqExact(post_id) AS n"
 		if accounts {
-			q += ", uniqCombinedState(15)(if(account = '', concat('post:', post_id), account)) AS a"
+			q += ", uniqCombinedState(15)(if(account = '', concat('post:', post_id), account)) AS a, toUInt64(0) AS c"
 		}
 		q += " FROM mentions WHERE " + r.rangeSQL("created_at", pieces) + r.mentionsFilter() + cond +
 			" AND " + rollup.CountedSQL(r.rangeSQL("created_at", pieces)) +
@@ -276,7 +325,7 @@ func (r *reading) sql(accounts bool) string {
 		// An empty read still needs the columns' types.
 		q := "SELECT " + key + "toUInt32(0) AS slot, toUInt64(0) AS n"
 		if accounts {
-			q += ", uniqCombinedState(15)('') AS a"
+			q += ", uniqCombinedState(15)('') AS a, toUInt64(0) AS c"
 		}
 		if r.key != "" {
 			q = strings.Replace(q, key, "'' AS "+key, 1)
@@ -296,7 +345,7 @@ func (s *Store) counts(ctx context.Context, what string, r *reading, accounts bo
 	}
 	q := "SELECT " + key + ", toUInt32(slot), sum(n)"
 	if accounts {
-		q += ", uniqCombinedMerge(15)(a)"
+		q += ", uniqCombinedMerge(15)(a) + sum(c)"
 	} else {
 		q += ", toUInt64(0)"
 	}

@@ -201,24 +201,45 @@ func (s *Store) query(ctx context.Context, what, sql string, args ...any) (drive
 // tagpulse's database or tables do not exist yet (errors.Is).
 var ErrNoSchema = errors.New("the tagpulse database does not exist yet: run `aggregate migrate` (or `aggregate run`, which migrates at start), then load posts")
 
-// ClickHouse's codes for an unknown database and an unknown table.
+// ErrOldSchema matches the errors of questions asked of a database whose
+// schema is older than this release: a column this release reads is
+// missing (errors.Is). Such an error matches ErrNoSchema too.
+var ErrOldSchema = errors.New("the tagpulse database has the schema of an older release: run `aggregate migrate` (or `aggregate run`, which migrates at start)")
+
+// ClickHouse's codes for an unknown identifier, database and table.
 const (
-	codeUnknownTable    = 60
-	codeUnknownDatabase = 81
+	codeUnknownIdentifier = 47
+	codeUnknownTable      = 60
+	codeUnknownDatabase   = 81
 )
 
-type schemaError struct{ err error }
+// newColumns are the columns reads need that a migration of a later
+// release than the tables' added (migration 0009).
+var newColumns = []string{"account_count"}
 
-func (e *schemaError) Error() string   { return ErrNoSchema.Error() + " (" + e.err.Error() + ")" }
-func (e *schemaError) Unwrap() []error { return []error{ErrNoSchema, e.err} }
+type schemaError struct{ base, err error }
+
+func (e *schemaError) Error() string   { return e.base.Error() + " (" + e.err.Error() + ")" }
+func (e *schemaError) Unwrap() []error { return []error{e.base, ErrNoSchema, e.err} }
 
 // MissingSchema returns err as an error matching ErrNoSchema when
-// ClickHouse answered that the database or a table is unknown, and err
+// ClickHouse answered that the database or a table is unknown, or
+// ErrOldSchema when a column only a newer migration adds is, and err
 // unchanged otherwise.
 func MissingSchema(err error) error {
 	var ex *clickhouse.Exception
-	if errors.As(err, &ex) && (ex.Code == codeUnknownDatabase || ex.Code == codeUnknownTable) {
-		return &schemaError{err: err}
+	if !errors.As(err, &ex) {
+		return err
+	}
+	switch ex.Code {
+	case codeUnknownDatabase, codeUnknownTable:
+		return &schemaError{base: ErrNoSchema, err: err}
+	case codeUnknownIdentifier:
+		for _, c := range newColumns {
+			if strings.Contains(ex.Message, c) {
+				return &schemaError{base: ErrOldSchema, err: err}
+			}
+		}
 	}
 	return err
 }

@@ -549,8 +549,10 @@ func (h *handler) api(rt route) http.Handler {
 			writeBody(w, http.StatusOK, out.contentType, body)
 		case errors.As(err, new(badRequest)), errors.Is(err, trend.ErrInvalidQuery):
 			writeJSON(w, http.StatusBadRequest, errorBody{Error: err.Error()})
-		case errors.Is(err, trend.ErrNoSchema):
+		case errors.Is(err, trend.ErrOldSchema):
 			// Only ours: ClickHouse's message names the database.
+			writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: trend.ErrOldSchema.Error()})
+		case errors.Is(err, trend.ErrNoSchema):
 			writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: trend.ErrNoSchema.Error()})
 		case errors.Is(err, errNoTopics):
 			writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: errNoTopics.Error()})

@@ -30,15 +30,18 @@ ORDER BY (toStartOfHour(created_at), tag, post_id);
 -- REPLACE PARTITION from its staging table, so no key is ever held twice
 -- and reads need no FINAL. Granules of 256 rows, not 8192: a read of a
 -- few tags (their accounts states, display forms) then decodes those
--- tags' rows and few others (migration 0009 gave the tables of databases
--- made before it the same).
+-- tags' rows and few others. account_count is the number the accounts
+-- state holds, stored when the row is written, for reads of one bucket
+-- (trending's baseline windows, a series' steps) that need no merge.
+-- Migration 0009 gave the tables of databases made before it both.
 CREATE TABLE IF NOT EXISTS tag_hour (
     hour     DateTime,
     tag      String,
     source   String,
     lang     String,
     posts    UInt64,
-    accounts AggregateFunction(uniqCombined(15), String)
+    accounts AggregateFunction(uniqCombined(15), String),
+    account_count UInt64 MATERIALIZED finalizeAggregation(accounts)
 ) ENGINE = MergeTree()
 PARTITION BY toYYYYMMDD(hour)
 ORDER BY (source, lang, tag, hour)
@@ -51,7 +54,8 @@ CREATE TABLE IF NOT EXISTS tag_day (
     source   String,
     lang     String,
     posts    UInt64,
-    accounts AggregateFunction(uniqCombined(15), String)
+    accounts AggregateFunction(uniqCombined(15), String),
+    account_count UInt64 MATERIALIZED finalizeAggregation(accounts)
 ) ENGINE = MergeTree()
 PARTITION BY toYYYYMMDD(day)
 ORDER BY (source, lang, tag, day)

@@ -30,7 +30,8 @@ CREATE TABLE IF NOT EXISTS topic_hour (
     source   String,
     lang     String,
     posts    UInt64,
-    accounts AggregateFunction(uniqCombined(15), String)
+    accounts AggregateFunction(uniqCombined(15), String),
+    account_count UInt64 MATERIALIZED finalizeAggregation(accounts)
 ) ENGINE = MergeTree()
 PARTITION BY toYYYYMMDD(hour)
 ORDER BY (source, lang, topic, hour)
@@ -43,7 +44,8 @@ CREATE TABLE IF NOT EXISTS topic_day (
     source   String,
     lang     String,
     posts    UInt64,
-    accounts AggregateFunction(uniqCombined(15), String)
+    accounts AggregateFunction(uniqCombined(15), String),
+    account_count UInt64 MATERIALIZED finalizeAggregation(accounts)
 ) ENGINE = MergeTree()
 PARTITION BY toYYYYMMDD(day)
 ORDER BY (source, lang, topic, day)

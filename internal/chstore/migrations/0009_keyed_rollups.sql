@@ -1,0 +1,14 @@
+-- The tables read by tag or topic (docs/schema-v2.md, "Granules and
+-- account counts"): tag_hour, tag_day, tag_display_day, topic_hour and
+-- topic_day now hold 256 rows per granule instead of ClickHouse's 8192, so
+-- that reading the accounts states or display forms of the 20 tags of an
+-- answer decodes a few thousand rows instead of whole partitions; and
+-- those with an accounts state gain account_count, the number it holds,
+-- so that a read of one bucket needs no merge of states.
+-- The granularity of a table cannot be altered: the Go step of this
+-- migration (chstore.regranulateRollups) replaces each of these tables
+-- made before it by an empty one with the new granularity and column,
+-- then marks every hour so the rollup worker recomputes them from
+-- mentions, as it does after a restore. Answers stay exact meanwhile
+-- (they are read from mentions) but slower. Databases made since get both
+-- from migrations 0004 and 0008.
