@@ -243,8 +243,15 @@ func insertDated(ctx context.Context, conn driver.Conn, ts []Tombstone, now time
 		return err
 	}
 	// A newer row of the same post: reads take it (LIMIT 1 BY id after
-	// ORDER BY inserted_at DESC), merges keep only it.
-	return chinsert.Columns(ctx, conn, "posts", "id, created_at, inserted_at", ids, created, inserted)
+	// ORDER BY inserted_at DESC), merges keep only it. inserted_at counts
+	// seconds, and the post may have been stored in this same second (in
+	// this flush, or just before the worker resolved its pending
+	// tombstone): the blank row is dated a second later, so it wins.
+	later := make([]time.Time, len(inserted))
+	for i, at := range inserted {
+		later[i] = at.Add(time.Second)
+	}
+	return chinsert.Columns(ctx, conn, "posts", "id, created_at, inserted_at", ids, created, later)
 }
 
 // insertPending writes rows of deletions_pending with resolved set or not.
