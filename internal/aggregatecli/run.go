@@ -153,6 +153,12 @@ the default port.`,
 				return err
 			}
 			defer closeShards()
+			if shards != nil && retention > 0 {
+				// The tables every server shares (alert claims, topic
+				// edit marks) live in the database of the Distributed
+				// tables; a drop there reaches every replica.
+				go aggregator.RunRetention(ctx, conn, retention, time.Hour, log.With("tables", "shared"))
+			}
 			var workers []*rollup.Worker
 			for i, oc := range owners {
 				wlog := log

@@ -169,3 +169,69 @@ func TestClusterMigrate(t *testing.T) {
 		t.Errorf("unknown cluster: got %v", err)
 	}
 }
+
+// TestClusterRetentionOfSharedTables migrates the cluster profile's 2 × 2
+// servers, writes alert claims of two months ago and of now, and topic
+// edit marks of two months ago and of now, into the tables every server
+// shares, then drops partitions past a week on cch1's connection to the
+// database of the Distributed tables, as `aggregate run --cluster` does:
+// the old claims and marks are gone from every server, the new ones stay
+// everywhere, and the shards' own tables are left alone.
+func TestClusterRetentionOfSharedTables(t *testing.T) {
+	c := stacktest.ClusterClickHouse(t)
+	local := chstore.LocalDatabase(c.DB)
+	c.DropLocal(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	addrs := strings.Split(stacktest.ClusterClickHouseAddrs, ",")
+	cfg := chstore.Config{DSN: "clickhouse://default:@" + addrs[0] + "/" + c.DB}
+	var progress bytes.Buffer
+	if _, err := chstore.MigrateCluster(ctx, cfg, stacktest.ClusterReplicatedSharded, &progress); err != nil {
+		t.Fatalf("%v\n%s", err, progress.String())
+	}
+	conn, err := chstore.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	now := time.Now().UTC()
+	old := now.AddDate(0, -2, 0)
+	for _, q := range []string{
+		// INSERT … SELECT: 18.16 takes no INSERT … VALUES with bound values through Exec.
+		"INSERT INTO alert_state (rule, tag, claimed_at, claimant, sent) SELECT 'spike', 'otan', toDateTime(@old), 'a', 1",
+		"INSERT INTO alert_state (rule, tag, claimed_at, claimant, sent) SELECT 'spike', 'otan', toDateTime(@now), 'a', 1",
+		"INSERT INTO topic_dirty (hour, marked_at) SELECT toStartOfHour(toDateTime(@old)), toDateTime(@now)",
+		"INSERT INTO topic_dirty (hour, marked_at) SELECT toStartOfHour(toDateTime(@now)), toDateTime(@now)",
+	} {
+		if err := conn.Exec(ctx, q, clickhouse.Named("old", old.Unix()), clickhouse.Named("now", now.Unix())); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	dropped, err := chstore.DropPartitionsBefore(ctx, conn, now.AddDate(0, 0, -7))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables := map[string]bool{}
+	for _, p := range dropped {
+		tables[p.Table] = true
+	}
+	if !tables["alert_state"] || !tables["topic_dirty"] || len(tables) != 2 {
+		t.Errorf("dropped partitions of %v, want those of alert_state and topic_dirty only", tables)
+	}
+	for i, node := range c.Nodes {
+		for _, table := range []string{"alert_state", "topic_dirty"} {
+			if err := node.Exec(ctx, "SYSTEM SYNC REPLICA "+c.DB+"."+table); err != nil {
+				t.Fatalf("cch%d: syncing %s: %v", i+1, table, err)
+			}
+		}
+		if n := c.Count(t, i, "alert_state"); n != 1 {
+			t.Errorf("cch%d holds %d alert claims, want the new one only", i+1, n)
+		}
+		if n := c.Count(t, i, "topic_dirty"); n != 1 {
+			t.Errorf("cch%d holds %d topic marks, want the new one only", i+1, n)
+		}
+		if n := c.Count(t, i, local+".alert_state"); n != 1 {
+			t.Errorf("cch%d's view of the claims in %s holds %d, want 1", i+1, local, n)
+		}
+	}
+}

@@ -36,6 +36,9 @@ var partitionLayouts = map[string]struct {
 	"rollup_dirty":    {"20060102", 0, 0, 1},
 	"topic_dirty":     {"20060102", 0, 0, 1},
 	"rollup_done":     {"20060102", 0, 0, 1},
+	// Alert claims, by month: a cooldown longer than the retention is
+	// not kept past it.
+	"alert_state": {"200601", 0, 1, 0},
 	// What schema v1 left after an upgrade, until migrate --drop-v1.
 	"mentions_v1": {"20060102", 0, 0, 1},
 	"tag_minute":  {"20060102", 0, 0, 1},
@@ -44,7 +47,7 @@ var partitionLayouts = map[string]struct {
 
 // retainedTables are the tables of partitionLayouts, in order.
 var retainedTables = []string{"mentions", "posts", "deletions", "tag_hour", "tag_day", "topic_hour", "topic_day", "post_hour", "post_day", "tag_display_day",
-	"rollup_dirty", "topic_dirty", "rollup_done", "mentions_v1", "tag_minute", "tag_display"}
+	"rollup_dirty", "topic_dirty", "rollup_done", "alert_state", "mentions_v1", "tag_minute", "tag_display"}
 
 var numericPartition = regexp.MustCompile(`^[0-9]{6,8}$`)
 

@@ -17,6 +17,8 @@ func TestExpired(t *testing.T) {
 		{"tag_minute", "20251231", true, false},
 		{"tag_display", "202602", true, false},
 		{"tag_display", "202603", false, false},
+		{"alert_state", "202602", true, false},
+		{"alert_state", "202603", false, false},
 		{"mentions", "2026-03-09", false, true},
 		{"mentions", "1 OR 1", false, true},
 		{"schema_migrations", "20260101", false, true},
