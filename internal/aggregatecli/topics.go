@@ -153,14 +153,17 @@ func newTopicsShowCmd() *cobra.Command {
 }
 
 // newTopicsPrintCmd completes cmd as a command that reads topics with read
-// and prints them as a table with table, or as JSON with --json.
+// and prints them as a table with table, as JSON with --json, or as CSV
+// with --csv.
 func newTopicsPrintCmd[T any](cmd *cobra.Command, read func(context.Context, *topic.Store, []string) (T, error), table func(*tabwriter.Writer, T)) *cobra.Command {
 	var (
-		c      topicsCmd
-		asJSON bool
+		c             topicsCmd
+		asJSON, asCSV bool
 	)
 	c.register(cmd, false)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON for scripts instead of a table")
+	cmd.Flags().BoolVar(&asCSV, "csv", false, "print CSV with a header row instead of a table, a row per tag (docs/trends.md, Export)")
+	cmd.MarkFlagsMutuallyExclusive("json", "csv")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		s, closeStore, err := c.open(cmd)
 		if err != nil {
@@ -171,8 +174,11 @@ func newTopicsPrintCmd[T any](cmd *cobra.Command, read func(context.Context, *to
 		if err != nil {
 			return fmt.Errorf("topics %s: %w", cmd.Name(), err)
 		}
-		if asJSON {
+		switch {
+		case asJSON:
 			return writeJSON(cmd.OutOrStdout(), got)
+		case asCSV:
+			return trend.WriteCSV(cmd.OutOrStdout(), got)
 		}
 		tw := newTable(cmd.OutOrStdout())
 		table(tw, got)

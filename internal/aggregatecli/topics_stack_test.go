@@ -32,6 +32,12 @@ func TestTopicsCommands(t *testing.T) {
 	if out := run(t, "topics", "show", "alliance"); !strings.Contains(out, "#otan") || !strings.Contains(out, "tester") {
 		t.Errorf("topics show = %q, want #otan added by tester", out)
 	}
+	if out := run(t, "topics", "list", "--csv"); !strings.HasPrefix(out, "topic,tag\nalliance,nato\nalliance,otan\n") {
+		t.Errorf("topics list --csv = %q, want a header and a row per tag", out)
+	}
+	if out := run(t, "topics", "show", "alliance", "--csv"); !strings.HasPrefix(out, "topic,tag,added_at,added_by\nalliance,nato,") || !strings.Contains(out, ",tester\n") {
+		t.Errorf("topics show --csv = %q, want a row per tag with who added it", out)
+	}
 
 	// In the story's last hour #NATO has 10 posts, #OTAN 2, #NIF2025 40.
 	var top []trend.Count

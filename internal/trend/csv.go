@@ -6,13 +6,16 @@ import (
 	"io"
 	"strconv"
 	"time"
+
+	"tagpulse/internal/topic"
 )
 
 // WriteCSV writes an answer of Top ([]Count), Trending ([]Trend), Series
-// ([]Series) or Tag (TagPage) as CSV with a header row, the export format
-// of `aggregate top|trending|series|tag --csv` and of ?format=csv in the
-// API. A series becomes one row per point; a tag page, one row per listed
-// post.
+// ([]Series) or Tag (TagPage), or the topics ([]topic.Topic, or one
+// topic.Topic with its members), as CSV with a header row, the export
+// format of `aggregate top|trending|series|tag|topics list|topics show
+// --csv` and of ?format=csv in the API. A series becomes one row per
+// point; a tag page, one row per listed post; topics, one row per tag.
 //
 // Text cells that a spreadsheet would read as a formula (starting with =,
 // +, -, @, a tab or a carriage return) get a leading ' (see SafeCell);
@@ -47,6 +50,18 @@ func WriteCSV(w io.Writer, v any) error {
 		for _, p := range v.Posts {
 			rows = append(rows, []string{SafeCell(v.Tag), SafeCell(p.ID), p.CreatedAt.UTC().Format(time.RFC3339), SafeCell(p.Source), SafeCell(p.Lang),
 				SafeCell(p.Author), SafeCell(p.URL), SafeCell(p.Excerpt)})
+		}
+	case []topic.Topic:
+		rows = append(rows, []string{"topic", "tag"})
+		for _, t := range v {
+			for _, tag := range t.Tags {
+				rows = append(rows, []string{SafeCell(t.Name), SafeCell(tag)})
+			}
+		}
+	case topic.Topic:
+		rows = append(rows, []string{"topic", "tag", "added_at", "added_by"})
+		for _, m := range v.Members {
+			rows = append(rows, []string{SafeCell(v.Name), SafeCell(m.Tag), m.AddedAt.UTC().Format(time.RFC3339), SafeCell(m.AddedBy)})
 		}
 	default:
 		return fmt.Errorf("writing CSV: no CSV form for %T", v)

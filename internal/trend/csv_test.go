@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"tagpulse/internal/topic"
 )
 
 func TestWriteCSV(t *testing.T) {
@@ -32,6 +34,10 @@ func TestWriteCSV(t *testing.T) {
 		{"tag", TagPage{Tag: "otan", Display: "OTAN", Count: 2, Posts: []TagPost{
 			{ID: "masto:1", CreatedAt: t0, Source: "mastodon", Lang: "fr", Author: "@a@social.example", URL: "https://social.example/1", Excerpt: "Le forum #OTAN, \"industrie\"\nsuite"},
 			{ID: "masto:2", CreatedAt: t0.Add(-time.Minute), Source: "mastodon", Author: "=cmd()", Excerpt: "-2 drones"},
+		}}},
+		{"topics", []topic.Topic{{Name: "nato", Tags: []string{"nato", "otan"}}, {Name: "eu", Tags: []string{"eu"}}}},
+		{"topic_show", topic.Topic{Name: "nato", Tags: []string{"nato", "otan"}, Members: []topic.Member{
+			{Tag: "nato", AddedBy: "alice", AddedAt: t0}, {Tag: "otan", AddedBy: "=cmd()", AddedAt: t0.Add(time.Hour)},
 		}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

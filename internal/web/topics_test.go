@@ -59,6 +59,10 @@ func TestTopicReadsParameters(t *testing.T) {
 	if err := json.Unmarshal(rec.Body.Bytes(), &list); err != nil || rec.Code != 200 || list[0]["topic"] != "nato" {
 		t.Fatalf("GET /api/v1/topics: %d %s", rec.Code, rec.Body)
 	}
+	if rec := get(t, h, "/api/v1/topics?format=csv"); rec.Code != 200 || rec.Body.String() != "topic,tag\nnato,nato\nnato,otan\n" ||
+		!strings.HasPrefix(rec.Header().Get("Content-Type"), "text/csv") {
+		t.Errorf("GET /api/v1/topics?format=csv: %d %q %q", rec.Code, rec.Header().Get("Content-Type"), rec.Body)
+	}
 	for _, target := range []string{"/api/v1/top?topics=true", "/api/v1/trending?topics=true"} {
 		store.query.Topics = false
 		if rec := get(t, h, target); rec.Code != 200 || !store.query.Topics {

@@ -148,9 +148,10 @@ var apiRoutes = []route{
 		ask:  (*handler).filters,
 	},
 	{
-		path: "/api/v1/topics",
-		name: "topics",
-		ask:  (*handler).topics,
+		path:   "/api/v1/topics",
+		name:   "topics",
+		params: []string{"format"},
+		ask:    (*handler).topics,
 	},
 }
 
