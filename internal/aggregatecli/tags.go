@@ -96,6 +96,7 @@ func newTagsListCmd() *cobra.Command {
 		store  chstore.Config
 		logs   command.Logging
 		asJSON bool
+		asCSV  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "list",
@@ -106,6 +107,8 @@ func newTagsListCmd() *cobra.Command {
 	store.RegisterFlags(flags)
 	logs.RegisterFlags(flags)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON for scripts instead of a table")
+	cmd.Flags().BoolVar(&asCSV, "csv", false, "print CSV with a header row instead of a table (docs/trends.md, Export)")
+	cmd.MarkFlagsMutuallyExclusive("json", "csv")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		s, closeStore, err := tagsStore(cmd, flags, &store, &logs)
 		if err != nil {
@@ -116,15 +119,19 @@ func newTagsListCmd() *cobra.Command {
 		if err != nil {
 			return fmt.Errorf("tags list: %w", err)
 		}
-		return writeHidden(cmd.OutOrStdout(), list, asJSON)
+		return writeHidden(cmd.OutOrStdout(), list, asJSON, asCSV)
 	}
 	return cmd
 }
 
-// writeHidden prints the hidden tags as an aligned table, or as JSON.
-func writeHidden(w io.Writer, list []trend.HiddenTag, asJSON bool) error {
-	if asJSON {
+// writeHidden prints the hidden tags as an aligned table, as JSON or as
+// CSV.
+func writeHidden(w io.Writer, list []trend.HiddenTag, asJSON, asCSV bool) error {
+	switch {
+	case asJSON:
 		return writeJSON(w, list)
+	case asCSV:
+		return trend.WriteCSV(w, list)
 	}
 	tw := newTable(w)
 	fmt.Fprintln(tw, "TAG\tSINCE (UTC)\tBY\tREASON")

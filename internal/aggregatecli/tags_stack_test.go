@@ -34,6 +34,9 @@ func TestTagsCommands(t *testing.T) {
 	if !strings.Contains(list, "#nato") || !strings.Contains(list, "brand's own tag") || !strings.Contains(list, "tester") {
 		t.Errorf("tags list = %q, want nato with its reason and who", list)
 	}
+	if got := run(t, "tags", "list", "--csv"); !strings.HasPrefix(got, "tag,at,by,reason\nnato,") || !strings.HasSuffix(got, ",tester,brand's own tag\n") {
+		t.Errorf("tags list --csv = %q, want a header and nato's row", got)
+	}
 	run(t, "tags", "unhide", "nato")
 	if got := run(t, "tags", "list", "--json"); strings.TrimSpace(got) != "[]" {
 		t.Errorf("tags list --json after unhide = %q, want []", got)

@@ -11,11 +11,12 @@ import (
 )
 
 // WriteCSV writes an answer of Top ([]Count), Trending ([]Trend), Series
-// ([]Series) or Tag (TagPage), or the topics ([]topic.Topic, or one
-// topic.Topic with its members), as CSV with a header row, the export
-// format of `aggregate top|trending|series|tag|topics list|topics show
-// --csv` and of ?format=csv in the API. A series becomes one row per
-// point; a tag page, one row per listed post; topics, one row per tag.
+// ([]Series) or Tag (TagPage), the hidden tags ([]HiddenTag), or the
+// topics ([]topic.Topic, or one topic.Topic with its members), as CSV
+// with a header row, the export format of `aggregate top|trending|series|
+// tag|tags list|topics list|topics show --csv` and of ?format=csv in the
+// API. A series becomes one row per point; a tag page, one row per listed
+// post; topics, one row per tag.
 //
 // Text cells that a spreadsheet would read as a formula (starting with =,
 // +, -, @, a tab or a carriage return) get a leading ' (see SafeCell);
@@ -50,6 +51,11 @@ func WriteCSV(w io.Writer, v any) error {
 		for _, p := range v.Posts {
 			rows = append(rows, []string{SafeCell(v.Tag), SafeCell(p.ID), p.CreatedAt.UTC().Format(time.RFC3339), SafeCell(p.Source), SafeCell(p.Lang),
 				SafeCell(p.Author), SafeCell(p.URL), SafeCell(p.Excerpt)})
+		}
+	case []HiddenTag:
+		rows = append(rows, []string{"tag", "at", "by", "reason"})
+		for _, h := range v {
+			rows = append(rows, []string{SafeCell(h.Tag), h.At.UTC().Format(time.RFC3339), SafeCell(h.By), SafeCell(h.Reason)})
 		}
 	case []topic.Topic:
 		rows = append(rows, []string{"topic", "tag"})

@@ -35,6 +35,7 @@ func TestWriteCSV(t *testing.T) {
 			{ID: "masto:1", CreatedAt: t0, Source: "mastodon", Lang: "fr", Author: "@a@social.example", URL: "https://social.example/1", Excerpt: "Le forum #OTAN, \"industrie\"\nsuite"},
 			{ID: "masto:2", CreatedAt: t0.Add(-time.Minute), Source: "mastodon", Author: "=cmd()", Excerpt: "-2 drones"},
 		}}},
+		{"hidden", []HiddenTag{{Tag: "nato", Reason: "brand's own, \"generic\"", By: "tester", At: t0}, {Tag: "spam", Reason: "-flood", By: "@ops", At: t0.Add(time.Minute)}}},
 		{"topics", []topic.Topic{{Name: "nato", Tags: []string{"nato", "otan"}}, {Name: "eu", Tags: []string{"eu"}}}},
 		{"topic_show", topic.Topic{Name: "nato", Tags: []string{"nato", "otan"}, Members: []topic.Member{
 			{Tag: "nato", AddedBy: "alice", AddedAt: t0}, {Tag: "otan", AddedBy: "=cmd()", AddedAt: t0.Add(time.Hour)},
