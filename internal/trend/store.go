@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -508,16 +509,51 @@ func (s *Store) Trending(ctx context.Context, q Query) ([]Trend, error) {
 	if q.Topics {
 		return s.topicTrends(ctx, s.params.Rank(scored, len(scored)), q, by, r, slots[0], counts, n)
 	}
-	out, err := s.unconcentrated(ctx, s.params.Rank(scored, len(scored)), q, slots[0])
-	if err != nil {
+	ranked := s.params.Rank(scored, len(scored))
+	// The display forms of the tags most likely listed are read while
+	// the concentration reads decide which are: two independent reads.
+	likely := make([]string, 0, min(len(ranked), q.Limit+concentrationBatchExtra))
+	for _, t := range ranked[:cap(likely)] {
+		likely = append(likely, t.Tag)
+	}
+	var (
+		tail     errgroup.Group
+		displays map[string]string
+		out      []Trend
+	)
+	tail.Go(func() (err error) {
+		displays, err = s.displays(ctx, likely)
+		return err
+	})
+	tail.Go(func() (err error) {
+		out, err = s.unconcentrated(ctx, ranked, q, slots[0])
+		return err
+	})
+	if err := tail.Wait(); err != nil {
 		return nil, err
+	}
+	// A tag listed past the likely ones (many concentrated tags above
+	// it) gets its display form now.
+	var missing []string
+	for _, t := range out {
+		if _, ok := displays[t.Tag]; !ok {
+			missing = append(missing, t.Tag)
+		}
+	}
+	if len(missing) > 0 {
+		more, err := s.displays(ctx, missing)
+		if err != nil {
+			return nil, err
+		}
+		maps.Copy(displays, more)
 	}
 	for i := range out {
 		now := counts[out[i].Tag][0]
 		out[i].Count, out[i].Accounts, out[i].By = now.Posts, now.Accounts, by
 		out[i].HistoryWindows, out[i].EnoughHistory = n, n >= k
+		out[i].Display = displays[out[i].Tag]
 	}
-	return out, setDisplays(ctx, s, out)
+	return out, nil
 }
 
 // topicTrends completes trending's ranked topics (Rank names them in Tag):
@@ -550,11 +586,16 @@ func (s *Store) topicTrends(ctx context.Context, ranked []Trend, q Query, by By,
 // Concentration over the window, leaving out the concentrated ones unless
 // q.IncludeConcentrated. It reads the concentration of a few more tags than
 // it needs at a time, since it is a read of mentions.
+// concentrationBatchExtra is how many tags past those still wanted each
+// batch of unconcentrated reads, so one batch usually fills the answer
+// even when a few tags are concentrated.
+const concentrationBatchExtra = 10
+
 func (s *Store) unconcentrated(ctx context.Context, ranked []Trend, q Query, window slot) ([]Trend, error) {
 	out := make([]Trend, 0, min(q.Limit, len(ranked)))
 	reader := s.concentrationReader(window.from, window.to, q.Filter)
 	for len(ranked) > 0 && len(out) < q.Limit {
-		n := min(len(ranked), q.Limit-len(out)+10)
+		n := min(len(ranked), q.Limit-len(out)+concentrationBatchExtra)
 		tags := make([]string, n)
 		for i, t := range ranked[:n] {
 			tags[i] = t.Tag
@@ -834,22 +875,6 @@ func (s *Store) Series(ctx context.Context, q SeriesQuery) ([]Series, error) {
 		}
 	}
 	return out, nil
-}
-
-// setDisplays fills in the display form of every trend.
-func setDisplays(ctx context.Context, s *Store, items []Trend) error {
-	tags := make([]string, len(items))
-	for i := range items {
-		tags[i] = items[i].Tag
-	}
-	displays, err := s.displays(ctx, tags)
-	if err != nil {
-		return err
-	}
-	for i := range items {
-		items[i].Display = displays[items[i].Tag]
-	}
-	return nil
 }
 
 // displays returns the display form of each tag: the spelling the most
