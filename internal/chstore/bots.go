@@ -9,6 +9,8 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"tagpulse/internal/retry"
 )
 
 // mentionsSwapWait bounds how long a migration step waits for mentions to
@@ -36,17 +38,15 @@ func addBotColumn(ctx context.Context, conn driver.Conn, database string, _ io.W
 				return nil
 			case errors.As(err, &ex) && (ex.Code == 44 || ex.Code == 15): // added meanwhile: ILLEGAL_COLUMN (18.16), DUPLICATE_COLUMN (26.9)
 				return nil
-			case !(errors.As(err, &ex) && ex.Code == 60): // UNKNOWN_TABLE: swapped away meanwhile, wait below
+			case !tableMissing(err): // swapped away meanwhile: wait below
 				return fmt.Errorf("adding mentions.bot: %w", err)
 			}
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("adding mentions.bot: mentions is still missing after %s (another migrator's upgrade of schema v1 did not finish)", mentionsSwapWait)
 		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("adding mentions.bot: %w", ctx.Err())
-		case <-time.After(100 * time.Millisecond):
+		if err := retry.Sleep(ctx, 100*time.Millisecond); err != nil {
+			return fmt.Errorf("adding mentions.bot: %w", err)
 		}
 	}
 }

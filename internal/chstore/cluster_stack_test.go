@@ -21,19 +21,12 @@ import (
 // nothing; after a column goes missing on the cluster, it adds it back,
 // and a server that lost tables, as a new one lacks them, gets them.
 func TestClusterMigrate(t *testing.T) {
-	c := stacktest.ClusterClickHouse(t)
-	local := chstore.LocalDatabase(c.DB)
-	c.DropLocal(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
+	c, cfg, applied := migratedCluster(ctx, t)
+	local := chstore.LocalDatabase(c.DB)
 	addrs := strings.Split(stacktest.ClusterClickHouseAddrs, ",")
-	cfg := chstore.Config{DSN: "clickhouse://default:@" + addrs[0] + "/" + c.DB}
-
 	var progress bytes.Buffer
-	applied, err := chstore.MigrateCluster(ctx, cfg, stacktest.ClusterReplicatedSharded, &progress)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, progress.String())
-	}
 	all, err := chstore.Migrations()
 	if err != nil {
 		t.Fatal(err)
@@ -178,17 +171,10 @@ func TestClusterMigrate(t *testing.T) {
 // the old claims and marks are gone from every server, the new ones stay
 // everywhere, and the shards' own tables are left alone.
 func TestClusterRetentionOfSharedTables(t *testing.T) {
-	c := stacktest.ClusterClickHouse(t)
-	local := chstore.LocalDatabase(c.DB)
-	c.DropLocal(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	addrs := strings.Split(stacktest.ClusterClickHouseAddrs, ",")
-	cfg := chstore.Config{DSN: "clickhouse://default:@" + addrs[0] + "/" + c.DB}
-	var progress bytes.Buffer
-	if _, err := chstore.MigrateCluster(ctx, cfg, stacktest.ClusterReplicatedSharded, &progress); err != nil {
-		t.Fatalf("%v\n%s", err, progress.String())
-	}
+	c, cfg, _ := migratedCluster(ctx, t)
+	local := chstore.LocalDatabase(c.DB)
 	conn, err := chstore.Open(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -234,4 +220,22 @@ func TestClusterRetentionOfSharedTables(t *testing.T) {
 			t.Errorf("cch%d's view of the claims in %s holds %d, want 1", i+1, local, n)
 		}
 	}
+}
+
+// migratedCluster migrates a fresh database on the cluster profile's 2 × 2
+// servers through cch1, dropped with its local database when the test
+// ends, and returns the cluster, the configuration that reaches it and
+// the migrations applied.
+func migratedCluster(ctx context.Context, t *testing.T) (*stacktest.ClickHouseCluster, chstore.Config, []int) {
+	t.Helper()
+	c := stacktest.ClusterClickHouse(t)
+	c.DropLocal(t)
+	addrs := strings.Split(stacktest.ClusterClickHouseAddrs, ",")
+	cfg := chstore.Config{DSN: "clickhouse://default:@" + addrs[0] + "/" + c.DB}
+	var progress bytes.Buffer
+	applied, err := chstore.MigrateCluster(ctx, cfg, stacktest.ClusterReplicatedSharded, &progress)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, progress.String())
+	}
+	return c, cfg, applied
 }

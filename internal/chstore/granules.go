@@ -13,6 +13,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"tagpulse/internal/chengine"
+	"tagpulse/internal/retry"
 	"tagpulse/internal/rollup"
 )
 
@@ -113,9 +114,7 @@ func regranulate(ctx context.Context, conn driver.Conn, table string) (bool, err
 			}
 			// Another migrator renamed first, or is between its two
 			// renames: look again below.
-		case !errors.As(err, &ex) || (ex.Code != 60 && ex.Code != 390):
-			// Other than UNKNOWN_TABLE, or 18.16's "no metadata file" while
-			// another migrator renames it.
+		case !tableMissing(err):
 			return false, err
 		default:
 			// Missing for a while, not only between two renames: the
@@ -132,12 +131,18 @@ func regranulate(ctx context.Context, conn driver.Conn, table string) (bool, err
 		if time.Now().After(deadline) {
 			return false, fmt.Errorf("%s is still being replaced after %s (another migrator stopped half way: rename %s back to %s)", table, regranulateWait, old, table)
 		}
-		select {
-		case <-ctx.Done():
-			return false, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
+		if err := retry.Sleep(ctx, 100*time.Millisecond); err != nil {
+			return false, err
 		}
 	}
+}
+
+// tableMissing says whether err is ClickHouse's answer about a table that
+// does not exist: UNKNOWN_TABLE, or 18.16's "no metadata file" to a SHOW
+// CREATE TABLE while another migrator renames it.
+func tableMissing(err error) bool {
+	var ex *clickhouse.Exception
+	return errors.As(err, &ex) && (ex.Code == 60 || ex.Code == 390)
 }
 
 func dropIfExists(ctx context.Context, conn driver.Conn, table string) error {
