@@ -82,7 +82,7 @@ Every server of the cluster must be up.`,
 				return fmt.Errorf("migrate: %w", err)
 			}
 		}
-		if err := rollup.NewWorker(conn, log, nil).CatchUp(cmd.Context(), cmd.ErrOrStderr()); err != nil {
+		if err := catchUp(cmd.Context(), rollup.NewWorker(conn, log, nil), cmd.ErrOrStderr(), log); err != nil {
 			return fmt.Errorf("migrate: bringing the rollups up to date: %w", err)
 		}
 		log.Info("schema up to date", "applied", applied)

@@ -16,6 +16,7 @@ import (
 	"tagpulse/internal/chstore"
 	"tagpulse/internal/command"
 	"tagpulse/internal/kafkaclient"
+	"tagpulse/internal/retry"
 	"tagpulse/internal/rollup"
 )
 
@@ -145,11 +146,36 @@ func (s *consuming) readTopic(cmd *cobra.Command, log *slog.Logger, read func(ct
 	// What was read again is in mentions and its hours are marked; the
 	// rollups follow before the command returns.
 	for _, o := range owners {
-		if err := rollup.NewWorker(o, log, nil).CatchUp(ctx, cmd.ErrOrStderr()); err != nil {
+		if err := catchUp(ctx, rollup.NewWorker(o, log, nil), cmd.ErrOrStderr(), log); err != nil {
 			return fmt.Errorf("bringing the rollups up to date: %w", err)
 		}
 	}
 	return nil
+}
+
+// catchUpRetry is how catchUp tries again: about 30 s in all.
+var catchUpRetry = retry.Backoff{Min: time.Second, Max: 15 * time.Second}
+
+// catchUp is w.CatchUp, tried again with backoff after an error that
+// passes (aggregator.Retryable: a replica restarting, "Leader was suddenly
+// changed" on a replicated table while one is killed): a batch command
+// ends once its rollups are done, not at the first failover. A recompute
+// is idempotent, so one cut short is simply done again. ErrStillBehind is
+// not tried again: CatchUp already ran its rounds.
+func catchUp(ctx context.Context, w *rollup.Worker, progress io.Writer, log *slog.Logger) error {
+	p := retry.Policy{
+		Backoff:  catchUpRetry,
+		Attempts: 6,
+		Retryable: func(err error) bool {
+			return !errors.Is(err, rollup.ErrStillBehind) && aggregator.Retryable(err)
+		},
+		OnFail: func(f retry.Failure) {
+			if !f.Last {
+				log.Warn("bringing the rollups up to date failed; trying again", "attempt", f.Attempt, "wait", f.Wait, "err", f.Err)
+			}
+		},
+	}
+	return p.Do(ctx, func(ctx context.Context) error { return w.CatchUp(ctx, progress) })
 }
 
 // tableOwners returns the connections that own the tables, which the

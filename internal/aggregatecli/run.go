@@ -155,9 +155,13 @@ the default port.`,
 			defer closeShards()
 			if shards != nil && retention > 0 {
 				// The tables every server shares (alert claims, topic
-				// edit marks) live in the database of the Distributed
-				// tables; a drop there reaches every replica.
-				go aggregator.RunRetention(ctx, conn, retention, time.Hour, log.With("tables", "shared"))
+				// edit marks) have their own place on a cluster.
+				shared, closeShared, err := chstore.SharedTables(ctx, set.store, conn)
+				if err != nil {
+					return err
+				}
+				defer closeShared()
+				go aggregator.RunRetention(ctx, shared, retention, time.Hour, log.With("tables", "shared"))
 			}
 			var workers []*rollup.Worker
 			for i, oc := range owners {
@@ -180,7 +184,7 @@ the default port.`,
 			// A batch load answers fast at once: its rollups are done
 			// before the run exits.
 			for _, w := range workers {
-				if err := w.CatchUp(ctx, cmd.ErrOrStderr()); err != nil {
+				if err := catchUp(ctx, w, cmd.ErrOrStderr(), log); err != nil {
 					return err
 				}
 			}

@@ -50,7 +50,7 @@ type Config struct {
 func (c *Config) RegisterFlags(s *command.FlagSet) {
 	s.String(&c.DSN, "clickhouse-dsn", "CLICKHOUSE_DSN", DefaultDSN, "ClickHouse DSN (clickhouse://user:password@host:9000/database; ?secure=true for TLS)")
 	s.String(&c.TLSCAFile, "clickhouse-tls-ca", "CLICKHOUSE_TLS_CA_FILE", "", "PEM file of CAs to trust for ClickHouse TLS instead of the system's (turns TLS on)")
-	s.String(&c.Cluster, "cluster", "CLICKHOUSE_CLUSTER", "", "ClickHouse cluster (a name in the servers' remote_servers) whose replicated, sharded schema migrate creates and the others use (docs/scaling.md); empty: one server")
+	s.String(&c.Cluster, "cluster", "CLICKHOUSE_CLUSTER", "", "ClickHouse cluster (a name in the servers' remote_servers) whose sharded schema migrate creates (replicated where the servers have {shard} and {replica} macros) and the others use (docs/scaling.md); empty: one server")
 }
 
 var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)

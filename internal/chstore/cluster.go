@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"tagpulse/internal/chengine"
+	"tagpulse/internal/rollup"
 )
 
 // The schema on a ClickHouse cluster (docs/scaling.md, "The schema on a
@@ -186,7 +189,10 @@ func clusterMembers(ctx context.Context, cfg Config) (*clickhouse.Options, []mem
 	if err != nil {
 		return nil, nil, err
 	}
-	conn, err := openOptions(ctx, opts)
+	// The database may not exist yet (migrate creates it).
+	server := *opts
+	server.Auth.Database = "default"
+	conn, err := openOptions(ctx, &server)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -209,25 +215,50 @@ func clusterMembers(ctx context.Context, cfg Config) (*clickhouse.Options, []mem
 	return opts, members, nil
 }
 
+// SharedDatabase is where a cluster of plain shards keeps the tables of
+// every server (schema_migrations, topics, ...): they cannot replicate
+// there, so their rows live on the first shard only, in this database of
+// each server, and the Distributed tables of the same name in the DSN's
+// database reach them.
+func SharedDatabase(database string) string { return database + "_shared" }
+
 // ClusterSchema describes the schema on a cluster: the cluster's name (in
-// the servers' <remote_servers>) and the database of the DSN.
+// the servers' <remote_servers>), the database of the DSN, and whether the
+// servers replicate (they have {shard} and {replica} macros and a
+// coordinator) or are plain shards of one server each.
 type ClusterSchema struct {
-	Cluster  string
-	Database string
+	Cluster    string
+	Database   string
+	Replicated bool
+
+	// regranulated collects the rollup tables a run replaced to give them
+	// their granularity (ClusterSchema.regranulate).
+	regranulated map[string]bool
+}
+
+// onCluster is the ON CLUSTER clause of the schema's DDL: on a replicated
+// cluster one server runs each statement everywhere through the
+// coordinator; plain shards have none, and MigrateCluster runs every
+// statement on each server itself.
+func (s ClusterSchema) onCluster() string {
+	if !s.Replicated {
+		return ""
+	}
+	return " ON CLUSTER `" + s.Cluster + "`"
 }
 
 // MigrateCluster creates or upgrades the schema on cluster, from the
 // server the DSN names. Every server of the cluster must be up: ON CLUSTER
-// DDL waits for each of them.
+// DDL waits for each of them, and plain shards are migrated one by one.
 func MigrateCluster(ctx context.Context, cfg Config, cluster string, progress io.Writer) ([]int, error) {
 	if !identifier.MatchString(cluster) {
 		return nil, fmt.Errorf("cluster name %q: want letters, digits and _", cluster)
 	}
+	cfg.Cluster = cluster
 	opts, err := cfg.Options()
 	if err != nil {
 		return nil, err
 	}
-	s := ClusterSchema{Cluster: cluster, Database: opts.Auth.Database}
 	bootstrap := *opts
 	bootstrap.Auth.Database = "default"
 	admin, err := openOptions(ctx, &bootstrap)
@@ -235,12 +266,20 @@ func MigrateCluster(ctx context.Context, cfg Config, cluster string, progress io
 		return nil, err
 	}
 	defer admin.Close()
-	cfg.Cluster = cluster
 	_, members, err := clusterMembers(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(progress, "migrate: cluster %s, %d shards: database %s (Distributed and shared tables), %s (each server's replicated parts)\n", cluster, members[len(members)-1].shard, s.Database, LocalDatabase(s.Database))
+	s := ClusterSchema{Cluster: cluster, Database: opts.Auth.Database, regranulated: map[string]bool{}}
+	if s.Replicated, err = replicates(ctx, admin, members); err != nil {
+		return nil, fmt.Errorf("cluster %s: %w", cluster, err)
+	}
+	if s.Replicated {
+		fmt.Fprintf(progress, "migrate: cluster %s, %d shards: database %s (Distributed and shared tables), %s (each server's replicated parts)\n", cluster, members[len(members)-1].shard, s.Database, LocalDatabase(s.Database))
+	} else {
+		fmt.Fprintf(progress, "migrate: cluster %s, %d plain shards (no {replica} macro: no replication), server by server: database %s (Distributed tables), %s (each server's part), %s (the shared tables, on shard 1)\n",
+			cluster, len(members), s.Database, LocalDatabase(s.Database), SharedDatabase(s.Database))
+	}
 
 	template, err := s.buildTemplate(ctx, admin, opts)
 	if err != nil {
@@ -251,9 +290,28 @@ func MigrateCluster(ctx context.Context, cfg Config, cluster string, progress io
 			fmt.Fprintf(progress, "migrate: dropping the scratch database %s: %v\n", template, err)
 		}
 	}()
-	for _, db := range []string{s.Database, LocalDatabase(s.Database)} {
-		if err := admin.Exec(ctx, "CREATE DATABASE IF NOT EXISTS `"+db+"` ON CLUSTER `"+cluster+"`"); err != nil {
-			return nil, fmt.Errorf("creating database %s on cluster %s: %w", db, cluster, err)
+	tables, err := templateTables(ctx, admin, template)
+	if err != nil {
+		return nil, err
+	}
+	if s.Replicated {
+		if err := s.apply(ctx, admin, tables, progress); err != nil {
+			return nil, err
+		}
+	} else {
+		for _, m := range members {
+			fmt.Fprintf(progress, "migrate: shard %d, %s\n", m.shard, m.addr)
+			server := bootstrap
+			server.Addr = []string{m.addr}
+			conn, err := openOptions(ctx, &server)
+			if err != nil {
+				return nil, fmt.Errorf("shard %d of cluster %s: %w", m.shard, cluster, err)
+			}
+			err = s.apply(ctx, conn, tables, progress)
+			conn.Close()
+			if err != nil {
+				return nil, fmt.Errorf("shard %d of cluster %s (%s): %w", m.shard, cluster, m.addr, err)
+			}
 		}
 	}
 	conn, err := openOptions(ctx, opts)
@@ -261,38 +319,14 @@ func MigrateCluster(ctx context.Context, cfg Config, cluster string, progress io
 		return nil, err
 	}
 	defer conn.Close()
-	applied, err := appliedVersions(ctx, conn, s.Database)
-	if err != nil {
-		return nil, err
-	}
-	tables, err := templateTables(ctx, admin, template)
-	if err != nil {
-		return nil, err
-	}
-	for _, t := range tables {
-		if err := s.ensure(ctx, admin, t, progress); err != nil {
+	if len(s.regranulated) > 0 {
+		if err := markAllOnCluster(ctx, cfg, conn); err != nil {
 			return nil, err
 		}
 	}
-	// The shards' workers and readers use their own database: the tables
-	// of every server are seen there too, through views (a topic's
-	// definition and its edits' marks).
-	for _, t := range tables {
-		if tablePlacements[t.name].place != everywhere {
-			continue
-		}
-		q := fmt.Sprintf("CREATE VIEW IF NOT EXISTS `%s`.`%s` ON CLUSTER `%s` AS SELECT * FROM `%s`.`%s`", LocalDatabase(s.Database), t.name, cluster, s.Database, t.name)
-		if err := admin.Exec(ctx, q); err != nil {
-			return nil, fmt.Errorf("creating the view of %s in %s on cluster %s: %w", t.name, LocalDatabase(s.Database), cluster, err)
-		}
-	}
-	for _, v := range clusterViews {
-		local := LocalDatabase(s.Database)
-		q := fmt.Sprintf("CREATE MATERIALIZED VIEW IF NOT EXISTS `%s`.`%s` ON CLUSTER `%s` TO `%s`.rollup_dirty AS SELECT DISTINCT toStartOfHour(created_at) AS hour, now() AS marked_at FROM `%s`.`%s`",
-			local, v.name, cluster, local, local, v.from)
-		if err := admin.Exec(ctx, q); err != nil {
-			return nil, fmt.Errorf("creating view %s on cluster %s: %w", v.name, cluster, err)
-		}
+	applied, err := appliedVersions(ctx, conn, s.Database)
+	if err != nil {
+		return nil, err
 	}
 	migrations, err := Migrations()
 	if err != nil {
@@ -309,6 +343,67 @@ func MigrateCluster(ctx context.Context, cfg Config, cluster string, progress io
 		done = append(done, m.Version)
 	}
 	return done, nil
+}
+
+// replicates reports whether the servers of a cluster replicate: the
+// server admin reaches has the {shard} and {replica} macros that the
+// replicated tables' paths name. Without them each shard must be one
+// server: there is nothing to copy its rows to another.
+func replicates(ctx context.Context, admin driver.Conn, members []member) (bool, error) {
+	var macros uint64
+	if err := admin.QueryRow(ctx, "SELECT count() FROM system.macros WHERE macro IN ('shard', 'replica')").Scan(&macros); err != nil {
+		return false, fmt.Errorf("reading the server's macros: %w", err)
+	}
+	if macros == 2 {
+		return true, nil
+	}
+	for i := 1; i < len(members); i++ {
+		if members[i].shard == members[i-1].shard {
+			return false, fmt.Errorf("shard %d has several replicas (%s, %s), but the server has no {shard} and {replica} macros to replicate with (docs/scaling.md)", members[i].shard, members[i-1].addr, members[i].addr)
+		}
+	}
+	return false, nil
+}
+
+// apply creates or upgrades the schema's databases, tables and views
+// through conn: on the whole cluster (ON CLUSTER) or, for plain shards, on
+// conn's server alone.
+func (s ClusterSchema) apply(ctx context.Context, conn driver.Conn, tables []templateTable, progress io.Writer) error {
+	databases := []string{s.Database, LocalDatabase(s.Database)}
+	if !s.Replicated {
+		databases = append(databases, SharedDatabase(s.Database))
+	}
+	for _, db := range databases {
+		if err := conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS `"+db+"`"+s.onCluster()); err != nil {
+			return fmt.Errorf("creating database %s on cluster %s: %w", db, s.Cluster, err)
+		}
+	}
+	for _, t := range tables {
+		if err := s.ensure(ctx, conn, t, progress); err != nil {
+			return err
+		}
+	}
+	// The shards' workers and readers use their own database: the tables
+	// of every server are seen there too, through views (a topic's
+	// definition and its edits' marks).
+	for _, t := range tables {
+		if tablePlacements[t.name].place != everywhere {
+			continue
+		}
+		q := fmt.Sprintf("CREATE VIEW IF NOT EXISTS `%s`.`%s`%s AS SELECT * FROM `%s`.`%s`", LocalDatabase(s.Database), t.name, s.onCluster(), s.Database, t.name)
+		if err := conn.Exec(ctx, q); err != nil {
+			return fmt.Errorf("creating the view of %s in %s on cluster %s: %w", t.name, LocalDatabase(s.Database), s.Cluster, err)
+		}
+	}
+	for _, v := range clusterViews {
+		local := LocalDatabase(s.Database)
+		q := fmt.Sprintf("CREATE MATERIALIZED VIEW IF NOT EXISTS `%s`.`%s`%s TO `%s`.rollup_dirty AS SELECT DISTINCT toStartOfHour(created_at) AS hour, now() AS marked_at FROM `%s`.`%s`",
+			local, v.name, s.onCluster(), local, local, v.from)
+		if err := conn.Exec(ctx, q); err != nil {
+			return fmt.Errorf("creating view %s on cluster %s: %w", v.name, s.Cluster, err)
+		}
+	}
+	return nil
 }
 
 // buildTemplate applies every migration to a new scratch database on the
@@ -404,42 +499,113 @@ func (s ClusterSchema) ensure(ctx context.Context, conn driver.Conn, t templateT
 	if !ok {
 		return fmt.Errorf("table %s of the migrations has no place on a cluster: add it to chstore.tablePlacements", t.name)
 	}
-	switch p.place {
-	case singleServer:
+	switch {
+	case p.place == singleServer:
 		return nil
-	case everywhere:
-		return s.ensureReplicated(ctx, conn, t, s.Database, "all", progress)
+	case p.place == everywhere && s.Replicated:
+		return s.ensureStored(ctx, conn, t, s.Database, "all", progress)
+	case p.place == everywhere:
+		// Every row on the first shard: the sharding key is a constant.
+		if err := s.ensureStored(ctx, conn, t, SharedDatabase(s.Database), "", progress); err != nil {
+			return err
+		}
+		return s.ensureDistributed(ctx, conn, t, SharedDatabase(s.Database), "0", progress)
 	}
-	local := LocalDatabase(s.Database)
-	if err := s.ensureReplicated(ctx, conn, t, local, "{shard}", progress); err != nil {
+	if err := s.ensureStored(ctx, conn, t, LocalDatabase(s.Database), "{shard}", progress); err != nil {
 		return err
 	}
-	distributed := fmt.Sprintf("CREATE TABLE IF NOT EXISTS `%s`.`%s` ON CLUSTER `%s` AS `%s`.`%s` ENGINE = Distributed('%s', '%s', '%s', %s)",
-		s.Database, t.name, s.Cluster, local, t.name, s.Cluster, local, t.name, p.key)
-	return s.ensureTable(ctx, conn, t, s.Database, distributed, true, progress)
+	return s.ensureDistributed(ctx, conn, t, LocalDatabase(s.Database), p.key, progress)
 }
 
-// ensureReplicated creates t in database with its engine made replicated,
-// its replicas coordinated under a path per shard (shard "{shard}") or one
-// for the whole cluster (shard "all").
-func (s ClusterSchema) ensureReplicated(ctx context.Context, conn driver.Conn, t templateTable, database, shard string, progress io.Writer) error {
-	engine, err := chengine.Replicated(t.engine, "/clickhouse/tables/"+shard+"/"+database+"/"+t.name)
-	if err != nil {
-		return fmt.Errorf("table %s: %w", t.name, err)
+// ensureDistributed creates t in the DSN's database as a Distributed table
+// over the tables of that name in database on every shard, with key.
+func (s ClusterSchema) ensureDistributed(ctx context.Context, conn driver.Conn, t templateTable, database, key string, progress io.Writer) error {
+	create := fmt.Sprintf("CREATE TABLE IF NOT EXISTS `%s`.`%s`%s AS `%s`.`%s` ENGINE = Distributed('%s', '%s', '%s', %s)",
+		s.Database, t.name, s.onCluster(), database, t.name, s.Cluster, database, t.name, key)
+	return s.ensureTable(ctx, conn, t, s.Database, create, true, progress)
+}
+
+// ensureStored creates t in database with the rows of its own: on a
+// replicated cluster with its engine made replicated, its replicas
+// coordinated under a path per shard (shard "{shard}") or one for the whole
+// cluster (shard "all"); on plain shards with its engine as it is.
+func (s ClusterSchema) ensureStored(ctx context.Context, conn driver.Conn, t templateTable, database, shard string, progress io.Writer) error {
+	engine := t.engine
+	if s.Replicated {
+		var err error
+		if engine, err = chengine.Replicated(t.engine, "/clickhouse/tables/"+shard+"/"+database+"/"+t.name); err != nil {
+			return fmt.Errorf("table %s: %w", t.name, err)
+		}
 	}
 	columns, _, ok := chengine.Split(t.create)
 	if !ok {
 		return fmt.Errorf("table %s: cannot read its CREATE statement %q", t.name, t.create)
 	}
-	create := fmt.Sprintf("CREATE TABLE IF NOT EXISTS `%s`.`%s` ON CLUSTER `%s` %s ENGINE = %s", database, t.name, s.Cluster, columns, engine)
+	if err := s.regranulate(ctx, conn, t, database, progress); err != nil {
+		return err
+	}
+	create := fmt.Sprintf("CREATE TABLE IF NOT EXISTS `%s`.`%s`%s %s ENGINE = %s", database, t.name, s.onCluster(), columns, engine)
 	return s.ensureTable(ctx, conn, t, database, create, false, progress)
 }
 
-// ensureTable runs create (CREATE … IF NOT EXISTS ON CLUSTER), then adds
-// to the table, on the whole cluster, the columns of t it lacks. Adding
-// servers and a migration that adds columns must be two runs: a new
-// server's table is made with every column, and 18.16 has no ADD COLUMN
-// IF NOT EXISTS. A Distributed
+// regranulate drops a keyed rollup table of database made with another
+// index granularity than the migrations give it now (migration 0009 on
+// one server), so that ensureStored creates it again with theirs, and
+// notes it for markAllOnCluster. The rollups are derived: nothing is
+// lost, and until the workers have recomputed them reads take their
+// buckets from mentions (the partitions no longer match rollup_done).
+func (s ClusterSchema) regranulate(ctx context.Context, conn driver.Conn, t templateTable, database string, progress io.Writer) error {
+	if !slices.Contains(keyedRollups, t.name) {
+		return nil
+	}
+	qualified := "`" + database + "`.`" + t.name + "`"
+	_, engine, err := chengine.Definition(ctx, conn, qualified)
+	if tableMissing(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	want := chengine.Granularity(t.engine)
+	if chengine.Granularity(engine) == want {
+		return nil
+	}
+	if err := conn.Exec(ctx, "DROP TABLE IF EXISTS "+qualified+s.onCluster()); err != nil {
+		return fmt.Errorf("dropping %s on cluster %s to give it granules of %d rows: %w", qualified, s.Cluster, want, err)
+	}
+	fmt.Fprintf(progress, "migrate: %s.%s gets granules of %d rows on cluster %s; its rows will be recomputed from mentions\n", database, t.name, want, s.Cluster)
+	s.regranulated[t.name] = true
+	return nil
+}
+
+// markAllOnCluster marks, on every shard, every hour its mentions hold,
+// for every tier (rollup.MarkAll on the shard's own tables), and every
+// hour for the topic tiers (rollup.MarkTopics, through conn on the
+// Distributed tables): the workers then recompute the rollups
+// regranulate emptied.
+func markAllOnCluster(ctx context.Context, cfg Config, conn driver.Conn) error {
+	shards, err := OpenShards(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, sh := range shards {
+			sh.Conn.Close()
+		}
+	}()
+	for _, sh := range shards {
+		if err := rollup.MarkAll(ctx, sh.Conn); err != nil {
+			return fmt.Errorf("shard %d of cluster %s: %w", sh.Num, cfg.Cluster, err)
+		}
+	}
+	return rollup.MarkTopics(ctx, conn)
+}
+
+// ensureTable runs create (CREATE … IF NOT EXISTS, ON CLUSTER where the
+// servers replicate), then adds to the table, on the whole cluster, the
+// columns of t it lacks. Adding servers and a migration that adds columns
+// must be two runs: a new server's table is made with every column, and
+// 18.16 has no ADD COLUMN IF NOT EXISTS. A Distributed
 // table (distributed) holds no rows of its own and cannot be altered ON
 // CLUSTER on 18.16 ("isn't replicated, but shard is replicated"): it is
 // dropped and created again instead.
@@ -449,7 +615,7 @@ func (s ClusterSchema) ensureTable(ctx context.Context, conn driver.Conn, t temp
 		return err
 	}
 	if distributed && len(have) > 0 && len(missingColumns(have, t.columns)) > 0 {
-		if err := conn.Exec(ctx, fmt.Sprintf("DROP TABLE IF EXISTS `%s`.`%s` ON CLUSTER `%s`", database, t.name, s.Cluster)); err != nil {
+		if err := conn.Exec(ctx, fmt.Sprintf("DROP TABLE IF EXISTS `%s`.`%s`%s", database, t.name, s.onCluster())); err != nil {
 			return fmt.Errorf("dropping %s.%s on cluster %s to create it with new columns: %w", database, t.name, s.Cluster, err)
 		}
 		have = nil
@@ -464,7 +630,7 @@ func (s ClusterSchema) ensureTable(ctx context.Context, conn driver.Conn, t temp
 		return nil
 	}
 	for _, c := range missingColumns(have, t.columns) {
-		q := fmt.Sprintf("ALTER TABLE `%s`.`%s` ON CLUSTER `%s` ADD COLUMN %s", database, t.name, s.Cluster, c.definition())
+		q := fmt.Sprintf("ALTER TABLE `%s`.`%s`%s ADD COLUMN %s", database, t.name, s.onCluster(), c.definition())
 		if err := conn.Exec(ctx, q); err != nil {
 			return fmt.Errorf("adding column %s to %s.%s on cluster %s: %w", c.name, database, t.name, s.Cluster, err)
 		}
@@ -507,4 +673,33 @@ func PartsOf(cfg Config, table string) (string, error) {
 	// Options checked the cluster's and the database's names against
 	// identifier, so they can be written in the SQL.
 	return fmt.Sprintf("cluster('%s', system.parts) WHERE database = '%s' AND table = '%s'", cfg.Cluster, LocalDatabase(opts.Auth.Database), table), nil
+}
+
+// SharedTables returns a connection to the database that holds the rows
+// of the tables every server shares (alert claims, topic edit marks: what
+// retention drops on a cluster), and a function that closes what it
+// opened. On a replicated cluster that is conn's database, the DSN's, where
+// a drop reaches every replica. On plain shards the DSN's tables are
+// Distributed, and their rows live in SharedDatabase on the first shard.
+func SharedTables(ctx context.Context, cfg Config, conn driver.Conn) (driver.Conn, func(), error) {
+	engine, err := chengine.Of(ctx, conn, "alert_state")
+	if err != nil {
+		return nil, nil, err
+	}
+	if !strings.HasPrefix(engine, "Distributed") {
+		return conn, func() {}, nil
+	}
+	opts, members, err := clusterMembers(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	shared := *opts
+	shared.Addr = []string{members[0].addr}
+	shared.Auth.Database = SharedDatabase(opts.Auth.Database)
+	shared.Settings = nil
+	c, err := clickhouse.Open(&shared)
+	if err != nil {
+		return nil, nil, fmt.Errorf("the shared tables of cluster %s on shard 1 (%s): %w", cfg.Cluster, members[0].addr, err)
+	}
+	return c, func() { c.Close() }, nil
 }

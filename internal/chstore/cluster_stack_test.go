@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"tagpulse/internal/chengine"
 	"tagpulse/internal/chstore"
 	"tagpulse/internal/testkit/stacktest"
 )
@@ -18,7 +20,8 @@ import (
 // 2 replicas, writes mentions through the Distributed table and checks
 // where they land: each post whole on one shard, on both of its replicas,
 // with its hours marked on that shard. Run again, the migration applies
-// nothing; after a column goes missing on the cluster, it adds it back,
+// nothing; after a column goes missing on the cluster, it adds it back; a
+// rollup table of another granularity is made again and its hours marked;
 // and a server that lost tables, as a new one lacks them, gets them.
 func TestClusterMigrate(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -34,7 +37,7 @@ func TestClusterMigrate(t *testing.T) {
 	if len(applied) != len(all) {
 		t.Fatalf("applied %v, want all %d migrations", applied, len(all))
 	}
-	engines := []struct{ db, table, want string }{
+	engines := []engine{
 		{c.DB, "mentions", "Distributed"},
 		{local, "mentions", "ReplicatedReplacingMergeTree"},
 		{c.DB, "posts", "Distributed"},
@@ -47,37 +50,10 @@ func TestClusterMigrate(t *testing.T) {
 		{c.DB, "topics", "ReplicatedReplacingMergeTree"},
 		{local, "topic_hour", "ReplicatedMergeTree"},
 	}
-	for i, node := range c.Nodes {
-		for _, e := range engines {
-			var got string
-			err := node.QueryRow(ctx, "SELECT engine FROM system.tables WHERE database = ? AND name = ?", e.db, e.table).Scan(&got)
-			if err != nil && e.want != "" {
-				t.Fatalf("cch%d: %s.%s: %v", i+1, e.db, e.table, err)
-			}
-			if got != e.want {
-				t.Errorf("cch%d: %s.%s has engine %q, want %q", i+1, e.db, e.table, got, e.want)
-			}
-		}
-	}
+	checkEngines(ctx, t, c, engines)
 
 	// 200 posts of two tags each, written through cch1's Distributed table.
-	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{addrs[0]}, Auth: clickhouse.Auth{Database: c.DB, Username: "default"},
-		Settings: clickhouse.Settings{"insert_distributed_sync": 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	at := time.Date(2025, 11, 5, 9, 30, 0, 0, time.UTC)
-	var rows []chstore.Mention
-	for i := range 200 {
-		for _, tag := range []string{"otan", "drones"} {
-			rows = append(rows, chstore.Mention{PostID: fmt.Sprintf("p%d", i), Account: fmt.Sprintf("a%d", i%17), Tag: tag, Display: tag,
-				CreatedAt: at, Source: "file", Lang: "fr", InsertedAt: at})
-		}
-	}
-	if err := chstore.InsertMentions(ctx, conn, rows); err != nil {
-		t.Fatal(err)
-	}
+	_, at := writeTwoTagPosts(ctx, t, addrs[0], c.DB)
 	for _, i := range []int{1, 3} { // the second replica of each shard
 		if err := c.Nodes[i].Exec(ctx, "SYSTEM SYNC REPLICA "+local+".mentions"); err != nil {
 			t.Fatalf("cch%d: %v", i+1, err)
@@ -140,6 +116,47 @@ func TestClusterMigrate(t *testing.T) {
 	}
 	if !strings.Contains(progress.String(), "added "+local+".mentions.bot") {
 		t.Errorf("progress does not report the added column:\n%s", progress.String())
+	}
+
+	// An older cluster, whose tag_hour has granules of 8192 rows: the
+	// migration makes it again with 256, and marks every hour on both
+	// shards so their workers recompute it.
+	columns, tagHour, err := chengine.Definition(ctx, c.Nodes[0], local+".tag_hour")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		"DROP TABLE " + local + ".tag_hour" + on,
+		"CREATE TABLE " + local + ".tag_hour" + on + " " + columns + " ENGINE = " + chengine.WithGranularity(tagHour, 8192),
+	} {
+		if err := c.Nodes[0].Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	marks := func() (n uint64) {
+		for _, i := range []int{0, 2} {
+			n += count(i, "SELECT count() FROM "+local+".rollup_dirty")
+		}
+		return n
+	}
+	before := marks()
+	if _, err := chstore.MigrateCluster(ctx, cfg, stacktest.ClusterReplicatedSharded, &progress); err != nil {
+		t.Fatal(err)
+	}
+	for i, node := range c.Nodes {
+		_, engine, err := chengine.Definition(ctx, node, local+".tag_hour")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := chengine.Granularity(engine); got != 256 {
+			t.Errorf("cch%d: tag_hour has granules of %d rows after the migration, want 256", i+1, got)
+		}
+	}
+	if !strings.Contains(progress.String(), local+".tag_hour gets granules of 256 rows") {
+		t.Errorf("progress does not report the new granules:\n%s", progress.String())
+	}
+	if after := marks(); after < before+2 {
+		t.Errorf("the shards hold %d marks after the migration, %d before: want every hour marked again on both", after, before)
 	}
 
 	// A server that lacks tables, as one added to the cluster does, gets
@@ -238,4 +255,52 @@ func migratedCluster(ctx context.Context, t *testing.T) (*stacktest.ClickHouseCl
 		t.Fatalf("%v\n%s", err, progress.String())
 	}
 	return c, cfg, applied
+}
+
+// engine is the engine a table should have: none ("") when it should not
+// exist.
+type engine struct{ db, table, want string }
+
+// checkEngines checks the engine of each table of engines on every server
+// of c.
+func checkEngines(ctx context.Context, t *testing.T, c *stacktest.ClickHouseCluster, engines []engine) {
+	t.Helper()
+	for i, node := range c.Nodes {
+		for _, e := range engines {
+			var got string
+			err := node.QueryRow(ctx, "SELECT engine FROM system.tables WHERE database = ? AND name = ?", e.db, e.table).Scan(&got)
+			if err != nil && e.want != "" {
+				t.Fatalf("%s: %s.%s: %v", c.Addrs[i], e.db, e.table, err)
+			}
+			if got != e.want {
+				t.Errorf("%s: %s.%s has engine %q, want %q", c.Addrs[i], e.db, e.table, got, e.want)
+			}
+		}
+	}
+}
+
+// writeTwoTagPosts writes 200 posts of the tags otan and drones, in one
+// hour, through the Distributed mentions of db on the server at addr, and
+// returns the connection it wrote with (closed when the test ends) and
+// the posts' time.
+func writeTwoTagPosts(ctx context.Context, t *testing.T, addr, db string) (driver.Conn, time.Time) {
+	t.Helper()
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{addr}, Auth: clickhouse.Auth{Database: db, Username: "default"},
+		Settings: clickhouse.Settings{"insert_distributed_sync": 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	at := time.Date(2025, 11, 5, 9, 30, 0, 0, time.UTC)
+	var rows []chstore.Mention
+	for i := range 200 {
+		for _, tag := range []string{"otan", "drones"} {
+			rows = append(rows, chstore.Mention{PostID: fmt.Sprintf("p%d", i), Account: fmt.Sprintf("a%d", i%17), Tag: tag, Display: tag,
+				CreatedAt: at, Source: "file", Lang: "fr", InsertedAt: at})
+		}
+	}
+	if err := chstore.InsertMentions(ctx, conn, rows); err != nil {
+		t.Fatal(err)
+	}
+	return conn, at
 }

@@ -24,13 +24,13 @@ import (
 // tombstones for some of its bursting posts (some before their posts),
 // through ingest and aggregate twice: on the default stack (one broker,
 // one ClickHouse server) and on the cluster profile (three brokers with
-// replication factor 3, ClickHouse as 2 shards × 2 replicas through
-// `aggregate migrate --cluster`). Every read answers the same, byte for
-// byte, for tags and for topics defined after the posts were stored; the
-// deleted posts count nowhere; each shard's rollup worker rolled up its
-// own rows.
+// replication factor 3, and ClickHouse through `aggregate migrate
+// --cluster` as 2 shards × 2 replicas of 18.16, then as 2 plain shards of
+// 26.9). Every read answers the same, byte for byte, for tags and for
+// topics defined after the posts were stored; the deleted posts count
+// nowhere; each shard's rollup worker rolled up its own rows.
 func TestClusterCountsMatchOneServer(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	now := time.Now().UTC()
 	demo := filepath.Join(t.TempDir(), "demo.jsonl")
@@ -72,9 +72,7 @@ func TestClusterCountsMatchOneServer(t *testing.T) {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	single := freshPipeline(t, "one")
-	cluster, servers := freshClusterPipeline(t, "cluster")
-	for _, p := range []binaries{single, cluster} {
+	load := func(p binaries) {
 		p.run("ingest", "file", demo)
 		// A topic defined after the posts are stored counts them all.
 		p.run("aggregate", "run", "--until-caught-up", "--http-addr", "")
@@ -82,10 +80,34 @@ func TestClusterCountsMatchOneServer(t *testing.T) {
 		p.run("aggregate", "topics", "add", "football", "football", "laliga")
 		p.run("aggregate", "run", "--until-caught-up", "--http-addr", "")
 	}
+	single := freshPipeline(t, "one")
+	load(single)
+	for _, layout := range []struct {
+		name    string
+		servers func(testing.TB) *stacktest.ClickHouseCluster
+		shards  []int // a server of each shard, by its index in Addrs
+	}{
+		{"replicated 18.16", stacktest.ClusterClickHouse, []int{0, 2}},
+		{"plain 26.9", stacktest.PlainClusterClickHouse, []int{0, 1}},
+	} {
+		t.Run(layout.name, func(t *testing.T) {
+			servers := layout.servers(t)
+			cluster := clusterPipelineOn(t, "cluster", servers)
+			load(cluster)
+			one := single
+			one.t = t // its failures are this subtest's
+			matchOneServer(ctx, t, one, cluster, servers, layout.shards, now, exp, deleted)
+		})
+	}
+}
 
-	// The rollups are done on every replica of both shards, so reads on
+// matchOneServer is the check of TestClusterCountsMatchOneServer on one
+// layout: the cluster's reads answer as the single server's, and its
+// shards hold what they should.
+func matchOneServer(ctx context.Context, t *testing.T, single, cluster binaries, servers *stacktest.ClickHouseCluster, shards []int, now time.Time, exp corpus.Expected, deleted []string) {
+	// The rollups are done on every replica of every shard, so reads on
 	// the cluster use them (and must then answer as one server does).
-	cfg := chstore.Config{DSN: "clickhouse://default:@" + strings.Split(stacktest.ClusterClickHouseAddrs, ",")[0] + "/" + servers.DB, Cluster: stacktest.ClusterReplicatedSharded}
+	cfg := chstore.Config{DSN: servers.DSN(), Cluster: servers.Cluster}
 	replicas, err := chstore.OpenReplicas(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -95,8 +117,8 @@ func TestClusterCountsMatchOneServer(t *testing.T) {
 		defer r.Conn.Close()
 		conns = append(conns, r.Conn)
 	}
-	if len(conns) != 4 {
-		t.Fatalf("opened %d replicas, want 4", len(conns))
+	if len(conns) != len(servers.Addrs) {
+		t.Fatalf("opened %d replicas, want %d", len(conns), len(servers.Addrs))
 	}
 	yesterday := rollup.Day(now).Add(-24 * time.Hour)
 	for deadline := time.Now().Add(30 * time.Second); ; {
@@ -161,12 +183,12 @@ func TestClusterCountsMatchOneServer(t *testing.T) {
 	// tombstones met their posts there.
 	local := chstore.LocalDatabase(servers.DB)
 	var tombstones uint64
-	for _, i := range []int{0, 2} { // a replica of each shard
+	for _, i := range shards {
 		if n := servers.Count(t, i, local+".tag_hour"); n == 0 {
-			t.Errorf("shard of cch%d: tag_hour is empty; its rollup worker did not run", i+1)
+			t.Errorf("shard of %s: tag_hour is empty; its rollup worker did not run", servers.Addrs[i])
 		}
 		if n := servers.Count(t, i, local+".deletions_pending"); n != 0 {
-			t.Errorf("shard of cch%d: %d tombstones still pending; their posts are on the same shard", i+1, n)
+			t.Errorf("shard of %s: %d tombstones still pending; their posts are on the same shard", servers.Addrs[i], n)
 		}
 		tombstones += servers.Count(t, i, local+".deletions")
 	}
@@ -194,40 +216,56 @@ func writeDemo(t *testing.T, now time.Time, seed uint64) (string, corpus.Expecte
 	return path, exp
 }
 
-// TestClusterShardDown stops both servers of shard 2 (cch3, cch4): a read
+// TestClusterShardDown stops every server of shard 2 (cch3 and cch4 of the
+// replicated 18.16 cluster, then cplain2 of the plain 26.9 one): a read
 // fails and names the shard; an aggregator started meanwhile waits for it,
 // commits nothing it did not store, and once the shard is back every post
 // counts once.
 func TestClusterShardDown(t *testing.T) {
-	now := time.Now().UTC()
-	first, expFirst := writeDemo(t, now, 31)
-	second, expSecond := writeDemo(t, now, 32)
-	cluster, _ := freshClusterPipeline(t, "shard-down")
-	cluster = cluster.with("AGGREGATE_RETRY_MAX=1s")
-	cluster.run("ingest", "file", first)
-	cluster.run("aggregate", "run", "--until-caught-up", "--http-addr", "")
+	for _, layout := range []struct {
+		name    string
+		servers func(testing.TB) *stacktest.ClickHouseCluster
+		down    []string // the services of shard 2
+		addrs   []int    // their indices in Addrs
+	}{
+		{"replicated 18.16", stacktest.ClusterClickHouse, []string{"cch3", "cch4"}, []int{2, 3}},
+		{"plain 26.9", stacktest.PlainClusterClickHouse, []string{"cplain2"}, []int{1}},
+	} {
+		t.Run(layout.name, func(t *testing.T) {
+			now := time.Now().UTC()
+			first, expFirst := writeDemo(t, now, 31)
+			second, expSecond := writeDemo(t, now, 32)
+			servers := layout.servers(t)
+			cluster := clusterPipelineOn(t, "shard-down", servers).with("AGGREGATE_RETRY_MAX=1s")
+			cluster.run("ingest", "file", first)
+			cluster.run("aggregate", "run", "--until-caught-up", "--http-addr", "")
 
-	stack := stacktest.StackScript(filepath.Join(stacktest.RepoRoot(t), "scripts", "stack"))
-	stack.Stop(t, "cch3")
-	stack.Stop(t, "cch4")
-	addrs := strings.Split(stacktest.ClusterClickHouseAddrs, ",")
-	stderr := cluster.fail("aggregate", "top", "--window", "48h")
-	want := "shard 2 of cluster " + stacktest.ClusterReplicatedSharded + " is down: no replica answers (" + addrs[2] + ", " + addrs[3] + ")"
-	if !strings.Contains(stderr, want) {
-		t.Errorf("top with shard 2 down: stderr does not say %q:\n%s", want, stderr)
-	}
+			stack := stacktest.StackScript(filepath.Join(stacktest.RepoRoot(t), "scripts", "stack"))
+			var addrs []string
+			for i, svc := range layout.down {
+				stack.Stop(t, svc)
+				addrs = append(addrs, servers.Addrs[layout.addrs[i]])
+			}
+			stderr := cluster.fail("aggregate", "top", "--window", "48h")
+			want := "shard 2 of cluster " + servers.Cluster + " is down: no replica answers (" + strings.Join(addrs, ", ") + ")"
+			if !strings.Contains(stderr, want) {
+				t.Errorf("top with shard 2 down: stderr does not say %q:\n%s", want, stderr)
+			}
 
-	cluster.run("ingest", "file", second)
-	run := stacktest.Start(t, "aggregate run", filepath.Join(cluster.dir, "aggregate"), cluster.env, "run", "--until-caught-up", "--http-addr", "")
-	time.Sleep(8 * time.Second)
-	if run.Exited() {
-		t.Fatalf("aggregate run ended while shard 2 was down: %v\n%s", run.Err(), run.Stderr())
-	}
-	stack.Run(t, "start", "cch3")
-	stack.Run(t, "start", "cch4")
-	if err := run.Wait(t, 3*time.Minute); err != nil {
-		t.Fatalf("aggregate run after shard 2 came back: %v\n%s", err, run.Stderr())
-	}
+			cluster.run("ingest", "file", second)
+			run := stacktest.Start(t, "aggregate run", filepath.Join(cluster.dir, "aggregate"), cluster.env, "run", "--until-caught-up", "--http-addr", "")
+			time.Sleep(8 * time.Second)
+			if run.Exited() {
+				t.Fatalf("aggregate run ended while shard 2 was down: %v\n%s", run.Err(), run.Stderr())
+			}
+			for _, svc := range layout.down {
+				stack.Run(t, "start", svc)
+			}
+			if err := run.Wait(t, 3*time.Minute); err != nil {
+				t.Fatalf("aggregate run after shard 2 came back: %v\n%s", err, run.Stderr())
+			}
 
-	expectCounts(t, cluster, expFirst, expSecond)
+			expectCounts(t, cluster, expFirst, expSecond)
+		})
+	}
 }

@@ -95,12 +95,17 @@ func samplePosts(t *testing.T, root string) string {
 // cch1; and the cluster's servers.
 func freshClusterPipeline(t *testing.T, group string) (binaries, *stacktest.ClickHouseCluster) {
 	t.Helper()
-	kafka := stacktest.ClusterKafka(t, 6)
 	ch := stacktest.ClusterClickHouse(t)
+	return clusterPipelineOn(t, group, ch), ch
+}
+
+// clusterPipelineOn is freshClusterPipeline on the ClickHouse cluster ch.
+func clusterPipelineOn(t *testing.T, group string, ch *stacktest.ClickHouseCluster) binaries {
+	t.Helper()
+	kafka := stacktest.ClusterKafka(t, 6)
 	ch.DropLocal(t)
 	b := binaries{t: t, dir: stacktest.Binaries(t), env: append(os.Environ(), "KAFKA_BROKERS="+strings.Join(kafka.Brokers, ","), "KAFKA_TOPIC="+kafka.Topic,
-		"CLICKHOUSE_DSN=clickhouse://default:@"+strings.Split(stacktest.ClusterClickHouseAddrs, ",")[0]+"/"+ch.DB,
-		"CLICKHOUSE_CLUSTER="+stacktest.ClusterReplicatedSharded, "KAFKA_GROUP="+stacktest.UniqueName(group))}
+		"CLICKHOUSE_DSN="+ch.DSN(), "CLICKHOUSE_CLUSTER="+ch.Cluster, "KAFKA_GROUP="+stacktest.UniqueName(group))}
 	b.run("aggregate", "migrate")
-	return b, ch
+	return b
 }
