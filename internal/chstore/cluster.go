@@ -158,13 +158,9 @@ func openCluster(ctx context.Context, cfg Config, eachReplica bool) ([]Shard, er
 	}
 	var shards []Shard
 	for _, g := range groups {
-		o := *opts
-		o.Addr = g.addrs
-		o.Auth.Database = LocalDatabase(opts.Auth.Database)
-		o.Settings = nil
 		// Not pinged: a shard that is down now gets its connection all
 		// the same, and its work waits for it.
-		c, err := clickhouse.Open(&o)
+		c, err := clickhouse.Open(memberOptions(opts, g.addrs, LocalDatabase(opts.Auth.Database)))
 		if err != nil {
 			for _, s := range shards {
 				s.Conn.Close()
@@ -174,6 +170,17 @@ func openCluster(ctx context.Context, cfg Config, eachReplica bool) ([]Shard, er
 		shards = append(shards, Shard{Num: g.num, Conn: c})
 	}
 	return shards, nil
+}
+
+// memberOptions are opts for a connection to the servers at addrs (one
+// shard's replicas, or one server) on database: a server's own tables,
+// which take no setting of the Distributed ones.
+func memberOptions(opts *clickhouse.Options, addrs []string, database string) *clickhouse.Options {
+	o := *opts
+	o.Addr = addrs
+	o.Auth.Database = database
+	o.Settings = nil
+	return &o
 }
 
 // member is a replica of a cluster: its shard and native address.
@@ -231,16 +238,16 @@ type ClusterSchema struct {
 	Database   string
 	Replicated bool
 
-	// regranulated collects the rollup tables a run replaced to give them
+	// regranulated is set when a run replaced rollup tables to give them
 	// their granularity (ClusterSchema.regranulate).
-	regranulated map[string]bool
+	regranulated bool
 }
 
 // onCluster is the ON CLUSTER clause of the schema's DDL: on a replicated
 // cluster one server runs each statement everywhere through the
 // coordinator; plain shards have none, and MigrateCluster runs every
 // statement on each server itself.
-func (s ClusterSchema) onCluster() string {
+func (s *ClusterSchema) onCluster() string {
 	if !s.Replicated {
 		return ""
 	}
@@ -270,7 +277,7 @@ func MigrateCluster(ctx context.Context, cfg Config, cluster string, progress io
 	if err != nil {
 		return nil, err
 	}
-	s := ClusterSchema{Cluster: cluster, Database: opts.Auth.Database, regranulated: map[string]bool{}}
+	s := &ClusterSchema{Cluster: cluster, Database: opts.Auth.Database}
 	if s.Replicated, err = replicates(ctx, admin, members); err != nil {
 		return nil, fmt.Errorf("cluster %s: %w", cluster, err)
 	}
@@ -319,7 +326,7 @@ func MigrateCluster(ctx context.Context, cfg Config, cluster string, progress io
 		return nil, err
 	}
 	defer conn.Close()
-	if len(s.regranulated) > 0 {
+	if s.regranulated {
 		if err := markAllOnCluster(ctx, cfg, conn); err != nil {
 			return nil, err
 		}
@@ -368,7 +375,7 @@ func replicates(ctx context.Context, admin driver.Conn, members []member) (bool,
 // apply creates or upgrades the schema's databases, tables and views
 // through conn: on the whole cluster (ON CLUSTER) or, for plain shards, on
 // conn's server alone.
-func (s ClusterSchema) apply(ctx context.Context, conn driver.Conn, tables []templateTable, progress io.Writer) error {
+func (s *ClusterSchema) apply(ctx context.Context, conn driver.Conn, tables []templateTable, progress io.Writer) error {
 	databases := []string{s.Database, LocalDatabase(s.Database)}
 	if !s.Replicated {
 		databases = append(databases, SharedDatabase(s.Database))
@@ -408,7 +415,7 @@ func (s ClusterSchema) apply(ctx context.Context, conn driver.Conn, tables []tem
 
 // buildTemplate applies every migration to a new scratch database on the
 // server opts reaches, made through admin, and returns its name.
-func (s ClusterSchema) buildTemplate(ctx context.Context, admin driver.Conn, opts *clickhouse.Options) (string, error) {
+func (s *ClusterSchema) buildTemplate(ctx context.Context, admin driver.Conn, opts *clickhouse.Options) (string, error) {
 	template := s.Database + "_template"
 	for _, q := range []string{"DROP DATABASE IF EXISTS `" + template + "`", "CREATE DATABASE `" + template + "`"} {
 		if err := admin.Exec(ctx, q); err != nil {
@@ -494,7 +501,7 @@ func tableColumns(ctx context.Context, conn driver.Conn, database, table string)
 
 // ensure creates t on the cluster where its placement says, or adds the
 // columns it lacks there.
-func (s ClusterSchema) ensure(ctx context.Context, conn driver.Conn, t templateTable, progress io.Writer) error {
+func (s *ClusterSchema) ensure(ctx context.Context, conn driver.Conn, t templateTable, progress io.Writer) error {
 	p, ok := tablePlacements[t.name]
 	if !ok {
 		return fmt.Errorf("table %s of the migrations has no place on a cluster: add it to chstore.tablePlacements", t.name)
@@ -519,7 +526,7 @@ func (s ClusterSchema) ensure(ctx context.Context, conn driver.Conn, t templateT
 
 // ensureDistributed creates t in the DSN's database as a Distributed table
 // over the tables of that name in database on every shard, with key.
-func (s ClusterSchema) ensureDistributed(ctx context.Context, conn driver.Conn, t templateTable, database, key string, progress io.Writer) error {
+func (s *ClusterSchema) ensureDistributed(ctx context.Context, conn driver.Conn, t templateTable, database, key string, progress io.Writer) error {
 	create := fmt.Sprintf("CREATE TABLE IF NOT EXISTS `%s`.`%s`%s AS `%s`.`%s` ENGINE = Distributed('%s', '%s', '%s', %s)",
 		s.Database, t.name, s.onCluster(), database, t.name, s.Cluster, database, t.name, key)
 	return s.ensureTable(ctx, conn, t, s.Database, create, true, progress)
@@ -529,7 +536,7 @@ func (s ClusterSchema) ensureDistributed(ctx context.Context, conn driver.Conn, 
 // replicated cluster with its engine made replicated, its replicas
 // coordinated under a path per shard (shard "{shard}") or one for the whole
 // cluster (shard "all"); on plain shards with its engine as it is.
-func (s ClusterSchema) ensureStored(ctx context.Context, conn driver.Conn, t templateTable, database, shard string, progress io.Writer) error {
+func (s *ClusterSchema) ensureStored(ctx context.Context, conn driver.Conn, t templateTable, database, shard string, progress io.Writer) error {
 	engine := t.engine
 	if s.Replicated {
 		var err error
@@ -554,7 +561,7 @@ func (s ClusterSchema) ensureStored(ctx context.Context, conn driver.Conn, t tem
 // notes it for markAllOnCluster. The rollups are derived: nothing is
 // lost, and until the workers have recomputed them reads take their
 // buckets from mentions (the partitions no longer match rollup_done).
-func (s ClusterSchema) regranulate(ctx context.Context, conn driver.Conn, t templateTable, database string, progress io.Writer) error {
+func (s *ClusterSchema) regranulate(ctx context.Context, conn driver.Conn, t templateTable, database string, progress io.Writer) error {
 	if !slices.Contains(keyedRollups, t.name) {
 		return nil
 	}
@@ -574,7 +581,7 @@ func (s ClusterSchema) regranulate(ctx context.Context, conn driver.Conn, t temp
 		return fmt.Errorf("dropping %s on cluster %s to give it granules of %d rows: %w", qualified, s.Cluster, want, err)
 	}
 	fmt.Fprintf(progress, "migrate: %s.%s gets granules of %d rows on cluster %s; its rows will be recomputed from mentions\n", database, t.name, want, s.Cluster)
-	s.regranulated[t.name] = true
+	s.regranulated = true
 	return nil
 }
 
@@ -609,7 +616,7 @@ func markAllOnCluster(ctx context.Context, cfg Config, conn driver.Conn) error {
 // table (distributed) holds no rows of its own and cannot be altered ON
 // CLUSTER on 18.16 ("isn't replicated, but shard is replicated"): it is
 // dropped and created again instead.
-func (s ClusterSchema) ensureTable(ctx context.Context, conn driver.Conn, t templateTable, database, create string, distributed bool, progress io.Writer) error {
+func (s *ClusterSchema) ensureTable(ctx context.Context, conn driver.Conn, t templateTable, database, create string, distributed bool, progress io.Writer) error {
 	have, err := tableColumns(ctx, conn, database, t.name)
 	if err != nil {
 		return err
@@ -693,11 +700,7 @@ func SharedTables(ctx context.Context, cfg Config, conn driver.Conn) (driver.Con
 	if err != nil {
 		return nil, nil, err
 	}
-	shared := *opts
-	shared.Addr = []string{members[0].addr}
-	shared.Auth.Database = SharedDatabase(opts.Auth.Database)
-	shared.Settings = nil
-	c, err := clickhouse.Open(&shared)
+	c, err := clickhouse.Open(memberOptions(opts, []string{members[0].addr}, SharedDatabase(opts.Auth.Database)))
 	if err != nil {
 		return nil, nil, fmt.Errorf("the shared tables of cluster %s on shard 1 (%s): %w", cfg.Cluster, members[0].addr, err)
 	}
